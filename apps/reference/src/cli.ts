@@ -1,0 +1,1 @@
+process.stdout.write('quint: not yet\n');

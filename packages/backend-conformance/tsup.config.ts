@@ -1,0 +1,3 @@
+import { libraryConfig } from '../../tooling/tsup.js';
+
+export default libraryConfig();

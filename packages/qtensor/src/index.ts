@@ -1,0 +1,4 @@
+export { QTensor } from './qtensor.js';
+export type { Qparams, PerTensorQparams, PerChannelQparams } from './qtensor.js';
+export { DTYPE_RANGE, allocStorage, isPerChannel } from './dtypes.js';
+export type { QDtype, QScheme, IntArray, StorageOf } from './dtypes.js';
