@@ -11,6 +11,11 @@ export interface OpInterceptor {
    * implementation run (e.g. when no argument is a trace proxy).
    */
   callOp(op: TracedOp, args: readonly unknown[]): unknown;
+  /**
+   * Called by `Module.call` (in `@quint/nn`) for every module call while installed; `forward` runs
+   * the module normally. Return {@link NOT_INTERCEPTED} to trace through the module.
+   */
+  callModule(module: object, args: readonly unknown[], forward: () => unknown): unknown;
 }
 
 /** Returned by an {@link OpInterceptor} that leaves a call to the float implementation. */
@@ -38,6 +43,22 @@ export function pushOpInterceptor(interceptor: OpInterceptor): void {
 /** Removes the interceptor installed last. */
 export function popOpInterceptor(): void {
   interceptors.pop();
+}
+
+/**
+ * Routes a module call through the installed interceptor, if any. `@quint/nn`'s `Module.call` uses it
+ * so `symbolicTrace` sees module boundaries (leaf modules become `call_module` nodes).
+ *
+ * @example
+ * call(...args) { return dispatchModuleCall(this, args, () => this.forward(...args)); }
+ */
+export function dispatchModuleCall(module: object, args: readonly unknown[], forward: () => unknown): unknown {
+  const top = interceptors[interceptors.length - 1];
+  if (top !== undefined) {
+    const r = top.callModule(module, args, forward);
+    if (r !== NOT_INTERCEPTED) return r;
+  }
+  return forward();
 }
 
 /**
