@@ -5,3 +5,33 @@ export type { QDtype, QScheme, IntArray, StorageOf } from './dtypes.js';
 export { roundHalfToEven } from './rounding.js';
 export { calculateQminQmax, calculateQparams, FLOAT32_EPS } from './qparams.js';
 export type { CalculateQminQmaxOptions, CalculateQparamsOptions, QparamsResult, FloatQparamsResult } from './qparams.js';
+export { OP_NAMES, ENGINES, DEFAULT_ENGINE, opNames, isOpName, defineBackend } from './backend.js';
+export type {
+  Engine,
+  OpGroup,
+  OpInfo,
+  OpName,
+  MemoryFormat,
+  OutQparams,
+  TraceOperand,
+  GemmTraceRecord,
+  ElementTraceRecord,
+  TraceRecord,
+  TraceOptions,
+  KernelOptions,
+  LinearDynamicOptions,
+  Conv2dPrepackOptions,
+  PackedConv2d,
+  PackedLinear,
+  PerChannelOutQparams,
+  HardtanhParams,
+  ClampParams,
+  MaxPool2dParams,
+  AvgPool2dParams,
+  MeanParams,
+  FlattenParams,
+  KernelTable,
+  SupportsParams,
+  QuantizedBackend,
+  BackendDefinition,
+} from './backend.js';
