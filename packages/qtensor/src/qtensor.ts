@@ -1,4 +1,6 @@
-import { QuantError, shapeNumel } from '@quint/tensor';
+import { QuantError, shapeNumel, Tensor } from '@quint/tensor';
+import { dequantizeCodes } from './dequantize.js';
+import { formatFloats, formatInts, formatNested } from './format.js';
 import { allocStorage, DTYPE_RANGE, isPerChannel, type IntArray, type QDtype, type QScheme } from './dtypes.js';
 
 /** Per-tensor quantization parameters. */
@@ -21,7 +23,8 @@ export interface PerChannelQparams {
 /** Either kind of quantization parameters. */
 export type Qparams = PerTensorQparams | PerChannelQparams;
 
-function checkZeroPoint(zp: number, dtype: QDtype, what: string): void {
+/** @internal */
+export function checkZeroPoint(zp: number, dtype: QDtype, what: string): void {
   const [lo, hi] = DTYPE_RANGE[dtype];
   if (!Number.isInteger(zp)) {
     throw new QuantError('INVALID_QPARAMS', `${what}: zero point ${zp} is not an integer; pass an integer in [${lo}, ${hi}].`);
@@ -34,7 +37,8 @@ function checkZeroPoint(zp: number, dtype: QDtype, what: string): void {
   }
 }
 
-function checkScale(scale: number, what: string): void {
+/** @internal */
+export function checkScale(scale: number, what: string): void {
   if (!(scale > 0) || !Number.isFinite(scale) || !(Math.fround(scale) > 0) || !Number.isFinite(Math.fround(scale))) {
     throw new QuantError('INVALID_QPARAMS', `${what}: scale ${scale} must be a positive finite float32; pass a scale > 0.`);
   }
@@ -144,6 +148,49 @@ export class QTensor {
   /** True when quantized per channel. */
   isPerChannel(): boolean {
     return isPerChannel(this.qparams.qscheme);
+  }
+
+  /**
+   * The real values `scale · (q − zeroPoint)` as a float32 tensor, bit-exact with PyTorch 1.13's
+   * `dequantize()` (spec pytorch-semantics §1.4): per-tensor `f32(f32(scale)·f32(q − zp))`,
+   * per-channel `f32((f32(q) − f32(zp_c))·scale_c)` with the product in double.
+   *
+   * @example
+   * quantizePerTensor(tensor([0.25]), 0.1, 10, 'quint8').dequantize().toArray(); // [0.20000000298023224]
+   * @see https://pytorch.org/docs/stable/generated/torch.Tensor.dequantize.html
+   */
+  dequantize(): Tensor {
+    return new Tensor(dequantizeCodes(this.data, this.shape, this.qparams), this.shape);
+  }
+
+  /**
+   * PyTorch's printout (dequantized values, size, dtype, qscheme, scale(s), zero point(s)) plus an
+   * `int_repr=` line with the integer codes actually stored.
+   *
+   * @example
+   * String(quantizePerTensor(tensor([-1, 0, 0.25]), 0.1, 10, 'quint8'));
+   * // tensor([-1.0000,  0.0000,  0.2000], size=(3,), dtype=torch.quint8,
+   * //        quantization_scheme=torch.per_tensor_affine, scale=0.1, zero_point=10,
+   * //        int_repr=tensor([ 0, 10, 12], dtype=torch.uint8))
+   */
+  toString(): string {
+    const pad = ' '.repeat(7);
+    const values = formatNested(formatFloats(this.dequantize().data), this.shape, 7);
+    const size = `size=(${this.shape.join(', ')}${this.shape.length === 1 ? ',' : ''})`;
+    const storage = this.dtype === 'quint8' ? 'uint8' : this.dtype === 'qint8' ? 'int8' : 'int32';
+    const codes = formatNested(formatInts(this.data), this.shape, pad.length + 16);
+    let params: string;
+    if (isPerChannel(this.qparams.qscheme)) {
+      const p = this.qparams as PerChannelQparams;
+      params =
+        `quantization_scheme=torch.${p.qscheme},\n` +
+        `${pad}scale=tensor(${formatNested(formatFloats(p.scales), [p.scales.length], pad.length + 13)}, dtype=torch.float64),\n` +
+        `${pad}zero_point=tensor(${formatNested(formatInts(p.zeroPoints), [p.zeroPoints.length], pad.length + 18)}), axis=${p.axis},`;
+    } else {
+      const p = this.qparams as PerTensorQparams;
+      params = `quantization_scheme=torch.${p.qscheme}, scale=${p.scale}, zero_point=${p.zeroPoint},`;
+    }
+    return `tensor(${values}, ${size}, dtype=torch.${this.dtype},\n${pad}${params}\n${pad}int_repr=tensor(${codes}, dtype=torch.${storage}))`;
   }
 
   private perTensor(what: string): PerTensorQparams {
