@@ -38,3 +38,28 @@ export type {
 export { quantizePerTensor, quantizePerChannel, dequantize, makePerTensorQuantizedTensor, makePerChannelQuantizedTensor } from './quantize.js';
 export type { IntTensor } from './quantize.js';
 export { quantizeVal, dequantizeVal, dequantizeValFma, fmaf } from './affine-quantizer-base.js';
+export {
+  qnnpackMultiplier,
+  qnnpackBias,
+  qnnpackPreRound,
+  qnnpackOutputCode,
+  outputRange,
+  onednnScales,
+  onednnBias,
+  onednnPreRound,
+  onednnOutputCode,
+  ortMultiplier,
+  ortBias,
+  ortOutputCode,
+  fbgemmScales,
+  fbgemmBias,
+  fbgemmPreRound,
+  fbgemmOutputCode,
+  requantizeFromInt,
+  prepareGemmRequantization,
+  requantizePreRound,
+  requantizeOutputCode,
+  requantizeAcc,
+  chooseQuantizationParams,
+} from './requantize.js';
+export type { OutputRange, GemmRequantizationParams, GemmRequantization } from './requantize.js';
