@@ -1,1 +1,14 @@
-export {};
+export { describeBackendConformance } from './suite.js';
+export type { ConformanceOptions } from './suite.js';
+export { CASE_GROUPS } from './cases/index.js';
+export { differentialCase } from './cases/types.js';
+export type {
+  CaseGroup,
+  CaseOutput,
+  ConformanceCase,
+  DifferentialCase,
+  ExpectedOutput,
+  GoldenCase,
+} from './cases/types.js';
+export { loadGolden, qtensorFromJson, floatsFromBits, bitsOfFloats, diffExpected, diffOutputs } from './golden.js';
+export type { QTensorJson } from './golden.js';
