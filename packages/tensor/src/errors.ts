@@ -28,6 +28,7 @@ export const QUANT_ERROR_CODES = [
   'IO_ERROR',
   'INTERRUPTED',
   'INTERNAL',
+  'BAD_GRAPH',
 ] as const;
 
 /** One of {@link QUANT_ERROR_CODES}. */
