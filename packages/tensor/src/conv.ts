@@ -8,8 +8,8 @@ import { Tensor } from './tensor.js';
 
 const f32 = Math.fround;
 
-/** oneDNN's input-channel block for direct convolution (the SIMD width in floats; AVX-512: 16). */
-export const ONEDNN_IC_BLOCK = 16;
+/** oneDNN's input-channel block for direct convolution on AVX2 (the SIMD width in floats). */
+const ONEDNN_IC_BLOCK = 8;
 
 /** Options of {@link conv2d}, as `F.conv2d`'s keyword arguments. */
 export interface Conv2dOptions {
@@ -24,7 +24,7 @@ export interface Conv2dOptions {
 }
 
 /** The float32 order a conv call follows, named after the PyTorch kernel that computes it. */
-export type Conv2dAlgorithm = 'slow_conv2d' | 'onednn_direct' | 'onednn_1x1' | 'onednn_dw';
+type Conv2dAlgorithm = 'slow_conv2d' | 'onednn_direct' | 'onednn_dw' | 'onednn_gemm';
 
 function pair(v: number | readonly [number, number], what: string): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
@@ -56,7 +56,9 @@ function chooseAlgorithm(o: {
   const second = o.groups > 1 || (o.kh > 3 && o.kw > 3) || o.n > 1 || o.n * o.c * o.h * o.w > 20480;
   if (!(first && second)) return 'slow_conv2d';
   if (o.groups > 1 && o.icg === 1 && o.ocg === 1) return 'onednn_dw';
-  if (is1x1 && o.groups === 1) return 'onednn_1x1';
+  // oneDNN's blocked direct kernels need whole 8-channel blocks per group; otherwise it runs
+  // im2col + its jit sgemm ("gemm:jit" in ONEDNN_VERBOSE).
+  if (o.groups > 1 && (o.icg % ONEDNN_IC_BLOCK !== 0 || o.ocg % ONEDNN_IC_BLOCK !== 0)) return 'onednn_gemm';
   return 'onednn_direct';
 }
 
@@ -161,29 +163,31 @@ function toNhwc(x: Float32Array, N: number, C: number, H: number, W: number): Fl
   return y;
 }
 
-// oneDNN direct and 1×1 convolution. Per output: for each input-channel block (all channels for
-// 1×1 and for icg < block): acc = fma chain over (kh, kw, ic in block), padded taps skipped.
-// direct: y = f32(S0 + b), then y = f32(y + S_j); 1×1: the chain starts at b, one block.
-function onednnConv(x: Float32Array, w: Float32Array, b: Float32Array | null, g: Geometry, out: Float32Array, is1x1: boolean): void {
+// oneDNN jit:avx2 direct convolution (and jit_1x1, whose order is the same for a 1×1 kernel):
+// one FMA chain per output starting at the bias, over input-channel blocks of 8, and inside a block
+// over (kh, kw, ic); padded taps are skipped. Verified against PyTorch 1.13 on AVX2 (see tests).
+function onednnDirectConv(x: Float32Array, w: Float32Array, b: Float32Array | null, g: Geometry, out: Float32Array): void {
   const { N, C, H, W, OC, kH, kW, OH, OW, sH, sW, pH, pW, dH, dW, icg, ocg } = g;
   const xh = toNhwc(x, N, C, H, W);
-  // Weights as [oc][kh][kw][ic] so each tap's channels are contiguous.
+  // Weights as [oc][icBlock][kh][kw][ic in block] so the innermost loop reads both operands in order.
   const wp = new Float32Array(w.length);
+  const nBlocks = Math.ceil(icg / ONEDNN_IC_BLOCK);
+  const kk = kH * kW;
   for (let oc = 0; oc < OC; oc++) {
     for (let ic = 0; ic < icg; ic++) {
-      for (let kh = 0; kh < kH; kh++) {
-        for (let kw = 0; kw < kW; kw++) wp[((oc * kH + kh) * kW + kw) * icg + ic] = w[((oc * icg + ic) * kH + kh) * kW + kw]!;
-      }
+      const blk = Math.floor(ic / ONEDNN_IC_BLOCK);
+      const c0 = blk * ONEDNN_IC_BLOCK;
+      const len = Math.min(ONEDNN_IC_BLOCK, icg - c0);
+      for (let t = 0; t < kk; t++) wp[oc * kk * icg + c0 * kk + t * len + (ic - c0)] = w[(oc * icg + ic) * kk + t]!;
     }
   }
-  const block = is1x1 || icg < ONEDNN_IC_BLOCK ? icg : ONEDNN_IC_BLOCK;
-  const nBlocks = Math.ceil(icg / block);
   const ohw = OH * OW;
+  const rowStride = W * C;
   for (let n = 0; n < N; n++) {
-    const xn = n * H * W * C;
+    const xn = n * H * rowStride;
     for (let oc = 0; oc < OC; oc++) {
       const cg = Math.floor(oc / ocg) * icg;
-      const wo = oc * kH * kW * icg;
+      const wo = oc * kk * icg;
       const bv = b === null ? 0 : b[oc]!;
       const outBase = (n * OC + oc) * ohw;
       for (let oh = 0; oh < OH; oh++) {
@@ -198,25 +202,56 @@ function onednnConv(x: Float32Array, w: Float32Array, b: Float32Array | null, g:
           while (kwLo < kW && iw0 + kwLo * dW < 0) kwLo++;
           let kwHi = kW;
           while (kwHi > kwLo && iw0 + (kwHi - 1) * dW >= W) kwHi--;
-          let y = 0;
+          let acc = bv;
           for (let blk = 0; blk < nBlocks; blk++) {
-            const c0 = blk * block;
-            const len = Math.min(block, icg - c0);
-            let acc = is1x1 ? bv : 0;
+            const c0 = blk * ONEDNN_IC_BLOCK;
+            const len = Math.min(ONEDNN_IC_BLOCK, icg - c0);
+            const wBlk = wo + c0 * kk;
+            const xBlk = xn + cg + c0;
             for (let kh = khLo; kh < khHi; kh++) {
-              const xr = xn + (ih0 + kh * dH) * W * C + cg + c0;
-              const wr = wo + kh * kW * icg + c0;
+              const xr = xBlk + (ih0 + kh * dH) * rowStride;
+              const wr = wBlk + kh * kW * len;
               for (let kw = kwLo; kw < kwHi; kw++) {
                 const xb = xr + (iw0 + kw * dW) * C;
-                const wb = wr + kw * icg;
+                const wb = wr + kw * len;
                 for (let i = 0; i < len; i++) acc = f32(wp[wb + i]! * xh[xb + i]! + acc);
               }
             }
-            if (is1x1) y = acc;
-            else if (blk === 0) y = b === null ? acc : f32(acc + bv);
-            else y = f32(y + acc);
           }
-          out[outBase + oh * OW + ow] = y;
+          out[outBase + oh * OW + ow] = acc;
+        }
+      }
+    }
+  }
+}
+
+// oneDNN gemm:jit (im2col + jit sgemm), used for grouped convs without whole 8-channel blocks:
+// acc = 0, one FMA chain over K = (ic, kh, kw) in im2col order, then the bias in a separate add.
+function onednnGemmConv(x: Float32Array, w: Float32Array, b: Float32Array | null, g: Geometry, out: Float32Array): void {
+  const { N, C, H, W, OC, kH, kW, OH, OW, sH, sW, pH, pW, dH, dW, icg, ocg } = g;
+  const ohw = OH * OW;
+  for (let n = 0; n < N; n++) {
+    for (let oc = 0; oc < OC; oc++) {
+      const grp = Math.floor(oc / ocg);
+      const bv = b === null ? null : b[oc]!;
+      const outBase = (n * OC + oc) * ohw;
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let acc = 0;
+          for (let ci = 0; ci < icg; ci++) {
+            const xc = (n * C + grp * icg + ci) * H * W;
+            const wc = (oc * icg + ci) * kH * kW;
+            for (let kh = 0; kh < kH; kh++) {
+              const ih = oh * sH - pH + kh * dH;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < kW; kw++) {
+                const iw = ow * sW - pW + kw * dW;
+                if (iw < 0 || iw >= W) continue;
+                acc = f32(w[wc + kh * kW + kw]! * x[xc + ih * W + iw]! + acc);
+              }
+            }
+          }
+          out[outBase + oh * OW + ow] = bv === null ? acc : f32(acc + bv);
         }
       }
     }
@@ -297,7 +332,8 @@ function conv2dImpl(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: C
   const out = new Float32Array(N * OC * OH * OW);
   if (algo === 'slow_conv2d') slowConv(x.data, w, b, g, out);
   else if (algo === 'onednn_dw') depthwiseConv(x.data, w, b, g, out);
-  else onednnConv(x.data, w, b, g, out, algo === 'onednn_1x1');
+  else if (algo === 'onednn_gemm') onednnGemmConv(x.data, w, b, g, out);
+  else onednnDirectConv(x.data, w, b, g, out);
   return new Tensor(out, [N, OC, OH, OW]);
 }
 
