@@ -26,8 +26,8 @@ def deb_version():
 
 
 def enc(t):
-    a = np.ascontiguousarray(t.detach().numpy().astype('<f4'))
-    return {'shape': list(a.shape), 'b64': base64.b64encode(a.tobytes()).decode()}
+    a = t.detach().numpy().astype('<f4').copy(order='C')  # keeps 0-d shapes (ascontiguousarray would not)
+    return {'shape': list(t.shape), 'b64': base64.b64encode(a.tobytes()).decode()}
 
 
 cases = []

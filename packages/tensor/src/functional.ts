@@ -90,8 +90,8 @@ function binary(a: Tensor, b: Tensor | number, fn: (x: number, y: number) => num
 }
 
 function reluImpl(x: Tensor): Tensor {
-  // NaN propagates, as clamp_min does in PyTorch.
-  return unary(x, (v) => (v > 0 || Number.isNaN(v) ? v : 0));
+  // clamp_min(x, 0) is max_ps(0, x): NaN and −0 pass through unchanged.
+  return unary(x, (v) => (v < 0 ? 0 : v));
 }
 
 /**
@@ -406,13 +406,14 @@ function batchNorm2dImpl(x: Tensor, opts: BatchNorm2dOptions): Tensor {
   const b = vec(opts.bias, 'bias');
   const eps = f32(opts.eps ?? 1e-5);
   // ATen batch_norm_cpu_collect_linear_and_constant_terms (float): alpha = invstd·w,
-  // beta = b − mean·alpha; then y = x·alpha + beta per element.
+  // beta = b − mean·alpha; then y = x·alpha + beta per element. ATen's AVX2 kernels are compiled
+  // with FMA contraction, so both `b − mean·alpha` and `x·alpha + beta` round once (verified).
   const alpha = new Float32Array(C);
   const beta = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     const invstd = f32(1 / f32(Math.sqrt(f32(varr[c]! + eps))));
     alpha[c] = f32(invstd * (w === null ? 1 : w[c]!));
-    beta[c] = f32((b === null ? 0 : b[c]!) - f32(mean[c]! * alpha[c]!));
+    beta[c] = f32((b === null ? 0 : b[c]!) - mean[c]! * alpha[c]!);
   }
   const src = x.contiguous().data;
   const out = new Float32Array(N * C * H * W);
@@ -422,7 +423,7 @@ function batchNorm2dImpl(x: Tensor, opts: BatchNorm2dOptions): Tensor {
       const a = alpha[c]!;
       const be = beta[c]!;
       const o = (n * C + c) * hw;
-      for (let i = o; i < o + hw; i++) out[i] = f32(f32(src[i]! * a) + be);
+      for (let i = o; i < o + hw; i++) out[i] = f32(src[i]! * a + be);
     }
   }
   return new Tensor(out, x.shape);
@@ -504,9 +505,10 @@ function reduceAllSum(data: Float32Array, off: number, size: number): number {
   for (; d < full; d += 8) for (let l = 0; l < 8; l++) acc[l] = f32(acc[l]! + data[off + d + l]!);
   // The partial last vector updates only its first (size − d) lanes.
   for (let l = 0; d + l < size; l++) acc[l] = f32(acc[l]! + data[off + d + l]!);
-  let s = acc[0]!;
-  for (let l = 1; l < 8; l++) s = f32(s + acc[l]!);
-  return s;
+  // AVX2 vec_reduce_all: lanes folded as a tree (l + l+4, then + l+2, then + l+1).
+  const s4 = [0, 1, 2, 3].map((l) => f32(acc[l]! + acc[l + 4]!));
+  const s2 = [0, 1].map((l) => f32(s4[l]! + s4[l + 2]!));
+  return f32(s2[0]! + s2[1]!);
 }
 
 /**
