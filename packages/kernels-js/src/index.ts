@@ -1,1 +1,3 @@
-export {};
+export { createJsBackend } from './js-backend.js';
+export type { JsBackendOptions } from './js-backend.js';
+export { DEFAULT_MIN_INPUT_SCALE } from './prepack.js';

@@ -348,6 +348,18 @@ export interface Conv2dPrepackOptions {
   readonly dilation?: number | readonly [number, number];
   /** Default 1; `groups = inChannels` is depthwise. */
   readonly groups?: number;
+  /** See {@link LinearPrepackOptions.minInputScale}. */
+  readonly minInputScale?: number;
+}
+
+/** Options of `prepackLinear`. */
+export interface LinearPrepackOptions {
+  /**
+   * The smallest input scale the prepack overflow check assumes when it bounds the int32 bias
+   * `|b / (x_s·w_s)|` (the input scale is known only at run time). Default 2^−16. Kernels check the
+   * exact bound again at run time with the real input scale and zero point.
+   */
+  readonly minInputScale?: number;
 }
 
 /**
@@ -548,7 +560,7 @@ export interface QuantizedBackend {
    * Packs a qint8 linear weight `[outFeatures, inFeatures]` and its float32 bias once.
    * @throws `QuantError('OVERFLOW')` when the int32 accumulator could overflow for these weights.
    */
-  prepackLinear(weight: QTensor, bias: Float32Array | null): PackedLinear;
+  prepackLinear(weight: QTensor, bias: Float32Array | null, opts?: LinearPrepackOptions): PackedLinear;
 }
 
 /** What {@link defineBackend} needs: the kernels present, and optionally the rest. */
@@ -558,7 +570,7 @@ export interface BackendDefinition {
   /** The kernels this backend has; any subset of {@link KernelTable}. */
   readonly kernels: Partial<KernelTable>;
   readonly prepackConv2d?: (weight: QTensor, bias: Float32Array | null, opts?: Conv2dPrepackOptions) => PackedConv2d;
-  readonly prepackLinear?: (weight: QTensor, bias: Float32Array | null) => PackedLinear;
+  readonly prepackLinear?: (weight: QTensor, bias: Float32Array | null, opts?: LinearPrepackOptions) => PackedLinear;
   /**
    * Refines the capability query; called only for ops whose kernel is present and whose engine (if
    * given) the backend claims. Default: true.

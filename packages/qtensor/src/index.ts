@@ -21,6 +21,7 @@ export type {
   KernelOptions,
   LinearDynamicOptions,
   Conv2dPrepackOptions,
+  LinearPrepackOptions,
   PackedConv2d,
   PackedLinear,
   PerChannelOutQparams,

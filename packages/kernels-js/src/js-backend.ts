@@ -1,0 +1,111 @@
+// createJsBackend: the reference backend, assembled from the kernel files with defineBackend.
+//
+// Kernel files: quantize.ts, conv2d.ts, linear.ts (core); elementwise.ts, activations.ts, pooling.ts,
+// shape.ts (non-GEMM). A kernel file exports its kernels as a `Partial<KernelTable>` object; add it
+// to the spread list in `kernels` below (one import line, one spread line).
+import {
+  defineBackend,
+  type KernelTable,
+  type PackedConv2d,
+  type PackedLinear,
+  type QuantizedBackend,
+  type SupportsParams,
+  type OpName,
+} from '@quint/qtensor';
+import { QuantError } from '@quint/tensor';
+import { conv2d } from './conv2d.js';
+import type { EngineContext } from './gemm-common.js';
+import { linear, linearDynamic } from './linear.js';
+import { prepackConv2d, prepackLinear, type JsPackedConv2d, type JsPackedLinear } from './prepack.js';
+import { dequantize, quantizePerChannel, quantizePerTensor } from './quantize.js';
+
+/** Options of {@link createJsBackend}. */
+export interface JsBackendOptions {
+  /**
+   * Receives the one-time warning printed when engine `fbgemm` is first used (default
+   * `console.warn`). fbgemm is implemented from FBGEMM's source only and never compared with a run.
+   */
+  readonly onWarning?: (message: string) => void;
+}
+
+const GEMM_OPS: ReadonlySet<OpName> = new Set(['conv2d', 'conv2dRelu', 'linear', 'linearRelu', 'linearDynamic']);
+
+/** What the reference kernels compute: quint8 activations, qint8 weights; onednn needs zero weight zero points. */
+function supportsGemm(op: OpName, p: SupportsParams): boolean {
+  if (!GEMM_OPS.has(op)) return true;
+  if (p.dtype !== undefined && p.dtype !== 'quint8' && op !== 'linearDynamic') return false;
+  if (p.weightDtype !== undefined && p.weightDtype !== 'qint8') return false;
+  if (p.engine === 'onednn' && p.symmetricWeight === false) return false;
+  return true;
+}
+
+/**
+ * Creates the reference integer backend: plain loops, `(x_q − x_zp)·(w_q − w_zp)` summed in int32,
+ * then each engine's requantization (`qnnpack` default, `onednn`, `ort`, `fbgemm` experimental),
+ * bit-exact with PyTorch 1.13 (qnnpack, onednn) and ONNX Runtime 1.30 (ort). Every kernel takes
+ * `{ engine, trace }` as its last argument.
+ *
+ * @example
+ * const be = createJsBackend();
+ * await be.init();
+ * const w = be.prepackLinear(weight, bias); // qint8 weight, float32 bias
+ * const y = be.kernels.linear(x, w, { scale: 0.05, zeroPoint: 128 }, { engine: 'qnnpack' });
+ * @see https://pytorch.org/docs/stable/quantization.html#quantized-engine
+ */
+export function createJsBackend(options: JsBackendOptions = {}): QuantizedBackend {
+  const name = 'js';
+  let warned = false;
+  const ctx: EngineContext = {
+    warnFbgemm() {
+      if (warned) return;
+      warned = true;
+      (options.onWarning ?? ((m: string) => console.warn(m)))(
+        'quint: warning: engine fbgemm is experimental: implemented from FBGEMM source (spec §5.2c), never compared with a PyTorch FBGEMM build.',
+      );
+    },
+  };
+  // Packed weights of this instance: kernels accept only these, and dispose() forgets them.
+  let packs = new WeakSet<object>();
+  const conv = (w: PackedConv2d): JsPackedConv2d => {
+    if (!packs.has(w)) {
+      throw new QuantError('INVALID_ARGUMENT', `conv2d: the weight was not packed by this js backend (packed by '${w?.backend}', or disposed); call prepackConv2d on this backend.`);
+    }
+    return w as JsPackedConv2d;
+  };
+  const lin = (w: PackedLinear): JsPackedLinear => {
+    if (!packs.has(w)) {
+      throw new QuantError('INVALID_ARGUMENT', `linear: the weight was not packed by this js backend (packed by '${w?.backend}', or disposed); call prepackLinear on this backend.`);
+    }
+    return w as JsPackedLinear;
+  };
+  const core: Partial<KernelTable> = {
+    quantizePerTensor: (x, out, opts) => quantizePerTensor(ctx, x, out, opts),
+    quantizePerChannel: (x, q, opts) => quantizePerChannel(ctx, x, q, opts),
+    dequantize: (x, opts) => dequantize(ctx, x, opts),
+    conv2d: (x, w, out, opts) => conv2d(ctx, x, conv(w), out, opts, false),
+    conv2dRelu: (x, w, out, opts) => conv2d(ctx, x, conv(w), out, opts, true),
+    linear: (x, w, out, opts) => linear(ctx, x, lin(w), out, opts, false),
+    linearRelu: (x, w, out, opts) => linear(ctx, x, lin(w), out, opts, true),
+    linearDynamic: (x, w, opts) => linearDynamic(ctx, x, lin(w), opts),
+  };
+  return defineBackend({
+    name,
+    kernels: {
+      ...core,
+    },
+    prepackConv2d(weight, bias, opts) {
+      const p = prepackConv2d(name, weight, bias, opts);
+      packs.add(p);
+      return p;
+    },
+    prepackLinear(weight, bias, opts) {
+      const p = prepackLinear(name, weight, bias, opts);
+      packs.add(p);
+      return p;
+    },
+    supports: supportsGemm,
+    dispose() {
+      packs = new WeakSet();
+    },
+  });
+}
