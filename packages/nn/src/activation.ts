@@ -1,0 +1,171 @@
+import { hardsigmoid, hardswish, hardtanh, QuantError, relu, relu6, sigmoid, tanh, type Tensor } from '@quint/tensor';
+import { pyFloat } from './internal/repr.js';
+import { BUILTIN, Module } from './module.js';
+
+/** Options of the activations that take `inplace` (kept for printing; results are always new tensors). */
+export interface InplaceOptions {
+  readonly inplace?: boolean;
+}
+
+/**
+ * `max(x, 0)` (`torch.nn.ReLU`), by `relu` of `@quint/tensor`. `inplace` is recorded (and
+ * printed, as PyTorch) but the result is always a new tensor.
+ *
+ * @example
+ * new ReLU().call(tensor([-1, 2])).toArray(); // [0, 2]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
+ */
+export class ReLU extends Module {
+  static readonly [BUILTIN] = true;
+  readonly inplace: boolean;
+
+  constructor(options: InplaceOptions = {}) {
+    super();
+    this.inplace = options.inplace ?? false;
+  }
+
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+
+  override extraRepr(): string {
+    return this.inplace ? 'inplace=True' : '';
+  }
+}
+
+/** Options of {@link Hardtanh}. */
+export interface HardtanhOptions extends InplaceOptions {
+  /** Default −1. */
+  readonly minVal?: number;
+  /** Default 1. */
+  readonly maxVal?: number;
+}
+
+/**
+ * Clamps to `[minVal, maxVal]` (`torch.nn.Hardtanh`). Bounds print as Python floats
+ * (`min_val=-1.0`), as PyTorch's defaults do.
+ *
+ * @throws `INVALID_ARGUMENT` when `minVal > maxVal`.
+ * @example
+ * new Hardtanh({ minVal: -2, maxVal: 2 }).call(tensor([-3, 3])).toArray(); // [-2, 2]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardtanh.html
+ */
+export class Hardtanh extends Module {
+  static readonly [BUILTIN] = true;
+  readonly minVal: number;
+  readonly maxVal: number;
+  readonly inplace: boolean;
+
+  constructor(options: HardtanhOptions = {}) {
+    super();
+    this.minVal = options.minVal ?? -1;
+    this.maxVal = options.maxVal ?? 1;
+    this.inplace = options.inplace ?? false;
+    if (!(this.minVal <= this.maxVal)) {
+      throw new QuantError('INVALID_ARGUMENT', `Hardtanh: minVal ${this.minVal} is greater than maxVal ${this.maxVal}; pass minVal <= maxVal.`);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return hardtanh(x, this.minVal, this.maxVal);
+  }
+
+  override extraRepr(): string {
+    return `min_val=${pyFloat(this.minVal)}, max_val=${pyFloat(this.maxVal)}${this.inplace ? ', inplace=True' : ''}`;
+  }
+}
+
+/**
+ * Clamps to `[0, 6]` (`torch.nn.ReLU6`, a `Hardtanh(0, 6)`), by `relu6` of `@quint/tensor`.
+ *
+ * @example
+ * new ReLU6().call(tensor([-1, 7])).toArray(); // [0, 6]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.ReLU6.html
+ */
+export class ReLU6 extends Hardtanh {
+  static override readonly [BUILTIN] = true;
+
+  constructor(options: InplaceOptions = {}) {
+    super({ minVal: 0, maxVal: 6, inplace: options.inplace ?? false });
+  }
+
+  override forward(x: Tensor): Tensor {
+    return relu6(x);
+  }
+
+  override extraRepr(): string {
+    return this.inplace ? 'inplace=True' : '';
+  }
+}
+
+/**
+ * `x · relu6(x + 3) / 6` (`torch.nn.Hardswish`), bit-exact with PyTorch 1.13's float kernel.
+ *
+ * @example
+ * new Hardswish().call(tensor([1])).toArray(); // [0.6666667]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardswish.html
+ */
+export class Hardswish extends Module {
+  static readonly [BUILTIN] = true;
+  readonly inplace: boolean;
+
+  constructor(options: InplaceOptions = {}) {
+    super();
+    this.inplace = options.inplace ?? false;
+  }
+
+  forward(x: Tensor): Tensor {
+    return hardswish(x);
+  }
+}
+
+/**
+ * `relu6(x + 3) / 6` (`torch.nn.Hardsigmoid`).
+ *
+ * @example
+ * new Hardsigmoid().call(tensor([0])).toArray(); // [0.5]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardsigmoid.html
+ */
+export class Hardsigmoid extends Module {
+  static readonly [BUILTIN] = true;
+  readonly inplace: boolean;
+
+  constructor(options: InplaceOptions = {}) {
+    super();
+    this.inplace = options.inplace ?? false;
+  }
+
+  forward(x: Tensor): Tensor {
+    return hardsigmoid(x);
+  }
+}
+
+/**
+ * `1 / (1 + exp(−x))` (`torch.nn.Sigmoid`), bit-exact with PyTorch 1.13's float kernel.
+ *
+ * @example
+ * new Sigmoid().call(tensor([0])).toArray(); // [0.5]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Sigmoid.html
+ */
+export class Sigmoid extends Module {
+  static readonly [BUILTIN] = true;
+
+  forward(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+}
+
+/**
+ * `tanh(x)` (`torch.nn.Tanh`), correctly rounded to float32 (PyTorch's may differ by 1 ulp).
+ *
+ * @example
+ * new Tanh().call(tensor([0])).toArray(); // [0]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html
+ */
+export class Tanh extends Module {
+  static readonly [BUILTIN] = true;
+
+  forward(x: Tensor): Tensor {
+    return tanh(x);
+  }
+}
