@@ -2,9 +2,9 @@
 // points, erase/DCE/lint, the printout (`__str__`) and the generated forward (`python_code`).
 import { QuantError } from '@quint/tensor';
 import { getattr, getitem } from './builtins.js';
-import { functionName, isPlainObject, pyStr, pyStringRepr, type CallableTarget } from './format.js';
+import { functionName, type CallableTarget } from './format.js';
 import { Namespace, snakeCase } from './namespace.js';
-import { Node, mapArg, type Argument, type Kwargs, type Opcode, type Target, OPCODES } from './node.js';
+import { Node, mapArg, reprArg, type Argument, type Kwargs, type Opcode, type Target, OPCODES } from './node.js';
 
 /** What a graph needs from the module that owns it (a `GraphModule`). */
 export interface OwningModule {
@@ -21,23 +21,10 @@ function formatTarget(base: string, target: string): string {
   return r;
 }
 
-/** Python `repr()` of an argument in generated code: nodes by name, strings quoted. */
-function codeRepr(a: Argument): string {
-  if (a instanceof Node) return a.name;
-  if (Array.isArray(a)) return `[${a.map((e: Argument) => codeRepr(e)).join(', ')}]`;
-  if (isPlainObject(a)) {
-    return `{${Object.entries(a)
-      .map(([k, v]) => `${pyStringRepr(k)}: ${codeRepr(v)}`)
-      .join(', ')}}`;
-  }
-  if (typeof a === 'string') return pyStringRepr(a);
-  return pyStr(a);
-}
-
 function formatCallArgs(args: readonly Argument[], kwargs: Kwargs): string {
-  const a = args.map((x) => codeRepr(x)).join(', ');
+  const a = args.map((x) => reprArg(x)).join(', ');
   const k = Object.entries(kwargs)
-    .map(([key, v]) => `${key} = ${codeRepr(v)}`)
+    .map(([key, v]) => `${key} = ${reprArg(v)}`)
     .join(', ');
   return a && k ? `${a}, ${k}` : a || k;
 }
@@ -417,21 +404,21 @@ export class Graph {
       const t = node.target;
       switch (node.op) {
         case 'placeholder': {
-          const dflt = node.args.length > 0 ? ` = ${codeRepr(node.args[0])}` : '';
+          const dflt = node.args.length > 0 ? ` = ${reprArg(node.args[0])}` : '';
           freeVars.push(`${String(t)}${dflt}`);
           if (String(t) !== node.name) body.push(`${node.name} = ${String(t)}\n`);
           return;
         }
         case 'call_method':
-          body.push(`${node.name} = ${formatTarget(codeRepr(node.args[0]), String(t))}(${formatCallArgs(node.args.slice(1), node.kwargs)})`);
+          body.push(`${node.name} = ${formatTarget(reprArg(node.args[0]), String(t))}(${formatCallArgs(node.args.slice(1), node.kwargs)})`);
           return;
         case 'call_function': {
           if (t === getitem && node.args.length === 2) {
-            body.push(`${node.name} = ${codeRepr(node.args[0])}[${codeRepr(node.args[1])}]`);
+            body.push(`${node.name} = ${reprArg(node.args[0])}[${reprArg(node.args[1])}]`);
             return;
           }
           if (t === getattr && node.args.length === 2 && typeof node.args[1] === 'string' && isIdentifier(node.args[1])) {
-            body.push(`${node.name} = ${formatTarget(codeRepr(node.args[0]), node.args[1])}`);
+            body.push(`${node.name} = ${formatTarget(reprArg(node.args[0]), node.args[1])}`);
             return;
           }
           body.push(`${node.name} = ${functionName(t as CallableTarget)}(${formatCallArgs(node.args, node.kwargs)})`);
@@ -444,7 +431,7 @@ export class Graph {
           body.push(`${node.name} = ${formatTarget(rootModule, String(t))}`);
           return;
         case 'output':
-          body.push(`return ${codeRepr(node.args[0])}`);
+          body.push(`return ${reprArg(node.args[0])}`);
           return;
       }
     };

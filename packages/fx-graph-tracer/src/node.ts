@@ -1,6 +1,6 @@
 // Mirrors torch/fx/node.py (PyTorch 1.13): the IR spec is the docstring of `Node`.
 import { QuantError } from '@quint/tensor';
-import { functionName, isPlainObject, pyStr, type CallableTarget } from './format.js';
+import { functionName, isPlainObject, pyStr, pyStringRepr, type CallableTarget } from './format.js';
 import type { Graph } from './graph.js';
 
 /**
@@ -88,6 +88,25 @@ export function formatArg(arg: Argument, asTuple = false): string {
   }
   if (arg instanceof Node) return `%${arg.name}`;
   return pyStr(arg);
+}
+
+/**
+ * Python's `repr()` of an argument, as generated code and the `return` line of the printout show it:
+ * nodes by bare name, strings quoted, arrays as `[a, b]`, plain objects as `{'k': v}`.
+ *
+ * @example
+ * reprArg([node, 'x', null]); // "[conv, 'x', None]"
+ */
+export function reprArg(a: Argument): string {
+  if (a instanceof Node) return a.name;
+  if (Array.isArray(a)) return `[${a.map((e: Argument) => reprArg(e)).join(', ')}]`;
+  if (isPlainObject(a)) {
+    return `{${Object.entries(a)
+      .map(([k, v]) => `${pyStringRepr(k)}: ${reprArg(v)}`)
+      .join(', ')}}`;
+  }
+  if (typeof a === 'string') return pyStringRepr(a);
+  return pyStr(a);
 }
 
 /**
@@ -302,7 +321,7 @@ export class Node {
       return `%${this.name} : ${users} = placeholder[target=${String(this.target)}]${dflt}`;
     }
     if (this.op === 'get_attr') return `%${this.name} : ${users} = get_attr[target=${prettyTarget(this.target)}]`;
-    if (this.op === 'output') return `return ${formatArg(this._args[0])}`;
+    if (this.op === 'output') return `return ${reprArg(this._args[0])}`;
     return (
       `%${this.name} : ${users} = ${this.op}[target=${prettyTarget(this.target)}]` +
       `(args = ${formatArg(this._args, true)}, kwargs = ${formatArg(this._kwargs)})`
