@@ -4,13 +4,11 @@ import { roundHalfToEven } from './rounding.js';
 const f32 = Math.fround;
 const TWO_POW_63 = 2 ** 63;
 
-const f32Buf = new Float32Array(1);
-const i32Buf = new Int32Array(f32Buf.buffer);
-
 /** The float32 next to `r` (a float32) in the direction of `toward`. */
 function nextFloat32(r: number, toward: number): number {
   if (r === 0) return toward > 0 ? 1.401298464324817e-45 : -1.401298464324817e-45;
-  f32Buf[0] = r;
+  const f32Buf = Float32Array.of(r);
+  const i32Buf = new Int32Array(f32Buf.buffer);
   // Moving away from zero increments the magnitude bits, toward zero decrements them.
   i32Buf[0]! += (toward > r) === (r > 0) ? 1 : -1;
   return f32Buf[0]!;
