@@ -253,6 +253,44 @@ observer_partials = {n: ctor_rec(getattr(O, n)) for n in [
     "default_float_qparams_observer", "default_fixed_qparams_range_neg1to1_observer",
     "default_fixed_qparams_range_0to1_observer", "default_reuse_input_observer"]}
 
+# ---------------------------------------------------------------- QConfigMapping precedence
+from torch.ao.quantization.qconfig_mapping import QConfigMapping
+from torch.ao.quantization.qconfig_mapping_utils import maybe_adjust_qconfig_for_module_type_or_name, get_object_type_qconfig
+from torch.ao.quantization.fx.qconfig_mapping_utils import maybe_adjust_qconfig_for_module_name_object_type_order
+from torch.ao.quantization.utils import _parent_name
+labels = {}
+def lab(name, act):
+    q = QC.QConfig(activation=act, weight=O.default_weight_observer)
+    labels[id(q)] = name
+    return q
+qA = lab("A", O.MinMaxObserver.with_args(eps=1.0)); qB = lab("B", O.MinMaxObserver.with_args(eps=2.0))
+qC = lab("C", O.MinMaxObserver.with_args(eps=3.0)); qC2 = lab("C2", O.MinMaxObserver.with_args(eps=3.5))
+qD = lab("D", O.MinMaxObserver.with_args(eps=4.0)); qE = lab("E", O.MinMaxObserver.with_args(eps=5.0))
+qF = lab("F", O.MinMaxObserver.with_args(eps=6.0))
+pm = (QConfigMapping().set_global(qA).set_object_type(torch.nn.Linear, qB).set_object_type(torch.add, qF)
+      .set_module_name_regex("foo.*conv", qC).set_module_name_regex("foo.*", qC2)
+      .set_module_name("foo.bar", qD).set_module_name("baz", None)
+      .set_module_name_object_type_order("foo", torch.nn.Linear, 1, qE)
+      .set_module_name_object_type_order("blk", torch.add, 0, qE))
+def L(q):
+    return None if q is None else labels[id(q)]
+queries = []
+for name, typ, idx in [("x", torch.nn.Linear, 0), ("x", torch.nn.Conv2d, 0), ("foo.conv1", torch.nn.Conv2d, 0),
+                       ("foo.lin", torch.nn.Linear, 0), ("foo.lin", torch.nn.Linear, 1), ("foo.bar", torch.nn.Linear, 1),
+                       ("foo.bar.x", torch.nn.Conv2d, 0), ("foo.barx", torch.nn.ReLU, 0), ("baz.q", torch.nn.Linear, 0),
+                       ("xfoo", torch.nn.ReLU, 0), ("foo", torch.nn.Linear, 1)]:
+    q = maybe_adjust_qconfig_for_module_type_or_name(pm, typ, name, pm.global_qconfig)
+    q = maybe_adjust_qconfig_for_module_name_object_type_order(pm, _parent_name(name)[0], typ, idx, q)
+    queries.append({"kind": "module", "moduleName": name, "objectType": typ.__name__, "index": idx, "expect": L(q)})
+for scope, stype, idx in [("", torch.nn.Module, 0), ("blk", torch.nn.Module, 0), ("blk", torch.nn.Module, 1),
+                          ("foo.bar", torch.nn.Module, 0), ("baz", torch.nn.Module, 0)]:
+    fq = get_object_type_qconfig(pm, torch.add, pm.global_qconfig)
+    q = maybe_adjust_qconfig_for_module_type_or_name(pm, stype, scope, fq)
+    q = maybe_adjust_qconfig_for_module_name_object_type_order(pm, scope, torch.add, idx, q)
+    queries.append({"kind": "function", "fn": "add", "scope": scope, "scopeType": "Module", "index": idx, "expect": L(q)})
+precedence = {"entries": "global A; object_type Linear B, add F; regex 'foo.*conv' C, 'foo.*' C2; module_name foo.bar D, baz None; order (foo, Linear, 1) E, (blk, add, 0) E",
+              "queries": queries}
+
 meta = {"torchPackage": TORCH_PACKAGE, "torchVersion": torch.__version__, "seed": SEED,
         "cpuCapability": "AVX2 (torch.sum lane width 8)",
         "generator": "tools/goldens/observers.py"}
@@ -260,7 +298,7 @@ os.makedirs(OUT, exist_ok=True)
 for fname, payload in [("observers.json", {"meta": meta, "cases": mm}),
                        ("histogram.json", {"meta": meta, "cases": hist}),
                        ("qconfig-mappings.json", {"meta": meta, "mappings": mappings, "presets": presets,
-                                                  "observerPartials": observer_partials})]:
+                                                  "observerPartials": observer_partials, "precedence": precedence})]:
     with open(os.path.join(OUT, fname), "w") as f:
         json.dump(payload, f, indent=1)
         f.write("\n")

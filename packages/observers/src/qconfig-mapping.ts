@@ -15,7 +15,8 @@ import {
  * Modules are named by their class name (`'Conv2d'`, `'Linear'`, `'ReLU'`), functional ops by their
  * function name (`'conv2d'`, `'linear'`, `'relu'`, `'add'`), tensor methods by their method name
  * (`'reshape'`, `'sigmoid_'`). Where PyTorch has two callables of one name (`torch.relu` and
- * `F.relu`), they share the key, and 1.13's defaults give both the same qconfig.
+ * `F.relu`), they share the key, and 1.13's defaults give both the same qconfig. Prefer strings:
+ * bundlers and minifiers may rename classes and functions (esbuild turns a shadowed `add` into `add2`).
  */
 export type ObjectType = string | { readonly name: string };
 
