@@ -1,0 +1,58 @@
+// Conformance cases of the activations group: relu, relu6, hardtanh, clamp, hardswish, hardsigmoid,
+// sigmoid, tanh (spec §5.6, §5.7, §12.C1–C4).
+import * as fc from 'fast-check';
+import { nonGemmGoldenCases, type NonGemmRunner } from './non-gemm-golden.js';
+import { memoryFormatArb, nchwArb, qdataArb, scaleArb, toQ, zeroPointArb } from './non-gemm-arbitraries.js';
+import { differentialCase, type CaseGroup, type ConformanceCase } from './types.js';
+
+const RUNNERS: Record<string, NonGemmRunner> = {
+  relu: (be, [x], _p, o) => be.kernels.relu(x!, o),
+  relu6: (be, [x], _p, o) => be.kernels.relu6(x!, o),
+  hardtanh: (be, [x], p, o) => be.kernels.hardtanh(x!, { minVal: p.minVal, maxVal: p.maxVal }, o),
+  clamp: (be, [x], p, o) => be.kernels.clamp(x!, { min: p.min, max: p.max }, o),
+  hardswish: (be, [x], p, o) => be.kernels.hardswish(x!, { scale: p.outScale, zeroPoint: p.outZeroPoint }, o),
+  hardsigmoid: (be, [x], _p, o) => be.kernels.hardsigmoid(x!, undefined, o),
+  sigmoid: (be, [x], _p, o) => be.kernels.sigmoid(x!, undefined, o),
+  tanh: (be, [x], _p, o) => be.kernels.tanh(x!, undefined, o),
+};
+
+function differential(): ConformanceCase[] {
+  const out: ConformanceCase[] = [];
+  const input = nchwArb(2, 9, 9, 17).chain((s) => fc.tuple(qdataArb(s), memoryFormatArb));
+  for (const engine of ['qnnpack', 'onednn'] as const) {
+    const base = { engine, supports: { dtype: 'quint8' as const }, name: 'random' };
+    out.push(
+      differentialCase({ ...base, op: 'relu', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.relu(toQ(x), { engine, memoryFormat }) }),
+      differentialCase({ ...base, op: 'relu6', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.relu6(toQ(x), { engine, memoryFormat }) }),
+      differentialCase({
+        ...base,
+        op: 'hardtanh',
+        arbitrary: fc.tuple(input, fc.double({ min: -8, max: 0, noNaN: true }), fc.double({ min: 0, max: 8, noNaN: true })),
+        run: (be, [[x, memoryFormat], lo, hi]) => be.kernels.hardtanh(toQ(x), { minVal: lo, maxVal: hi }, { engine, memoryFormat }),
+      }),
+      differentialCase({
+        ...base,
+        op: 'clamp',
+        arbitrary: fc.tuple(input, fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }), fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined })),
+        run: (be, [[x, memoryFormat], min, max]) =>
+          be.kernels.clamp(toQ(x), { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) }, { engine, memoryFormat }),
+      }),
+      differentialCase({
+        ...base,
+        op: 'hardswish',
+        arbitrary: fc.tuple(input, scaleArb(0.005, 0.2), zeroPointArb),
+        run: (be, [[x, memoryFormat], s, z]) => be.kernels.hardswish(toQ(x), { scale: s, zeroPoint: z }, { engine, memoryFormat }),
+      }),
+      differentialCase({ ...base, op: 'hardsigmoid', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.hardsigmoid(toQ(x), undefined, { engine, memoryFormat }) }),
+      differentialCase({ ...base, op: 'sigmoid', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.sigmoid(toQ(x), undefined, { engine, memoryFormat }) }),
+      differentialCase({ ...base, op: 'tanh', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.tanh(toQ(x), undefined, { engine, memoryFormat }) }),
+    );
+  }
+  return out;
+}
+
+/** Activation cases: PyTorch 1.13 goldens (tools/goldens/kernels_ops.py) and differential cases. */
+export const activationsCases: CaseGroup = {
+  name: 'activations',
+  cases: () => [...nonGemmGoldenCases('kernels-activations.json', RUNNERS), ...differential()],
+};

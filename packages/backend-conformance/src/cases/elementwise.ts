@@ -1,0 +1,71 @@
+// Conformance cases of the elementwise group: add, addRelu, mul, mulRelu, cat (spec §5.3–§5.5).
+import type { Engine, QuantizedBackend } from '@quint/qtensor';
+import * as fc from 'fast-check';
+import { nonGemmGoldenCases, type NonGemmRunner } from './non-gemm-golden.js';
+import { memoryFormatArb, nchwArb, qdataArb, scaleArb, toQ, zeroPointArb } from './non-gemm-arbitraries.js';
+import { differentialCase, type CaseGroup, type ConformanceCase } from './types.js';
+
+const binary =
+  (op: 'add' | 'addRelu' | 'mul' | 'mulRelu'): NonGemmRunner =>
+  (be, [a, b], p, opts) =>
+    be.kernels[op](a!, b!, { scale: p.outScale, zeroPoint: p.outZeroPoint }, opts);
+
+const RUNNERS = {
+  add: binary('add'),
+  addRelu: binary('addRelu'),
+  mul: binary('mul'),
+  mulRelu: binary('mulRelu'),
+  cat: (be: QuantizedBackend, xs: readonly import('@quint/qtensor').QTensor[], p: Record<string, any>, opts: { engine: Engine; memoryFormat: 'contiguous' | 'channels_last' }) =>
+    be.kernels.cat(xs, p.dim, p.outScale === undefined ? undefined : { scale: p.outScale, zeroPoint: p.outZeroPoint }, opts),
+};
+
+function differential(): ConformanceCase[] {
+  const out: ConformanceCase[] = [];
+  for (const engine of ['qnnpack', 'onednn'] as const) {
+    for (const op of ['add', 'addRelu', 'mul', 'mulRelu'] as const) {
+      // Same shape (QNNPACK's fixed-point add on qnnpack) with ratios inside its [2^-14, 2^8) range.
+      out.push(
+        differentialCase({
+          op,
+          engine,
+          name: 'random same shape',
+          supports: { dtype: 'quint8' },
+          arbitrary: nchwArb(2, 12, 6, 13).chain((s) => fc.tuple(qdataArb(s), qdataArb(s), scaleArb(0.01, 0.5), zeroPointArb, memoryFormatArb)),
+          run: (be, [a, b, os, oz, memoryFormat]) => be.kernels[op](toQ(a), toQ(b), { scale: os, zeroPoint: oz }, { engine, memoryFormat }),
+        }),
+        differentialCase({
+          op,
+          engine,
+          name: 'random broadcast [1,C,1,1]',
+          supports: { dtype: 'quint8' },
+          arbitrary: nchwArb(2, 8, 5, 70).chain(([n, c, h, w]) =>
+            fc.tuple(qdataArb([n, c, h, w]), qdataArb([1, c, 1, 1]), scaleArb(0.01, 0.5), zeroPointArb, memoryFormatArb),
+          ),
+          run: (be, [a, b, os, oz, memoryFormat]) => be.kernels[op](toQ(a), toQ(b), { scale: os, zeroPoint: oz }, { engine, memoryFormat }),
+        }),
+      );
+    }
+    out.push(
+      differentialCase({
+        op: 'cat',
+        engine,
+        name: 'random dim 1, mixed qparams',
+        supports: { dtype: 'quint8' },
+        arbitrary: fc
+          .tuple(nchwArb(2, 1, 4, 4), fc.array(fc.integer({ min: 1, max: 45 }), { minLength: 1, maxLength: 3 }))
+          .chain(([[n, , h, w], cs]) =>
+            fc.tuple(fc.tuple(...cs.map((c) => qdataArb([n, c, h, w]))), fc.option(fc.tuple(scaleArb(), zeroPointArb), { nil: undefined }), memoryFormatArb),
+          ),
+        run: (be, [xs, o, memoryFormat]) =>
+          be.kernels.cat(xs.map(toQ), 1, o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, { engine, memoryFormat }),
+      }),
+    );
+  }
+  return out;
+}
+
+/** Elementwise cases: PyTorch 1.13 goldens (tools/goldens/kernels_ops.py) and differential cases. */
+export const elementwiseCases: CaseGroup = {
+  name: 'elementwise',
+  cases: () => [...nonGemmGoldenCases('kernels-elementwise.json', RUNNERS), ...differential()],
+};

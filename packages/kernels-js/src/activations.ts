@@ -1,0 +1,334 @@
+// relu, relu6, hardtanh, clamp, hardswish, hardsigmoid, sigmoid, tanh on quint8 codes, as PyTorch
+// 1.13 computes them on the qnnpack and onednn engines (spec pytorch-semantics.md §5.0, §5.6, §5.7,
+// §12.C1–C4).
+import { QuantError } from '@quint/tensor';
+import {
+  dequantizeVal,
+  dequantizeValFma,
+  quantizeVal,
+  roundHalfToEven,
+  type ClampParams,
+  type HardtanhParams,
+  type KernelOptions,
+  type KernelTable,
+  type OpName,
+  type OutQparams,
+  type QTensor,
+} from '@quint/qtensor';
+import {
+  VEC_STEP_U8,
+  allocU8,
+  checkInput,
+  checkOut,
+  clampU8,
+  engineOf,
+  f32,
+  invDouble,
+  invFloat,
+  makeOut,
+  memoryOrder,
+  operand,
+  quantizeWithInvU8,
+  tracerOf,
+  type InputQ,
+} from './ops-common.js';
+import { sleefExpf } from './sleef-expf.js';
+
+function checkEngine(op: OpName, opts: KernelOptions | undefined) {
+  const engine = engineOf(opts);
+  if (engine !== 'qnnpack' && engine !== 'onednn') {
+    throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
+  }
+  return engine;
+}
+
+/**
+ * `clamp(q, lo, hi)` on codes, qparams kept: the exact integer ops of spec §5.6.
+ *
+ * Engine qnnpack runs relu6/hardtanh/clamp through `qnnpack_clamp` (aten/src/ATen/native/quantized/
+ * cpu/qclamp.cpp), which walks the input in its memory order but allocates a *contiguous* output:
+ * for a channels_last input the NHWC-ordered results land in NCHW positions, so the logical output
+ * is permuted (PyTorch 1.13 bug, verified: goldens kernels-activations.json, `*-channels_last` cases
+ * on qnnpack). Reproduced here for `memoryFormat: 'channels_last'`; the result is then contiguous.
+ */
+function clampCodes(op: OpName, x: QTensor, q: InputQ, lo: number, hi: number, opts: KernelOptions | undefined): QTensor {
+  const engine = checkEngine(op, opts);
+  const tracer = tracerOf(op, engine, opts);
+  const y = allocU8(x.numel);
+  const d = x.data;
+  const scrambled = engine === 'qnnpack' && op !== 'relu' ? memoryOrder(x.shape, opts?.memoryFormat) : null;
+  for (let i = 0; i < y.length; i++) {
+    const src = scrambled ? scrambled[i]! : i;
+    // max first, then min: as qclamp_kernel/qrelu6 (QuantizedOpKernels.cpp), so lo > hi gives hi.
+    const v = Math.min(Math.max(d[src]!, lo), hi);
+    y[i] = v;
+    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [operand([d[src]!], q)], intermediates: { low: lo, high: hi, sourceIndex: src }, preRound: null, output: v });
+  }
+  return makeOut(y, x.shape, q.scale, q.zeroPoint);
+}
+
+/**
+ * Quantized ReLU: `max(q, zp)`, qparams kept; exact (spec §5.6).
+ * @throws `DTYPE_MISMATCH` for non-quint8 input; `EMPTY_TENSOR`.
+ * @example
+ * relu(x).intRepr(); // every code below the zero point raised to it
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
+ */
+export function relu(x: QTensor, opts?: KernelOptions): QTensor {
+  const q = checkInput('relu', x);
+  return clampCodes('relu', x, q, q.zeroPoint, 255, opts);
+}
+
+/**
+ * Quantized ReLU6: `clamp(q, zp, quantize_val(6.0))`, qparams kept; exact (spec §5.6).
+ * @throws as {@link relu}.
+ * @example
+ * relu6(x); // codes clamped to [zp, zp + rne(6/scale)]
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.ReLU6.html
+ */
+export function relu6(x: QTensor, opts?: KernelOptions): QTensor {
+  const q = checkInput('relu6', x);
+  return clampCodes('relu6', x, q, q.zeroPoint, quantizeVal(6, q.scale, q.zeroPoint, 'quint8'), opts);
+}
+
+/**
+ * Quantized hardtanh: `clamp(q, quantize_val(f32(minVal)), quantize_val(f32(maxVal)))`, qparams kept
+ * (spec §5.6; `qclamp_kernel` reads the bounds as float).
+ * @throws as {@link relu}; `INVALID_ARGUMENT` for non-finite bounds.
+ * @example
+ * hardtanh(x, { minVal: -1, maxVal: 1 });
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardtanh.html
+ */
+export function hardtanh(x: QTensor, params: HardtanhParams, opts?: KernelOptions): QTensor {
+  const q = checkInput('hardtanh', x);
+  const { minVal, maxVal } = params ?? ({} as HardtanhParams);
+  if (!Number.isFinite(minVal) || !Number.isFinite(maxVal)) {
+    throw new QuantError('INVALID_ARGUMENT', `hardtanh: bounds (${minVal}, ${maxVal}) must be finite numbers; pass { minVal, maxVal }.`);
+  }
+  return clampCodes('hardtanh', x, q, quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'), quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'), opts);
+}
+
+/**
+ * Quantized clamp: bounds quantized with `quantize_val` (spec §5.6); an absent bound does not clamp.
+ * @throws as {@link hardtanh}.
+ * @example
+ * clamp(x, { min: 0, max: 2.5 });
+ * @see https://pytorch.org/docs/stable/generated/torch.clamp.html
+ */
+export function clamp(x: QTensor, params: ClampParams, opts?: KernelOptions): QTensor {
+  const q = checkInput('clamp', x);
+  const { min, max } = params ?? {};
+  for (const b of [min, max]) {
+    if (b !== undefined && !Number.isFinite(b)) {
+      throw new QuantError('INVALID_ARGUMENT', `clamp: bound ${b} must be a finite number or absent.`);
+    }
+  }
+  const lo = min === undefined ? 0 : quantizeVal(min, q.scale, q.zeroPoint, 'quint8');
+  const hi = max === undefined ? 255 : quantizeVal(max, q.scale, q.zeroPoint, 'quint8');
+  return clampCodes('clamp', x, q, lo, hi, opts);
+}
+
+/**
+ * Runs a generic ATen unary kernel (`cpu_kernel_vec` over a unary TensorIterator): the first
+ * ⌊n/64⌋·64 elements in memory order take the vector body, the rest the scalar tail (spec §12.C1,
+ * C4). Each body maps the FMA- resp. scalar-dequantized input to a code.
+ */
+function genericUnary(
+  op: OpName,
+  x: QTensor,
+  q: InputQ,
+  out: { scale: number; zeroPoint: number },
+  opts: KernelOptions | undefined,
+  body: (v: number, vector: boolean) => { pre: number; code: number; value: number },
+): QTensor {
+  const engine = engineOf(opts);
+  const tracer = tracerOf(op, engine, opts);
+  const n = x.numel;
+  const y = allocU8(n);
+  const order = memoryOrder(x.shape, opts?.memoryFormat);
+  const vecEnd = Math.floor(n / VEC_STEP_U8) * VEC_STEP_U8;
+  for (let m = 0; m < n; m++) {
+    const i = order ? order[m]! : m;
+    const code = x.data[i]!;
+    const vector = m < vecEnd;
+    const v = vector ? dequantizeValFma(code, q.scale, q.zeroPoint) : dequantizeVal(code, q.scale, q.zeroPoint);
+    const r = body(v, vector);
+    y[i] = r.code;
+    if (tracer?.want(i)) {
+      tracer.emit({ index: i, inputs: [operand([code], q)], intermediates: { dequantized: v, value: r.value, vectorBody: vector ? 1 : 0 }, preRound: r.pre, output: r.code });
+    }
+  }
+  return makeOut(y, x.shape, out.scale, out.zeroPoint);
+}
+
+/** Applies a 256-entry QNNPACK lookup table. */
+function lookup(op: OpName, x: QTensor, q: InputQ, out: { scale: number; zeroPoint: number }, lut: Uint8Array, pre: Float64Array, opts: KernelOptions | undefined): QTensor {
+  const tracer = tracerOf(op, engineOf(opts), opts);
+  const y = allocU8(x.numel);
+  for (let i = 0; i < y.length; i++) {
+    const code = x.data[i]!;
+    y[i] = lut[code]!;
+    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [operand([code], q)], intermediates: { lookupTable: 1 }, preRound: pre[code]!, output: lut[code]! });
+  }
+  return makeOut(y, x.shape, out.scale, out.zeroPoint);
+}
+
+/** QNNPACK's input value of table entry i: `f32(f32(s) · f32(i − zp))` (qnnpack/src/{hardswish,sigmoid,tanh}.c). */
+function lutInput(i: number, q: InputQ): number {
+  return f32(f32(q.scale) * (i - q.zeroPoint));
+}
+
+function hardswishFloat(v: number): number {
+  // x · min(max(x + 3, 0), 6) / 6, each step in float32 (spec §5.7, §12.B).
+  const t = Math.min(Math.max(f32(v + 3), 0), 6);
+  return f32(f32(v * t) / 6);
+}
+
+/**
+ * Quantized hardswish into the given output qparams, bit-exact with PyTorch 1.13's
+ * `quantized::hardswish` (spec §5.7, §12.C3):
+ * - engine `qnnpack`: QNNPACK's lookup table, `lrintf(clamp(f32(h · f32(1/s_out)) + zp_out, 0, 255))`
+ *   with `h` from `f32(s·(i − zp))` (the zero point is added before rounding);
+ * - engine `onednn`: the generic kernel, `zp_out + rne(f32(h · inv))` with the FMA dequantize and
+ *   `inv = f32(1.0/s_out)` in its vector body, `dequantize_val`/`quantize_val` in its scalar tail.
+ * @throws `DTYPE_MISMATCH`, `INVALID_QPARAMS`, `EMPTY_TENSOR`.
+ * @example
+ * hardswish(x, { scale: 0.04, zeroPoint: 20 }, { engine: 'onednn', memoryFormat: 'channels_last' });
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardswish.html
+ */
+export function hardswish(x: QTensor, out: OutQparams, opts?: KernelOptions): QTensor {
+  const op = 'hardswish';
+  const q = checkInput(op, x);
+  const o = checkOut(op, out);
+  const engine = checkEngine(op, opts);
+  if (engine === 'qnnpack') {
+    const lut = new Uint8Array(256);
+    const pre = new Float64Array(256);
+    const inv = invFloat(o.scale);
+    for (let i = 0; i < 256; i++) {
+      const s = Math.min(Math.max(f32(f32(hardswishFloat(lutInput(i, q)) * inv) + o.zeroPoint), 0), 255);
+      pre[i] = s;
+      lut[i] = roundHalfToEven(s);
+    }
+    return lookup(op, x, q, o, lut, pre, opts);
+  }
+  const invVec = invDouble(o.scale);
+  const invTail = invFloat(o.scale);
+  return genericUnary(op, x, q, o, opts, (v, vector) => {
+    const h = hardswishFloat(v);
+    const inv = vector ? invVec : invTail;
+    return { pre: f32(h * inv), value: h, code: quantizeWithInvU8(h, inv, o.zeroPoint) };
+  });
+}
+
+const SIGMOID_OUT = { scale: 1 / 256, zeroPoint: 0 } as const;
+const TANH_OUT = { scale: 2 / 256, zeroPoint: 128 } as const;
+
+function fixedOut(op: OpName, out: OutQparams | undefined, fixed: { scale: number; zeroPoint: number }, engine: string, lutPath: boolean) {
+  if (out === undefined) return fixed;
+  const o = checkOut(op, out);
+  if (lutPath && (f32(o.scale) !== f32(fixed.scale) || o.zeroPoint !== fixed.zeroPoint)) {
+    // QNNPACK's sigmoid/tanh operators accept only their fixed output qparams.
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${op}: output qparams (${o.scale}, ${o.zeroPoint}) are not the fixed (${fixed.scale}, ${fixed.zeroPoint}) that QNNPACK's ${op} requires on engine '${engine}'; omit them.`,
+    );
+  }
+  return o;
+}
+
+/**
+ * Quantized hardsigmoid, `min(max(x + 3, 0), 6) / 6` in float32, into the fixed qparams (1/256, 0)
+ * unless `out` is given; the generic kernel on both engines (spec §5.7): FMA dequantize and
+ * `inv = f32(1.0/s_out)` in the vector body, `dequantize_val`/`quantize_val` in the scalar tail.
+ * @throws `DTYPE_MISMATCH`, `INVALID_QPARAMS`, `EMPTY_TENSOR`.
+ * @example
+ * hardsigmoid(x).qScale(); // 0.00390625
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardsigmoid.html
+ */
+export function hardsigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
+  const op = 'hardsigmoid';
+  const q = checkInput(op, x);
+  const engine = checkEngine(op, opts);
+  const o = fixedOut(op, out, SIGMOID_OUT, engine, false);
+  const invVec = invDouble(o.scale);
+  const invTail = invFloat(o.scale);
+  return genericUnary(op, x, q, o, opts, (v, vector) => {
+    const h = f32(Math.min(Math.max(f32(v + 3), 0), 6) / 6);
+    const inv = vector ? invVec : invTail;
+    return { pre: f32(h * inv), value: h, code: quantizeWithInvU8(h, inv, o.zeroPoint) };
+  });
+}
+
+/**
+ * Quantized sigmoid into the fixed qparams (1/256, 0), bit-exact with PyTorch 1.13 (spec §12.C1, C2):
+ * - engine `qnnpack`: QNNPACK's table `lrintf(clamp(f32(256 / f32(1 + expf(−x))), 0, 255))`;
+ * - engine `onednn`: the generic kernel: vector body `rne(f32(f32(1/f32(1 + sleefExpf(−v))) · 256))`
+ *   with Sleef's `expf8_u10`; scalar tail `1/(1 + expf(−v))` in double, rounded to float once.
+ * @throws `DTYPE_MISMATCH`, `INVALID_QPARAMS` (other output qparams on qnnpack), `EMPTY_TENSOR`.
+ * @example
+ * sigmoid(x, undefined, { engine: 'onednn' }).qZeroPoint(); // 0
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Sigmoid.html
+ */
+export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
+  const op = 'sigmoid';
+  const q = checkInput(op, x);
+  const engine = checkEngine(op, opts);
+  const o = fixedOut(op, out, SIGMOID_OUT, engine, engine === 'qnnpack');
+  if (engine === 'qnnpack') {
+    const lut = new Uint8Array(256);
+    const pre = new Float64Array(256);
+    for (let i = 0; i < 256; i++) {
+      const s = Math.min(Math.max(f32(256 / f32(1 + f32(Math.exp(-lutInput(i, q))))), 0), 255);
+      pre[i] = s;
+      lut[i] = roundHalfToEven(s);
+    }
+    return lookup(op, x, q, o, lut, pre, opts);
+  }
+  const invVec = invDouble(o.scale);
+  const invTail = invFloat(o.scale);
+  return genericUnary(op, x, q, o, opts, (v, vector) => {
+    // Vector: reciprocal of (1 + Sleef exp) in float. Tail: `1.0f / (1.0 + std::exp(-x))` — the
+    // literal 1.0 is a double, so the division is in double (QuantizedOpKernels.cpp qsigmoid_kernel).
+    const s = vector ? f32(1 / f32(1 + sleefExpf(f32(-v)))) : f32(1 / (1 + f32(Math.exp(-v))));
+    const inv = vector ? invVec : invTail;
+    return { pre: f32(s * inv), value: s, code: quantizeWithInvU8(s, inv, o.zeroPoint) };
+  });
+}
+
+/**
+ * Quantized tanh into the fixed qparams (2/256, 128):
+ * - engine `qnnpack`: QNNPACK's table `lrintf(clamp(f32(f32(tanhf(x) · 128) + 128), 0, 255))`;
+ * - engine `onednn`: `zp + rne(f32(tanh(v) · 128))` with the FMA dequantize in the vector body.
+ *   PyTorch's vector body uses Sleef `tanhf8_u10` (≤ 1 ulp), emulated here by a correctly rounded
+ *   tanh: equal on every golden, but not proven equal on all inputs (spec §5.7).
+ * @throws `DTYPE_MISMATCH`, `INVALID_QPARAMS` (other output qparams on qnnpack), `EMPTY_TENSOR`.
+ * @example
+ * tanh(x).qZeroPoint(); // 128
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html
+ */
+export function tanh(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
+  const op = 'tanh';
+  const q = checkInput(op, x);
+  const engine = checkEngine(op, opts);
+  const o = fixedOut(op, out, TANH_OUT, engine, engine === 'qnnpack');
+  if (engine === 'qnnpack') {
+    const lut = new Uint8Array(256);
+    const pre = new Float64Array(256);
+    const inv = invFloat(o.scale);
+    for (let i = 0; i < 256; i++) {
+      const s = Math.min(Math.max(f32(f32(inv * f32(Math.tanh(lutInput(i, q)))) + o.zeroPoint), 0), 255);
+      pre[i] = s;
+      lut[i] = roundHalfToEven(s);
+    }
+    return lookup(op, x, q, o, lut, pre, opts);
+  }
+  const inv = invFloat(o.scale);
+  return genericUnary(op, x, q, o, opts, (v) => {
+    const t = f32(Math.tanh(v));
+    return { pre: f32(t * inv), value: t, code: clampU8(o.zeroPoint + roundHalfToEven(f32(t * inv))) };
+  });
+}
+
+/** The activation kernels, for createJsBackend's kernel table. */
+export const activationKernels: Partial<KernelTable> = { relu, relu6, hardtanh, clamp, hardswish, hardsigmoid, sigmoid, tanh };
