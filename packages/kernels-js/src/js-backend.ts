@@ -18,6 +18,11 @@ import type { EngineContext } from './gemm-common.js';
 import { linear, linearDynamic } from './linear.js';
 import { prepackConv2d, prepackLinear, type JsPackedConv2d, type JsPackedLinear } from './prepack.js';
 import { dequantize, quantizePerChannel, quantizePerTensor } from './quantize.js';
+import { elementwiseKernels } from './elementwise.js';
+import { activationKernels } from './activations.js';
+import { poolingKernels } from './pooling.js';
+import { shapeKernels } from './shape.js';
+import { supportsNonGemm } from './ops-common.js';
 
 /** Options of {@link createJsBackend}. */
 export interface JsBackendOptions {
@@ -92,6 +97,10 @@ export function createJsBackend(options: JsBackendOptions = {}): QuantizedBacken
     name,
     kernels: {
       ...core,
+      ...elementwiseKernels,
+      ...activationKernels,
+      ...poolingKernels,
+      ...shapeKernels,
     },
     prepackConv2d(weight, bias, opts) {
       const p = prepackConv2d(name, weight, bias, opts);
@@ -103,7 +112,7 @@ export function createJsBackend(options: JsBackendOptions = {}): QuantizedBacken
       packs.add(p);
       return p;
     },
-    supports: supportsGemm,
+    supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p),
     dispose() {
       packs = new WeakSet();
     },

@@ -13,6 +13,10 @@
 import { convCases } from './conv.js';
 import { gemmCases } from './gemm.js';
 import { quantizeCases } from './quantize.js';
+import { elementwiseCases } from './elementwise.js';
+import { activationsCases } from './activations.js';
+import { poolingCases } from './pooling.js';
+import { shapeCases } from './shape.js';
 import type { CaseGroup } from './types.js';
 
 /** Every case group, in run order. */
@@ -20,4 +24,8 @@ export const CASE_GROUPS: readonly CaseGroup[] = [
   quantizeCases,
   gemmCases,
   convCases,
+  elementwiseCases,
+  activationsCases,
+  poolingCases,
+  shapeCases,
 ];
