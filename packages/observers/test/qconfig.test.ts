@@ -51,7 +51,7 @@ describe('withArgs factories and QConfig', () => {
   });
 
   it("rejects an observer instance with PyTorch's message", () => {
-    const e = thrown(() => new QConfig({ activation: new MinMaxObserver(), weight: defaultWeightObserver }));
+    const e = thrown(() => new QConfig({ activation: new MinMaxObserver() as never, weight: defaultWeightObserver }));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toBe(
       'QConfig received observer instance (activation: MinMaxObserver), please pass observer class instead. Use MinMaxObserver.withArgs({ x: 1 }) to override arguments to constructor if needed.',
