@@ -1,0 +1,234 @@
+// conv2d as GEMM: out[co, p] = W[co, :] · col[:, p], with the weights as the splatted A rows
+// (packed once) and the im2col columns built per call, a chunk of pixels at a time, directly in the
+// GEMM's B-panel layout. The chunk's panels stay in L2 while every weight row passes over them, and
+// the output lands in NCHW order with no transpose.
+//
+// Descriptor (int32 fields at `desc`), written by src/abi.ts (CONV_DESC):
+//   0 cin (per group)  1 ih  2 iw  3 kh  4 kw  5 sh  6 sw  7 ph  8 pw  9 dh  10 dw
+//   11 oh  12 ow  13 x_zp  14 signed input  15 kp (K = cin·kh·kw rounded up to even)
+//   16 cout (rows of this group)  17 channel multiplier (depthwise)
+
+import { qs16_gemm_4x8__wasmsimd } from './gemm';
+
+// @ts-ignore: decorator
+@inline
+function field(desc: usize, i: i32): i32 {
+  return load<i32>(desc + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function zeroI16(dst: usize, n: i32): void {
+  const z = i32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) v128.store(dst + (<usize>i << 1), z);
+  for (; i < n; i++) store<i16>(dst + (<usize>i << 1), 0);
+}
+
+// Row k of the im2col matrix for pixels [p0, p0 + np), as int16 `x − zp` (padding → 0), into dst.
+// Writes may run up to 7 int16 past a segment; later segments overwrite them and dst has slack.
+function im2colRow(desc: usize, x: usize, k: i32, p0: i32, np: i32, dst: usize): void {
+  const kh = field(desc, 3), kw = field(desc, 4);
+  const khw = kh * kw;
+  if (k >= field(desc, 0) * khw) {
+    zeroI16(dst, np);
+    return;
+  }
+  const ih = field(desc, 1), iw = field(desc, 2);
+  const sh = field(desc, 5), sw = field(desc, 6), ph = field(desc, 7), pw = field(desc, 8);
+  const dh = field(desc, 9), dw = field(desc, 10);
+  const oh = field(desc, 11), ow = field(desc, 12);
+  const zp = field(desc, 13), signed = field(desc, 14);
+  const ci = k / khw;
+  const r = k - ci * khw;
+  const ky = r / kw;
+  const kx = r - ky * kw;
+  const plane = x + <usize>ci * <usize>ih * <usize>iw;
+  const vzp = i16x8.splat(<i16>zp);
+  let p = p0;
+  let oy = p0 / ow;
+  let ox = p0 - oy * ow;
+  const pEnd = min(p0 + np, oh * ow);
+  let pos = 0;
+  while (p < pEnd) {
+    const len = min(ow - ox, pEnd - p);
+    const iy = oy * sh - ph + ky * dh;
+    const d = dst + (<usize>pos << 1);
+    if (iy < 0 || iy >= ih) {
+      zeroI16(d, len);
+    } else {
+      const row = plane + <usize>iy * <usize>iw;
+      const ix0 = ox * sw - pw + kx * dw;
+      if (sw == 1) {
+        // Contiguous: zeros left of the image, a widening copy, zeros right of it.
+        const left = min(max(-ix0, 0), len);
+        const right = max(min(iw - ix0, len), left);
+        let j = left;
+        const src = row + <usize>(ix0 + left) - <usize>left;
+        if (signed) {
+          for (; j < right; j += 8) v128.store(d + (<usize>j << 1), i16x8.sub(v128.load8x8_s(src + <usize>j), vzp));
+        } else {
+          for (; j < right; j += 8) v128.store(d + (<usize>j << 1), i16x8.sub(v128.load8x8_u(src + <usize>j), vzp));
+        }
+        for (j = 0; j < left; j++) store<i16>(d + (<usize>j << 1), 0);
+        for (j = right; j < len; j++) store<i16>(d + (<usize>j << 1), 0);
+      } else {
+        for (let j = 0; j < len; j++) {
+          const ix = ix0 + j * sw;
+          let v: i32 = 0;
+          if (ix >= 0 && ix < iw) v = (signed ? <i32>load<i8>(row + <usize>ix) : <i32>load<u8>(row + <usize>ix)) - zp;
+          store<i16>(d + (<usize>j << 1), <i16>v);
+        }
+      }
+    }
+    pos += len;
+    p += len;
+    ox = 0;
+    oy++;
+  }
+  if (pos < np) zeroI16(dst + (<usize>pos << 1), np - pos);
+}
+
+/**
+ * Builds the B panels of im2col columns for pixels [p0, p0 + 8·npanels) of one group's input `x`
+ * (NCHW plane of its first channel). `tmp` holds two rows of 8·npanels + 8 int16.
+ */
+export function qs16_im2col_pack__wasmsimd(desc: usize, x: usize, p0: i32, npanels: i32, out: usize, tmp: usize): void {
+  const kp = field(desc, 15);
+  const np = npanels << 3;
+  const t0 = tmp;
+  const t1 = tmp + (<usize>(np + 8) << 1);
+  const panelBytes = <usize>kp << 4;
+  for (let k = 0; k < kp; k += 2) {
+    im2colRow(desc, x, k, p0, np, t0);
+    im2colRow(desc, x, k + 1, p0, np, t1);
+    let dp = out + (<usize>k << 4);
+    for (let j = 0; j < npanels; j++) {
+      const o = <usize>j << 4;
+      const r0 = v128.load(t0 + o);
+      const r1 = v128.load(t1 + o);
+      v128.store(dp, v128.shuffle<i16>(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(dp, v128.shuffle<i16>(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      dp += panelBytes;
+    }
+  }
+}
+
+/**
+ * int32 accumulators of one group's conv for output pixels [p0, p1): `acc[co, p]` (row stride
+ * oh·ow) from packed weight rows `w` (cout rows of kp int16 in the GEMM's 4-row-group layout). Works a chunk of `chunk` pixels (a
+ * multiple of 8) at a time through `panels` (chunk·kp·2 bytes) and `tmp` (2·(chunk+8)·2 bytes).
+ */
+export function qs8_conv2d_acc__wasmsimd(
+  desc: usize,
+  x: usize,
+  w: usize,
+  acc: usize,
+  p0: i32,
+  p1: i32,
+  chunk: i32,
+  panels: usize,
+  tmp: usize,
+): void {
+  const kp = field(desc, 15);
+  const cout = field(desc, 16);
+  const ohw = field(desc, 11) * field(desc, 12);
+  const cStride = <usize>ohw << 2;
+  for (let p = p0; p < p1; p += chunk) {
+    const n = min(chunk, p1 - p);
+    const npanels = (n + 7) >> 3;
+    qs16_im2col_pack__wasmsimd(desc, x, p, npanels, panels, tmp);
+    qs16_gemm_4x8__wasmsimd(w, panels, acc + (<usize>p << 2), cStride, cout, 0, n, kp);
+  }
+}
+
+/**
+ * Depthwise conv accumulators for output channels [c0, c1): `acc[c, oy, ox]`. Each input channel
+ * is first widened into a zero-bordered int16 plane (`pad`: (ih + 2ph)·(iw + 2pw) + 16 int16), so
+ * the stride-1 inner loop is 8 output pixels × one tap per `i32x4.extmul` pair, with no bounds
+ * checks. `w` holds kh·kw int16 taps `w − w_zp[c]` per output channel.
+ */
+export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc: usize, c0: i32, c1: i32, pad: usize): void {
+  const ih = field(desc, 1), iw = field(desc, 2), kh = field(desc, 3), kw = field(desc, 4);
+  const sh = field(desc, 5), sw = field(desc, 6), ph = field(desc, 7), pw = field(desc, 8);
+  const dh = field(desc, 9), dw = field(desc, 10), oh = field(desc, 11), ow = field(desc, 12);
+  const zp = field(desc, 13), signed = field(desc, 14), mult = field(desc, 17);
+  const hp = ih + 2 * ph, wp = iw + 2 * pw;
+  const rowBytes = <usize>wp << 1;
+  const khw = kh * kw;
+  const vzp = i16x8.splat(<i16>zp);
+  let loaded = -1;
+  for (let c = c0; c < c1; c++) {
+    const ci = c / mult;
+    if (ci != loaded) {
+      loaded = ci;
+      zeroI16(pad, hp * wp + 16);
+      const plane = x + <usize>ci * <usize>ih * <usize>iw;
+      for (let y = 0; y < ih; y++) {
+        const src = plane + <usize>y * <usize>iw;
+        const d = pad + <usize>(y + ph) * rowBytes + (<usize>pw << 1);
+        let j = 0;
+        if (signed) {
+          for (; j + 8 <= iw; j += 8) v128.store(d + (<usize>j << 1), i16x8.sub(v128.load8x8_s(src + <usize>j), vzp));
+          for (; j < iw; j++) store<i16>(d + (<usize>j << 1), <i16>(<i32>load<i8>(src + <usize>j) - zp));
+        } else {
+          for (; j + 8 <= iw; j += 8) v128.store(d + (<usize>j << 1), i16x8.sub(v128.load8x8_u(src + <usize>j), vzp));
+          for (; j < iw; j++) store<i16>(d + (<usize>j << 1), <i16>(<i32>load<u8>(src + <usize>j) - zp));
+        }
+      }
+    }
+    const wc = w + (<usize>(c * khw) << 1);
+    const out = acc + (<usize>c * <usize>oh * <usize>ow << 2);
+    for (let oy = 0; oy < oh; oy++) {
+      const orow = out + (<usize>oy * <usize>ow << 2);
+      const prow = pad + <usize>(oy * sh) * rowBytes;
+      if (sw == 1) {
+        for (let ox = 0; ox < ow; ox += 8) {
+          let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            const src = prow + <usize>(ky * dh) * rowBytes + (<usize>ox << 1);
+            const wr = wc + (<usize>(ky * kw) << 1);
+            for (let kx = 0; kx < kw; kx++) {
+              const v = v128.load(src + (<usize>(kx * dw) << 1));
+              const t = i16x8.splat(load<i16>(wr + (<usize>kx << 1)));
+              a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, t));
+              a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, t));
+            }
+          }
+          const cols = ow - ox;
+          const op = orow + (<usize>ox << 2);
+          if (cols >= 8) {
+            v128.store(op, a0);
+            v128.store(op, a1, 16);
+          } else {
+            storeTail(op, a0, a1, cols);
+          }
+        }
+      } else {
+        for (let ox = 0; ox < ow; ox++) {
+          let s: i32 = 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const src = prow + <usize>(ky * dh) * rowBytes + (<usize>(ox * sw) << 1);
+            const wr = wc + (<usize>(ky * kw) << 1);
+            for (let kx = 0; kx < kw; kx++) {
+              s += <i32>load<i16>(src + (<usize>(kx * dw) << 1)) * <i32>load<i16>(wr + (<usize>kx << 1));
+            }
+          }
+          store<i32>(orow + (<usize>ox << 2), s);
+        }
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function storeTail(p: usize, v0: v128, v1: v128, cols: i32): void {
+  store<i32>(p, i32x4.extract_lane(v0, 0));
+  if (cols > 1) store<i32>(p, i32x4.extract_lane(v0, 1), 4);
+  if (cols > 2) store<i32>(p, i32x4.extract_lane(v0, 2), 8);
+  if (cols > 3) store<i32>(p, i32x4.extract_lane(v0, 3), 12);
+  if (cols > 4) store<i32>(p, i32x4.extract_lane(v1, 0), 16);
+  if (cols > 5) store<i32>(p, i32x4.extract_lane(v1, 1), 20);
+  if (cols > 6) store<i32>(p, i32x4.extract_lane(v1, 2), 24);
+}

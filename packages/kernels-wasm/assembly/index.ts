@@ -1,0 +1,12 @@
+// The wasm module's exports: every kernel, named `<dtype>_<op>_<activation>_<requant>__<isa>`
+// (spec/aesthetics-anchors.md §3.5). Memory is imported and managed from JS (src/abi.ts); the
+// module has no data segments and no globals the kernels write, so one shared memory can serve
+// several instances (one per worker thread).
+export {
+  qs16_gemm_4x8__wasmsimd,
+  qs16_gemv_1x16__wasmsimd,
+  q8_widen_rows__wasmsimd,
+  q8_pack_a4__wasmsimd,
+} from './gemm';
+export { qs16_im2col_pack__wasmsimd, qs8_conv2d_acc__wasmsimd, qs8_dwconv2d_acc__wasmsimd } from './conv';
+export { q8_requant_fp32__wasmsimd, q8_requant_fbias__wasmsimd } from './requant';

@@ -1,0 +1,244 @@
+// Every binding to the wasm module lives here (spec/aesthetics-anchors.md §3.5): raw exports are
+// wrapped in functions taking named-field structs, so call sites never pass positional lists.
+import { QuantError } from '@quint/tensor';
+import { WasmHeap } from './heap.js';
+
+/** The raw exports of build/kernels.wasm (names follow the README's kernel naming grammar). */
+interface RawExports {
+  qs16_gemm_4x8__wasmsimd(a: number, b: number, c: number, cStride: number, m: number, n0: number, n1: number, kp: number): void;
+  qs16_gemv_1x16__wasmsimd(a: number, b: number, c: number, n0: number, n1: number, kp: number): void;
+  q8_widen_rows__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number): void;
+  q8_pack_a4__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number, tmp: number): void;
+  qs8_conv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tmp: number): void;
+  qs8_dwconv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, c0: number, c1: number, pad: number): void;
+  q8_requant_fp32__wasmsimd(
+    acc: number, bias: number, mult: number, out: number, rows: number, cols: number,
+    perRow: number, zp: number, lo: number, hi: number, signed: number, qnnpack: number,
+  ): void;
+  q8_requant_fbias__wasmsimd(
+    acc: number, fbias: number, mult: number, out: number, rows: number, cols: number,
+    perRow: number, zp: number, lo: number, hi: number, signed: number,
+  ): void;
+}
+
+/** Names of the raw exports, in the order worker threads index them. */
+export const KERNEL_EXPORTS = [
+  'qs16_gemm_4x8__wasmsimd',
+  'qs16_gemv_1x16__wasmsimd',
+  'q8_widen_rows__wasmsimd',
+  'q8_pack_a4__wasmsimd',
+  'qs8_conv2d_acc__wasmsimd',
+  'qs8_dwconv2d_acc__wasmsimd',
+  'q8_requant_fp32__wasmsimd',
+  'q8_requant_fbias__wasmsimd',
+] as const satisfies readonly (keyof RawExports)[];
+
+/** A raw export's name. */
+export type KernelExport = (typeof KERNEL_EXPORTS)[number];
+
+/** Field order of the conv descriptor read by assembly/conv.ts (int32 each). */
+export interface ConvDesc {
+  /** Input channels of one group. */
+  readonly cin: number;
+  readonly ih: number;
+  readonly iw: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly ph: number;
+  readonly pw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly xZeroPoint: number;
+  readonly signed: boolean;
+  /** K = cin·kh·kw rounded up to even. */
+  readonly kp: number;
+  /** Output channels of one group. */
+  readonly cout: number;
+  /** Depthwise channel multiplier (output channels per input channel). */
+  readonly multiplier: number;
+}
+
+/** Bytes of a {@link ConvDesc} in wasm memory. */
+export const CONV_DESC_BYTES = 18 * 4;
+
+/** One GEMM call: C[m, n0..n1) = A · B (layouts in assembly/gemm.ts). */
+export interface GemmArgs {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+  /** Bytes between rows of C. */
+  readonly cStride: number;
+  readonly m: number;
+  readonly n0: number;
+  readonly n1: number;
+  readonly kp: number;
+}
+
+/** One requantization call over `rows × cols` int32 accumulators. */
+export interface RequantArgs {
+  readonly acc: number;
+  /** int32 (`fp32` kind) or float32 (`fbias` kind) bias, one per channel. */
+  readonly bias: number;
+  readonly mult: number;
+  readonly out: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Channel = row (conv) or column (linear). */
+  readonly perRow: boolean;
+  readonly zeroPoint: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly signedOut: boolean;
+}
+
+/** The loaded module: its memory heap and typed kernel entry points. */
+export interface KernelsAbi {
+  readonly heap: WasmHeap;
+  readonly module: WebAssembly.Module;
+  /** True when the memory is a SharedArrayBuffer (the threads build). */
+  readonly shared: boolean;
+  /** Calls a raw export by name with positional i32 arguments (used by the thread pool). */
+  call(name: KernelExport, args: readonly number[]): void;
+  gemm(args: GemmArgs): void;
+  gemv(args: { readonly a: number; readonly b: number; readonly c: number; readonly n0: number; readonly n1: number; readonly kp: number }): void;
+  widenRows(args: {
+    readonly x: number; readonly xStride: number; readonly rows: number; readonly k: number;
+    readonly zeroPoint: number; readonly signed: boolean; readonly out: number; readonly kp: number;
+  }): void;
+  packA4(args: {
+    readonly x: number; readonly xStride: number; readonly rows: number; readonly k: number;
+    readonly zeroPoint: number; readonly signed: boolean; readonly out: number; readonly kp: number; readonly tmp: number;
+  }): void;
+  writeConvDesc(ptr: number, d: ConvDesc): void;
+  conv2dAccArgs(args: ConvAccArgs): number[];
+  dwconv2dAccArgs(args: DwAccArgs): number[];
+  requantFp32(args: RequantArgs & { readonly qnnpackSaturation: boolean }): void;
+  requantFbias(args: RequantArgs): void;
+}
+
+/** Arguments of one conv accumulator call over output pixels [p0, p1). */
+export interface ConvAccArgs {
+  readonly desc: number;
+  readonly x: number;
+  readonly w: number;
+  readonly acc: number;
+  readonly p0: number;
+  readonly p1: number;
+  readonly chunk: number;
+  readonly panels: number;
+  readonly tmp: number;
+}
+
+/** Arguments of one depthwise accumulator call over output channels [c0, c1). */
+export interface DwAccArgs {
+  readonly desc: number;
+  readonly x: number;
+  readonly w: number;
+  readonly acc: number;
+  readonly c0: number;
+  readonly c1: number;
+  readonly pad: number;
+}
+
+// The smallest module using a v128 op: `(func (result v128) v128.const 0)`. If it does not validate,
+// the runtime has no SIMD128 and no build of this package can run there.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 11,
+]);
+
+/** True when this runtime validates WebAssembly SIMD128. */
+export function hasWasmSimd(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+function initFailed(message: string, cause?: unknown): QuantError {
+  return new QuantError(
+    'BACKEND_INIT_FAILED',
+    `${message}; the wasm backend cannot run here — use createJsBackend() from @quint/kernels-js instead (createBackendWithFallback does this for you).`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Reads the wasm file: `fs` for `file:` URLs (Node), `fetch` otherwise (browsers, http in Node). */
+export async function readWasmBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
+  if (url.protocol === 'file:') {
+    try {
+      // A computed specifier keeps browser bundlers from trying to resolve a Node built-in.
+      const fsName = 'node:fs/promises';
+      const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
+      return new Uint8Array(await fs.readFile(url));
+    } catch (cause) {
+      throw initFailed(`could not read the wasm module ${url.href} (${(cause as Error).message})`, cause);
+    }
+  }
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (cause) {
+    throw initFailed(`could not fetch the wasm module ${url.href} (${(cause as Error).message})`, cause);
+  }
+  if (!res.ok) throw initFailed(`fetching the wasm module ${url.href} returned HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Compiles the module after checking SIMD support, naming which of the two failed. */
+export async function compileKernels(bytes: Uint8Array<ArrayBuffer>, url: URL): Promise<WebAssembly.Module> {
+  if (!hasWasmSimd()) throw initFailed('this JavaScript runtime has no WebAssembly SIMD128 support');
+  if (!WebAssembly.validate(bytes)) {
+    throw initFailed(`${url.href} is not a valid kernels-wasm module (${bytes.byteLength} bytes; rebuild with \`npx -y pnpm@10.34.9 run build\`)`);
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (cause) {
+    throw initFailed(`compiling ${url.href} failed (${(cause as Error).message})`, cause);
+  }
+}
+
+/** Instantiates the module on `memory` and binds the kernels. */
+export async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<KernelsAbi> {
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, { env: { memory } });
+  } catch (cause) {
+    throw initFailed(`instantiating the kernels failed (${(cause as Error).message})`, cause);
+  }
+  const raw = instance.exports as unknown as RawExports;
+  for (const name of KERNEL_EXPORTS) {
+    if (typeof raw[name] !== 'function') throw initFailed(`the wasm module lacks export ${name} (stale build?)`);
+  }
+  // Address 0 stays unused so a zero pointer is never a live buffer.
+  const heap = new WasmHeap(memory, 1024);
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const b = (v: boolean): number => (v ? 1 : 0);
+  return {
+    heap,
+    module,
+    shared,
+    call(name, args) {
+      (raw[name] as (...a: number[]) => void)(...args);
+    },
+    gemm: (g) => raw.qs16_gemm_4x8__wasmsimd(g.a, g.b, g.c, g.cStride, g.m, g.n0, g.n1, g.kp),
+    gemv: (g) => raw.qs16_gemv_1x16__wasmsimd(g.a, g.b, g.c, g.n0, g.n1, g.kp),
+    widenRows: (w) => raw.q8_widen_rows__wasmsimd(w.x, w.xStride, w.rows, w.k, w.zeroPoint, b(w.signed), w.out, w.kp),
+    packA4: (w) => raw.q8_pack_a4__wasmsimd(w.x, w.xStride, w.rows, w.k, w.zeroPoint, b(w.signed), w.out, w.kp, w.tmp),
+    writeConvDesc(ptr, d) {
+      heap.i32(ptr, 18).set([
+        d.cin, d.ih, d.iw, d.kh, d.kw, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.oh, d.ow,
+        d.xZeroPoint, b(d.signed), d.kp, d.cout, d.multiplier,
+      ]);
+    },
+    conv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.p0, c.p1, c.chunk, c.panels, c.tmp],
+    dwconv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.c0, c.c1, c.pad],
+    requantFp32: (r) =>
+      raw.q8_requant_fp32__wasmsimd(
+        r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.qnnpackSaturation),
+      ),
+    requantFbias: (r) =>
+      raw.q8_requant_fbias__wasmsimd(r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut)),
+  };
+}

@@ -1,0 +1,166 @@
+// Differential tests: the wasm kernels against @quint/kernels-js (the reference) on random and edge
+// shapes, every claimed engine, with and without ReLU, bias, per-channel and asymmetric weights.
+// Integer outputs must be identical, and so must trace records.
+import { createJsBackend } from '@quint/kernels-js';
+import type { Engine, QuantizedBackend, QTensor, TraceRecord } from '@quint/qtensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWasmBackend } from '../src/index.js';
+import { activation, bias, int, rng, weight } from './helpers.js';
+
+const ENGINES: readonly Engine[] = ['qnnpack', 'onednn', 'ort'];
+
+let wasm: QuantizedBackend;
+let js: QuantizedBackend;
+beforeAll(async () => {
+  wasm = createWasmBackend();
+  js = createJsBackend();
+  await wasm.init();
+  await js.init();
+});
+afterAll(() => {
+  wasm.dispose();
+  js.dispose();
+});
+
+function same(a: QTensor, b: QTensor): void {
+  expect(a.shape).toEqual(b.shape);
+  expect(a.dtype).toBe(b.dtype);
+  expect(a.qparams).toEqual(b.qparams);
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < b.data.length; i++) {
+    if (a.data[i] !== b.data[i]) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  const where = first < 0 ? null : `${count} differ; first at ${first}: ${a.data[first]} vs ${b.data[first]}`;
+  expect(where).toBeNull();
+}
+
+// Output scales near x_s·w_s·√K·40 keep most codes inside [0, 255]; a few cases use tiny scales so
+// that the clamp and qnnpack's out-of-range rule are exercised too.
+function outScale(r: () => number, xs: number, k: number, wide: boolean): number {
+  return wide ? 1e-7 * (1 + r()) : xs * 0.01 * Math.sqrt(k) * (10 + r() * 60);
+}
+
+const LINEAR_SHAPES: readonly (readonly number[])[] = [
+  [1, 1, 1], [1, 7, 3], [1, 1024, 37], [1, 64, 16], [1, 33, 24], [2, 5, 9], [3, 33, 17], [4, 8, 8],
+  [5, 19, 37], [64, 128, 72], [7, 300, 130], [130, 40, 9], [2, 3, 20, 11],
+];
+
+describe('linear / linearRelu vs kernels-js', () => {
+  let seed = 1;
+  for (const shape of LINEAR_SHAPES) {
+    for (const engine of ENGINES) {
+      it(`[${shape.join('×')}] · ${engine}`, () => {
+        const r = rng(seed++);
+        const k = shape[shape.length - 2]!;
+        const n = shape[shape.length - 1]!;
+        const xShape = shape.slice(0, -1);
+        for (let trial = 0; trial < 4; trial++) {
+          const x = activation(r, xShape);
+          const w = weight(r, [n, k], { perChannel: r() < 0.5, symmetric: engine === 'onednn' || r() < 0.5 });
+          const b = bias(r, n, trial !== 1);
+          const out = { scale: outScale(r, x.qScale(), k, trial === 3), zeroPoint: int(r, 0, 255) };
+          const pw = wasm.prepackLinear(w, b);
+          const pj = js.prepackLinear(w, b);
+          for (const relu of [false, true]) {
+            const op = relu ? 'linearRelu' : 'linear';
+            same(wasm.kernels[op](x, pw, out, { engine }), js.kernels[op](x, pj, out, { engine }));
+          }
+        }
+      });
+    }
+  }
+});
+
+interface ConvCase {
+  readonly x: readonly [number, number, number, number];
+  readonly oc: number;
+  readonly k: readonly [number, number];
+  readonly stride?: number | readonly [number, number];
+  readonly padding?: number | readonly [number, number];
+  readonly dilation?: number | readonly [number, number];
+  readonly groups?: number;
+}
+
+const CONV_CASES: readonly ConvCase[] = [
+  { x: [1, 3, 8, 8], oc: 4, k: [3, 3], padding: 1 },
+  { x: [2, 8, 7, 9], oc: 16, k: [1, 1] },
+  { x: [1, 5, 11, 6], oc: 7, k: [3, 3], stride: 2, padding: 1 },
+  { x: [1, 4, 9, 9], oc: 6, k: [3, 2], padding: [2, 1], dilation: 2 },
+  { x: [1, 8, 10, 10], oc: 8, k: [3, 3], padding: 1, groups: 8 },
+  { x: [1, 6, 13, 12], oc: 12, k: [3, 3], padding: 1, groups: 6 },
+  { x: [2, 6, 13, 12], oc: 6, k: [5, 5], stride: 2, padding: 2, groups: 6 },
+  { x: [1, 4, 9, 17], oc: 4, k: [3, 3], stride: [1, 2], padding: [0, 1], dilation: [2, 1], groups: 4 },
+  { x: [1, 8, 6, 6], oc: 8, k: [3, 3], padding: 1, groups: 2 },
+  { x: [1, 16, 20, 20], oc: 24, k: [3, 3], padding: 1 },
+  { x: [1, 3, 1, 1], oc: 2, k: [1, 1] },
+  { x: [1, 2, 3, 40], oc: 3, k: [1, 3], padding: [0, 1] },
+  { x: [1, 3, 5, 5], oc: 5, k: [5, 5] },
+  { x: [1, 32, 14, 14], oc: 32, k: [3, 3], padding: 1, groups: 32 },
+];
+
+describe('conv2d / conv2dRelu vs kernels-js', () => {
+  let seed = 1000;
+  for (const c of CONV_CASES) {
+    const g = c.groups ?? 1;
+    const label = `x[${c.x.join('×')}] oc${c.oc} k${c.k.join('×')} s${JSON.stringify(c.stride ?? 1)} p${JSON.stringify(c.padding ?? 0)} d${JSON.stringify(c.dilation ?? 1)} g${g}`;
+    for (const engine of ENGINES) {
+      it(`${label} · ${engine}`, () => {
+        const r = rng(seed++);
+        const icg = c.x[1] / g;
+        const kk = icg * c.k[0] * c.k[1];
+        for (let trial = 0; trial < 3; trial++) {
+          const x = activation(r, c.x);
+          const w = weight(r, [c.oc, icg, c.k[0], c.k[1]], { perChannel: r() < 0.5, symmetric: engine === 'onednn' || r() < 0.5 });
+          const b = bias(r, c.oc, trial !== 1);
+          const out = { scale: outScale(r, x.qScale(), kk, trial === 2 && r() < 0.5), zeroPoint: int(r, 0, 255) };
+          const opts = {
+            ...(c.stride !== undefined ? { stride: c.stride } : {}),
+            ...(c.padding !== undefined ? { padding: c.padding } : {}),
+            ...(c.dilation !== undefined ? { dilation: c.dilation } : {}),
+            groups: g,
+          };
+          const pw = wasm.prepackConv2d(w, b, opts);
+          const pj = js.prepackConv2d(w, b, opts);
+          for (const relu of [false, true]) {
+            const op = relu ? 'conv2dRelu' : 'conv2d';
+            same(wasm.kernels[op](x, pw, out, { engine }), js.kernels[op](x, pj, out, { engine }));
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('trace records equal the reference', () => {
+  for (const engine of ENGINES) {
+    it(`linear and conv2d · ${engine}`, () => {
+      const r = rng(77);
+      const collect = (be: QuantizedBackend, f: (sink: (t: TraceRecord) => void) => void): TraceRecord[] => {
+        const recs: TraceRecord[] = [];
+        f((t) => recs.push(t));
+        void be;
+        return recs;
+      };
+      const x = activation(r, [3, 10]);
+      const w = weight(r, [6, 10], { perChannel: true, symmetric: true });
+      const b = bias(r, 6, true);
+      const out = { scale: 0.05, zeroPoint: 100 };
+      const pw = wasm.prepackLinear(w, b);
+      const pj = js.prepackLinear(w, b);
+      const a = collect(wasm, (sink) => wasm.kernels.linear(x, pw, out, { engine, trace: { index: 'all', sink } }));
+      const e = collect(js, (sink) => js.kernels.linear(x, pj, out, { engine, trace: { index: 'all', sink } }));
+      expect(a).toEqual(e);
+      const xc = activation(r, [1, 4, 5, 5]);
+      const wc = weight(r, [4, 2, 3, 3], { perChannel: false, symmetric: true });
+      const pcw = wasm.prepackConv2d(wc, null, { padding: 1, groups: 2 });
+      const pcj = js.prepackConv2d(wc, null, { padding: 1, groups: 2 });
+      const ca = collect(wasm, (sink) => wasm.kernels.conv2dRelu(xc, pcw, out, { engine, trace: { index: 37, sink } }));
+      const ce = collect(js, (sink) => js.kernels.conv2dRelu(xc, pcj, out, { engine, trace: { index: 37, sink } }));
+      expect(ca).toEqual(ce);
+    });
+  }
+});
