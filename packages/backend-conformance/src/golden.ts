@@ -91,6 +91,13 @@ export function diffExpected(actual: CaseOutput, expected: ExpectedOutput): stri
   }
   if ('codes' in expected) {
     if (!(actual instanceof QTensor)) return `${describeOutput(actual)}, expected a QTensor`;
+    if ('scales' in expected) {
+      if (!actual.isPerChannel()) return `per-tensor output, expected per channel`;
+      const got = { scales: Array.from(actual.qPerChannelScales()), zeroPoints: Array.from(actual.qPerChannelZeroPoints()), axis: actual.qPerChannelAxis() };
+      const want = { scales: [...expected.scales], zeroPoints: [...expected.zeroPoints], axis: expected.axis };
+      if (JSON.stringify(got) !== JSON.stringify(want)) return `qparams ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`;
+      return firstDiff(actual.data, expected.codes);
+    }
     if (actual.isPerChannel()) return `per-channel output, expected per tensor`;
     if (Math.fround(actual.qScale()) !== Math.fround(expected.scale) || actual.qZeroPoint() !== expected.zeroPoint) {
       return `qparams (${actual.qScale()}, ${actual.qZeroPoint()}), expected (${expected.scale}, ${expected.zeroPoint})`;
@@ -126,4 +133,21 @@ function qparamsOf(q: QTensor): unknown {
   return 'scales' in p
     ? { qscheme: p.qscheme, scales: Array.from(p.scales, Math.fround), zeroPoints: Array.from(p.zeroPoints), axis: p.axis }
     : { scale: Math.fround(p.scale), zeroPoint: p.zeroPoint };
+}
+
+/** Codes from a golden hex string (one byte per code; qint8 as two's complement). */
+export function codesFromHex(hex: string, dtype: 'quint8' | 'qint8'): number[] {
+  const out = new Array<number>(hex.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const b = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    out[i] = dtype === 'qint8' && b > 127 ? b - 256 : b;
+  }
+  return out;
+}
+
+/** float32 bit patterns from a golden hex string (8 hex digits per value, big-endian). */
+export function bitsFromHex(hex: string): number[] {
+  const out = new Array<number>(hex.length / 8);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(8 * i, 8 * i + 8), 16) >>> 0;
+  return out;
 }

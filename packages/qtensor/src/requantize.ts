@@ -244,15 +244,18 @@ export function fbgemmPreRound(acc: number, biasTerm: number, multiplier: number
 
 /**
  * The FBGEMM output code: `clamp(sat16(rne(preRound)) + o_zp, lo, hi)` — the zero point is added
- * after rounding, with an int16 saturating add (spec §5.2c).
+ * after rounding, with an int16 saturating add (spec §5.2c). FBGEMM rounds with `cvtps2dq` too, so
+ * |preRound| ≥ 2^31 becomes INT32_MIN as on qnnpack [I: same instruction, not run].
  *
  * @experimental
  * @example
  * fbgemmOutputCode(69.9953, 100, { lo: 0, hi: 255 }); // 170
  */
 export function fbgemmOutputCode(preRound: number, zeroPoint: number, range: OutputRange): number {
-  const r = clamp(rne(preRound), -32768, 32767);
-  return clamp(clamp(r + zeroPoint, -32768, 32767), range.lo, range.hi);
+  const r = rne(preRound);
+  const i = r >= 2147483648 || r < INT32_MIN || Number.isNaN(r) ? INT32_MIN : r;
+  const s16 = clamp(i, -32768, 32767);
+  return clamp(clamp(s16 + zeroPoint, -32768, 32767), range.lo, range.hi);
 }
 
 // ---------------------------------------------------------------------------------------------

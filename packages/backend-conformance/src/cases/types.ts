@@ -11,6 +11,13 @@ export type CaseOutput = QTensor | Tensor;
  */
 export type ExpectedOutput =
   | { readonly shape: readonly number[]; readonly codes: readonly number[]; readonly scale: number; readonly zeroPoint: number }
+  | {
+      readonly shape: readonly number[];
+      readonly codes: readonly number[];
+      readonly scales: readonly number[];
+      readonly zeroPoints: readonly number[];
+      readonly axis: number;
+    }
   | { readonly shape: readonly number[]; readonly floatBits: readonly number[] };
 
 interface CaseBase {
