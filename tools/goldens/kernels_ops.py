@@ -318,5 +318,44 @@ def main():
               f'{os.path.getsize(path)} bytes', file=sys.stderr)
 
 
+
+
+# ----------------------------------------------------------------------------------------------
+# ONNX models for the engine-'ort' comparison of the exact ops (packages/kernels-js/test/
+# ort-exact-ops.test.ts runs them in onnxruntime-node and onnxruntime-web). QDQ form, opset 13,
+# uint8 in and out: DequantizeLinear -> op -> QuantizeLinear with the same (scale, zp), which is how
+# torch.onnx and ORT's quantizer write these ops.
+def ort_models():
+    from onnx import TensorProto, helper, save
+    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'packages', 'kernels-js',
+                           'test', 'ort-models')
+    os.makedirs(out_dir, exist_ok=True)
+    scale, zp = 0.0371, 117
+
+    def qdq_model(name, op_nodes, in_shape, out_shape, extra_inits=()):
+        inits = [helper.make_tensor('s', TensorProto.FLOAT, [], [scale]),
+                 helper.make_tensor('zp', TensorProto.UINT8, [], [zp]), *extra_inits]
+        nodes = [helper.make_node('DequantizeLinear', ['x', 's', 'zp'], ['xf']), *op_nodes,
+                 helper.make_node('QuantizeLinear', ['yf', 's', 'zp'], ['y'])]
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('x', TensorProto.UINT8, in_shape)],
+                              [helper.make_tensor_value_info('y', TensorProto.UINT8, out_shape)], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)], producer_name='quint kernels_ops.py')
+        m.ir_version = 7
+        save(m, os.path.join(out_dir, f'{name}.onnx'))
+
+    qdq_model('relu', [helper.make_node('Relu', ['xf'], ['yf'])], [2, 3, 8, 9], [2, 3, 8, 9])
+    qdq_model('maxpool-k3s2p1', [helper.make_node('MaxPool', ['xf'], ['yf'], kernel_shape=[3, 3], strides=[2, 2],
+                                                  pads=[1, 1, 1, 1])], [2, 3, 9, 10], [2, 3, 5, 5])
+    qdq_model('maxpool-k3s1p1-d2', [helper.make_node('MaxPool', ['xf'], ['yf'], kernel_shape=[3, 3], strides=[1, 1],
+                                                     pads=[1, 1, 1, 1], dilations=[2, 2])], [1, 4, 9, 9], [1, 4, 7, 7])
+    qdq_model('maxpool-k2s2-ceil', [helper.make_node('MaxPool', ['xf'], ['yf'], kernel_shape=[2, 2], strides=[2, 2],
+                                                     ceil_mode=1)], [1, 3, 7, 9], [1, 3, 4, 5])
+    qdq_model('flatten', [helper.make_node('Flatten', ['xf'], ['yf'], axis=1)], [2, 3, 4, 5], [2, 60])
+    qdq_model('reshape', [helper.make_node('Reshape', ['xf', 'shape'], ['yf'])], [2, 3, 4, 5], [6, 20],
+              [helper.make_tensor('shape', TensorProto.INT64, [2], [6, -1])])
+    print(f'{out_dir}: ORT models written', file=sys.stderr)
+
+
 if __name__ == '__main__':
     main()
+    ort_models()

@@ -36,6 +36,7 @@ import { sleefExpf } from './sleef-expf.js';
 
 function checkEngine(op: OpName, opts: KernelOptions | undefined) {
   const engine = engineOf(opts);
+  if (engine === 'ort' && op === 'relu') return engine;
   if (engine !== 'qnnpack' && engine !== 'onednn') {
     throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
   }
@@ -68,7 +69,8 @@ function clampCodes(op: OpName, x: QTensor, q: InputQ, lo: number, hi: number, o
 }
 
 /**
- * Quantized ReLU: `max(q, zp)`, qparams kept; exact (spec §5.6).
+ * Quantized ReLU: `max(q, zp)`, qparams kept; exact (spec §5.6). Engines qnnpack, onednn and ort
+ * (ONNX Runtime computes the same codes, docs/numerics.md).
  * @throws `DTYPE_MISMATCH` for non-quint8 input; `EMPTY_TENSOR`.
  * @example
  * relu(x).intRepr(); // every code below the zero point raised to it
@@ -76,6 +78,8 @@ function clampCodes(op: OpName, x: QTensor, q: InputQ, lo: number, hi: number, o
  */
 export function relu(x: QTensor, opts?: KernelOptions): QTensor {
   const q = checkInput('relu', x);
+  // Engine ort: ONNX Runtime's DequantizeLinear → Relu → QuantizeLinear with the same qparams gives
+  // max(q, zp) too (docs/numerics.md "relu"; test/ort-exact-ops.test.ts).
   return clampCodes('relu', x, q, q.zeroPoint, 255, opts);
 }
 

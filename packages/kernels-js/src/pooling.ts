@@ -55,7 +55,8 @@ function checkWindow(op: OpName, k: [number, number], s: [number, number], p: [n
 
 /**
  * Quantized 2-D max pooling: the integer maximum of each window, padding ignored, qparams kept;
- * exact on every engine (spec §5.8). PyTorch's QNNPACK max pool (engine qnnpack, !ceilMode) rejects a
+ * exact (spec §5.8); engines qnnpack, onednn and ort (ONNX Runtime's uint8 MaxPool, docs/numerics.md).
+ * PyTorch's QNNPACK max pool (engine qnnpack, !ceilMode) rejects a
  * 1×1 kernel, and so does this kernel there.
  * @throws `SHAPE_MISMATCH` for non-3/4-D input or an empty output; `INVALID_ARGUMENT` for bad
  *   window parameters; `DTYPE_MISMATCH`; `EMPTY_TENSOR`.
@@ -66,7 +67,9 @@ function checkWindow(op: OpName, k: [number, number], s: [number, number], p: [n
 export function maxPool2d(x: QTensor, params: MaxPool2dParams, opts?: KernelOptions): QTensor {
   const op = 'maxPool2d';
   const q = checkInput(op, x);
-  const engine = checkEngine(op, opts);
+  // Engine ort: ONNX Runtime's uint8 MaxPool (QDQ around MaxPool is dropped) skips padded taps like
+  // PyTorch's generic kernel (docs/numerics.md "maxPool2d"; test/ort-exact-ops.test.ts).
+  const engine = engineOf(opts) === 'ort' ? 'ort' : checkEngine(op, opts);
   const k = pair(op, 'kernelSize', params.kernelSize, [1, 1]);
   const s = pair(op, 'stride', params.stride ?? params.kernelSize, k);
   const p = pair(op, 'padding', params.padding, [0, 0]);

@@ -137,7 +137,7 @@ export const OP_NAMES = {
     group: 'activations',
     torchOp: 'torch.relu',
     description: 'max(q, zp), qparams kept (spec §5.6)',
-    engines: PT,
+    engines: ['qnnpack', 'onednn', 'ort'],
   },
   relu6: {
     group: 'activations',
@@ -185,7 +185,7 @@ export const OP_NAMES = {
     group: 'pooling',
     torchOp: 'quantized::max_pool2d',
     description: 'integer max over each window, qparams kept (spec §5.8)',
-    engines: PT,
+    engines: ['qnnpack', 'onednn', 'ort'],
   },
   avgPool2d: {
     group: 'pooling',
