@@ -55,7 +55,7 @@ export type ObserverArgs<C> = C extends new (options: infer A) => ObserverBase ?
  * const a = f.create(); const b = f.create(); // two observers
  * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.qconfig.QConfig.html
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the default erases the options type so any factory fits
+// `any` as the default erases the options type, so a factory of any observer class fits (options are contravariant).
 export class ObserverFactory<O extends ObserverBase = ObserverBase, A = any> {
   /** The observer class this factory instantiates. */
   readonly observerClass: ObserverClass<O, A>;
