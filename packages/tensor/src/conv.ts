@@ -190,19 +190,117 @@ function onednnDirectConv(x: Float32Array, w: Float32Array, b: Float32Array | nu
       const wo = oc * kk * icg;
       const bv = b === null ? 0 : b[oc]!;
       const outBase = (n * OC + oc) * ohw;
+      // A second output channel of the same group shares every input load (its chains are separate).
+      const pairOc = oc + 1 < OC && Math.floor((oc + 1) / ocg) === Math.floor(oc / ocg);
+      const wo2 = wo + kk * icg;
+      const bv2 = pairOc && b !== null ? b[oc + 1]! : 0;
+      const outBase2 = outBase + ohw;
       for (let oh = 0; oh < OH; oh++) {
         const ih0 = oh * sH - pH;
         let khLo = 0;
         while (khLo < kH && ih0 + khLo * dH < 0) khLo++;
         let khHi = kH;
         while (khHi > khLo && ih0 + (khHi - 1) * dH >= H) khHi--;
-        for (let ow = 0; ow < OW; ow++) {
+        const owStep = sW * C;
+        for (let ow = 0; ow < OW; ) {
           const iw0 = ow * sW - pW;
+          // Four interior outputs at once: four independent FMA chains sharing each weight load
+          // (the order inside every chain is unchanged).
+          if (pairOc && iw0 >= 0 && ow + 3 < OW && iw0 + 3 * sW + (kW - 1) * dW < W) {
+            let a0 = bv;
+            let a1 = bv;
+            let a2 = bv;
+            let a3 = bv;
+            let e0 = bv2;
+            let e1 = bv2;
+            let e2 = bv2;
+            let e3 = bv2;
+            for (let blk = 0; blk < nBlocks; blk++) {
+              const c0 = blk * ONEDNN_IC_BLOCK;
+              const len = Math.min(ONEDNN_IC_BLOCK, icg - c0);
+              const wBlk = wo + c0 * kk;
+              const wBlk2 = wo2 + c0 * kk;
+              const xBlk = xn + cg + c0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const xr = xBlk + (ih0 + kh * dH) * rowStride;
+                const wr = wBlk + kh * kW * len;
+                const wr2 = wBlk2 + kh * kW * len;
+                for (let kw = 0; kw < kW; kw++) {
+                  const xb = xr + (iw0 + kw * dW) * C;
+                  const wb = wr + kw * len;
+                  const wb2 = wr2 + kw * len;
+                  for (let i = 0; i < len; i++) {
+                    const wv = wp[wb + i]!;
+                    const wv2 = wp[wb2 + i]!;
+                    const x0 = xh[xb + i]!;
+                    const x1 = xh[xb + owStep + i]!;
+                    const x2 = xh[xb + 2 * owStep + i]!;
+                    const x3 = xh[xb + 3 * owStep + i]!;
+                    a0 = f32(wv * x0 + a0);
+                    a1 = f32(wv * x1 + a1);
+                    a2 = f32(wv * x2 + a2);
+                    a3 = f32(wv * x3 + a3);
+                    e0 = f32(wv2 * x0 + e0);
+                    e1 = f32(wv2 * x1 + e1);
+                    e2 = f32(wv2 * x2 + e2);
+                    e3 = f32(wv2 * x3 + e3);
+                  }
+                }
+              }
+            }
+            const o = outBase + oh * OW + ow;
+            out[o] = a0;
+            out[o + 1] = a1;
+            out[o + 2] = a2;
+            out[o + 3] = a3;
+            const o2 = outBase2 + oh * OW + ow;
+            out[o2] = e0;
+            out[o2 + 1] = e1;
+            out[o2 + 2] = e2;
+            out[o2 + 3] = e3;
+            ow += 4;
+            continue;
+          }
+          if (iw0 >= 0 && ow + 3 < OW && iw0 + 3 * sW + (kW - 1) * dW < W) {
+            let a0 = bv;
+            let a1 = bv;
+            let a2 = bv;
+            let a3 = bv;
+            for (let blk = 0; blk < nBlocks; blk++) {
+              const c0 = blk * ONEDNN_IC_BLOCK;
+              const len = Math.min(ONEDNN_IC_BLOCK, icg - c0);
+              const wBlk = wo + c0 * kk;
+              const xBlk = xn + cg + c0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const xr = xBlk + (ih0 + kh * dH) * rowStride;
+                const wr = wBlk + kh * kW * len;
+                for (let kw = 0; kw < kW; kw++) {
+                  const xb = xr + (iw0 + kw * dW) * C;
+                  const wb = wr + kw * len;
+                  for (let i = 0; i < len; i++) {
+                    const wv = wp[wb + i]!;
+                    a0 = f32(wv * xh[xb + i]! + a0);
+                    a1 = f32(wv * xh[xb + owStep + i]! + a1);
+                    a2 = f32(wv * xh[xb + 2 * owStep + i]! + a2);
+                    a3 = f32(wv * xh[xb + 3 * owStep + i]! + a3);
+                  }
+                }
+              }
+            }
+            const o = outBase + oh * OW + ow;
+            out[o] = a0;
+            out[o + 1] = a1;
+            out[o + 2] = a2;
+            out[o + 3] = a3;
+            ow += 4;
+            continue;
+          }
           let kwLo = 0;
           while (kwLo < kW && iw0 + kwLo * dW < 0) kwLo++;
           let kwHi = kW;
           while (kwHi > kwLo && iw0 + (kwHi - 1) * dW >= W) kwHi--;
           let acc = bv;
+          let acc2 = bv2;
           for (let blk = 0; blk < nBlocks; blk++) {
             const c0 = blk * ONEDNN_IC_BLOCK;
             const len = Math.min(ONEDNN_IC_BLOCK, icg - c0);
@@ -215,12 +313,19 @@ function onednnDirectConv(x: Float32Array, w: Float32Array, b: Float32Array | nu
                 const xb = xr + (iw0 + kw * dW) * C;
                 const wb = wr + kw * len;
                 for (let i = 0; i < len; i++) acc = f32(wp[wb + i]! * xh[xb + i]! + acc);
+                if (pairOc) {
+                  const wb2 = wb + kk * icg;
+                  for (let i = 0; i < len; i++) acc2 = f32(wp[wb2 + i]! * xh[xb + i]! + acc2);
+                }
               }
             }
           }
           out[outBase + oh * OW + ow] = acc;
+          if (pairOc) out[outBase2 + oh * OW + ow] = acc2;
+          ow++;
         }
       }
+      if (pairOc) oc++;
     }
   }
 }
