@@ -109,25 +109,27 @@ export function q8_requant_fp32__wasmsimd(
 // A fused relu (max(v, 0)) is the same as lo = zp: f32(v + zp) is monotone in v and equals zp at 0.
 // @ts-ignore: decorator
 @inline
-function fbiasVec(acc: v128, fb: v128, mult: v128, fmin: v128, fmax: v128, fzp: v128): v128 {
+function fbiasVec(acc: v128, fb: v128, mult: v128, fmin: v128, fmax: v128, zb: v128, za: v128): v128 {
   let v = f32x4.mul(f32x4.add(f32x4.convert_i32x4_s(acc), fb), mult);
-  v = f32x4.add(v, fzp);
+  v = f32x4.add(v, zb);
   v = f32x4.min(f32x4.max(v, fmin), fmax);
-  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(v));
+  return i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.nearest(v), za));
 }
 
 // @ts-ignore: decorator
 @inline
-function fbiasScalar(acc: i32, fb: f32, mult: f32, fmin: f32, fmax: f32, fzp: f32): i32 {
+function fbiasScalar(acc: i32, fb: f32, mult: f32, fmin: f32, fmax: f32, zb: f32, za: f32): i32 {
   let v = (<f32>acc + fb) * mult;
-  v = v + fzp;
+  v = v + zb;
   v = min(max(v, fmin), fmax);
-  return <i32>nearest<f32>(v);
+  return <i32>(nearest<f32>(v) + za);
 }
 
 /**
- * The onednn requantization (§5.2b): float32 bias added to `f32(acc)`, one float32 multiply, the
- * output zero point added in float before rounding half to even.
+ * The float-bias requantizations: float32 bias added to `f32(acc)`, one float32 multiply, then
+ * onednn (§5.2b, `zpBefore` = 1) adds the output zero point in float before rounding half to even;
+ * fbgemm (§5.2c, `zpBefore` = 0) adds it after rounding (its int16 saturations are implied by the
+ * final clamp; an exact add of small integers in float lets NaN become 0 as in JS).
  */
 export function q8_requant_fbias__wasmsimd(
   acc: usize,
@@ -141,9 +143,12 @@ export function q8_requant_fbias__wasmsimd(
   lo: i32,
   hi: i32,
   signed: i32,
+  zpBefore: i32,
 ): void {
-  const fmin = <f32>lo, fmax = <f32>hi, fzp = <f32>zp;
-  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax), vzp = f32x4.splat(fzp);
+  // onednn clamps v + zp to [lo, hi]; fbgemm clamps v to [lo − zp, hi − zp] and adds zp after.
+  const zb: f32 = zpBefore ? <f32>zp : 0, za: f32 = zpBefore ? 0 : <f32>zp;
+  const fmin = <f32>lo - za, fmax = <f32>hi - za;
+  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax), vzb = f32x4.splat(zb), vza = f32x4.splat(za);
   for (let r = 0; r < rows; r++) {
     const ap = acc + (<usize>r * <usize>cols << 2);
     const op = out + <usize>r * <usize>cols;
@@ -156,14 +161,14 @@ export function q8_requant_fbias__wasmsimd(
         const q = ap + (<usize>j << 2);
         narrowStore16(
           op + <usize>j,
-          fbiasVec(v128.load(q), vb, vm, vmin, vmax, vzp),
-          fbiasVec(v128.load(q, 16), vb, vm, vmin, vmax, vzp),
-          fbiasVec(v128.load(q, 32), vb, vm, vmin, vmax, vzp),
-          fbiasVec(v128.load(q, 48), vb, vm, vmin, vmax, vzp),
+          fbiasVec(v128.load(q), vb, vm, vmin, vmax, vzb, vza),
+          fbiasVec(v128.load(q, 16), vb, vm, vmin, vmax, vzb, vza),
+          fbiasVec(v128.load(q, 32), vb, vm, vmin, vmax, vzb, vza),
+          fbiasVec(v128.load(q, 48), vb, vm, vmin, vmax, vzb, vza),
           signed,
         );
       }
-      for (; j < cols; j++) store<i8>(op + <usize>j, <i8>fbiasScalar(load<i32>(ap + (<usize>j << 2)), bs, ms, fmin, fmax, fzp));
+      for (; j < cols; j++) store<i8>(op + <usize>j, <i8>fbiasScalar(load<i32>(ap + (<usize>j << 2)), bs, ms, fmin, fmax, zb, za));
     } else {
       for (; j + 16 <= cols; j += 16) {
         const q = ap + (<usize>j << 2);
@@ -171,16 +176,16 @@ export function q8_requant_fbias__wasmsimd(
         const mq = mult + (<usize>j << 2);
         narrowStore16(
           op + <usize>j,
-          fbiasVec(v128.load(q), v128.load(bq), v128.load(mq), vmin, vmax, vzp),
-          fbiasVec(v128.load(q, 16), v128.load(bq, 16), v128.load(mq, 16), vmin, vmax, vzp),
-          fbiasVec(v128.load(q, 32), v128.load(bq, 32), v128.load(mq, 32), vmin, vmax, vzp),
-          fbiasVec(v128.load(q, 48), v128.load(bq, 48), v128.load(mq, 48), vmin, vmax, vzp),
+          fbiasVec(v128.load(q), v128.load(bq), v128.load(mq), vmin, vmax, vzb, vza),
+          fbiasVec(v128.load(q, 16), v128.load(bq, 16), v128.load(mq, 16), vmin, vmax, vzb, vza),
+          fbiasVec(v128.load(q, 32), v128.load(bq, 32), v128.load(mq, 32), vmin, vmax, vzb, vza),
+          fbiasVec(v128.load(q, 48), v128.load(bq, 48), v128.load(mq, 48), vmin, vmax, vzb, vza),
           signed,
         );
       }
       for (; j < cols; j++) {
         const o = <usize>j << 2;
-        store<i8>(op + <usize>j, <i8>fbiasScalar(load<i32>(ap + o), load<f32>(fbias + o), load<f32>(mult + o), fmin, fmax, fzp));
+        store<i8>(op + <usize>j, <i8>fbiasScalar(load<i32>(ap + o), load<f32>(fbias + o), load<f32>(mult + o), fmin, fmax, zb, za));
       }
     }
   }

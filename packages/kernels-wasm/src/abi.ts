@@ -17,7 +17,7 @@ interface RawExports {
   ): void;
   q8_requant_fbias__wasmsimd(
     acc: number, fbias: number, mult: number, out: number, rows: number, cols: number,
-    perRow: number, zp: number, lo: number, hi: number, signed: number,
+    perRow: number, zp: number, lo: number, hi: number, signed: number, zpBefore: number,
   ): void;
 }
 
@@ -117,7 +117,7 @@ export interface KernelsAbi {
   conv2dAccArgs(args: ConvAccArgs): number[];
   dwconv2dAccArgs(args: DwAccArgs): number[];
   requantFp32(args: RequantArgs & { readonly qnnpackSaturation: boolean }): void;
-  requantFbias(args: RequantArgs): void;
+  requantFbias(args: RequantArgs & { readonly zeroPointBeforeRounding: boolean }): void;
 }
 
 /** Arguments of one conv accumulator call over output pixels [p0, p1). */
@@ -239,6 +239,8 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
         r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.qnnpackSaturation),
       ),
     requantFbias: (r) =>
-      raw.q8_requant_fbias__wasmsimd(r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut)),
+      raw.q8_requant_fbias__wasmsimd(
+        r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.zeroPointBeforeRounding),
+      ),
   };
 }

@@ -1,10 +1,11 @@
 // createWasmBackend: the QuantizedBackend over the SIMD128 kernels.
-import { QuantError, isQuantError } from '@quint/tensor';
+import { QuantError, isQuantError, type Tensor } from '@quint/tensor';
 import {
   defineBackend,
   type Conv2dPrepackOptions,
   type Engine,
   type KernelOptions,
+  type LinearDynamicOptions,
   type LinearPrepackOptions,
   type OpName,
   type OutQparams,
@@ -15,7 +16,7 @@ import {
   type SupportsParams,
 } from '@quint/qtensor';
 import { compileKernels, instantiateKernels, readWasmBytes, type KernelsAbi } from './abi.js';
-import { conv2d, linear, WASM_GEMM_ENGINES, type Runner } from './gemm-ops.js';
+import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, type EngineContext, type Runner } from './gemm-ops.js';
 import { MAX_WASM_BYTES } from './heap.js';
 import { prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
 import { createThreadPool, threadsAvailable, type ThreadPool } from './threads.js';
@@ -36,13 +37,18 @@ export interface WasmBackendOptions {
   readonly threads?: number;
   /** The threads build (default `new URL('../build/kernels-threads.wasm', import.meta.url)`). */
   readonly threadsWasmUrl?: string | URL;
+  /**
+   * Receives the one-time warning printed when engine `fbgemm` is first used (default
+   * `console.warn`), as @quint/kernels-js: fbgemm is implemented from FBGEMM's source only.
+   */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** The backend's name, as `PackedLinear.backend` reports it. */
 export const WASM_BACKEND_NAME = 'wasm';
 
 /** The ops with a wasm kernel; every other op's `supports()` is false (run them on kernels-js). */
-export const WASM_OPS: readonly OpName[] = ['conv2d', 'conv2dRelu', 'linear', 'linearRelu'];
+export const WASM_OPS: readonly OpName[] = ['conv2d', 'conv2dRelu', 'linear', 'linearRelu', 'linearDynamic'];
 
 // Without workers every lane runs here, in order.
 function inline(abi: KernelsAbi): Runner {
@@ -60,7 +66,7 @@ function toUrl(u: string | URL): URL {
 
 /**
  * Creates the WebAssembly SIMD128 backend: int8 conv2d and linear with weights prepacked into wasm
- * memory, bit-exact with `@quint/kernels-js` on engines qnnpack, onednn and ort. Call `await init()`
+ * memory, bit-exact with `@quint/kernels-js` on engines qnnpack, onednn, ort and (experimental) fbgemm. Call `await init()`
  * once; `dispose()` frees every packed weight and the workers.
  *
  * @throws `QuantError('BACKEND_INIT_FAILED')` from `init()` when the module cannot be read, the
@@ -81,6 +87,16 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
   let pool: ThreadPool | undefined;
   let runner: Runner | undefined;
   const live = new Set<WasmPackedLinear | WasmPackedConv2d>();
+  let warned = false;
+  const ctx: EngineContext = {
+    warnFbgemm() {
+      if (warned) return;
+      warned = true;
+      (options.onWarning ?? ((m: string) => console.warn(m)))(
+        'quint: warning: engine fbgemm is experimental: implemented from FBGEMM source (spec §5.2c), never compared with a PyTorch FBGEMM build.',
+      );
+    },
+  };
   const ours = new WeakSet<object>();
 
   const ready = (what: string): KernelsAbi => {
@@ -129,9 +145,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
       abi = await instantiateKernels(module, new WebAssembly.Memory({ initial: 256 }));
       runner = inline(abi);
     },
-    engines: Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<Record<OpName, readonly Engine[]>>,
+    engines: {
+      ...(Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<Record<OpName, readonly Engine[]>>),
+      linearDynamic: ['qnnpack'],
+    },
     supports: (op: OpName, params: SupportsParams) => {
-      if (params.dtype !== undefined && params.dtype !== 'quint8') return false;
+      if (params.dtype !== undefined && params.dtype !== 'quint8' && op !== 'linearDynamic') return false;
       if (params.weightDtype !== undefined && params.weightDtype !== 'qint8') return false;
       // PyTorch's onednn conv/linear refuse asymmetric weights (spec §5.2b), as the reference does.
       if (params.engine === 'onednn' && params.symmetricWeight === false) return false;
@@ -139,13 +158,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
     },
     kernels: {
       linear: (x: QTensor, w: PackedLinear, out: OutQparams, opts?: KernelOptions) =>
-        linear(ready('linear'), runner!, x, mine('linear', w) as WasmPackedLinear, out, opts, false),
+        linear(ready('linear'), runner!, ctx, x, mine('linear', w) as WasmPackedLinear, out, opts, false),
       linearRelu: (x: QTensor, w: PackedLinear, out: OutQparams, opts?: KernelOptions) =>
-        linear(ready('linearRelu'), runner!, x, mine('linearRelu', w) as WasmPackedLinear, out, opts, true),
+        linear(ready('linearRelu'), runner!, ctx, x, mine('linearRelu', w) as WasmPackedLinear, out, opts, true),
+      linearDynamic: (x: Tensor, w: PackedLinear, opts?: LinearDynamicOptions) =>
+        linearDynamic(ready('linearDynamic'), runner!, ctx, x, mine('linearDynamic', w) as WasmPackedLinear, opts),
       conv2d: (x: QTensor, w: PackedConv2d, out: OutQparams, opts?: KernelOptions) =>
-        conv2d(ready('conv2d'), runner!, x, mine('conv2d', w) as WasmPackedConv2d, out, opts, false),
+        conv2d(ready('conv2d'), runner!, ctx, x, mine('conv2d', w) as WasmPackedConv2d, out, opts, false),
       conv2dRelu: (x: QTensor, w: PackedConv2d, out: OutQparams, opts?: KernelOptions) =>
-        conv2d(ready('conv2dRelu'), runner!, x, mine('conv2dRelu', w) as WasmPackedConv2d, out, opts, true),
+        conv2d(ready('conv2dRelu'), runner!, ctx, x, mine('conv2dRelu', w) as WasmPackedConv2d, out, opts, true),
     },
     prepackLinear: (weight: QTensor, bias: Float32Array | null, opts?: LinearPrepackOptions) =>
       track(prepackLinear(ready('prepackLinear'), WASM_BACKEND_NAME, weight, bias, opts)),

@@ -1,15 +1,18 @@
 // quantized::linear / conv2d (+ relu) on the wasm kernels: exact int32 accumulators from the SIMD
 // micro-kernels, then each engine's requantization, vectorized, with the float steps of
 // @quint/qtensor's requantize.ts (spec pytorch-semantics.md §5.2, onnx-ort-and-peers.md §1.3).
-import { QuantError } from '@quint/tensor';
+import { QuantError, Tensor } from '@quint/tensor';
 import {
   ENGINES,
   QTensor,
+  chooseQuantizationParams,
+  quantizePerTensor,
   prepareGemmRequantization,
   requantizePreRound,
   type Engine,
   type GemmRequantization,
   type KernelOptions,
+  type LinearDynamicOptions,
   type OpName,
   type OutQparams,
   type PerTensorQparams,
@@ -36,10 +39,15 @@ function lanesFor(runner: Runner, macs: number): number {
   return Math.max(1, Math.min(runner.lanes, Math.floor(macs / MIN_MACS_PER_LANE)));
 }
 
-/** The engines whose conv/linear requantization the wasm kernels implement. */
-export const WASM_GEMM_ENGINES: readonly Engine[] = ['qnnpack', 'onednn', 'ort'];
+/** The engines whose conv/linear requantization the wasm kernels implement (fbgemm experimental). */
+export const WASM_GEMM_ENGINES: readonly Engine[] = ['qnnpack', 'onednn', 'ort', 'fbgemm'];
 
-function resolveEngine(op: OpName, opts: KernelOptions | undefined): Engine {
+/** Per-backend state the engine choice needs: the one-time fbgemm warning. */
+export interface EngineContext {
+  readonly warnFbgemm: () => void;
+}
+
+function resolveEngine(op: OpName, opts: KernelOptions | undefined, ctx: EngineContext): Engine {
   const engine = opts?.engine ?? 'qnnpack';
   if (!ENGINES.includes(engine)) {
     throw new QuantError('INVALID_ARGUMENT', `${op}: unknown engine '${String(engine)}'; use one of ${ENGINES.join(', ')}.`);
@@ -50,6 +58,7 @@ function resolveEngine(op: OpName, opts: KernelOptions | undefined): Engine {
       `${op}: engine ${engine} has no wasm kernel; use engine ${WASM_GEMM_ENGINES.join('/')} or createJsBackend() from @quint/kernels-js.`,
     );
   }
+  if (engine === 'fbgemm') ctx.warnFbgemm();
   return engine;
 }
 
@@ -168,7 +177,7 @@ function requantize(
     hi: rq.range.hi,
     signedOut: false,
   };
-  if (rq.engine === 'onednn') abi.requantFbias(common);
+  if (rq.engine === 'onednn' || rq.engine === 'fbgemm') abi.requantFbias({ ...common, zeroPointBeforeRounding: rq.engine === 'onednn' });
   else abi.requantFp32({ ...common, qnnpackSaturation: rq.engine === 'qnnpack' });
 }
 
@@ -197,6 +206,7 @@ function emitTrace(args: {
     const { channel: c, inputCodes, weightCodes } = args.operands(index);
     const extra: Record<string, number> = {};
     if (rq.engine === 'onednn') extra['biasScale'] = rq.biasScales![c]!;
+    if (rq.engine === 'fbgemm') extra['actTimesWScale'] = rq.biasScales![c]!;
     args.trace.sink({
       kind: 'gemm',
       op: args.op,
@@ -219,10 +229,136 @@ function emitTrace(args: {
 // Rows of A per GEMM call: 64 rows of K ≤ 1024 int16 (128 KiB) stay in L2 while B panels stream.
 const ROW_BLOCK = 64;
 
+/** Bytes of the packed activation and the packing row for `m` rows against `w`. */
+function linearScratch(m: number, w: WasmPackedLinear): [number, number] {
+  const kp = w.packed.kp;
+  return [m === 1 ? kp * 2 : Math.ceil(m / 4) * kp * 8, (kp + 8) * 2];
+}
+
+/**
+ * int32 accumulators `acc[r, f]` of `m` rows of quint8 codes at `x` (row stride K) against `w`: the
+ * activation is widened to int16 `x − zp` (GEMV: one row; otherwise 4-row groups), then threads split
+ * the output features into panel-aligned ranges, every lane reading all of A.
+ */
+function linearAccumulators(
+  abi: KernelsAbi,
+  runner: Runner,
+  a: { x: number; a: number; tmp: number; acc: number; m: number; zeroPoint: number; w: WasmPackedLinear },
+): void {
+  const { m, w } = a;
+  const k = w.inFeatures;
+  const n = w.channels.outChannels;
+  const kp = w.packed.kp;
+  const gemv = m === 1;
+  if (gemv) abi.widenRows({ x: a.x, xStride: k, rows: 1, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp });
+  else abi.packA4({ x: a.x, xStride: k, rows: m, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp, tmp: a.tmp });
+  const lanes = splitRange(Math.ceil(n / 8), lanesFor(runner, m * n * k)).map(([p0, p1]): Task[] => {
+    const n0 = p0 * 8;
+    const n1 = Math.min(p1 * 8, n);
+    if (n0 >= n1) return [];
+    if (gemv) return [['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]];
+    const tasks: Task[] = [];
+    for (let r = 0; r < m; r += ROW_BLOCK) {
+      const rows = Math.min(ROW_BLOCK, m - r);
+      tasks.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
+    }
+    return tasks;
+  });
+  runner.run(lanes);
+}
+
+/**
+ * `quantized::linear_dynamic` on engine qnnpack (spec §5.10), as @quint/kernels-js computes it: the
+ * activation quantized per call with `ChooseQuantizationParams(min, max, 0, 255)` (qnnpack ignores
+ * reduce_range), int32 accumulators on the wasm GEMM, then `f32(f32(f32(w_s)·f32(x_s))·f32(acc)) + b`.
+ */
+export function linearDynamic(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Tensor, w: WasmPackedLinear, opts: LinearDynamicOptions | undefined): Tensor {
+  const op: OpName = 'linearDynamic';
+  const engine = resolveEngine(op, opts, ctx);
+  if (engine !== 'qnnpack') {
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: engine ${engine} is not reproduced bit for bit (spec §5.10 determines only qnnpack's dynamic linear); use engine qnnpack.`,
+    );
+  }
+  if (!(x instanceof Tensor)) {
+    throw new QuantError('INVALID_ARGUMENT', `${op}: input must be a float Tensor (dynamic quantization quantizes it per call).`);
+  }
+  if (x.ndim < 1 || x.numel === 0) {
+    throw new QuantError('EMPTY_TENSOR', `${op}: input of shape [${x.shape.join(', ')}] is empty; pass at least one element.`);
+  }
+  const k = x.shape[x.shape.length - 1]!;
+  if (k !== w.inFeatures) {
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${op}: input [${x.shape.join(', ')}] has ${k} features in its last dim, the weight expects ${w.inFeatures}; pass [..., ${w.inFeatures}].`,
+    );
+  }
+  checkLive(op, w.packed);
+  const xf = x.toFloat32Array();
+  let mn = Infinity;
+  let mx = -Infinity;
+  for (let i = 0; i < xf.length; i++) {
+    const v = xf[i]!;
+    if (!Number.isFinite(v)) throw new QuantError('NON_FINITE', `${op}: input element ${i} is ${v}; dynamic quantization needs finite inputs.`);
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  const qp = chooseQuantizationParams({ min: mn, max: mx, qmin: 0, qmax: 255, reduceRange: false });
+  const xq = quantizePerTensor(x, qp.scale, qp.zeroPoint, 'quint8');
+  const m = xf.length / k;
+  const n = w.channels.outChannels;
+  const heap = abi.heap;
+  const [xp, ap, tmp, acc] = heap.allocAll([m * k + 16, ...linearScratch(m, w), m * n * 4], `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`) as [
+    number, number, number, number,
+  ];
+  try {
+    heap.u8().set(xq.data as Uint8Array, xp);
+    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: qp.zeroPoint, w });
+    const accs = heap.i32(acc, m * n).slice();
+    const f32 = Math.fround;
+    const mult = new Float32Array(n);
+    for (let f = 0; f < n; f++) mult[f] = f32(f32(w.channels.scales[f]!) * f32(qp.scale));
+    const b = w.bias;
+    const y = new Float32Array(m * n);
+    for (let i = 0; i < m * n; i++) {
+      const f = i % n;
+      const v = f32(mult[f]! * f32(accs[i]!));
+      y[i] = b === null ? v : f32(v + b[f]!);
+    }
+    const trace = opts?.trace;
+    if (trace !== undefined) {
+      for (const index of traceTargets(op, trace, y.length)) {
+        const r = Math.floor(index / n);
+        const f = index % n;
+        trace.sink({
+          kind: 'gemm',
+          op,
+          engine,
+          index,
+          channel: f,
+          input: { codes: Array.from(xq.data.subarray(r * k, (r + 1) * k)), zeroPoint: qp.zeroPoint, scale: (xq.qparams as PerTensorQparams).scale },
+          weight: { codes: Array.from(w.channels.codes.subarray(f * k, (f + 1) * k)), zeroPoint: w.channels.zeroPoints[f]!, scale: w.channels.scales[f]! },
+          acc: accs[index]!,
+          biasKind: b === null ? 'none' : 'float',
+          bias: b === null ? 0 : b[f]!,
+          multiplier: mult[f]!,
+          extra: {},
+          preRound: y[index]!,
+          output: y[index]!,
+        });
+      }
+    }
+    return new Tensor(y, [...x.shape.slice(0, -1), n]);
+  } finally {
+    for (const p of [xp, ap, tmp, acc]) heap.release(p);
+  }
+}
+
 /** `x · Wᵀ + b` over the last dimension, requantized per the call's engine. */
-export function linear(abi: KernelsAbi, runner: Runner, x: QTensor, w: WasmPackedLinear, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
+export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: QTensor, w: WasmPackedLinear, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
   const op: OpName = relu ? 'linearRelu' : 'linear';
-  const engine = resolveEngine(op, opts);
+  const engine = resolveEngine(op, opts, ctx);
   const xq = checkActivation(op, x, null);
   const o = checkOut(op, out);
   const k = x.shape[x.shape.length - 1]!;
@@ -236,32 +372,14 @@ export function linear(abi: KernelsAbi, runner: Runner, x: QTensor, w: WasmPacke
   const n = w.channels.outChannels;
   const rq = callRequantization({ op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `linear weight [${n}, ${k}]` });
   const m = x.numel / k;
-  const kp = w.packed.kp;
-  const gemv = m === 1;
-  const aBytes = gemv ? kp * 2 : Math.ceil(m / 4) * kp * 8;
   const heap = abi.heap;
   const [xp, ap, tmp, acc, yp, bias, mult] = heap.allocAll(
-    [m * k + 16, aBytes, (kp + 8) * 2, m * n * 4, m * n + 16, n * 4, n * 4],
+    [m * k + 16, ...linearScratch(m, w), m * n * 4, m * n + 16, n * 4, n * 4],
     `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`,
   ) as [number, number, number, number, number, number, number];
   try {
     heap.u8().set(x.data as Uint8Array, xp);
-    if (gemv) abi.widenRows({ x: xp, xStride: k, rows: 1, k, zeroPoint: xq.zeroPoint, signed: false, out: ap, kp });
-    else abi.packA4({ x: xp, xStride: k, rows: m, k, zeroPoint: xq.zeroPoint, signed: false, out: ap, kp, tmp });
-    // Threads split the output features into panel-aligned ranges; every lane reads all of A.
-    const lanes = splitRange(Math.ceil(n / 8), lanesFor(runner, m * n * k)).map(([p0, p1]): Task[] => {
-      const n0 = p0 * 8;
-      const n1 = Math.min(p1 * 8, n);
-      if (n0 >= n1) return [];
-      if (gemv) return [['qs16_gemv_1x16__wasmsimd', [ap, w.packed.ptr, acc, n0, n1, kp]]];
-      const tasks: Task[] = [];
-      for (let r = 0; r < m; r += ROW_BLOCK) {
-        const rows = Math.min(ROW_BLOCK, m - r);
-        tasks.push(['qs16_gemm_4x8__wasmsimd', [ap + (r / 4) * kp * 8, w.packed.ptr, acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
-      }
-      return tasks;
-    });
-    runner.run(lanes);
+    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w });
     requantize(abi, rq, { bias, mult }, acc, yp, { rows: m, cols: n, perRow: false });
     const y = heap.u8().slice(yp, yp + m * n);
     const trace = opts?.trace;
@@ -305,9 +423,9 @@ function chunkPixels(kp: number, pixels: number): number {
 }
 
 /** NCHW conv2d, requantized per the call's engine. */
-export function conv2d(abi: KernelsAbi, runner: Runner, x: QTensor, w: WasmPackedConv2d, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
+export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: QTensor, w: WasmPackedConv2d, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
   const op: OpName = relu ? 'conv2dRelu' : 'conv2d';
-  const engine = resolveEngine(op, opts);
+  const engine = resolveEngine(op, opts, ctx);
   const xq = checkActivation(op, x, 4);
   const o = checkOut(op, out);
   const [N, C, H, W] = x.shape as [number, number, number, number];
