@@ -30,3 +30,5 @@ export { conv2d } from './conv.js';
 export type { Conv2dOptions } from './conv.js';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d } from './pooling.js';
 export type { MaxPool2dOptions, AvgPool2dOptions } from './pooling.js';
+export { readNpy, readNpyHeader, writeNpy, npyToTensor } from './npy.js';
+export type { NpyArray, NpyData, NpyDtype, NpyHeader } from './npy.js';
