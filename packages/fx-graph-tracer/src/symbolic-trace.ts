@@ -262,11 +262,22 @@ export class Tracer implements OpInterceptor, ProxyTracer {
 
   /**
    * Called for every functional op while tracing: records a `call_function` node when an argument
-   * holds a proxy; otherwise lets the op compute (constants fold, as in torch.fx).
+   * holds a proxy or a parameter of the root; otherwise lets the op compute (constants fold, as in
+   * torch.fx).
    */
   callOp(op: TracedOp, args: readonly unknown[]): unknown {
-    if (!this.tracing || !containsProxy(args)) return NOT_INTERCEPTED;
+    if (!this.tracing || !this.isTraced(args)) return NOT_INTERCEPTED;
     return this.createProxy('call_function', op, args);
+  }
+
+  // Parameters of the root count as traced values (torch.fx proxies them on attribute access), so
+  // `relu(this.weight)` is recorded rather than folded into a constant.
+  private isTraced(a: unknown): boolean {
+    if (containsProxy(a)) return true;
+    if (a instanceof Parameter) return this.tensorAttrs.has(a);
+    if (Array.isArray(a)) return a.some((x) => this.isTraced(x));
+    if (isPlainObject(a)) return Object.values(a).some((x) => this.isTraced(x));
+    return false;
   }
 
   /** Inserts a node (after lowering nothing: `args` are already arguments). */

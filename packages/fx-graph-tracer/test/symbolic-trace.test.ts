@@ -225,3 +225,26 @@ describe('symbolicTrace', () => {
     expect(relu(ones([1])).toArray()).toEqual([1]);
   });
 });
+
+test('ops on parameters alone are recorded (get_attr), ops on constants fold', () => {
+  class P extends Module {
+    weight = new Parameter(ones([2]));
+    forward(t: Tensor): Tensor {
+      return add(t, add(relu(this.weight), relu(ones([2]))));
+    }
+  }
+  const m = new P();
+  const gm = symbolicTrace(m);
+  expect(String(gm.graph)).toMatchInlineSnapshot(`
+    "graph():
+        %t : [#users=1] = placeholder[target=t]
+        %weight : [#users=1] = get_attr[target=weight]
+        %relu : [#users=1] = call_function[target=relu](args = (%weight,), kwargs = {})
+        %_tensor_constant0 : [#users=1] = get_attr[target=_tensor_constant0]
+        %add : [#users=1] = call_function[target=add](args = (%relu, %_tensor_constant0), kwargs = {})
+        %add_1 : [#users=1] = call_function[target=add](args = (%t, %add), kwargs = {})
+        return add_1"
+  `);
+  m.weight.data.fill(3);
+  expect((gm.call(ones([2])) as Tensor).toArray()).toEqual([5, 5]);
+});
