@@ -48,6 +48,19 @@ function differential(): ConformanceCase[] {
       differentialCase({ ...base, op: 'tanh', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.tanh(toQ(x), undefined, { engine, memoryFormat }) }),
     );
   }
+  // Engine ort: relu only (docs/numerics.md; kernels-js checks it against ONNX Runtime itself).
+  out.push(
+    differentialCase({ op: 'relu', engine: 'ort', name: 'random', supports: { dtype: 'quint8' }, arbitrary: input, run: (be, [x]) => be.kernels.relu(toQ(x), { engine: 'ort' }) }),
+    {
+      kind: 'hand',
+      op: 'relu',
+      engine: 'ort',
+      name: 'max(q, zp) around zp 117',
+      supports: { dtype: 'quint8' },
+      run: (be) => be.kernels.relu(toQ({ shape: [5], codes: [0, 116, 117, 118, 255], scale: 0.0371, zeroPoint: 117 }), { engine: 'ort' }),
+      expected: { shape: [5], codes: [117, 117, 117, 118, 255], scale: 0.0371, zeroPoint: 117 },
+    },
+  );
   return out;
 }
 

@@ -85,6 +85,29 @@ function differential(): ConformanceCase[] {
       }),
     );
   }
+  // Engine ort: maxPool2d only (docs/numerics.md; kernels-js checks it against ONNX Runtime itself).
+  out.push(
+    differentialCase({
+      op: 'maxPool2d',
+      engine: 'ort',
+      name: 'random',
+      supports: { dtype: 'quint8' },
+      arbitrary: fc.tuple(input, windowArb),
+      run: (be, [[x], w]) => {
+        const kk = Math.min(w.k, x.shape[2]!, x.shape[3]!);
+        return be.kernels.maxPool2d(toQ(x), { kernelSize: kk, stride: w.s, padding: Math.min(w.p, Math.floor(kk / 2)), ceilMode: w.ceil }, { engine: 'ort' });
+      },
+    }),
+    {
+      kind: 'hand',
+      op: 'maxPool2d',
+      engine: 'ort',
+      name: '3x3 codes 1..9, k3 s2 p1: padding skipped',
+      supports: { dtype: 'quint8' },
+      run: (be) => be.kernels.maxPool2d(toQ({ shape: [1, 1, 3, 3], codes: [1, 2, 3, 4, 5, 6, 7, 8, 9], scale: 0.1, zeroPoint: 0 }), { kernelSize: 3, stride: 2, padding: 1 }, { engine: 'ort' }),
+      expected: { shape: [1, 1, 2, 2], codes: [5, 6, 8, 9], scale: 0.1, zeroPoint: 0 },
+    },
+  );
   return out;
 }
 
