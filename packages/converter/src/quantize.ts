@@ -3,6 +3,7 @@ import { isQuantError, QuantError } from '@quint/tensor';
 import type { Engine, QuantizedBackend } from '@quint/qtensor';
 import { createJsBackend } from '@quint/kernels-js';
 import { defaultDynamicQConfig, defaultFixedQParamsRange0to1Observer, defaultFixedQParamsRangeNeg1to1Observer } from '@quint/observers';
+import * as nn from '@quint/nn';
 import {
   cloneModule,
   DeQuantStub,
@@ -252,10 +253,8 @@ export function swapModule(mod: Module, mapping: ModuleMapping, options: { backe
   return q;
 }
 
-/** A float module that can run on QTensors once given a backend (when `@quint/nn` provides it). */
-interface QuantizedBackendSettable {
-  setQuantizedBackend?(options: { backend: QuantizedBackend; engine: Engine }): void;
-}
+// nn's setQuantizedBackend (float modules that PyTorch runs on quantized tensors: pooling, ReLU, …).
+type SetQuantizedBackend = (root: Module, options: { backend: QuantizedBackend; engine: Engine }) => void;
 
 function convertChildren(module: Module, mapping: ModuleMapping, opts: { backend: QuantizedBackend; engine: Engine }, prefix: string): void {
   for (const [name, child] of module.namedChildren()) {
@@ -295,7 +294,7 @@ export function convert<M extends Module>(module: M, options: ConvertOptions = {
   const opts = { backend: options.backend ?? createJsBackend(), engine: options.engine ?? 'qnnpack' };
   convertChildren(m, options.mapping ?? defaultStaticQuantModuleMappings, opts, '');
   if (options.removeQConfig !== false) removeQConfig(m);
-  for (const x of m.modules()) (x as unknown as QuantizedBackendSettable).setQuantizedBackend?.(opts);
+  (nn as unknown as { setQuantizedBackend?: SetQuantizedBackend }).setQuantizedBackend?.(m, opts);
   return m;
 }
 
