@@ -1,7 +1,7 @@
 // relu, relu6, hardtanh, clamp, hardswish, hardsigmoid, sigmoid, tanh on quint8 codes, as PyTorch
 // 1.13 computes them on the qnnpack and onednn engines (spec pytorch-semantics.md §5.0, §5.6, §5.7,
 // §12.C1–C4).
-import { QuantError } from '@quint/tensor';
+import { QuantError, sleefExpf } from '@quint/tensor';
 import {
   dequantizeVal,
   dequantizeValFma,
@@ -32,7 +32,6 @@ import {
   tracerOf,
   type InputQ,
 } from './ops-common.js';
-import { sleefExpf } from './sleef-expf.js';
 
 function checkEngine(op: OpName, opts: KernelOptions | undefined) {
   const engine = engineOf(opts);

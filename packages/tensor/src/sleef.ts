@@ -1,5 +1,5 @@
 // Float32 exponentials as PyTorch 1.13's CPU kernels compute them (spec pytorch-semantics.md §12.B).
-// Internal: not exported from the package.
+// sleefExpf is exported for the quantized kernels whose PyTorch counterparts use it (sigmoid).
 
 const f32 = Math.fround;
 
@@ -31,6 +31,10 @@ function rint(x: number): number {
  * Sleef `expf8_u10` (AVX2 with FMA), one lane: what `Vectorized<float>::exp()` computes in
  * PyTorch 1.13. Every `fma` is `Math.fround(a*b+c)` (equal to a true FMA on all 4·10^6 inputs the
  * spec tried; see §12.B). It differs from a correctly rounded `expf` by 1 ulp on ~9% of inputs.
+ *
+ * @example
+ * sleefExpf(Math.fround(-0.5)); // float32 e^-0.5 as PyTorch's vectorized kernels compute it
+ * @see https://sleef.org/
  */
 export function sleefExpf(d: number): number {
   if (Number.isNaN(d)) return NaN;

@@ -45,6 +45,7 @@ test('public API surface', () => {
       "reshape",
       "shapeNumel",
       "sigmoid",
+      "sleefExpf",
       "softmax",
       "tanh",
       "tensor",
