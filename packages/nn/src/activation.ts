@@ -1,6 +1,13 @@
 import { hardsigmoid, hardswish, hardtanh, QuantError, relu, relu6, sigmoid, tanh, type Tensor } from '@quint/tensor';
+import type { QTensor } from '@quint/qtensor';
+import { floatModuleGotQTensor, runUnary } from './internal/quantized-dispatch.js';
+import { isQTensor } from './quantized/utils.js';
 import { pyFloat } from './internal/repr.js';
 import { BUILTIN, Module } from './module.js';
+
+// Float modules are typed Tensor → Tensor for user code; after convert the same module instances
+// carry QTensors (PyTorch dispatches on the tensor), so the quantized branch returns one as is.
+const q = (x: QTensor): Tensor => x as unknown as Tensor;
 
 /** Options of the activations that take `inplace` (kept for printing; results are always new tensors). */
 export interface InplaceOptions {
@@ -25,6 +32,7 @@ export class ReLU extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) return q(runUnary(this, 'relu', x, (be, o) => be.kernels.relu(x, o)));
     return relu(x);
   }
 
@@ -67,6 +75,7 @@ export class Hardtanh extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) return q(runUnary(this, 'hardtanh', x, (be, o) => be.kernels.hardtanh(x, { minVal: this.minVal, maxVal: this.maxVal }, o)));
     return hardtanh(x, this.minVal, this.maxVal);
   }
 
@@ -90,6 +99,7 @@ export class ReLU6 extends Hardtanh {
   }
 
   override forward(x: Tensor): Tensor {
+    if (isQTensor(x)) return q(runUnary(this, 'relu6', x, (be, o) => be.kernels.relu6(x, o)));
     return relu6(x);
   }
 
@@ -115,6 +125,7 @@ export class Hardswish extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) throw floatModuleGotQTensor(this);
     return hardswish(x);
   }
 }
@@ -136,6 +147,7 @@ export class Hardsigmoid extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) return q(runUnary(this, 'hardsigmoid', x, (be, o) => be.kernels.hardsigmoid(x, undefined, o)));
     return hardsigmoid(x);
   }
 }
@@ -151,6 +163,7 @@ export class Sigmoid extends Module {
   static readonly [BUILTIN] = true;
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) return q(runUnary(this, 'sigmoid', x, (be, o) => be.kernels.sigmoid(x, undefined, o)));
     return sigmoid(x);
   }
 }
@@ -166,6 +179,7 @@ export class Tanh extends Module {
   static readonly [BUILTIN] = true;
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) return q(runUnary(this, 'tanh', x, (be, o) => be.kernels.tanh(x, undefined, o)));
     return tanh(x);
   }
 }

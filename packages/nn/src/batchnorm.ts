@@ -1,5 +1,7 @@
 import { batchNorm2d, ones, QuantError, Tensor, zeros } from '@quint/tensor';
 import { pyBool, pyFloat } from './internal/repr.js';
+import { floatModuleGotQTensor } from './internal/quantized-dispatch.js';
+import { isQTensor } from './quantized/utils.js';
 import { BUILTIN, Module, moduleError, Parameter } from './module.js';
 
 /** Options of {@link BatchNorm2d}, as `torch.nn.BatchNorm2d`'s keyword arguments. */
@@ -58,6 +60,7 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) throw floatModuleGotQTensor(this);
     if (this.training || this.runningMean === null || this.runningVar === null) {
       const why = this.training ? 'is in training mode' : 'has no running statistics';
       throw moduleError(

@@ -1,6 +1,8 @@
 import { conv2d, Generator, QuantError, type Tensor } from '@quint/tensor';
 import { uniformTensor } from './internal/init.js';
 import { pyTuple } from './internal/repr.js';
+import { floatModuleGotQTensor } from './internal/quantized-dispatch.js';
+import { isQTensor } from './quantized/utils.js';
 import { BUILTIN, Module, Parameter } from './module.js';
 
 /** A size given as one int or an (H, W) pair. */
@@ -92,6 +94,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) throw floatModuleGotQTensor(this);
     return conv2d(x, this.weight, this.bias, {
       stride: this.stride,
       padding: this.padding,

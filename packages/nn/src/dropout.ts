@@ -1,6 +1,7 @@
 import { dropout, QuantError, type Tensor } from '@quint/tensor';
 import { pyBool, pyFloat } from './internal/repr.js';
 import { BUILTIN, Module, moduleError } from './module.js';
+import { isQTensor } from './quantized/utils.js';
 
 /** Options of {@link Dropout}. */
 export interface DropoutOptions {
@@ -39,6 +40,8 @@ export class Dropout extends Module {
         (path) => `Dropout${path === '' ? '' : ` '${path}'`} is in training mode; quint runs inference only: call model.eval() before running the model.`,
       );
     }
+    // Eval-mode dropout is the identity, for QTensors too.
+    if (isQTensor(x)) return x;
     return dropout(x, this.p, false);
   }
 

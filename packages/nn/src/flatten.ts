@@ -1,4 +1,6 @@
 import { flatten, type Tensor } from '@quint/tensor';
+import { runUnary } from './internal/quantized-dispatch.js';
+import { isQTensor } from './quantized/utils.js';
 import { BUILTIN, Module } from './module.js';
 
 /**
@@ -21,6 +23,10 @@ export class Flatten extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) {
+      // After convert this module carries QTensors (typed Tensor → Tensor for user code).
+      return runUnary(this, 'flatten', x, (be, o) => be.kernels.flatten(x, { startDim: this.startDim, endDim: this.endDim }, o)) as unknown as Tensor;
+    }
     return flatten(x, this.startDim, this.endDim);
   }
 

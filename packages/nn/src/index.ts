@@ -1,4 +1,4 @@
-export { Module, Parameter, isBuiltinModule, cloneModule, isObserverLike, makeObserver } from './module.js';
+export { Module, Parameter, isBuiltinModule, cloneModule, isObserverLike, makeObserver, setQuantizedBackend } from './module.js';
 export type {
   StateDict,
   StateDictValue,
@@ -29,3 +29,5 @@ export type { DropoutOptions } from './dropout.js';
 export { FloatFunctional } from './functional-modules.js';
 export { QuantStub, DeQuantStub } from './stubs.js';
 export * as nni from './intrinsic/index.js';
+export * as nnq from './quantized/index.js';
+export * as nnqd from './quantized/dynamic/index.js';

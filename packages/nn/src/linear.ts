@@ -1,6 +1,8 @@
 import { Generator, linear, QuantError, type Tensor } from '@quint/tensor';
 import { uniformTensor } from './internal/init.js';
 import { pyBool } from './internal/repr.js';
+import { floatModuleGotQTensor } from './internal/quantized-dispatch.js';
+import { isQTensor } from './quantized/utils.js';
 import { BUILTIN, Module, Parameter } from './module.js';
 
 /** Options of {@link Linear}. */
@@ -43,6 +45,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) throw floatModuleGotQTensor(this);
     return linear(x, this.weight, this.bias);
   }
 

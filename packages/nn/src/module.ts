@@ -1,5 +1,5 @@
 import { dispatchModuleCall, isQuantError, QuantError, Tensor } from '@quint/tensor';
-import { QTensor } from '@quint/qtensor';
+import { QTensor, type Engine, type QuantizedBackend } from '@quint/qtensor';
 import { addIndent, snakeCase } from './internal/repr.js';
 
 /**
@@ -166,6 +166,14 @@ export abstract class Module {
   declare qconfig?: QConfigLike | null | undefined;
   /** The output observer `prepare` attaches (PyTorch's `activation_post_process`). */
   declare activationPostProcess?: Module | ObserverLike | undefined;
+  /**
+   * The backend that runs this module on QTensors: the converted model's (quantized modules get
+   * it at `fromFloat`; float modules left in a converted model get it from
+   * {@link setQuantizedBackend}).
+   */
+  declare backend?: QuantizedBackend | undefined;
+  /** The engine passed to the backend's kernels (default `'qnnpack'`). */
+  declare engine?: Engine | undefined;
   declare private [STATE]: ModuleState;
 
   constructor() {
@@ -576,6 +584,24 @@ export abstract class Module {
   }
 
   /**
+   * Releases what this module and its descendants hold outside JS values (quantized modules drop
+   * their prepacked weights; they re-pack on the next call). Float modules hold nothing.
+   *
+   * @example
+   * quantized.dispose();
+   */
+  dispose(): void {
+    for (const m of this.children()) m.dispose();
+  }
+
+  /**
+   * Called on each module of a {@link cloneModule} copy after its properties are copied; quantized
+   * modules drop the prepacked weights they shared with the original (a backend accepts only its
+   * own handles), so the copy re-packs on first use.
+   */
+  protected afterClone(): void {}
+
+  /**
    * PyTorch's `extra_repr()`: the one-line description inside the parentheses of `toString()`.
    *
    * @example
@@ -704,6 +730,23 @@ function annotatePath(caller: Module, e: unknown): void {
 }
 
 /**
+ * Gives every module of `root` that has no backend yet (the float modules a converted model keeps:
+ * ReLU, pooling, Flatten, …) the backend and engine to run on QTensors, as PyTorch dispatches
+ * `nn.ReLU` or `nn.MaxPool2d` on a quantized tensor. `convert` calls it; quantized modules keep
+ * their own.
+ *
+ * @example
+ * setQuantizedBackend(quantized, { backend: createJsBackend(), engine: 'qnnpack' });
+ */
+export function setQuantizedBackend(root: Module, options: { readonly backend: QuantizedBackend; readonly engine?: Engine }): void {
+  for (const m of root.modules()) {
+    if (m.backend !== undefined) continue;
+    Object.defineProperty(m, 'backend', { value: options.backend, writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(m, 'engine', { value: options.engine ?? 'qnnpack', writable: true, enumerable: false, configurable: true });
+  }
+}
+
+/**
  * True when `m` is an instance of a class defined in `@quint/nn` itself (not a user subclass):
  * what the FX tracer treats as a leaf by default (PyTorch: modules of `torch.nn`, except
  * `Sequential`, which the tracer must still trace through).
@@ -725,7 +768,10 @@ export function isBuiltinModule(m: unknown): boolean {
  * const copy = cloneModule(model);
  */
 export function cloneModule<M extends Module>(m: M): M {
-  return deepCopy(m, new Map()) as M;
+  const memo = new Map<unknown, unknown>();
+  const out = deepCopy(m, memo) as M;
+  for (const v of memo.values()) if (v instanceof Module) (v as unknown as { afterClone(): void }).afterClone();
+  return out;
 }
 
 function deepCopy(v: unknown, memo: Map<unknown, unknown>): unknown {
@@ -753,6 +799,7 @@ function deepCopy(v: unknown, memo: Map<unknown, unknown>): unknown {
     for (const x of v) out.add(deepCopy(x, memo));
     return out;
   }
+  if (isBackendLike(v)) return v;
   const proto = Object.getPrototypeOf(v) as object | null;
   const plain = proto === Object.prototype || proto === null;
   if (!(v instanceof Module) && !plain) {
@@ -767,6 +814,12 @@ function deepCopy(v: unknown, memo: Map<unknown, unknown>): unknown {
     Object.defineProperty(out, key, d);
   }
   return out;
+}
+
+// A QuantizedBackend (a plain object of kernels) is shared, never copied: it owns packed weights.
+function isBackendLike(v: object): boolean {
+  const b = v as { kernels?: unknown; prepackConv2d?: unknown; supports?: unknown };
+  return typeof b.kernels === 'object' && typeof b.prepackConv2d === 'function' && typeof b.supports === 'function';
 }
 
 function remember<T>(memo: Map<unknown, unknown>, from: unknown, to: T): T {

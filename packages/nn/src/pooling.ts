@@ -1,4 +1,10 @@
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type Tensor } from '@quint/tensor';
+import type { QTensor } from '@quint/qtensor';
+import { runUnary } from './internal/quantized-dispatch.js';
+import { isQTensor } from './quantized/utils.js';
+
+// Typed Tensor → Tensor for user code; after convert these modules also carry QTensors.
+const q = (x: QTensor): Tensor => x as unknown as Tensor;
 import type { IntPair } from './conv.js';
 import { pyBool, pyIntOrTuple } from './internal/repr.js';
 import { BUILTIN, Module } from './module.js';
@@ -41,6 +47,10 @@ export class MaxPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) {
+      const params = { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode };
+      return q(runUnary(this, 'maxPool2d', x, (be, o) => be.kernels.maxPool2d(x, params, o)));
+    }
     return maxPool2d(x, {
       kernelSize: this.kernelSize,
       stride: this.stride,
@@ -96,6 +106,17 @@ export class AvgPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) {
+      const params = {
+        kernelSize: this.kernelSize,
+        stride: this.stride,
+        padding: this.padding,
+        ceilMode: this.ceilMode,
+        countIncludePad: this.countIncludePad,
+        ...(this.divisorOverride === null ? {} : { divisorOverride: this.divisorOverride }),
+      };
+      return q(runUnary(this, 'avgPool2d', x, (be, o) => be.kernels.avgPool2d(x, params, o)));
+    }
     return avgPool2d(x, {
       kernelSize: this.kernelSize,
       stride: this.stride,
@@ -132,6 +153,7 @@ export class AdaptiveAvgPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (isQTensor(x)) return q(runUnary(this, 'adaptiveAvgPool2d', x, (be, o) => be.kernels.adaptiveAvgPool2d(x, this.outputSize, o)));
     return adaptiveAvgPool2d(x, this.outputSize);
   }
 

@@ -27,3 +27,17 @@ export function bitDiffs(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
   }
   return out;
 }
+
+/** Integer codes as the golden scripts store them. */
+export interface EncodedCodes {
+  readonly shape: number[];
+  readonly dtype: 'uint8' | 'int8' | 'int32' | 'float32';
+  readonly b64: string;
+}
+
+export function decodeCodes(e: EncodedCodes): number[] {
+  const buf = Buffer.from(e.b64, 'base64');
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const arr = e.dtype === 'uint8' ? new Uint8Array(ab) : e.dtype === 'int8' ? new Int8Array(ab) : e.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab);
+  return Array.from(arr);
+}
