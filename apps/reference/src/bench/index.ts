@@ -1,0 +1,383 @@
+// `quint bench`: int8 kernels (ours) vs ONNX Runtime Web (int8 QOperator and fp32) and the float
+// reference, on the shapes of spec/performance-anchors.md, all in one run. Steady state: the CLI
+// runs this under `node --no-liftoff` (wasm compiled straight to TurboFan, no tier-up while timing),
+// each runtime is warmed up, then the median of several samples is reported with min–max.
+import { createJsBackend } from '@quint/kernels-js';
+import { createWasmBackend } from '@quint/kernels-wasm';
+import { QTensor, type PackedConv2d, type PackedLinear, type QuantizedBackend } from '@quint/qtensor';
+import { Tensor, conv2d as floatConv2d, linear as floatLinear } from '@quint/tensor';
+import { encodeSingleOpModel, ONNX_DTYPE, qparamInitializers, type Initializer, type SingleOpModel } from './onnx-models.js';
+
+/** The benchmark shapes (spec/performance-anchors.md): three GEMMs and three convs. */
+export const BENCH_SHAPES = ['mm_1x1024x1024', 'mm_64x1024x1024', 'mm_256x256x256', 'conv3x3_64_56', 'conv1x1_256to64_28', 'dw3x3_128_56'] as const;
+
+/** One benchmark shape. */
+export type BenchShape = (typeof BENCH_SHAPES)[number];
+
+/** The runtimes compared, in table order. */
+export const BENCH_BACKENDS = ['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'float32', 'ort-web-int8', 'ort-web-fp32'] as const;
+
+/** One runtime. */
+export type BenchBackend = (typeof BENCH_BACKENDS)[number];
+
+/** One measured cell: a runtime on a shape. */
+export interface BenchResult {
+  readonly shape: BenchShape;
+  readonly backend: BenchBackend;
+  /** Multiply-accumulates per second of the median sample, in billions. */
+  readonly gmacPerS: number;
+  /** Milliseconds per call: the median sample, the fastest and the slowest. */
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** How many samples were taken. */
+  readonly samples: number;
+}
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  /** Default: every shape of {@link BENCH_SHAPES}. */
+  readonly shapes?: readonly BenchShape[];
+  /** Samples per fast runtime (default 9); kernels-js and float32 take at most 3 on big shapes. */
+  readonly samples?: number;
+  /** Default: every runtime of {@link BENCH_BACKENDS}. */
+  readonly backends?: readonly BenchBackend[];
+  /** Called before each cell is measured and after it. */
+  readonly onProgress?: (event: { readonly shape: BenchShape; readonly backend: BenchBackend; readonly done: number; readonly total: number }) => void;
+}
+
+/** The bench document (`out/bench.json`, `quint bench --json`). */
+export interface BenchReport {
+  readonly results: BenchResult[];
+}
+
+interface ShapeDef {
+  readonly kind: 'mm' | 'conv';
+  readonly macs: number;
+  // mm: x [m, k] · Wᵀ, W [n, k]
+  readonly m?: number;
+  readonly k?: number;
+  readonly n?: number;
+  // conv: x [1, c, h, w], W [oc, c / groups, kh, kw]
+  readonly c?: number;
+  readonly hw?: number;
+  readonly oc?: number;
+  readonly ks?: number;
+  readonly groups?: number;
+}
+
+function shapeDef(s: BenchShape): ShapeDef {
+  switch (s) {
+    case 'mm_1x1024x1024':
+      return { kind: 'mm', m: 1, k: 1024, n: 1024, macs: 1024 * 1024 };
+    case 'mm_64x1024x1024':
+      return { kind: 'mm', m: 64, k: 1024, n: 1024, macs: 64 * 1024 * 1024 };
+    case 'mm_256x256x256':
+      return { kind: 'mm', m: 256, k: 256, n: 256, macs: 256 ** 3 };
+    case 'conv3x3_64_56':
+      return { kind: 'conv', c: 64, hw: 56, oc: 64, ks: 3, groups: 1, macs: 64 * 64 * 9 * 56 * 56 };
+    case 'conv1x1_256to64_28':
+      return { kind: 'conv', c: 256, hw: 28, oc: 64, ks: 1, groups: 1, macs: 256 * 64 * 28 * 28 };
+    case 'dw3x3_128_56':
+      return { kind: 'conv', c: 128, hw: 56, oc: 128, ks: 3, groups: 128, macs: 128 * 9 * 56 * 56 };
+  }
+}
+
+// Seeded data (mulberry32), so every runtime sees the same operands in every run.
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The operands of one shape, as codes and as floats (x = s·(q − zp)). */
+interface Operands {
+  readonly def: ShapeDef;
+  readonly xShape: number[];
+  readonly wShape: number[];
+  readonly yShape: number[];
+  readonly xq: Uint8Array;
+  readonly wq: Int8Array;
+  readonly xs: number;
+  readonly ws: number;
+  readonly ys: number;
+  readonly xf: Float32Array;
+  readonly wf: Float32Array;
+}
+
+const X_ZP = 128;
+const Y_ZP = 128;
+
+function operands(shape: BenchShape): Operands {
+  const def = shapeDef(shape);
+  const r = rng(42);
+  let xShape: number[];
+  let wShape: number[];
+  let yShape: number[];
+  let k: number;
+  if (def.kind === 'mm') {
+    xShape = [def.m!, def.k!];
+    wShape = [def.n!, def.k!];
+    yShape = [def.m!, def.n!];
+    k = def.k!;
+  } else {
+    const icg = def.c! / def.groups!;
+    xShape = [1, def.c!, def.hw!, def.hw!];
+    wShape = [def.oc!, icg, def.ks!, def.ks!];
+    yShape = [1, def.oc!, def.hw!, def.hw!];
+    k = icg * def.ks! * def.ks!;
+  }
+  const xn = xShape.reduce((a, b) => a * b, 1);
+  const wn = wShape.reduce((a, b) => a * b, 1);
+  const xq = new Uint8Array(xn);
+  for (let i = 0; i < xn; i++) xq[i] = Math.floor(r() * 256);
+  const wq = new Int8Array(wn);
+  for (let i = 0; i < wn; i++) wq[i] = Math.floor(r() * 255) - 127;
+  const xs = 0.02;
+  const ws = 0.01;
+  // Output scale ≈ the accumulator's spread, so codes use the whole range rather than saturating.
+  const ys = Math.fround(xs * ws * Math.sqrt(k) * 74 * 2 / 64);
+  const xf = new Float32Array(xn);
+  for (let i = 0; i < xn; i++) xf[i] = Math.fround(xs * (xq[i]! - X_ZP));
+  const wf = new Float32Array(wn);
+  for (let i = 0; i < wn; i++) wf[i] = Math.fround(ws * wq[i]!);
+  return { def, xShape, wShape, yShape, xq, wq, xs, ws, ys, xf, wf };
+}
+
+/** A prepared runtime on one shape: one call per invocation. */
+type Runner = () => unknown;
+
+interface Prepared {
+  readonly call: Runner;
+  readonly dispose: () => void;
+}
+
+function intRunner(backend: QuantizedBackend, o: Operands): Prepared {
+  const x = new QTensor(o.xq, o.xShape, 'quint8', { qscheme: 'per_tensor_affine', scale: o.xs, zeroPoint: X_ZP });
+  const w = new QTensor(o.wq, o.wShape, 'qint8', { qscheme: 'per_tensor_symmetric', scale: o.ws, zeroPoint: 0 });
+  const out = { scale: o.ys, zeroPoint: Y_ZP };
+  if (o.def.kind === 'mm') {
+    const pw: PackedLinear = backend.prepackLinear(w, null);
+    return { call: () => backend.kernels.linear(x, pw, out), dispose: () => backend.dispose() };
+  }
+  const pc: PackedConv2d = backend.prepackConv2d(w, null, { padding: (o.def.ks! - 1) / 2, groups: o.def.groups! });
+  return { call: () => backend.kernels.conv2d(x, pc, out), dispose: () => backend.dispose() };
+}
+
+function floatRunner(o: Operands): Prepared {
+  const x = new Tensor(o.xf, o.xShape);
+  const w = new Tensor(o.wf, o.wShape);
+  if (o.def.kind === 'mm') return { call: () => floatLinear(x, w, null), dispose: () => {} };
+  const opts = { padding: (o.def.ks! - 1) / 2, groups: o.def.groups! };
+  return { call: () => floatConv2d(x, w, null, opts), dispose: () => {} };
+}
+
+// ORT's MatMul takes B as [K, N]; our weights are [N, K].
+function transposeNK<T extends Int8Array | Float32Array>(w: T, n: number, k: number): T {
+  const out = new (w.constructor as new (len: number) => T)(w.length);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[j * n + i] = w[i * k + j]!;
+  return out;
+}
+
+function ortModel(o: Operands, int8: boolean): SingleOpModel {
+  const d = o.def;
+  const inDtype = int8 ? ONNX_DTYPE.uint8 : ONNX_DTYPE.float;
+  const input = { name: 'x', dtype: inDtype, dims: o.xShape };
+  const output = { name: 'y', dtype: inDtype, dims: o.yShape };
+  let weight: Initializer;
+  if (d.kind === 'mm') {
+    const data = int8 ? transposeNK(o.wq, d.n!, d.k!) : transposeNK(o.wf, d.n!, d.k!);
+    weight = { name: 'w', dtype: int8 ? ONNX_DTYPE.int8 : ONNX_DTYPE.float, dims: [d.k!, d.n!], data };
+  } else {
+    weight = { name: 'w', dtype: int8 ? ONNX_DTYPE.int8 : ONNX_DTYPE.float, dims: o.wShape, data: int8 ? o.wq : o.wf };
+  }
+  const convAttrs = d.kind === 'conv'
+    ? [
+        { name: 'kernel_shape', ints: [d.ks!, d.ks!] },
+        { name: 'pads', ints: [(d.ks! - 1) / 2, (d.ks! - 1) / 2, (d.ks! - 1) / 2, (d.ks! - 1) / 2] },
+        { name: 'strides', ints: [1, 1] },
+        { name: 'group', i: d.groups! },
+      ]
+    : [];
+  if (!int8) {
+    return { opType: d.kind === 'mm' ? 'MatMul' : 'Conv', inputs: ['x', 'w'], attributes: convAttrs, initializers: [weight], input, output };
+  }
+  const initializers = [
+    ...qparamInitializers('x', o.xs, X_ZP, 'uint8'),
+    weight,
+    ...qparamInitializers('w', o.ws, 0, 'int8'),
+    ...qparamInitializers('y', o.ys, Y_ZP, 'uint8'),
+  ];
+  const inputs = ['x', 'x_scale', 'x_zero_point', 'w', 'w_scale', 'w_zero_point', 'y_scale', 'y_zero_point'];
+  return { opType: d.kind === 'mm' ? 'QLinearMatMul' : 'QLinearConv', inputs, attributes: convAttrs, initializers, input, output };
+}
+
+type Ort = typeof import('onnxruntime-web');
+
+async function ortRunner(ort: Ort, o: Operands, int8: boolean): Promise<{ call: () => Promise<unknown>; dispose: () => void }> {
+  const bytes = encodeSingleOpModel(ortModel(o, int8));
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  });
+  const x = int8 ? new ort.Tensor('uint8', o.xq, o.xShape) : new ort.Tensor('float32', o.xf, o.xShape);
+  const feeds = { x };
+  return { call: () => session.run(feeds), dispose: () => void session.release() };
+}
+
+interface Timing {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  samples: number;
+}
+
+const now = (): number => performance.now();
+
+// Warm-up ≥ 300 ms and ≥ 3 calls, then `samples` samples, each a batch of calls lasting ≥ 60 ms
+// (the anchors' harness). Slow runtimes (≥ 60 ms per call) get 2 warm-up calls and ≤ 3 samples
+// of one call each.
+async function measure(call: () => unknown, samples: number): Promise<Timing> {
+  // The first call includes one-time work (ORT's session warm-up, lazy compilation); the second
+  // tells whether the runtime is slow.
+  await call();
+  let t0 = now();
+  await call();
+  const slow = now() - t0 >= 60;
+  if (!slow) {
+    let calls = 1;
+    t0 = now();
+    while (calls < 3 || now() - t0 < 300) {
+      await call();
+      calls++;
+    }
+  }
+  const n = slow ? Math.min(samples, 3) : samples;
+  const per: number[] = [];
+  for (let s = 0; s < n; s++) {
+    let calls = 0;
+    t0 = now();
+    do {
+      await call();
+      calls++;
+    } while (!slow && now() - t0 < 60);
+    per.push((now() - t0) / calls);
+  }
+  per.sort((a, b) => a - b);
+  const mid = per.length >> 1;
+  const medianMs = per.length % 2 ? per[mid]! : (per[mid - 1]! + per[mid]!) / 2;
+  return { medianMs, minMs: per[0]!, maxMs: per[per.length - 1]!, samples: n };
+}
+
+/**
+ * Runs the benchmark: every requested runtime on every requested shape, in one process, and returns
+ * the medians with min–max. Run it under `node --no-liftoff` for steady-state wasm figures.
+ *
+ * @example
+ * const { results } = await runBench({ shapes: ['mm_256x256x256'], samples: 5 });
+ * console.log(formatBenchTable(results));
+ */
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const shapes = opts.shapes ?? BENCH_SHAPES;
+  const backends = opts.backends ?? BENCH_BACKENDS;
+  const samples = opts.samples ?? 9;
+  const results: BenchResult[] = [];
+  let ort: Ort | undefined;
+  if (backends.some((b) => b.startsWith('ort-web'))) {
+    ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = 'error';
+  }
+  const total = shapes.length * backends.length;
+  let done = 0;
+  for (const shape of shapes) {
+    const o = operands(shape);
+    for (const backend of backends) {
+      opts.onProgress?.({ shape, backend, done, total });
+      let prepared: { call: () => unknown; dispose: () => void };
+      switch (backend) {
+        case 'kernels-js': {
+          const be = createJsBackend();
+          await be.init();
+          prepared = intRunner(be, o);
+          break;
+        }
+        case 'kernels-wasm':
+        case 'kernels-wasm-2t': {
+          const be = createWasmBackend({ threads: backend === 'kernels-wasm' ? 1 : 2 });
+          await be.init();
+          prepared = intRunner(be, o);
+          break;
+        }
+        case 'float32':
+          prepared = floatRunner(o);
+          break;
+        case 'ort-web-int8':
+        case 'ort-web-fp32':
+          prepared = await ortRunner(ort!, o, backend === 'ort-web-int8');
+          break;
+      }
+      try {
+        const t = await measure(prepared.call, samples);
+        results.push({ shape, backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t });
+      } finally {
+        prepared.dispose();
+      }
+      done++;
+      opts.onProgress?.({ shape, backend, done, total });
+    }
+  }
+  return { results };
+}
+
+/** The SIMD128 `dot_i16x8_s` + add ceiling on this machine (spec/performance-anchors.md), GMAC/s. */
+export const SIMD128_CEILING_GMACS = 42;
+
+/**
+ * Formats results as a text table: one row per shape, one column per runtime, each cell
+ * `GMAC/s (min–max)`, then kernels-wasm's ratios to ORT-web int8 and fp32 and its share of the
+ * SIMD128 ceiling.
+ *
+ * @example
+ * formatBenchTable((await runBench()).results);
+ */
+export function formatBenchTable(results: readonly BenchResult[]): string {
+  const shapes = [...new Set(results.map((r) => r.shape))];
+  const backends = BENCH_BACKENDS.filter((b) => results.some((r) => r.backend === b));
+  const cell = (s: string, b: string): BenchResult | undefined => results.find((r) => r.shape === s && r.backend === b);
+  const gmacs = (r: BenchResult | undefined): string => {
+    if (!r) return '–';
+    const g = (ms: number): number => r.gmacPerS * (r.medianMs / ms);
+    return `${r.gmacPerS.toFixed(2)} (${g(r.maxMs).toFixed(1)}–${g(r.minMs).toFixed(1)})`;
+  };
+  const ratio = (a: BenchResult | undefined, b: BenchResult | undefined): string => (a && b ? `${(a.gmacPerS / b.gmacPerS).toFixed(2)}×` : '–');
+  const head = ['shape', ...backends, 'wasm/ort-int8', 'wasm/ort-fp32', 'wasm % of 42', ...(backends.includes('kernels-wasm-2t') ? ['2t/1t'] : [])];
+  const rows = shapes.map((s) => {
+    const w = cell(s, 'kernels-wasm');
+    return [
+      s,
+      ...backends.map((b) => gmacs(cell(s, b))),
+      ratio(w, cell(s, 'ort-web-int8')),
+      ratio(w, cell(s, 'ort-web-fp32')),
+      w ? `${((100 * w.gmacPerS) / SIMD128_CEILING_GMACS).toFixed(0)}%` : '–',
+      ...(backends.includes('kernels-wasm-2t') ? [ratio(cell(s, 'kernels-wasm-2t'), w)] : []),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    'GMAC/s, median of samples (min–max), single op, steady state',
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}

@@ -1,0 +1,160 @@
+// Loading, failure modes, memory limits, dispose, and the worker-thread path.
+import { createJsBackend } from '@quint/kernels-js';
+import { isQuantError, type QuantErrorCode } from '@quint/tensor';
+import type { QTensor, QuantizedBackend } from '@quint/qtensor';
+import { describe, expect, it } from 'vitest';
+import { createBackendWithFallback, createWasmBackend, hasWasmSimd, MAX_WASM_BYTES, WASM_OPS } from '../src/index.js';
+import { activation, bias, rng, weight } from './helpers.js';
+
+function code(f: () => unknown): QuantErrorCode | 'no error' | 'not a QuantError' {
+  try {
+    f();
+  } catch (e) {
+    return isQuantError(e) ? e.code : 'not a QuantError';
+  }
+  return 'no error';
+}
+
+async function codeAsync(f: () => Promise<unknown>): Promise<QuantErrorCode | 'no error' | 'not a QuantError'> {
+  try {
+    await f();
+  } catch (e) {
+    return isQuantError(e) ? e.code : 'not a QuantError';
+  }
+  return 'no error';
+}
+
+describe('loading', () => {
+  it('finds build/kernels.wasm by default and has SIMD here', async () => {
+    expect(hasWasmSimd()).toBe(true);
+    const be = createWasmBackend();
+    await be.init();
+    expect(be.name).toBe('wasm');
+    be.dispose();
+  });
+
+  it('a wrong URL fails init with BACKEND_INIT_FAILED naming the file and kernels-js', async () => {
+    const be = createWasmBackend({ wasmUrl: new URL('./no-such-file.wasm', import.meta.url) });
+    await expect(be.init()).rejects.toThrow(/no-such-file\.wasm.*createJsBackend/);
+    expect(await codeAsync(() => be.init())).toBe('BACKEND_INIT_FAILED');
+  });
+
+  it('a file that is not the kernels module fails init with BACKEND_INIT_FAILED', async () => {
+    const be = createWasmBackend({ wasmUrl: new URL('../package.json', import.meta.url) });
+    expect(await codeAsync(() => be.init())).toBe('BACKEND_INIT_FAILED');
+  });
+
+  it('createBackendWithFallback returns the fallback and reports the cause', async () => {
+    const seen: string[] = [];
+    const be = await createBackendWithFallback({
+      wasm: { wasmUrl: new URL('./missing.wasm', import.meta.url) },
+      fallback: createJsBackend,
+      onFallback: (e) => seen.push(`${e.code}: ${e.message}`),
+    });
+    expect(be.name).toBe('js');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/^BACKEND_INIT_FAILED: .*missing\.wasm/);
+    const ok = await createBackendWithFallback({ fallback: createJsBackend, onFallback: () => seen.push('unexpected') });
+    expect(ok.name).toBe('wasm');
+    expect(seen).toHaveLength(1);
+    ok.dispose();
+  });
+
+  it('kernels before init() fail with BACKEND_INIT_FAILED', () => {
+    const be = createWasmBackend();
+    const w = weight(rng(1), [2, 3], { perChannel: false, symmetric: true });
+    expect(code(() => be.prepackLinear(w, null))).toBe('BACKEND_INIT_FAILED');
+  });
+
+  it('supports() covers the GEMM ops only; the others run on kernels-js', () => {
+    const be = createWasmBackend();
+    expect(WASM_OPS.every((op) => be.supports(op))).toBe(true);
+    expect(be.supports('add')).toBe(false);
+    expect(be.supports('maxPool2d')).toBe(false);
+    expect(be.supports('linear', { engine: 'onednn', symmetricWeight: false })).toBe(false);
+    expect(be.supports('linear', { dtype: 'qint8' })).toBe(false);
+    expect(code(() => be.kernels.relu({} as QTensor))).toBe('UNSUPPORTED_OP');
+  });
+});
+
+describe('memory', () => {
+  it('a call beyond the wasm32 limit fails with LIMIT_EXCEEDED before any work, and the backend still works', async () => {
+    const be = createWasmBackend();
+    await be.init();
+    const r = rng(5);
+    const n = 8192;
+    const w = be.prepackLinear(weight(r, [n, 8], { perChannel: false, symmetric: true }), null);
+    // 70000 rows × 8192 features of int32 accumulators alone is 2.3 GB > MAX_WASM_BYTES.
+    const big = activation(r, [70000, 8]);
+    expect(70000 * n * 4).toBeGreaterThan(MAX_WASM_BYTES);
+    expect(code(() => be.kernels.linear(big, w, { scale: 1, zeroPoint: 0 }))).toBe('LIMIT_EXCEEDED');
+    const small = activation(r, [2, 8]);
+    expect(be.kernels.linear(small, w, { scale: 1, zeroPoint: 0 }).shape).toEqual([2, n]);
+    be.dispose();
+  });
+
+  it('prepack checks int32 overflow like kernels-js', async () => {
+    const be = createWasmBackend();
+    await be.init();
+    const k = 70000;
+    const w = weight(rng(2), [1, k], { perChannel: false, symmetric: true });
+    (w.data as Int8Array).fill(-128);
+    expect(code(() => be.prepackLinear(w, null))).toBe('OVERFLOW');
+    expect(code(() => createJsBackend().prepackLinear(w, null))).toBe('OVERFLOW');
+    be.dispose();
+  });
+
+  it('dispose() frees packed weights; using one afterwards is an error, not garbage', async () => {
+    const be = createWasmBackend();
+    await be.init();
+    const r = rng(3);
+    const w = be.prepackLinear(weight(r, [16, 16], { perChannel: false, symmetric: true }), null);
+    const x = activation(r, [1, 16]);
+    be.kernels.linear(x, w, { scale: 0.1, zeroPoint: 0 });
+    be.dispose();
+    await be.init();
+    expect(code(() => be.kernels.linear(x, w, { scale: 0.1, zeroPoint: 0 }))).toBe('INVALID_ARGUMENT');
+    be.dispose();
+  });
+
+  it('weights packed by another backend are refused', async () => {
+    const a = createWasmBackend();
+    const b = createWasmBackend();
+    await a.init();
+    await b.init();
+    const r = rng(4);
+    const w = a.prepackLinear(weight(r, [4, 4], { perChannel: false, symmetric: true }), null);
+    expect(code(() => b.kernels.linear(activation(r, [1, 4]), w, { scale: 0.1, zeroPoint: 0 }))).toBe('INVALID_ARGUMENT');
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('threads', () => {
+  it('2 threads give the single-thread bits on large linear and conv calls', async () => {
+    const t2 = createWasmBackend({ threads: 2 });
+    const t1 = createWasmBackend();
+    await t2.init();
+    await t1.init();
+    const r = rng(9);
+    const run = (be: QuantizedBackend, f: (be: QuantizedBackend) => QTensor): number[] => Array.from(f(be).data);
+    const wl = weight(r, [200, 512], { perChannel: true, symmetric: true });
+    const bl = bias(r, 200, true);
+    const xl = activation(r, [33, 512]);
+    const xv = activation(r, [1, 512]);
+    const wc = weight(r, [40, 32, 3, 3], { perChannel: true, symmetric: false });
+    const xc = activation(r, [2, 32, 30, 30]);
+    const wd = weight(r, [64, 1, 3, 3], { perChannel: true, symmetric: true });
+    const xd = activation(r, [1, 64, 40, 40]);
+    const out = { scale: 0.5, zeroPoint: 120 };
+    for (const engine of ['qnnpack', 'onednn', 'ort'] as const) {
+      const lin = (be: QuantizedBackend) => be.kernels.linear(xl, be.prepackLinear(wl, bl), out, { engine });
+      const gemv = (be: QuantizedBackend) => be.kernels.linearRelu(xv, be.prepackLinear(wl, bl), out, { engine });
+      const conv = (be: QuantizedBackend) => be.kernels.conv2d(xc, be.prepackConv2d(wc, null, { padding: 1 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
+      const dw = (be: QuantizedBackend) => be.kernels.conv2dRelu(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out, { engine });
+      for (const f of [lin, gemv, conv, dw]) expect(run(t2, f)).toEqual(run(t1, f));
+    }
+    t2.dispose();
+    t1.dispose();
+  });
+});
