@@ -1,0 +1,71 @@
+// The wasm backend in a real browser (Debian's chromium via playwright-core): a page served from a
+// local node:http server loads build/kernels.wasm from the backend's default URL and checks its
+// outputs against kernels-js in the page. Skipped (and counted) where /usr/bin/chromium is absent.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe.skipIf(!existsSync(CHROMIUM))('browser (chromium)', () => {
+  let server: Server;
+  let origin = '';
+  beforeAll(async () => {
+    const bundle = await build({
+      entryPoints: [fileURLToPath(new URL('./browser/page.ts', import.meta.url))],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      conditions: ['@quint/source'],
+      write: false,
+      logLevel: 'silent',
+    });
+    const script = bundle.outputFiles[0]!.contents;
+    const html = '<!doctype html><meta charset="utf-8"><title>quint kernels-wasm</title><script type="module" src="/bundle/page.js"></script>';
+    server = createServer((req, res) => {
+      void (async () => {
+        // The page script lives at /bundle/, so the backend's default URL ../build/kernels.wasm
+        // resolves to /build/kernels.wasm, as it does from dist/ in a published package.
+        const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+        if (req.url === '/') res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(html);
+        else if (req.url === '/bundle/page.js') res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script);
+        else if (req.url === '/build/kernels.wasm') {
+          res.writeHead(200, { ...headers, 'content-type': 'application/wasm' }).end(await readFile(`${root}build/kernels.wasm`));
+        } else res.writeHead(404).end();
+      })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('loads the wasm backend and matches kernels-js on linear, GEMV, conv and depthwise', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${origin}/`);
+      await page.waitForFunction(() => (window as unknown as { __quint?: unknown }).__quint !== undefined, undefined, { timeout: 20_000 });
+      const outcome = await page.evaluate(() => (window as unknown as { __quint: unknown }).__quint);
+      expect(errors).toEqual([]);
+      expect(outcome).toMatchObject({ simd: true, mismatches: [] });
+      expect((outcome as { error?: string }).error).toBeUndefined();
+      expect((outcome as { checked: number }).checked).toBeGreaterThan(1000);
+    } finally {
+      await browser.close();
+    }
+  });
+});
