@@ -1,0 +1,66 @@
+import { expect, test } from 'vitest';
+import * as api from '../src/index.js';
+
+test('public API surface is intentional', () => {
+  expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+    [
+      "AdaptiveAvgPool2d",
+      "AvgPool2d",
+      "BatchNorm2d",
+      "Conv2d",
+      "DeQuantStub",
+      "Dropout",
+      "Flatten",
+      "FloatFunctional",
+      "Hardsigmoid",
+      "Hardswish",
+      "Hardtanh",
+      "Identity",
+      "Linear",
+      "MaxPool2d",
+      "Module",
+      "Parameter",
+      "QuantStub",
+      "ReLU",
+      "ReLU6",
+      "Sequential",
+      "Sigmoid",
+      "Tanh",
+      "cloneModule",
+      "isBuiltinModule",
+      "isObserverLike",
+      "makeObserver",
+      "nni",
+      "nnq",
+      "nnqd",
+      "setQuantizedBackend",
+    ]
+  `);
+  expect(Object.keys(api.nni).sort()).toMatchInlineSnapshot(`
+    [
+      "ConvBn2d",
+      "ConvBnReLU2d",
+      "ConvReLU2d",
+      "LinearReLU",
+    ]
+  `);
+  expect(Object.keys(api.nnq).sort()).toMatchInlineSnapshot(`
+    [
+      "Conv2d",
+      "ConvReLU2d",
+      "DeQuantize",
+      "Hardswish",
+      "Linear",
+      "LinearReLU",
+      "QFunctional",
+      "Quantize",
+      "ReLU6",
+      "isQTensor",
+    ]
+  `);
+  expect(Object.keys(api.nnqd).sort()).toMatchInlineSnapshot(`
+    [
+      "Linear",
+    ]
+  `);
+});
