@@ -3,7 +3,6 @@ import { isQuantError, QuantError } from '@quint/tensor';
 import type { Engine, QuantizedBackend } from '@quint/qtensor';
 import { createJsBackend } from '@quint/kernels-js';
 import { defaultDynamicQConfig, defaultFixedQParamsRange0to1Observer, defaultFixedQParamsRangeNeg1to1Observer } from '@quint/observers';
-import * as nn from '@quint/nn';
 import {
   cloneModule,
   DeQuantStub,
@@ -13,6 +12,7 @@ import {
   isObserverLike,
   makeObserver,
   Sequential,
+  setQuantizedBackend,
   Sigmoid,
   Tanh,
   nni,
@@ -253,8 +253,6 @@ export function swapModule(mod: Module, mapping: ModuleMapping, options: { backe
   return q;
 }
 
-// nn's setQuantizedBackend (float modules that PyTorch runs on quantized tensors: pooling, ReLU, …).
-type SetQuantizedBackend = (root: Module, options: { backend: QuantizedBackend; engine: Engine }) => void;
 
 function convertChildren(module: Module, mapping: ModuleMapping, opts: { backend: QuantizedBackend; engine: Engine }, prefix: string): void {
   for (const [name, child] of module.namedChildren()) {
@@ -294,7 +292,8 @@ export function convert<M extends Module>(module: M, options: ConvertOptions = {
   const opts = { backend: options.backend ?? createJsBackend(), engine: options.engine ?? 'qnnpack' };
   convertChildren(m, options.mapping ?? defaultStaticQuantModuleMappings, opts, '');
   if (options.removeQConfig !== false) removeQConfig(m);
-  (nn as unknown as { setQuantizedBackend?: SetQuantizedBackend }).setQuantizedBackend?.(m, opts);
+  // Float modules PyTorch runs on quantized tensors (pooling, ReLU, Flatten, …) get the backend too.
+  setQuantizedBackend(m, opts);
   return m;
 }
 

@@ -93,3 +93,65 @@ export class SmallCNN extends Module {
     return this.dequant.call(x);
   }
 }
+
+/**
+ * PyTorch 1.13's onednn conv on a CPU without VNNI (the golden machine: AVX2 only): `vpmaddubsw`
+ * adds each pair of u8·s8 products of adjacent input channels in saturating int16 (spec §11.3,
+ * §5.2c "saturation caveat"), then requantizes as onednn (§5.2b). Input zero point 0 only (the
+ * input is a ReLU output here), per-tensor weights, stride 1, square padding. Returns the output
+ * codes and the number of accumulators that saturation changed.
+ */
+export function onednnConvWithoutVnni(
+  args: {
+    x: Uint8Array;
+    xShape: readonly number[];
+    xScale: number;
+    w: Int8Array;
+    wShape: readonly number[];
+    wScale: number;
+    bias: Float32Array;
+    outScale: number;
+    outZeroPoint: number;
+    padding: number;
+    relu: boolean;
+  },
+  q: {
+    onednnScales(x: number, w: number, o: number): { biasScale: number; outputScale: number };
+    onednnBias(b: number, bs: number): number;
+    onednnPreRound(a: { acc: number; biasTerm: number; outputScale: number; zeroPoint: number; relu: boolean }): number;
+    onednnOutputCode(v: number, r: { lo: number; hi: number }): number;
+  },
+): { codes: Uint8Array; saturated: number } {
+  const [n, c, h, wd] = args.xShape as [number, number, number, number];
+  const [o, , kh, kw] = args.wShape as [number, number, number, number];
+  const p = args.padding;
+  const oh = h + 2 * p - kh + 1;
+  const ow = wd + 2 * p - kw + 1;
+  const { biasScale, outputScale } = q.onednnScales(args.xScale, args.wScale, args.outScale);
+  const codes = new Uint8Array(n * o * oh * ow);
+  let saturated = 0;
+  const xAt = (b: number, ch: number, y: number, x: number): number =>
+    y < 0 || y >= h || x < 0 || x >= wd ? 0 : args.x[((b * c + ch) * h + y) * wd + x]!;
+  for (let b = 0; b < n; b++)
+    for (let oc = 0; oc < o; oc++)
+      for (let y = 0; y < oh; y++)
+        for (let x = 0; x < ow; x++) {
+          let exact = 0;
+          let sat = 0;
+          for (let i = 0; i < kh; i++)
+            for (let j = 0; j < kw; j++)
+              for (let ch = 0; ch < c; ch += 2) {
+                let pair = 0;
+                for (const cc of [ch, ch + 1]) {
+                  if (cc >= c) continue;
+                  pair += xAt(b, cc, y + i - p, x + j - p) * args.w[((oc * c + cc) * kh + i) * kw + j]!;
+                }
+                exact += pair;
+                sat += Math.min(32767, Math.max(-32768, pair));
+              }
+          if (sat !== exact) saturated++;
+          const v = q.onednnPreRound({ acc: sat, biasTerm: q.onednnBias(args.bias[oc]!, biasScale), outputScale, zeroPoint: args.outZeroPoint, relu: args.relu });
+          codes[((b * o + oc) * oh + y) * ow + x] = q.onednnOutputCode(v, { lo: 0, hi: 255 });
+        }
+  return { codes, saturated };
+}
