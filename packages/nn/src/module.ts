@@ -761,8 +761,9 @@ export function isBuiltinModule(m: unknown): boolean {
 
 /**
  * A deep copy of a module, as `copy.deepcopy` (what `prepare`/`convert` do unless `inplace`):
- * children, parameters, buffers, hooks and QTensors are copied; shared modules stay shared within
- * the copy; functions and non-plain objects without a `clone()` method (a backend) are shared.
+ * children, parameters, buffers, hooks, observers and QTensors are copied; shared modules stay
+ * shared within the copy; a backend, functions, and other class instances without a `clone()`
+ * method are shared. Quantized modules re-pack their weights on first use.
  *
  * @example
  * const copy = cloneModule(model);
@@ -802,7 +803,8 @@ function deepCopy(v: unknown, memo: Map<unknown, unknown>): unknown {
   if (isBackendLike(v)) return v;
   const proto = Object.getPrototypeOf(v) as object | null;
   const plain = proto === Object.prototype || proto === null;
-  if (!(v instanceof Module) && !plain) {
+  // Observers are plain state (min/max, histograms): copied field by field, as deepcopy does.
+  if (!(v instanceof Module) && !plain && !isObserverLike(v)) {
     const clone = (v as { clone?: unknown }).clone;
     return typeof clone === 'function' ? remember(memo, v, (clone as () => unknown).call(v)) : v;
   }

@@ -322,6 +322,19 @@ describe('quantized modules: behaviour and errors', () => {
     expect(m.call(x).toArray()).toEqual(copy.call(x).toArray());
   });
 
+  test('cloneModule copies observers (a prepared model stays independent of its copy)', () => {
+    const conv = new Conv2d(1, 1, 1);
+    const obs = observerWith({ min_val: -1, max_val: 1 });
+    conv.activationPostProcess = obs;
+    const copy = cloneModule(conv);
+    expect(copy.activationPostProcess).not.toBe(obs);
+    expect(copy.activationPostProcess).toBeInstanceOf(MinMaxObserver);
+    (copy.activationPostProcess as MinMaxObserver).forward(tensor([5]));
+    expect(String(obs)).toBe('MinMaxObserver(min_val=-1.0, max_val=1.0)');
+    expect(String(copy.activationPostProcess)).toBe('MinMaxObserver(min_val=-1.0, max_val=5.0)');
+    expect(Object.keys(copy.stateDict())).toEqual(['weight', 'bias', 'activation_post_process.eps', 'activation_post_process.min_val', 'activation_post_process.max_val']);
+  });
+
   test('qnnpack keeps a zero bias where there is none (as PyTorch); onednn keeps none', () => {
     const q = new nnq.Conv2d(2, 2, 1, { backend, bias: false });
     expect(q.bias()?.toArray()).toEqual([0, 0]);
