@@ -131,7 +131,7 @@ describe('convert', () => {
       expect(m.qconfig).toBeUndefined();
       expect(isObserverLike(m.activationPostProcess)).toBe(false);
     }
-    expect((q.conv as nnq.ConvReLU2d).engine).toBe('qnnpack');
+    expect((q.conv as unknown as nnq.ConvReLU2d).engine).toBe('qnnpack');
     // not in place: the prepared model keeps its float modules and observers
     expect(prepared.conv).toBeInstanceOf(nni.ConvReLU2d);
     expect(isObserverLike(prepared.conv.activationPostProcess)).toBe(true);
@@ -157,8 +157,8 @@ describe('convert', () => {
     const x = decode(seed.calibration[0]!);
     const q = quantize(fused, (model, batch: Tensor) => void model.call(batch), [x]);
     const ref = convert(seedPrepared());
-    expect((q.conv as nnq.ConvReLU2d).scale).toBe((ref.conv as nnq.ConvReLU2d).scale);
-    expect([...(q.conv.call(q.quant.call(x)) as QTensor).intRepr()]).toEqual([...(ref.conv.call(ref.quant.call(x)) as QTensor).intRepr()]);
+    expect((q.conv as unknown as nnq.ConvReLU2d).scale).toBe((ref.conv as unknown as nnq.ConvReLU2d).scale);
+    expect([...(q.conv.call(q.quant.call(x)) as unknown as QTensor).intRepr()]).toEqual([...(ref.conv.call(ref.quant.call(x)) as unknown as QTensor).intRepr()]);
     expect(fused.conv).toBeInstanceOf(nni.ConvReLU2d);
   });
 
