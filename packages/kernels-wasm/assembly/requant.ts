@@ -46,7 +46,7 @@ function fp32Scalar(acc: i32, bias: i32, mult: f32, fmin: f32, fmax: f32, fzp: f
  * multiply, round half to even, zero point added after rounding. `qnnpack` = 1 applies qnnpack's
  * out-of-range rule (NaN and ≥ 2^31 give `lo`); 0 is ort's plain clamp.
  */
-export function q8_requant_fp32__wasmsimd(
+export function q8_requant_minmax_fp32__wasmsimd(
   acc: usize,
   bias: usize,
   mult: usize,
@@ -131,7 +131,7 @@ function fbiasScalar(acc: i32, fb: f32, mult: f32, fmin: f32, fmax: f32, zb: f32
  * fbgemm (§5.2c, `zpBefore` = 0) adds it after rounding (its int16 saturations are implied by the
  * final clamp; an exact add of small integers in float lets NaN become 0 as in JS).
  */
-export function q8_requant_fbias__wasmsimd(
+export function q8_requant_minmax_fbias__wasmsimd(
   acc: usize,
   fbias: usize,
   mult: usize,

@@ -11,11 +11,11 @@ interface RawExports {
   q8_pack_a4__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number, tmp: number): void;
   qs8_conv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tmp: number): void;
   qs8_dwconv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, c0: number, c1: number, pad: number): void;
-  q8_requant_fp32__wasmsimd(
+  q8_requant_minmax_fp32__wasmsimd(
     acc: number, bias: number, mult: number, out: number, rows: number, cols: number,
     perRow: number, zp: number, lo: number, hi: number, signed: number, qnnpack: number,
   ): void;
-  q8_requant_fbias__wasmsimd(
+  q8_requant_minmax_fbias__wasmsimd(
     acc: number, fbias: number, mult: number, out: number, rows: number, cols: number,
     perRow: number, zp: number, lo: number, hi: number, signed: number, zpBefore: number,
   ): void;
@@ -29,8 +29,8 @@ export const KERNEL_EXPORTS = [
   'q8_pack_a4__wasmsimd',
   'qs8_conv2d_acc__wasmsimd',
   'qs8_dwconv2d_acc__wasmsimd',
-  'q8_requant_fp32__wasmsimd',
-  'q8_requant_fbias__wasmsimd',
+  'q8_requant_minmax_fp32__wasmsimd',
+  'q8_requant_minmax_fbias__wasmsimd',
 ] as const satisfies readonly (keyof RawExports)[];
 
 /** A raw export's name. */
@@ -235,11 +235,11 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
     conv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.p0, c.p1, c.chunk, c.panels, c.tmp],
     dwconv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.c0, c.c1, c.pad],
     requantFp32: (r) =>
-      raw.q8_requant_fp32__wasmsimd(
+      raw.q8_requant_minmax_fp32__wasmsimd(
         r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.qnnpackSaturation),
       ),
     requantFbias: (r) =>
-      raw.q8_requant_fbias__wasmsimd(
+      raw.q8_requant_minmax_fbias__wasmsimd(
         r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.zeroPointBeforeRounding),
       ),
   };
