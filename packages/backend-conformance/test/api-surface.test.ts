@@ -1,0 +1,20 @@
+import { expect, test } from 'vitest';
+import * as api from '../src/index.js';
+
+test('public API surface', () => {
+  expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+    [
+      "CASE_GROUPS",
+      "bitsFromHex",
+      "bitsOfFloats",
+      "codesFromHex",
+      "describeBackendConformance",
+      "diffExpected",
+      "diffOutputs",
+      "differentialCase",
+      "floatsFromBits",
+      "loadGolden",
+      "qtensorFromJson",
+    ]
+  `);
+});
