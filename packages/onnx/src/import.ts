@@ -82,7 +82,7 @@ type Value =
   | { kind: 'shape'; entries: Entry[]; scalar: boolean }
   | { kind: 'dq'; of: QInfo; cache?: Extract<Value, { kind: 'float' }> }
   | { kind: 'dqconst'; codes: OnnxTensor; scale: OnnxTensor; zp: OnnxTensor | undefined; axis: number }
-  | { kind: 'pad'; of: Extract<Value, { kind: 'float' } | { kind: 'dq' }>; pads: [number, number]; node: OnnxNode }
+  | { kind: 'pad'; of: Extract<Value, { kind: 'float' } | { kind: 'dq' }>; pads: [number, number]; onnx: OnnxNode }
   | { kind: 'dqlScale'; of: QInfo }
   | { kind: 'dqlZp'; of: QInfo }
   | { kind: 'int'; node: Node; sample: Tensor; dyn: boolean };
@@ -240,7 +240,7 @@ class Importer {
   // Runs the module or function a node calls on the sample values of its arguments.
   sample(node: Node, values: unknown[]): unknown {
     try {
-      if (node.op === 'call_module') return (this.record[node.target as string] as Module).call(...values);
+      if (node.op === 'call_module') return (this.record[node.target as string] as unknown as { call(...a: unknown[]): unknown }).call(...values);
       if (node.op === 'call_method') return (values[0] as Record<string, (...a: unknown[]) => unknown>)[node.target as string]!(...values.slice(1));
       return (node.target as (...a: unknown[]) => unknown)(...values);
     } catch (e) {
@@ -1100,7 +1100,7 @@ class Importer {
     if (!ok || c === undefined || c.opType !== 'AveragePool' || (x.kind !== 'float' && x.kind !== 'dq')) {
       throw unsupported(n, `Pad (mode ${mode}, pads [${pads.join(', ')}]) other than the zero spatial padding before an AveragePool that AvgPool2d exports to`);
     }
-    this.set(n, 0, { kind: 'pad', of: x, pads: [pads[2]!, pads[3]!], node: n });
+    this.set(n, 0, { kind: 'pad', of: x, pads: [pads[2]!, pads[3]!], onnx: n });
   }
 
   avgPool(n: OnnxNode): void {
@@ -1109,7 +1109,7 @@ class Importer {
     let padNode: OnnxNode | undefined;
     if (x.kind === 'pad') {
       extra = x.pads;
-      padNode = x.node;
+      padNode = x.onnx;
       x = x.of;
     }
     const shape = x.kind === 'dq' ? x.of.sample.shape : x.kind === 'float' || x.kind === 'quant' ? x.sample.shape : [];

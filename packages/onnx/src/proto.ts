@@ -415,7 +415,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeModelOptions = {})
   let raw: Raw;
   try {
     const type = getModelType();
-    raw = type.toObject(type.decode(bytes), { defaults: false, arrays: true, longs: undefined }) as Raw;
+    raw = type.toObject(type.decode(bytes), { defaults: false, arrays: true }) as Raw;
   } catch (e) {
     throw new QuantError(
       'BAD_ONNX',

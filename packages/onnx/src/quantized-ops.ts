@@ -67,7 +67,7 @@ export class QuantizedOp extends Module {
   readonly op: QuantizedOpKind;
   scale: number;
   zeroPoint: number;
-  readonly options: QuantizedOpOptions;
+  declare readonly options: QuantizedOpOptions;
   declare backend: QuantizedBackend;
   override engine: Engine;
 
@@ -210,7 +210,7 @@ function acc32(v: number, what: string): number {
  * new MatMulInteger({ weight, weightShape: [K, N], weightZeroPoint: [0] }).call(qa);
  */
 export class MatMulInteger extends Module {
-  readonly options: IntegerWeightOptions;
+  declare readonly options: IntegerWeightOptions;
 
   constructor(options: IntegerWeightOptions) {
     super();
@@ -258,7 +258,7 @@ export interface ConvIntegerOptions extends IntegerWeightOptions {
  * new ConvInteger({ weight, weightShape: [8, 3, 3, 3], weightZeroPoint: [0], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 }).call(qx);
  */
 export class ConvInteger extends Module {
-  readonly options: ConvIntegerOptions;
+  declare readonly options: ConvIntegerOptions;
 
   constructor(options: ConvIntegerOptions) {
     super();
