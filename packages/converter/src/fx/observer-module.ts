@@ -55,7 +55,7 @@ export class ObserverModule extends Module {
     for (const k of Object.keys(own)) {
       const v = sd[`${prefix}${k}`];
       if (v instanceof Tensor) {
-        next[k] = Float32Array.from(v.toFloat32Array());
+        next[k] = own[k] instanceof Int32Array ? Int32Array.from(v.toFloat32Array()) : Float32Array.from(v.toFloat32Array());
         consumed.add(`${prefix}${k}`);
         found++;
       } else if (ctx.strict) {
