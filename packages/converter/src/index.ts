@@ -16,3 +16,9 @@ export { propagateQConfig, addObserver, prepare, swapModule, convert, quantize, 
 export type { QConfigDict, AddObserverOptions, PrepareOptions, ConvertOptions, QuantizeOptions, QuantizeDynamicOptions } from './quantize.js';
 export { modelBytes } from './model-bytes.js';
 export type { ModelBytes } from './model-bytes.js';
+export { prepareFx, convertFx, convertToReferenceFx } from './fx/quantize-fx.js';
+export type { PrepareFxOptions, ConvertFxOptions } from './fx/quantize-fx.js';
+export { fuseFx } from './fx/fuse.js';
+export type { FuseFxOptions } from './fx/fuse.js';
+export { ObserverModule } from './fx/observer-module.js';
+export { ReferenceQuantizedModule } from './fx/convert.js';
