@@ -182,7 +182,51 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
     for (let oy = 0; oy < oh; oy++) {
       const orow = out + (<usize>oy * <usize>ow << 2);
       const prow = pad + <usize>(oy * sh) * rowBytes;
-      if (sw == 1) {
+      if (sw == 1 && kh == 3 && kw == 3 && dw == 1) {
+        // 3×3, stride 1 along x: the nine tap splats stay in registers across the row.
+        const w0 = i16x8.splat(load<i16>(wc)), w1 = i16x8.splat(load<i16>(wc, 2)), w2 = i16x8.splat(load<i16>(wc, 4));
+        const w3 = i16x8.splat(load<i16>(wc, 6)), w4 = i16x8.splat(load<i16>(wc, 8)), w5 = i16x8.splat(load<i16>(wc, 10));
+        const w6 = i16x8.splat(load<i16>(wc, 12)), w7 = i16x8.splat(load<i16>(wc, 14)), w8 = i16x8.splat(load<i16>(wc, 16));
+        const r1 = <usize>dh * rowBytes, r2 = r1 << 1;
+        for (let ox = 0; ox < ow; ox += 8) {
+          const q = prow + (<usize>ox << 1);
+          let v = v128.load(q);
+          let a0 = i32x4.extmul_low_i16x8_s(v, w0), a1 = i32x4.extmul_high_i16x8_s(v, w0);
+          v = v128.load(q, 2);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w1));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w1));
+          v = v128.load(q, 4);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w2));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w2));
+          const q1 = q + r1;
+          v = v128.load(q1);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w3));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w3));
+          v = v128.load(q1, 2);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w4));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w4));
+          v = v128.load(q1, 4);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w5));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w5));
+          const q2 = q + r2;
+          v = v128.load(q2);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w6));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w6));
+          v = v128.load(q2, 2);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w7));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w7));
+          v = v128.load(q2, 4);
+          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w8));
+          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w8));
+          const op = orow + (<usize>ox << 2);
+          if (ow - ox >= 8) {
+            v128.store(op, a0);
+            v128.store(op, a1, 16);
+          } else {
+            storeTail(op, a0, a1, ow - ox);
+          }
+        }
+      } else if (sw == 1) {
         for (let ox = 0; ox < ow; ox += 8) {
           let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
           for (let ky = 0; ky < kh; ky++) {

@@ -18,7 +18,7 @@ import {
 import { compileKernels, instantiateKernels, readWasmBytes, type KernelsAbi } from './abi.js';
 import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, type EngineContext, type Runner } from './gemm-ops.js';
 import { MAX_WASM_BYTES } from './heap.js';
-import { prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
+import { freeWeights, prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
 import { createThreadPool, threadsAvailable, type ThreadPool } from './threads.js';
 
 /** Options of {@link createWasmBackend}. */
@@ -173,10 +173,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
     prepackConv2d: (weight: QTensor, bias: Float32Array | null, opts?: Conv2dPrepackOptions) =>
       track(prepackConv2d(ready('prepackConv2d'), WASM_BACKEND_NAME, weight, bias, opts)),
     dispose() {
-      for (const p of live) {
-        abi?.heap.release(p.packed.ptr);
-        p.packed.ptr = 0;
-      }
+      for (const p of live) freeWeights(abi, p.packed);
       live.clear();
       pool?.terminate();
       pool = undefined;

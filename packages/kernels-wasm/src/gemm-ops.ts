@@ -19,7 +19,7 @@ import {
   type TraceOptions,
 } from '@quint/qtensor';
 import { CONV_DESC_BYTES, type KernelExport, type KernelsAbi } from './abi.js';
-import { INT32_MAX, type WasmPackedConv2d, type WasmPackedLinear, type WeightChannels } from './prepack.js';
+import { INT32_MAX, type WasmPackedConv2d, type WasmPackedLinear, type WasmWeights, type WeightChannels } from './prepack.js';
 
 /** One kernel call a lane runs: a raw export and its i32 arguments. */
 export type Task = readonly [KernelExport, readonly number[]];
@@ -145,13 +145,34 @@ function callRequantization(args: {
   return rq;
 }
 
+/**
+ * The call's requantization, from the packed weight's cache when the engine, ReLU and qparams repeat;
+ * otherwise computed (with the overflow check) and its per-channel bias and multipliers written to the
+ * weight's wasm buffers.
+ */
+function cachedRequantization(
+  abi: KernelsAbi,
+  packed: WasmWeights,
+  args: Parameters<typeof callRequantization>[0],
+): GemmRequantization {
+  const key = `${args.engine}|${args.relu}|${args.input.scale}|${args.input.zeroPoint}|${args.out.scale}|${args.out.zeroPoint}`;
+  if (packed.cache?.key === key) return packed.cache.rq;
+  const rq = callRequantization(args);
+  const n = rq.multipliers.length;
+  abi.heap.f32(packed.mult, n).set(rq.multipliers);
+  if (rq.bias instanceof Int32Array) abi.heap.i32(packed.bias, n).set(rq.bias);
+  else abi.heap.f32(packed.bias, n).set(rq.bias);
+  packed.cache = { key, rq };
+  return rq;
+}
+
 function checkLive(op: OpName, packed: { ptr: number }): void {
   if (packed.ptr === 0) {
     throw new QuantError('INVALID_ARGUMENT', `${op}: the packed weight was freed by dispose(); prepack it again on a live backend.`);
   }
 }
 
-/** Scratch for the per-channel bias and multipliers, then the vectorized requantization. */
+/** The vectorized requantization, with the per-channel values already in the weight's buffers. */
 function requantize(
   abi: KernelsAbi,
   rq: GemmRequantization,
@@ -160,10 +181,6 @@ function requantize(
   out: number,
   shape: { rows: number; cols: number; perRow: boolean },
 ): void {
-  const n = rq.multipliers.length;
-  abi.heap.f32(buf.mult, n).set(rq.multipliers);
-  if (rq.bias instanceof Int32Array) abi.heap.i32(buf.bias, n).set(rq.bias);
-  else abi.heap.f32(buf.bias, n).set(rq.bias);
   const common = {
     acc,
     bias: buf.bias,
@@ -309,10 +326,10 @@ export function linearDynamic(abi: KernelsAbi, runner: Runner, ctx: EngineContex
   const m = xf.length / k;
   const n = w.channels.outChannels;
   const heap = abi.heap;
-  const [xp, ap, tmp, acc] = heap.allocAll([m * k + 16, ...linearScratch(m, w), m * n * 4], `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`) as [
+  const [xp, ap, tmp, acc] = heap.scratch([m * k + 16, ...linearScratch(m, w), m * n * 4], () => `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`) as [
     number, number, number, number,
   ];
-  try {
+  {
     heap.u8().set(xq.data as Uint8Array, xp);
     linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: qp.zeroPoint, w });
     const accs = heap.i32(acc, m * n).slice();
@@ -350,8 +367,6 @@ export function linearDynamic(abi: KernelsAbi, runner: Runner, ctx: EngineContex
       }
     }
     return new Tensor(y, [...x.shape.slice(0, -1), n]);
-  } finally {
-    for (const p of [xp, ap, tmp, acc]) heap.release(p);
   }
 }
 
@@ -370,17 +385,17 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   }
   checkLive(op, w.packed);
   const n = w.channels.outChannels;
-  const rq = callRequantization({ op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `linear weight [${n}, ${k}]` });
+  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `linear weight [${n}, ${k}]` });
   const m = x.numel / k;
   const heap = abi.heap;
-  const [xp, ap, tmp, acc, yp, bias, mult] = heap.allocAll(
-    [m * k + 16, ...linearScratch(m, w), m * n * 4, m * n + 16, n * 4, n * 4],
-    `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`,
-  ) as [number, number, number, number, number, number, number];
-  try {
+  const [xp, ap, tmp, acc, yp] = heap.scratch(
+    [m * k + 16, ...linearScratch(m, w), m * n * 4, m * n + 16],
+    () => `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`,
+  ) as [number, number, number, number, number];
+  {
     heap.u8().set(x.data as Uint8Array, xp);
     linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w });
-    requantize(abi, rq, { bias, mult }, acc, yp, { rows: m, cols: n, perRow: false });
+    requantize(abi, rq, w.packed, acc, yp, { rows: m, cols: n, perRow: false });
     const y = heap.u8().slice(yp, yp + m * n);
     const trace = opts?.trace;
     if (trace !== undefined) {
@@ -399,8 +414,6 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       });
     }
     return new QTensor(y, [...x.shape.slice(0, -1), n], 'quint8', { qscheme: 'per_tensor_affine', scale: o.scale, zeroPoint: o.zeroPoint });
-  } finally {
-    for (const p of [xp, ap, tmp, acc, yp, bias, mult]) heap.release(p);
   }
 }
 
@@ -449,7 +462,7 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     );
   }
   checkLive(op, w.packed);
-  const rq = callRequantization({ op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `conv2d weight [${w.kernelShape.join(', ')}]` });
+  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `conv2d weight [${w.kernelShape.join(', ')}]` });
   const OCG = OC / G;
   const P = OH * OW;
   const kp = w.packed.kp;
@@ -458,12 +471,12 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   // Per-lane scratch: im2col panels and two rows (GEMM path), or one padded plane (depthwise).
   const laneScratch = w.depthwise ? ((H + 2 * ph) * (W + 2 * pw) + 16) * 2 : chunk * kp * 2 + 2 * (chunk + 8) * 2;
   const heap = abi.heap;
-  const sizes = [CONV_DESC_BYTES, N * C * H * W + 16, N * OC * P * 4, N * OC * P + 16, OC * 4, OC * 4];
+  const sizes = [CONV_DESC_BYTES, N * C * H * W + 16, N * OC * P * 4, N * OC * P + 16];
   for (let l = 0; l < lanes; l++) sizes.push(laneScratch);
-  const ptrs = heap.allocAll(sizes, `${op} [${x.shape.join(', ')}] * [${w.kernelShape.join(', ')}]`);
-  const [desc, xp, acc, yp, bias, mult] = ptrs as [number, number, number, number, number, number];
-  const scratch = ptrs.slice(6);
-  try {
+  const ptrs = heap.scratch(sizes, () => `${op} [${x.shape.join(', ')}] * [${w.kernelShape.join(', ')}]`);
+  const [desc, xp, acc, yp] = ptrs as [number, number, number, number];
+  const scratch = ptrs.slice(4);
+  {
     heap.u8().set(x.data as Uint8Array, xp);
     abi.writeConvDesc(desc, {
       cin: ICG, ih: H, iw: W, kh: KH, kw: KW, sh, sw, ph, pw, dh, dw, oh: OH, ow: OW,
@@ -514,7 +527,7 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     }
     runner.run(laneTasks);
     for (let img = 0; img < N; img++) {
-      requantize(abi, rq, { bias, mult }, acc + img * OC * P * 4, yp + img * OC * P, { rows: OC, cols: P, perRow: true });
+      requantize(abi, rq, w.packed, acc + img * OC * P * 4, yp + img * OC * P, { rows: OC, cols: P, perRow: true });
     }
     const y = heap.u8().slice(yp, yp + N * OC * P);
     const trace = opts?.trace;
@@ -548,7 +561,5 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       });
     }
     return new QTensor(y, [N, OC, OH, OW], 'quint8', { qscheme: 'per_tensor_affine', scale: o.scale, zeroPoint: o.zeroPoint });
-  } finally {
-    for (const p of ptrs) heap.release(p);
   }
 }

@@ -43,6 +43,14 @@ export interface WasmWeights {
   readonly bytes: number;
   /** K rounded up to even. */
   readonly kp: number;
+  /** Per-channel bias and multiplier buffers (4 bytes × channels each) for the requantization. */
+  readonly bias: number;
+  readonly mult: number;
+  /**
+   * The last call's requantization, reused while the input and output qparams, engine and ReLU stay
+   * the same (a pure function of them): most calls of a converted model repeat them.
+   */
+  cache: { key: string; rq: import('@quint/qtensor').GemmRequantization } | null;
 }
 
 /** A linear weight packed into wasm memory: B panels of 8 output features. */
@@ -145,11 +153,18 @@ function pair(what: string, name: string, v: number | readonly [number, number] 
   return [p[0]!, p[1]!];
 }
 
-function copyIn(abi: KernelsAbi, data: Int16Array, what: string): WasmWeights & { kp: number } {
+function copyIn(abi: KernelsAbi, data: Int16Array, channels: number, kp: number, what: string): WasmWeights {
   const bytes = data.byteLength;
-  const ptr = abi.heap.alloc(bytes, what);
+  const [ptr, bias, mult] = abi.heap.allocAll([bytes, channels * 4, channels * 4], what) as [number, number, number];
   abi.heap.i16(ptr, data.length).set(data);
-  return { ptr, bytes, kp: 0 };
+  return { ptr, bytes, kp, bias, mult, cache: null };
+}
+
+/** Frees a packed weight's wasm memory (idempotent). */
+export function freeWeights(abi: KernelsAbi | undefined, w: WasmWeights): void {
+  if (w.ptr !== 0 && abi) for (const p of [w.ptr, w.bias, w.mult]) abi.heap.release(p);
+  w.ptr = 0;
+  w.cache = null;
 }
 
 /**
@@ -180,8 +195,8 @@ export function prepackLinear(
     const base = (o >> 3) * kp * 8 + (o & 7) * 2;
     for (let j = 0; j < k; j++) data[base + (j >> 1) * 16 + (j & 1)] = codes[o * k + j]! - z;
   }
-  const packed = copyIn(abi, data, `${what} [${n}, ${k}]`);
-  return { kind: 'linear', backend, weight, bias: b, channels, inFeatures: k, packed: { ...packed, kp } };
+  const packed = copyIn(abi, data, n, kp, `${what} [${n}, ${k}]`);
+  return { kind: 'linear', backend, weight, bias: b, channels, inFeatures: k, packed };
 }
 
 /**
@@ -238,7 +253,7 @@ export function prepackConv2d(
       for (let j = 0; j < k; j++) data[base + (j >> 1) * 8 + (j & 1)] = codes[o * k + j]! - z;
     }
   }
-  const packed = copyIn(abi, data, `${what} [${oc}, ${icg}, ${kh}, ${kw}]`);
+  const packed = copyIn(abi, data, oc, kp, `${what} [${oc}, ${icg}, ${kh}, ${kw}]`);
   return {
     kind: 'conv2d',
     backend,
@@ -251,7 +266,7 @@ export function prepackConv2d(
     channels,
     kernelShape: [oc, icg, kh, kw],
     depthwise,
-    packed: { ...packed, kp },
+    packed,
     groupBytes,
   };
 }

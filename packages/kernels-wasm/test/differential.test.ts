@@ -100,6 +100,7 @@ const CONV_CASES: readonly ConvCase[] = [
   { x: [1, 2, 3, 40], oc: 3, k: [1, 3], padding: [0, 1] },
   { x: [1, 3, 5, 5], oc: 5, k: [5, 5] },
   { x: [1, 32, 14, 14], oc: 32, k: [3, 3], padding: 1, groups: 32 },
+  { x: [1, 4, 12, 12], oc: 8, k: [3, 3], padding: [2, 1], dilation: [2, 1], groups: 4 },
 ];
 
 describe('conv2d / conv2dRelu vs kernels-js', () => {
