@@ -50,12 +50,22 @@ export function qtensorFromJson(j: QTensorJson): QTensor {
   return new QTensor(data, j.shape, j.dtype, { qscheme: 'per_tensor_affine', scale: j.scale ?? 1, zeroPoint: j.zeroPoint ?? 0 });
 }
 
-/** float32 values from their IEEE bit patterns (uint32), as goldens store floats. */
+/**
+ * float32 values from their IEEE bit patterns (uint32), as goldens store floats.
+ *
+ * @example
+ * floatsFromBits([0x3fc00000]); // Float32Array [1.5]
+ */
 export function floatsFromBits(bits: readonly number[]): Float32Array {
   return new Float32Array(Uint32Array.from(bits).buffer);
 }
 
-/** The IEEE bit patterns (uint32) of float32 values. */
+/**
+ * The IEEE bit patterns (uint32) of float32 values: what float outputs are compared by.
+ *
+ * @example
+ * bitsOfFloats(Float32Array.of(-0)); // [0x80000000]
+ */
 export function bitsOfFloats(values: Float32Array): number[] {
   return Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length));
 }
@@ -84,6 +94,9 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /**
  * Compares an output with a golden expectation, bit for bit. Returns null when equal, else a
  * one-line description of the first difference and the number of differing elements.
+ *
+ * @example
+ * diffExpected(y, { shape: [1, 2], codes: [170, 96], scale: 0.005, zeroPoint: 100 }); // null when equal
  */
 export function diffExpected(actual: CaseOutput, expected: ExpectedOutput): string | null {
   if (!sameShape(actual.shape, expected.shape)) {
@@ -111,6 +124,9 @@ export function diffExpected(actual: CaseOutput, expected: ExpectedOutput): stri
 /**
  * Compares two outputs (backend under test vs reference), bit for bit: dtype, shape, qparams and codes,
  * or float32 bits. Returns null when equal, else a one-line description.
+ *
+ * @example
+ * diffOutputs(wasm.kernels.relu(x), js.kernels.relu(x)); // null when bit-identical
  */
 export function diffOutputs(actual: CaseOutput, reference: CaseOutput): string | null {
   if (actual instanceof QTensor && reference instanceof QTensor) {
@@ -135,7 +151,12 @@ function qparamsOf(q: QTensor): unknown {
     : { scale: Math.fround(p.scale), zeroPoint: p.zeroPoint };
 }
 
-/** Codes from a golden hex string (one byte per code; qint8 as two's complement). */
+/**
+ * Codes from a golden hex string (one byte per code; qint8 as two's complement).
+ *
+ * @example
+ * codesFromHex('00ff', 'qint8'); // [0, -1]
+ */
 export function codesFromHex(hex: string, dtype: 'quint8' | 'qint8'): number[] {
   const out = new Array<number>(hex.length / 2);
   for (let i = 0; i < out.length; i++) {
@@ -145,7 +166,12 @@ export function codesFromHex(hex: string, dtype: 'quint8' | 'qint8'): number[] {
   return out;
 }
 
-/** float32 bit patterns from a golden hex string (8 hex digits per value, big-endian). */
+/**
+ * float32 bit patterns from a golden hex string (8 hex digits per value, big-endian).
+ *
+ * @example
+ * bitsFromHex('3fc00000'); // [0x3fc00000]
+ */
 export function bitsFromHex(hex: string): number[] {
   const out = new Array<number>(hex.length / 8);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(8 * i, 8 * i + 8), 16) >>> 0;

@@ -19,7 +19,12 @@ import { poolingCases } from './pooling.js';
 import { shapeCases } from './shape.js';
 import type { CaseGroup } from './types.js';
 
-/** Every case group, in run order. */
+/**
+ * Every case group, in run order.
+ *
+ * @example
+ * describeBackendConformance(make, { reference, groups: CASE_GROUPS.filter((g) => g.name === 'quantize') });
+ */
 export const CASE_GROUPS: readonly CaseGroup[] = [
   quantizeCases,
   gemmCases,

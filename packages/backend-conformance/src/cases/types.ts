@@ -63,7 +63,13 @@ export interface CaseGroup {
   readonly cases: () => readonly ConformanceCase[];
 }
 
-/** Declares a differential case with its input type inferred from `arbitrary`. */
+/**
+ * Declares a differential case with its input type inferred from `arbitrary`.
+ *
+ * @example
+ * differentialCase({ op: 'relu', engine: 'qnnpack', name: 'random codes', arbitrary: fc.uint8Array({ minLength: 1 }),
+ *   run: (be, codes) => be.kernels.relu(new QTensor(codes, [codes.length], 'quint8', qp)) });
+ */
 export function differentialCase<T>(c: Omit<DifferentialCase<T>, 'kind'>): DifferentialCase<T> {
   return { kind: 'differential', ...c };
 }
