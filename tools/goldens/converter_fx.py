@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.fx
 from torch.ao.quantization import QuantStub, DeQuantStub, get_default_qconfig, get_default_qconfig_mapping, fuse_modules, prepare, convert
 from torch.ao.quantization.quantize_fx import prepare_fx, convert_fx, convert_to_reference_fx
+from torch.ao.ns.fx.utils import compute_sqnr, compute_normalized_l2_error, compute_cosine_similarity
 
 SEED = 20261128
 torch.set_num_threads(1)
@@ -284,6 +285,9 @@ def fx_case(name, make, shape, n_calib, preset):
         engines[engine] = {
             'graph': str(q.graph), 'code': q.code, 'nodes': node_list(q.graph), 'attrs': attrs,
             'modules': modules, 'values': rec.values, 'output': f32(y),
+            # torch.ao.ns.fx.utils on (float model output, quantized model output)
+            'ns': {'sqnr': float(compute_sqnr(float_out, y)), 'l2': float(compute_normalized_l2_error(float_out, y)),
+                   'cosine': float(compute_cosine_similarity(float_out, y).item())},
         }
     return {
         'name': name, 'preset': preset, 'qconfigMapping': "get_default_qconfig_mapping('%s')" % preset,

@@ -22,3 +22,7 @@ export { fuseFx } from './fx/fuse.js';
 export type { FuseFxOptions } from './fx/fuse.js';
 export { ObserverModule } from './fx/observer-module.js';
 export { ReferenceQuantizedModule } from './fx/convert.js';
+export { compareWeights, compareModelOutputs } from './ns/numeric-suite.js';
+export type { WeightComparison, OutputComparison } from './ns/numeric-suite.js';
+export { computeSqnr, computeL2Error, computeCosineSimilarity } from './ns/utils.js';
+export type { Comparable } from './ns/utils.js';

@@ -144,6 +144,7 @@ export interface GoldenEngine {
   readonly modules: Record<string, { type: string; weight?: Encoded; weightQparams?: GoldenQparams; bias?: Encoded | null; scale?: number; zeroPoint?: number }>;
   readonly values: Record<string, { codes: Encoded; qparams: GoldenQparams }>;
   readonly output: Encoded;
+  readonly ns: { readonly sqnr: number; readonly l2: number; readonly cosine: number };
 }
 export interface GoldenCase {
   readonly name: string;
