@@ -13,6 +13,8 @@ model (<name>.x.npy, <name>.y.npy), and versions.json with the torch/onnx versio
   zoo.onnx            opset 13: Hardswish (HardSigmoid+Mul), ReLU6 (Clip), Hardtanh (Clip), Sigmoid, Tanh, cat, mul,
                       AdaptiveAvgPool2d(2) (bare AveragePool), AvgPool2d(count_include_pad=False), GlobalAveragePool,
                       flatten, Linear, Softmax
+  convnet.onnx        opset 13, dynamic batch: Conv+ReLU, MaxPool, grouped Conv+ReLU, Flatten, Gemm+ReLU, Gemm
+                      (conv/linear only: the model engine 'ort' runs bit-exactly against ONNX Runtime)
   mlp3d.onnx          opset 13, dynamic batch: Linear on a 3-D input (MatMul+Add), permute (Transpose), reshape
 
 Usage: /usr/bin/python3 tools/goldens/onnx_float.py
@@ -94,6 +96,26 @@ class Mlp3d(nn.Module):
         return y.reshape(-1, 20)
 
 
+class ConvNet(nn.Module):
+    """conv/linear only (plus ReLU, MaxPool, flatten): what engine 'ort' runs bit-exactly today."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, groups=2)
+        self.relu2 = nn.ReLU()
+        self.fc1 = nn.Linear(8 * 4 * 4, 16)
+        self.relu3 = nn.ReLU()
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = self.pool(self.relu1(self.conv1(x)))
+        x = torch.flatten(self.relu2(self.conv2(x)), 1)
+        return self.fc2(self.relu3(self.fc1(x)))
+
+
 def randomize_bn(m, g):
     for mod in m.modules():
         if isinstance(mod, nn.BatchNorm2d):
@@ -135,6 +157,8 @@ def main():
     info['zoo'] = export(zoo, torch.randn(1, 3, 16, 16, generator=g) * 2, 'zoo')
     mlp = Mlp3d()
     info['mlp3d'] = export(mlp, torch.randn(2, 5, 6, generator=g), 'mlp3d', dynamic=True)
+    convnet = ConvNet()
+    info['convnet'] = export(convnet, torch.randn(4, 3, 8, 8, generator=g), 'convnet', dynamic=True)
     versions = {'generator': 'tools/goldens/onnx_float.py', 'torch': '1.13.1+dfsg-4 (torch.__version__ ' + torch.__version__ + ')',
                 'onnx': onnx.__version__ + ' (Debian python3-onnx 1.12.0-2+b4)', 'seed': 7, 'models': info}
     path = os.path.join(OUT, 'versions-float.json')

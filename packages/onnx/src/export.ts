@@ -26,19 +26,10 @@ import {
 } from '@quint/nn';
 import { ortBias, type QTensor } from '@quint/qtensor';
 import { GraphModule, Interpreter, type Argument, type Node } from '@quint/fx-graph-tracer';
-import { QuantError, Tensor, add, cat, flatten, mul, permute, reshape, softmax } from '@quint/tensor';
+import { QuantError, Tensor } from '@quint/tensor';
 import type { ImportedGraphInfo } from './import.js';
 import type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './proto.js';
-import {
-  ConvInteger,
-  DynamicQuantizeLinear,
-  MatMulInteger,
-  QuantizedOp,
-  qScaleOf,
-  quantizedPermute,
-  quantizedReshape,
-  sizeOf,
-} from './quantized-ops.js';
+import { ConvInteger, DynamicQuantizeLinear, MatMulInteger, QuantizedOp, qScaleOf, quantizedPermute, quantizedReshape } from './quantized-ops.js';
 
 const f32 = Math.fround;
 
@@ -229,7 +220,8 @@ class Exporter {
       if (n.op === 'output') continue;
       if (n.op === 'get_attr') {
         const v = this.values.get(n);
-        if (!(v instanceof Tensor)) throw new QuantError('UNSUPPORTED_OP', `exportModel: get_attr ${String(n.target)} is not a tensor.`);
+        // Numbers (convertFx keeps qparams as attributes) are read from the values they produce.
+        if (!(v instanceof Tensor)) continue;
         this.names.set(n, this.init(n.name, { dataType: 'float', dims: [...v.shape], data: v.toFloat32Array().slice() }));
         continue;
       }
@@ -326,28 +318,74 @@ class Exporter {
   emitFunction(n: Node): string {
     const fn = n.target as unknown;
     const a = n.args;
-    if (fn === add || fn === mul) {
-      const opType = fn === add ? 'Add' : 'Mul';
-      return this.wrap(n, [a[0]!, a[1]!], ([x, y], out, nn) => this.op(opType, [x!, y!], out, {}, nn, '', out));
+    const opName = (fn as { opName?: string }).opName ?? (fn as { name?: string }).name ?? '';
+    const unaryOp = (opType: string, attrs: Record<string, OnnxAttribute> = {}, extra: string[] = []) =>
+      this.wrap(n, [a[0]!], ([x], out, nn) => this.op(opType, [x!, ...extra], out, attrs, nn, '', out));
+    switch (opName) {
+      case 'add':
+      case 'mul': {
+        const opType = opName === 'add' ? 'Add' : 'Mul';
+        return this.wrap(n, [a[0]!, a[1]!], ([x, y], out, nn) => this.op(opType, [x!, y!], out, {}, nn, '', out));
+      }
+      case 'cat': {
+        const xs = a[0] as Argument[];
+        const axis = (a[1] as number | undefined) ?? 0;
+        return this.wrap(n, xs, (ins, out, nn) => this.op('Concat', ins, out, { axis: int(axis) }, nn, '', out));
+      }
+      case 'flatten': return this.flattenOp(n, a[0]!, (a[1] as number | undefined) ?? 0);
+      case 'reshape': return this.reshapeOp(n, a[0]!, a[1] as Argument[]);
+      case 'permute': return this.permuteOp(n, a[0]!, a[1] as number[]);
+      case 'softmax': return unaryOp('Softmax', { axis: int(a[1] as number) });
+      case 'sizeOf': return this.sizeOp(n, a[0]!, a[1] as number);
+      case 'relu': return unaryOp('Relu');
+      case 'relu6': return unaryOp('Clip', {}, [this.scalarF(`${n.name}_min`, 0), this.scalarF(`${n.name}_max`, 6)]);
+      case 'hardtanh': return unaryOp('Clip', {}, [this.scalarF(`${n.name}_min`, (a[1] as number | undefined) ?? -1), this.scalarF(`${n.name}_max`, (a[2] as number | undefined) ?? 1)]);
+      case 'sigmoid': return unaryOp('Sigmoid');
+      case 'tanh': return unaryOp('Tanh');
+      case 'hardsigmoid': return unaryOp('HardSigmoid', { alpha: float(f32(1 / 6)), beta: float(0.5) });
+      case 'hardswish':
+      case 'quantized.hardswish': return this.hardswishOp(n, a[0]!);
+      case 'maxPool2d':
+      case 'avgPool2d': {
+        const o = (a[1] ?? {}) as { kernelSize: number | number[]; stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean };
+        const m = opName === 'maxPool2d' ? new MaxPool2d(o.kernelSize as number, o as never) : new AvgPool2d(o.kernelSize as number, o as never);
+        return this.emitModule(n, m);
+      }
+      case 'adaptiveAvgPool2d': return this.emitModule(n, new AdaptiveAvgPool2d(a[1] as number));
+      case 'quantize_per_tensor': {
+        const q = this.qparams(n, n);
+        return this.quantizeOut(this.nameOf(a[0]!, n), q, n, this.outName(n));
+      }
+      case 'quantized.add':
+      case 'quantized.add_relu':
+      case 'quantized.mul':
+      case 'quantized.mul_relu': {
+        const q = this.qparams(n, n);
+        const kind = ({ 'quantized.add': 'add', 'quantized.add_relu': 'addRelu', 'quantized.mul': 'mul', 'quantized.mul_relu': null } as const)[opName];
+        if (kind === null) {
+          const f = this.op('Relu', [this.op('Mul', [this.floatIn(a[0]!, n), this.floatIn(a[1]!, n)], `${n.name}_float`, {}, this.nodeName(n))], `${n.name}_relu`);
+          return this.quantizeOut(f, q, n, this.outName(n));
+        }
+        return this.qop(n, { op: kind, scale: q.scale, zeroPoint: q.zeroPoint, options: {} } as unknown as QuantizedOp, [a[0]!, a[1]!]);
+      }
     }
-    if (fn === cat) {
-      const xs = a[0] as Argument[];
-      const axis = (a[1] as number | undefined) ?? 0;
-      return this.wrap(n, xs, (ins, out, nn) => this.op('Concat', ins, out, { axis: int(axis) }, nn, '', out));
-    }
-    if (fn === flatten) return this.flattenOp(n, a[0]!, (a[1] as number | undefined) ?? 0);
-    if (fn === reshape || fn === quantizedReshape) return this.reshapeOp(n, a[0]!, a[1] as Argument[]);
-    if (fn === permute || fn === quantizedPermute) return this.permuteOp(n, a[0]!, a[1] as number[]);
-    if (fn === softmax) return this.wrap(n, [a[0]!], ([x], out, nn) => this.op('Softmax', [x!], out, { axis: int(a[1] as number) }, nn, '', out));
-    if (fn === sizeOf) return this.sizeOp(n, a[0]!, a[1] as number);
+    if (fn === quantizedReshape) return this.reshapeOp(n, a[0]!, a[1] as Argument[]);
+    if (fn === quantizedPermute) return this.permuteOp(n, a[0]!, a[1] as number[]);
     if (fn === qScaleOf) {
       // Output 1 of the DynamicQuantizeLinear that made the input.
       const src = this.dqlScales.get(a[0] as Node);
       if (src === undefined) throw new QuantError('UNSUPPORTED_OP', `exportModel: ${n.name} reads the scale of a value that is not a DynamicQuantizeLinear output.`);
       return src;
     }
-    const name = (fn as { opName?: string; name?: string }).opName ?? (fn as { name?: string }).name ?? String(fn);
-    throw new QuantError('UNSUPPORTED_OP', `exportModel: function ${name} (node ${n.name}) has no ONNX mapping; quint writes the ops of its README table.`);
+    throw new QuantError('UNSUPPORTED_OP', `exportModel: function ${opName || String(fn)} (node ${n.name}) has no ONNX mapping; quint writes the ops of its README table.`);
+  }
+
+  hardswishOp(n: Node, x: Argument): string {
+    return this.wrap(n, [x], ([a], out, nm) => {
+      if (this.opset >= 14) return this.op('HardSwish', [a!], out, {}, nm, '', out);
+      const hs = this.op('HardSigmoid', [a!], `${n.name}_hardsigmoid`, { alpha: float(f32(1 / 6)) }, nm);
+      return this.op('Mul', [a!, hs], out, {}, this.fresh(`${nm}_Mul`), '', out);
+    });
   }
 
   readonly dqlScales = new Map<Node, string>();
@@ -436,13 +474,7 @@ class Exporter {
         return this.op('Clip', ins, out, attrs, nm, '', out);
       });
     }
-    if (m instanceof Hardswish) {
-      return this.wrap(n, [x], ([a], out, nm) => {
-        if (this.opset >= 14) return this.op('HardSwish', [a!], out, {}, nm, '', out);
-        const hs = this.op('HardSigmoid', [a!], `${n.name}_hardsigmoid`, { alpha: float(f32(1 / 6)) }, nm);
-        return this.op('Mul', [a!, hs], out, {}, this.fresh(`${nm}_Mul`), '', out);
-      });
-    }
+    if (m instanceof Hardswish || m instanceof nnq.Hardswish) return this.hardswishOp(n, x);
     if (m instanceof Hardsigmoid) return this.wrap(n, [x], ([a], out, nm) => this.op('HardSigmoid', [a!], out, { alpha: float(f32(1 / 6)), beta: float(0.5) }, nm, '', out));
     if (m instanceof Sigmoid) return this.wrap(n, [x], ([a], out, nm) => this.op('Sigmoid', [a!], out, {}, nm, '', out));
     if (m instanceof Tanh) return this.wrap(n, [x], ([a], out, nm) => this.op('Tanh', [a!], out, {}, nm, '', out));
@@ -587,9 +619,9 @@ class Exporter {
     return this.op('QuantizeLinear', [r, s, z], outName, {}, this.fresh(`${n.name}_QuantizeLinear`), '', outName);
   }
 
-  qop(n: Node, m: QuantizedOp): string {
+  qop(n: Node, m: QuantizedOp, inputs?: Argument[]): string {
     const out = { scale: f32(m.scale), zeroPoint: m.zeroPoint };
-    const ins = m.op === 'cat' ? (n.args[0] as Argument[]) : (n.args as Argument[]);
+    const ins = inputs ?? (m.op === 'cat' ? (n.args[0] as Argument[]) : (n.args as Argument[]));
     const o = m.options;
     const nm = this.nodeName(n);
     const outName = this.outName(n);

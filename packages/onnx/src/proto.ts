@@ -208,7 +208,10 @@ function str(v: unknown): string {
 
 function bytesToTyped(t: OnnxDataType, bytes: Uint8Array, count: number): OnnxTensorData {
   // Copy into an aligned buffer; then read little-endian (a DataView on big-endian hosts).
-  const buf = bytes.slice(0, count * BYTES[t]).buffer;
+  // (Node's protobufjs hands out Buffers, whose slice() is a view into a shared pool: copy explicitly.)
+  const copy = new Uint8Array(count * BYTES[t]);
+  copy.set(bytes.subarray(0, count * BYTES[t]));
+  const buf = copy.buffer;
   if (!LITTLE_ENDIAN && BYTES[t] > 1) {
     const dv = new DataView(buf);
     const out = allocTyped(t, count);

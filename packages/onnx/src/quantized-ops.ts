@@ -12,7 +12,7 @@ import {
   type QTensor,
   type QuantizedBackend,
 } from '@quint/qtensor';
-import { QuantError, Tensor, adaptiveAvgPool2d, avgPool2d, cat, sigmoid, add, mul } from '@quint/tensor';
+import { QuantError, Tensor, adaptiveAvgPool2d, avgPool2d, cat, defineOp, sigmoid, add, mul } from '@quint/tensor';
 
 const f32 = Math.fround;
 
@@ -350,15 +350,18 @@ export function quantizedPermute(x: QTensor | Tensor, dims: readonly number[]): 
   return retag(x, data, t.shape);
 }
 
+function sizeOfImpl(x: QTensor | Tensor, dim: number): number {
+  return x.shape[dim < 0 ? x.shape.length + dim : dim]!;
+}
+
 /**
- * `x.size(dim)` for a Tensor or a QTensor (what a folded `Shape → Gather` of a dynamic batch becomes).
+ * `x.size(dim)` for a Tensor or a QTensor (what a folded `Shape → Gather` of a dynamic batch
+ * becomes); a functional op, so `symbolicTrace` (and so `prepareFx`) records it as a node.
  *
  * @example
  * sizeOf(q, 0); // the batch size at run time
  */
-export function sizeOf(x: QTensor | Tensor, dim: number): number {
-  return x.shape[dim < 0 ? x.shape.length + dim : dim]!;
-}
+export const sizeOf = defineOp('sizeOf', sizeOfImpl);
 
 /**
  * The scale of a per-tensor QTensor as a float scalar Tensor (output 1 of `DynamicQuantizeLinear`).

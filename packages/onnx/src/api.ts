@@ -1,0 +1,465 @@
+// The library API of the whole flow, shared by the CLI, the browser page and users' code:
+// loadModel → quantizeModel → runModel / saveModel / inspectModel. No `fs` here except behind a
+// dynamic import inside loadModel's path branch (Node only), so browser bundles never load it.
+import { convertFx, modelBytes, prepareFx, quantizeDynamic, type ModelBytes } from '@quint/converter';
+import type { GraphModule } from '@quint/fx-graph-tracer';
+import { createJsBackend } from '@quint/kernels-js';
+import { Module, nnq } from '@quint/nn';
+import {
+  HistogramObserver,
+  MinMaxObserver,
+  MovingAverageMinMaxObserver,
+  PerChannelMinMaxObserver,
+  QConfig,
+  getDefaultQConfigMapping,
+  type QConfigMapping,
+} from '@quint/observers';
+import { ENGINES, type Engine, type QTensor, type QuantizedBackend } from '@quint/qtensor';
+import { QuantError, Tensor } from '@quint/tensor';
+import { exportModel, type QuantizedFormat } from './export.js';
+import { importModel, type ImportedGraphInfo } from './import.js';
+import { decodeModel, encodeModel, externalDataLocations, type OnnxModel } from './proto.js';
+import { QuantizedOp } from './quantized-ops.js';
+import { QUINT_VERSION } from './version.js';
+
+/** A model quint holds: the runnable graph, where it came from, and how it runs. */
+export interface QuintModel {
+  /** `'float'`, or `'quantized'` (QDQ/QOperator files, and quantizeModel's results). */
+  readonly kind: 'float' | 'quantized';
+  /** The runnable graph (input shapes as loaded; a symbolic batch stays dynamic). */
+  readonly graphModule: GraphModule;
+  /** The decoded ONNX file, when loaded from one. */
+  readonly onnx: OnnxModel | null;
+  /** Graph input and output names (ONNX names). */
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** The backend and engine the quantized modules run with. */
+  readonly backend: QuantizedBackend;
+  readonly engine: Engine;
+  /** `metadata_props` of the file, plus quint's provenance after quantizeModel. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Size of the ONNX file it was loaded from, in bytes (null when not loaded from a file). */
+  readonly fileBytes: number | null;
+}
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions {
+  /** Runs quantized models (default: a new kernels-js backend). */
+  readonly backend?: QuantizedBackend;
+  /** Engine for quantized models (default: the file's `quint.engine`, else `'ort'`). */
+  readonly engine?: Engine;
+  /** Shapes of graph inputs with symbolic dims other than the batch. */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /** Reads external-data files for models given as bytes (a path finds them next to the file). */
+  readonly externalData?: (location: string) => Uint8Array | Promise<Uint8Array>;
+}
+
+function checkEngine(engine: unknown, where: string): Engine {
+  if (!ENGINES.includes(engine as Engine)) {
+    throw new QuantError('INVALID_ARGUMENT', `${where}: engine '${String(engine)}' is not one of ${ENGINES.join(', ')}; pass one of them.`);
+  }
+  return engine as Engine;
+}
+
+function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | null): QuintModel {
+  const backend = options.backend ?? createJsBackend();
+  const engine = checkEngine(options.engine ?? (onnx.metadataProps['quint.engine'] as Engine | undefined) ?? 'ort', 'loadModel');
+  const gm = importModel(onnx, { backend, engine, ...(options.inputShapes === undefined ? {} : { inputShapes: options.inputShapes }) });
+  const info = gm.meta['onnx'] as ImportedGraphInfo;
+  return {
+    kind: info.quantized ? 'quantized' : 'float',
+    graphModule: gm,
+    onnx,
+    inputNames: info.inputs.map((i) => i.name),
+    outputNames: info.outputs,
+    backend,
+    engine,
+    metadata: { ...onnx.metadataProps },
+    fileBytes,
+  };
+}
+
+/**
+ * Loads an ONNX model (float, QDQ or QOperator) from its bytes or, in Node, from a path: decodes it
+ * (protobufjs, onnx.proto) and imports it into a runnable {@link GraphModule}. External data files
+ * are read next to the model file (paths) or through `options.externalData` (bytes).
+ *
+ * @throws QuantError `BAD_ONNX` for bytes that are not a valid ONNX model, dangling inputs or
+ *   malformed initializers; `UNSUPPORTED_OP` naming the node and op outside quint's table;
+ *   `IO_ERROR` when a file cannot be read.
+ * @example
+ * const model = await loadModel('model.onnx');          // Node
+ * const model = await loadModel(new Uint8Array(buffer)); // browser or Node
+ */
+export async function loadModel(source: Uint8Array | string | URL, options: LoadModelOptions = {}): Promise<QuintModel> {
+  let bytes: Uint8Array;
+  let external = options.externalData;
+  if (source instanceof Uint8Array) bytes = source;
+  else if (typeof source === 'string' || source instanceof URL) {
+    // Node only: loaded on demand so that browser bundles of @quint/onnx never reference node:fs.
+    const fs = await import('node:fs/promises');
+    const path = await import('node:path');
+    const url = await import('node:url');
+    const file = source instanceof URL ? url.fileURLToPath(source) : source;
+    try {
+      bytes = new Uint8Array(await fs.readFile(file));
+    } catch (e) {
+      throw new QuantError('IO_ERROR', `loadModel: cannot read '${file}' (${e instanceof Error ? e.message : String(e)}); check the path.`, { cause: e });
+    }
+    const dir = path.dirname(file);
+    external ??= async (location: string) => {
+      const p = path.resolve(dir, location);
+      if (!p.startsWith(path.resolve(dir))) throw new QuantError('BAD_ONNX', `external data location '${location}' points outside the model's folder.`);
+      return new Uint8Array(await fs.readFile(p));
+    };
+  } else {
+    throw new QuantError('INVALID_ARGUMENT', `loadModel: expected a Uint8Array or a path, got ${Object.prototype.toString.call(source)}.`);
+  }
+  const files = new Map<string, Uint8Array>();
+  if (external !== undefined) {
+    for (const location of externalDataLocations(bytes)) {
+      try {
+        files.set(location, await external(location));
+      } catch (e) {
+        throw new QuantError('IO_ERROR', `loadModel: reading external data '${location}' failed (${e instanceof Error ? e.message : String(e)}); put it next to the model.`, { cause: e });
+      }
+    }
+  }
+  const onnx = decodeModel(bytes, external === undefined ? {} : { externalData: (l) => {
+    const f = files.get(l);
+    if (f === undefined) throw new QuantError('IO_ERROR', `external data '${l}' was not read.`);
+    return f;
+  } });
+  return build(onnx, options, bytes.length);
+}
+
+/** The qconfig presets of the CLI's `--qconfig`. */
+export type QConfigPreset = 'fbgemm' | 'qnnpack' | 'x86' | 'onednn';
+
+/** Options of {@link quantizeModel} (the CLI's `quantize` flags). */
+export interface QuantizeModelOptions {
+  /** `getDefaultQConfigMapping(preset)` of PyTorch 1.13 (default `'qnnpack'`). */
+  readonly qconfig?: QConfigPreset;
+  /** Replaces the preset's activation observer (global and per-type entries; fixed-qparams ops keep theirs). */
+  readonly activationObserver?: 'minmax' | 'moving-average-minmax' | 'histogram';
+  /** Replaces the weight observer: qint8 per-tensor or per-channel symmetric. */
+  readonly weightObserver?: 'minmax' | 'per-channel-minmax';
+  /** Requantization convention (default `'qnnpack'`); recorded as `quint.engine`. */
+  readonly engine?: Engine;
+  /** HistogramObserver algorithm (default `'latest'`). */
+  readonly torchCompat?: 'latest' | '1.13';
+  /** Node names (ONNX or graph names) to leave in float. */
+  readonly keepFloat?: readonly string[];
+  /** Dynamic quantization (no calibration): Linear weights int8, activations per batch. */
+  readonly dynamic?: boolean;
+  /** Splits each calibration tensor along axis 0 into batches of this size (default: the model's static batch, else 1). */
+  readonly batchSize?: number;
+  /** Skip calibration batches with NaN/Inf (with a warning) instead of failing with `NON_FINITE`. */
+  readonly ignoreNonFinite?: boolean;
+  /** Called after each calibration batch. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Warnings (skipped batches, ops left in float); default `console.warn`. */
+  readonly onWarning?: (message: string) => void;
+  /** The backend the quantized model runs on (default: the model's). */
+  readonly backend?: QuantizedBackend;
+}
+
+function observerOverrides(mapping: QConfigMapping, options: QuantizeModelOptions): QConfigMapping {
+  const act =
+    options.activationObserver === undefined
+      ? undefined
+      : options.activationObserver === 'minmax'
+        ? MinMaxObserver.withArgs({ dtype: 'quint8', qscheme: 'per_tensor_affine', reduceRange: false })
+        : options.activationObserver === 'moving-average-minmax'
+          ? MovingAverageMinMaxObserver.withArgs({ dtype: 'quint8', qscheme: 'per_tensor_affine', reduceRange: false })
+          : HistogramObserver.withArgs({ dtype: 'quint8', qscheme: 'per_tensor_affine', reduceRange: false, ...(options.torchCompat === undefined ? {} : { torchCompat: options.torchCompat }) });
+  const weight =
+    options.weightObserver === undefined
+      ? undefined
+      : options.weightObserver === 'minmax'
+        ? MinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_tensor_symmetric' })
+        : PerChannelMinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_channel_symmetric', chAxis: 0 });
+  if (act === undefined && weight === undefined) return mapping;
+  const replace = (q: QConfig | null): QConfig | null => {
+    if (q === null) return null;
+    // Fixed-qparams ops (sigmoid, tanh, hardsigmoid) keep their observers.
+    const a = q.activation as unknown as { name?: string; cls?: { name?: string } };
+    const actName = a.cls?.name ?? a.name ?? '';
+    const keepAct = actName.includes('FixedQParams');
+    return new QConfig({ activation: keepAct || act === undefined ? q.activation : act, weight: weight ?? q.weight });
+  };
+  mapping.setGlobal(replace(mapping.globalQConfig as QConfig | null));
+  for (const [k, q] of mapping.objectTypeQConfigs) mapping.objectTypeQConfigs.set(k, replace(q as QConfig | null));
+  return mapping;
+}
+
+function splitBatches(batches: Iterable<Tensor> | Tensor, batchSize: number): Tensor[] {
+  const list = batches instanceof Tensor ? [batches] : [...batches];
+  const out: Tensor[] = [];
+  for (const t of list) {
+    if (!(t instanceof Tensor)) throw new QuantError('INVALID_ARGUMENT', `quantizeModel: calibration data must be float Tensors, got ${Object.prototype.toString.call(t)}.`);
+    const n = t.shape[0] ?? 1;
+    if (n <= batchSize || t.shape.length === 0) {
+      out.push(t);
+      continue;
+    }
+    const per = t.numel / n;
+    const d = t.toFloat32Array();
+    for (let i = 0; i < n; i += batchSize) {
+      const b = Math.min(batchSize, n - i);
+      out.push(new Tensor(d.slice(i * per, (i + b) * per), [b, ...t.shape.slice(1)]));
+    }
+  }
+  return out;
+}
+
+function findNodeTargets(gm: GraphModule, names: readonly string[]): { modules: string[]; functions: { target: unknown; index: number }[] } {
+  const modules: string[] = [];
+  const functions: { target: unknown; index: number }[] = [];
+  for (const want of names) {
+    const node = gm.graph.nodes.find((n) => n.name === want || n.target === want || n.meta['onnxName'] === want || (Array.isArray(n.meta['onnxName']) && (n.meta['onnxName'] as unknown[]).includes(want)));
+    if (node === undefined) {
+      throw new QuantError('INVALID_ARGUMENT', `quantizeModel: keepFloat names '${want}', which is no node of the model; use an ONNX node name or a graph node name (inspectModel lists them).`);
+    }
+    if (node.op === 'call_module') modules.push(node.target as string);
+    else if (node.op === 'call_function') {
+      const index = gm.graph.nodes.filter((n) => n.op === 'call_function' && n.target === node.target).indexOf(node);
+      functions.push({ target: node.target, index });
+    } else throw new QuantError('INVALID_ARGUMENT', `quantizeModel: keepFloat names '${want}', a ${node.op} node; name an op node.`);
+  }
+  return { modules, functions };
+}
+
+function hasNonFinite(t: Tensor): boolean {
+  const d = t.toFloat32Array();
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return true;
+  return false;
+}
+
+/**
+ * Quantizes a float model as PyTorch 1.13's graph mode does (`prepareFx` → calibration →
+ * `convertFx` of `@quint/converter`), or dynamically (`quantizeDynamic`), and records provenance
+ * (`quint.version`, `quint.engine`, `quint.qconfig`, `quint.torchCompat`, `quint.calibrationSamples`).
+ *
+ * @throws QuantError `INVALID_ARGUMENT` for a model that is already quantized, unknown options or
+ *   keepFloat names; `NON_FINITE` for NaN/Inf calibration data (unless `ignoreNonFinite`);
+ *   `NOT_CALIBRATED` without calibration batches in static mode.
+ * @example
+ * const q = await quantizeModel(model, [calib], { qconfig: 'qnnpack', engine: 'ort' });
+ * const bytes = saveModel(q, { format: 'qdq' });
+ */
+export async function quantizeModel(model: QuintModel, calibrationBatches: Iterable<Tensor> | Tensor, options: QuantizeModelOptions = {}): Promise<QuintModel> {
+  if (model.kind !== 'float') throw new QuantError('INVALID_ARGUMENT', 'quantizeModel: the model is already quantized; load the float model.');
+  const engine = checkEngine(options.engine ?? 'qnnpack', 'quantizeModel');
+  const preset = options.qconfig ?? 'qnnpack';
+  if (!['fbgemm', 'qnnpack', 'x86', 'onednn'].includes(preset)) throw new QuantError('INVALID_ARGUMENT', `quantizeModel: qconfig '${preset}' is not one of fbgemm, qnnpack, x86, onednn.`);
+  const torchCompat = options.torchCompat ?? 'latest';
+  const backend = options.backend ?? model.backend;
+  const onWarning = options.onWarning ?? ((m: string) => console.warn(m));
+  const info = model.graphModule.meta['onnx'] as ImportedGraphInfo | undefined;
+  let q: GraphModule;
+  let samples = 0;
+  if (options.dynamic === true) {
+    q = quantizeDynamic(model.graphModule) as GraphModule;
+  } else {
+    const staticBatch = info?.inputs[0]?.dynamicBatch === false ? info.inputs[0].shape[0] : undefined;
+    const batches = splitBatches(calibrationBatches, options.batchSize ?? staticBatch ?? 1);
+    const mapping = observerOverrides(getDefaultQConfigMapping(preset, { torchCompat }), options);
+    const keep = findNodeTargets(model.graphModule, options.keepFloat ?? []);
+    for (const m of keep.modules) mapping.setModuleName(m, null);
+    for (const f of keep.functions) mapping.setModuleNameObjectTypeOrder({ moduleName: '', objectType: f.target as never, index: f.index }, null);
+    const usable = batches.filter((b, i) => {
+      if (!hasNonFinite(b)) return true;
+      if (options.ignoreNonFinite === true) {
+        onWarning(`quint: warning: calibration batch ${i} has NaN/Inf values; skipped (--ignore-nonfinite).`);
+        return false;
+      }
+      throw new QuantError('NON_FINITE', `quantizeModel: calibration batch ${i} has NaN or Inf values; clean the data or pass ignoreNonFinite.`);
+    });
+    if (usable.length === 0) throw new QuantError('NOT_CALIBRATED', 'quantizeModel: no calibration batches; pass at least one float Tensor (static quantization needs data).');
+    const prepared = prepareFx(model.graphModule, mapping, [usable[0]!], { onWarning });
+    usable.forEach((b, i) => {
+      prepared.call(b);
+      samples += b.shape[0] ?? 1;
+      options.onProgress?.(i + 1, usable.length);
+    });
+    q = convertFx(prepared, { backend, engine });
+  }
+  q.meta['onnx'] = info;
+  const metadata: Record<string, string> = {
+    ...model.metadata,
+    'quint.version': QUINT_VERSION,
+    'quint.engine': engine,
+    'quint.qconfig': options.dynamic === true ? 'dynamic' : JSON.stringify({ preset, ...(options.activationObserver === undefined ? {} : { activation: options.activationObserver }), ...(options.weightObserver === undefined ? {} : { weight: options.weightObserver }), ...(options.keepFloat?.length ? { keepFloat: options.keepFloat } : {}) }),
+    'quint.torchCompat': torchCompat,
+    'quint.calibrationSamples': String(samples),
+  };
+  return { ...model, kind: 'quantized', graphModule: q, onnx: null, backend, engine, metadata, fileBytes: null };
+}
+
+/** Options of {@link runModel}. */
+export interface RunModelOptions {
+  /** Run on another backend (e.g. kernels-wasm); the model is rebuilt for it. */
+  readonly backend?: QuantizedBackend;
+  /** Run with another engine (default: the model's: `quint.engine`, else `'ort'`). */
+  readonly engine?: Engine;
+}
+
+function asInputs(model: QuintModel, inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>): Tensor[] {
+  const list: unknown[] = inputs instanceof Tensor ? [inputs] : Array.isArray(inputs) ? [...inputs] : model.inputNames.map((n) => (inputs as Record<string, Tensor>)[n]);
+  if (list.length !== model.inputNames.length || list.some((t) => !(t instanceof Tensor))) {
+    throw new QuantError('INVALID_ARGUMENT', `runModel: the model takes ${model.inputNames.length} float Tensor input(s) (${model.inputNames.join(', ')}); pass one per input (by name or in order).`);
+  }
+  const info = model.graphModule.meta['onnx'] as ImportedGraphInfo | undefined;
+  (list as Tensor[]).forEach((t, i) => {
+    const want = info?.inputs[i];
+    if (want === undefined) return;
+    const ok = t.shape.length === want.shape.length && t.shape.every((d, j) => d === want.shape[j] || (j === 0 && want.dynamicBatch));
+    if (!ok) {
+      throw new QuantError('SHAPE_MISMATCH', `runModel: input '${want.name}' has shape [${t.shape.join(', ')}], the model takes [${want.shape.map((d, j) => (j === 0 && want.dynamicBatch ? 'N' : d)).join(', ')}]; pass a tensor of that shape.`);
+    }
+  });
+  return list as Tensor[];
+}
+
+/**
+ * Runs a model on float inputs and returns its outputs by ONNX output name: float Tensors, or
+ * QTensors for outputs a QOperator file leaves quantized. Quantized ops run with integer
+ * arithmetic on the model's backend and engine, or on `options` (the model is then rebuilt).
+ *
+ * @throws QuantError `SHAPE_MISMATCH` for inputs of the wrong shape; `INVALID_ARGUMENT` for a wrong
+ *   number of inputs.
+ * @example
+ * const { y } = await runModel(model, x, { engine: 'ort' });
+ */
+export async function runModel(
+  model: QuintModel,
+  inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>,
+  options: RunModelOptions = {},
+): Promise<Record<string, Tensor | QTensor>> {
+  let m = model;
+  const engine = options.engine === undefined ? model.engine : checkEngine(options.engine, 'runModel');
+  if (model.kind === 'quantized' && ((options.backend !== undefined && options.backend !== model.backend) || engine !== model.engine)) {
+    const onnx = model.onnx ?? decodeModel(saveModel(model));
+    m = build(onnx, { backend: options.backend ?? model.backend, engine }, model.fileBytes);
+  }
+  const xs = asInputs(m, inputs);
+  const out = m.graphModule.call(...xs) as Tensor | QTensor | (Tensor | QTensor)[];
+  const list = Array.isArray(out) ? out : [out];
+  const r: Record<string, Tensor | QTensor> = {};
+  list.forEach((t, i) => (r[m.outputNames[i] ?? `output${i}`] = t));
+  return r;
+}
+
+/** Options of {@link saveModel}. */
+export interface SaveModelOptions {
+  /** Quantized graphs as QDQ (default) or QOperator; float graphs are plain ONNX either way. */
+  readonly format?: QuantizedFormat;
+  /** Default-domain opset (default 13). */
+  readonly opset?: number;
+}
+
+/**
+ * Serializes a model to ONNX bytes: float graphs as float ONNX, quantized graphs as QDQ (uint8
+ * activations, int8 symmetric weights, int32 bias, opset 13) or QOperator, with the model's
+ * metadata (quint's provenance after quantizeModel).
+ *
+ * @throws QuantError `UNSUPPORTED_OP` for graph nodes without an ONNX form.
+ * @example
+ * await writeFile('model.int8.onnx', saveModel(q, { format: 'qdq' }));
+ */
+export function saveModel(model: QuintModel, options: SaveModelOptions = {}): Uint8Array {
+  return encodeModel(
+    exportModel(model.graphModule, {
+      format: options.format ?? 'qdq',
+      ...(options.opset === undefined ? {} : { opset: options.opset }),
+      metadata: model.metadata,
+      producerName: 'quint',
+      producerVersion: QUINT_VERSION,
+    }),
+  );
+}
+
+/** One node in {@link ModelInspection}. */
+export interface InspectedNode {
+  /** Graph node name (what `--keep-float` and `explain --node` accept, besides the ONNX name). */
+  readonly name: string;
+  /** The ONNX node name(s) it came from. */
+  readonly onnxName: string | string[] | null;
+  /** Module class or function name (`Conv2d`, `QuantizedConv2d`, `add`, …). */
+  readonly op: string;
+  /** Output qparams of a quantized node. */
+  readonly output: { scale: number; zeroPoint: number } | null;
+  /** Quantized weight: dtype, qscheme and scales. */
+  readonly weight: { dtype: string; qscheme: string; scales: number[]; zeroPoints: number[] } | null;
+}
+
+/** What `quint inspect` shows. */
+export interface ModelInspection {
+  readonly kind: 'float' | 'quantized';
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** ONNX op types of the file and their counts (when loaded from ONNX). */
+  readonly onnxOps: Readonly<Record<string, number>>;
+  readonly opset: number | null;
+  readonly nodes: readonly InspectedNode[];
+  /** DESIGN.md's model bytes (modelBytes of @quint/converter). */
+  readonly modelBytes: ModelBytes;
+  /** The file size, when loaded from a file. */
+  readonly fileBytes: number | null;
+  /** The `quint.*` metadata. */
+  readonly provenance: Readonly<Record<string, string>>;
+  readonly engine: Engine;
+}
+
+/**
+ * The data `quint inspect` prints: ops, qparams of every quantized node, model bytes, provenance.
+ *
+ * @example
+ * const info = inspectModel(await loadModel('model.int8.onnx'));
+ * info.nodes.filter((n) => n.weight !== null);
+ */
+export function inspectModel(model: QuintModel): ModelInspection {
+  const gm = model.graphModule;
+  const nodes: InspectedNode[] = [];
+  for (const n of gm.graph.nodes) {
+    if (n.op !== 'call_module' && n.op !== 'call_function') continue;
+    let op: string;
+    let output: InspectedNode['output'] = null;
+    let weight: InspectedNode['weight'] = null;
+    if (n.op === 'call_module') {
+      const m = gm.getSubmodule(n.target as string) as Module;
+      op = m.getName();
+      const sm = m as unknown as { scale?: unknown; zeroPoint?: unknown };
+      if (typeof sm.scale === 'number' && typeof sm.zeroPoint === 'number' && (m instanceof nnq.Quantize || m instanceof QuantizedOp || 'weight' in m)) {
+        output = { scale: sm.scale, zeroPoint: sm.zeroPoint };
+      }
+      if (m instanceof nnq.Conv2d || m instanceof nnq.Linear) {
+        const w = m.weight();
+        weight = w.isPerChannel()
+          ? { dtype: w.dtype, qscheme: w.qscheme(), scales: Array.from(w.qPerChannelScales()), zeroPoints: Array.from(w.qPerChannelZeroPoints()) }
+          : { dtype: w.dtype, qscheme: w.qscheme(), scales: [w.qScale()], zeroPoints: [w.qZeroPoint()] };
+      }
+    } else {
+      const t = n.target as { opName?: string; name?: string };
+      op = t.opName ?? t.name ?? 'function';
+    }
+    nodes.push({ name: n.name, onnxName: (n.meta['onnxName'] as string | string[] | undefined) ?? null, op, output, weight });
+  }
+  const onnxOps: Record<string, number> = {};
+  for (const n of model.onnx?.graph.nodes ?? []) onnxOps[n.opType] = (onnxOps[n.opType] ?? 0) + 1;
+  const provenance = Object.fromEntries(Object.entries(model.metadata).filter(([k]) => k.startsWith('quint.')));
+  return {
+    kind: model.kind,
+    inputs: model.inputNames,
+    outputs: model.outputNames,
+    onnxOps,
+    opset: model.onnx?.opsetImport.find((o) => o.domain === '')?.version ?? null,
+    nodes,
+    modelBytes: modelBytes(gm),
+    fileBytes: model.fileBytes,
+    provenance,
+    engine: model.engine,
+  };
+}
+
