@@ -63,7 +63,7 @@ function qparamsOf(q: QTensor): Record<string, unknown> {
 const saturates = (c: GoldenCase, engine: string): boolean => engine === 'onednn' && c.preset === 'qnnpack';
 
 function goldenQ(v: { codes: Encoded; qparams: { scale?: number; zeroPoint?: number } }, like: QTensor | undefined): QTensor {
-  const q = makePerTensorQuantizedTensor({ data: bytesOf(v.codes) as Uint8Array, shape: v.codes.shape, dtype: 'quint8' }, v.qparams.scale!, v.qparams.zeroPoint!);
+  const q = makePerTensorQuantizedTensor({ data: bytesOf(v.codes) as Uint8Array, shape: v.codes.shape }, v.qparams.scale!, v.qparams.zeroPoint!);
   // Keep the memory-format hint our own value carries (conv outputs are channels_last, spec §11.3).
   if (like !== undefined) for (const sym of Object.getOwnPropertySymbols(like)) Object.defineProperty(q, sym, Object.getOwnPropertyDescriptor(like, sym)!);
   return q;
@@ -71,7 +71,7 @@ function goldenQ(v: { codes: Encoded; qparams: { scale?: number; zeroPoint?: num
 
 /** Whether output element `i` of gemm node `n` has an int16-overflowing pair of raw u8·s8 products. */
 function hasSaturatingPair(m: Module, x: QTensor, i: number): boolean {
-  const qm = m as unknown as { weight(): QTensor; stride?: number[]; padding?: number[]; dilation?: number[]; groups?: number };
+  const qm = m as unknown as { weight(): QTensor; stride?: [number, number]; padding?: [number, number]; dilation?: [number, number]; groups?: number };
   const w = qm.weight();
   const wc = w.intRepr();
   const xc = x.intRepr();

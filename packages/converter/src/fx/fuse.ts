@@ -36,7 +36,7 @@ export function fuseGraphModule(gm: GraphModule): GraphModule {
     for (const { nodes, modules } of matchSequential(gm, pattern)) {
       if (nodes.some((n) => used.has(n.name))) continue;
       for (const n of nodes) used.add(n.name);
-      const mods = modules.map((m) => m ?? new ReLU());
+      const mods = modules.map((m) => m ?? new ReLU().train(modules[0]!.training));
       const fused = fuser(false, ...mods);
       const first = nodes[0]!;
       const last = nodes[nodes.length - 1]!;
