@@ -4,8 +4,17 @@ import * as api from '@quint/converter';
 test('public API surface', () => {
   expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
     [
+      "ObserverModule",
+      "ReferenceQuantizedModule",
       "addObserver",
+      "compareModelOutputs",
+      "compareWeights",
+      "computeCosineSimilarity",
+      "computeL2Error",
+      "computeSqnr",
       "convert",
+      "convertFx",
+      "convertToReferenceFx",
       "defaultDynamicQuantModuleMappings",
       "defaultOpListToFuserMethod",
       "defaultStaticQuantModuleMappings",
@@ -13,6 +22,7 @@ test('public API surface', () => {
       "fuseConvBnEval",
       "fuseConvBnReLU",
       "fuseConvBnWeights",
+      "fuseFx",
       "fuseKnownModules",
       "fuseLinearBnEval",
       "fuseLinearBnWeights",
@@ -24,6 +34,7 @@ test('public API surface', () => {
       "getFuserMethod",
       "modelBytes",
       "prepare",
+      "prepareFx",
       "propagateQConfig",
       "quantize",
       "quantizeDynamic",
