@@ -87,6 +87,11 @@ type Value =
   | { kind: 'dqlZp'; of: QInfo }
   | { kind: 'int'; node: Node; sample: Tensor; dyn: boolean };
 
+/** `QLinearAdd` → `qlinear_add`, as torch.fx names nodes (its `_snake_case`). */
+function snake(s: string): string {
+  return s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
 const TRANSFORMER_HINT = 'transformer ops (LayerNorm, GELU, attention, Gather on data) are not supported yet';
 
 function label(n: OnnxNode): string {
@@ -223,7 +228,7 @@ class Importer {
   }
 
   addFunction(n: OnnxNode | null, fn: (...a: never[]) => unknown, args: Argument[]): Node {
-    const node = n === null ? this.graph.callFunction(fn as never, args) : this.graph.createNode('call_function', fn as never, args, {}, sanitizeName(n.name, n.opType));
+    const node = n === null ? this.graph.callFunction(fn as never, args) : this.graph.createNode('call_function', fn as never, args, {}, snake(sanitizeName(n.name, n.opType)));
     if (n !== null) {
       node.meta['onnxName'] = n.name;
       node.meta['onnxOp'] = n.opType;
@@ -1091,11 +1096,13 @@ class Importer {
     const value = this.opset < 11 ? attrFloat(n, 'value', 0) : (this.constNumbers(this.input(n, 2))?.[0] ?? 0);
     if (pads === undefined) throw unsupported(n, 'Pad with pads that are not constants');
     if (this.input(n, 3) !== undefined) throw unsupported(n, 'Pad with axes');
+    const c = this.onlyConsumer(n.outputs[0] ?? '');
     if (pads.every((p) => p === 0)) {
-      this.set(n, 0, x);
+      // torch.onnx writes AvgPool2d(count_include_pad=True) as Pad + AveragePool even for padding 0.
+      if (c?.opType === 'AveragePool' && (x.kind === 'float' || x.kind === 'dq')) this.set(n, 0, { kind: 'pad', of: x, pads: [0, 0], onnx: n });
+      else this.set(n, 0, x);
       return;
     }
-    const c = this.onlyConsumer(n.outputs[0] ?? '');
     const ok = mode === 'constant' && value === 0 && pads.length === 8 && pads[0] === 0 && pads[1] === 0 && pads[4] === 0 && pads[5] === 0 && pads[2] === pads[6] && pads[3] === pads[7];
     if (!ok || c === undefined || c.opType !== 'AveragePool' || (x.kind !== 'float' && x.kind !== 'dq')) {
       throw unsupported(n, `Pad (mode ${mode}, pads [${pads.join(', ')}]) other than the zero spatial padding before an AveragePool that AvgPool2d exports to`);
