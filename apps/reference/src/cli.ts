@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { QuantError } from '@quint/tensor';
 import { EXIT, installInterruptHandler, reportFailure } from './cli-support.js';
 import { registerDemo } from './commands/demo.js';
+import { registerExplain } from './commands/explain.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     // Commander's own error text is replaced by the contract's one-line `quint: USAGE: …`.
     .configureOutput({ outputError: () => {} });
   registerDemo(program);
+  registerExplain(program);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }
