@@ -2,8 +2,10 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { QuantError } from '@quint/tensor';
 import { EXIT, installInterruptHandler, reportFailure } from './cli-support.js';
+import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExplain } from './commands/explain.js';
+import { registerServe } from './commands/serve.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -19,7 +21,9 @@ export function buildProgram(): Command {
     // Commander's own error text is replaced by the contract's one-line `quint: USAGE: …`.
     .configureOutput({ outputError: () => {} });
   registerDemo(program);
+  registerBench(program);
   registerExplain(program);
+  registerServe(program);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }
