@@ -23,6 +23,7 @@ import {
   Sigmoid,
   Tanh,
   nnq,
+  nnqd,
 } from '@quint/nn';
 import { ortBias, type QTensor } from '@quint/qtensor';
 import { GraphModule, Interpreter, type Argument, type Node } from '@quint/fx-graph-tracer';
@@ -403,6 +404,7 @@ class Exporter {
     if (m instanceof nnq.Conv2d) return this.qconv(n, m);
     if (m instanceof nnq.Linear) return this.qlinear(n, m);
     if (m instanceof QuantizedOp) return this.qop(n, m);
+    if (m instanceof nnqd.Linear) return this.dynamicLinear(n, m);
     if (m instanceof DynamicQuantizeLinear) {
       const out = this.outName(n);
       const s = this.fresh(`${out}_scale`);
@@ -606,6 +608,41 @@ class Exporter {
     let f = this.op('Gemm', ins, `${n.name}_float`, { alpha: float(1), beta: float(1), transB: int(1) }, nm);
     if (relu) f = this.op('Relu', [f], `${n.name}_relu`);
     return this.quantizeOut(f, out, n, outName);
+  }
+
+  /**
+   * A dynamic quantized Linear in ONNX Runtime's `quantize_dynamic` form (both formats):
+   * DynamicQuantizeLinear → MatMulInteger(Wᵀ int8) → Cast → Mul(x_s·w_s) → Add(b). ONNX's
+   * DynamicQuantizeLinear chooses the activation qparams its own way (uint8, full range), so ONNX
+   * Runtime's outputs are close to, not identical with, PyTorch's `quantize_dynamic` numerics.
+   */
+  dynamicLinear(n: Node, m: InstanceType<typeof nnqd.Linear>): string {
+    const x = n.args[0]!;
+    const w = m.weight();
+    const [N, K] = [w.shape[0]!, w.shape[1]!];
+    const codes = w.data as Int8Array;
+    const wt = new Int8Array(K * N);
+    for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) wt[k * N + j] = codes[j * K + k]!;
+    const per = w.isPerChannel();
+    const scales = per ? Array.from(w.qPerChannelScales(), f32) : [f32(w.qScale())];
+    const zps = per ? Array.from(w.qPerChannelZeroPoints()) : [w.qZeroPoint()];
+    if (zps.some((z) => z !== zps[0])) throw new QuantError('UNSUPPORTED_OP', `exportModel: dynamic linear ${n.name} has per-channel weight zero points that differ; MatMulInteger takes one per column only as int8 [N].`);
+    const xn = this.nameOf(x, n);
+    const q = this.fresh(`${n.name}_input_quantized`);
+    const s = this.fresh(`${n.name}_input_scale`);
+    const z = this.fresh(`${n.name}_input_zero_point`);
+    this.nodes.push({ name: this.fresh(`${n.name}_DynamicQuantizeLinear`), opType: 'DynamicQuantizeLinear', domain: '', inputs: [xn], outputs: [q, s, z], attributes: {} });
+    const wi = this.init(`${n.name}.weight_quantized`, { dataType: 'int8', dims: [K, N], data: wt });
+    const wz = this.init(`${n.name}.weight_zero_point`, { dataType: 'int8', dims: zps.length === 1 ? [] : [N], data: Int8Array.from(zps.length === 1 ? zps : zps) });
+    const ws = scales.length === 1 ? this.scalarF(`${n.name}.weight_scale`, scales[0]!) : this.init(`${n.name}.weight_scale`, { dataType: 'float', dims: [N], data: Float32Array.from(scales) });
+    const acc = this.op('MatMulInteger', [q, wi, z, wz], `${n.name}_int32`, {}, this.nodeName(n));
+    const f = this.op('Cast', [acc], `${n.name}_float`, { to: int(1) });
+    const scale = this.op('Mul', [s, ws], `${n.name}_scale`);
+    const b = m.bias();
+    const outName = this.outName(n);
+    if (b === null) return this.op('Mul', [f, scale], outName, {}, this.fresh(`${n.name}_Mul`), '', outName);
+    const y = this.op('Mul', [f, scale], `${n.name}_scaled`);
+    return this.op('Add', [y, this.init(`${n.name}.bias`, { dataType: 'float', dims: [N], data: b.toFloat32Array().slice() })], outName, {}, this.fresh(`${n.name}_Add`), '', outName);
   }
 
   /** QOperator: a fused ReLU is `max(q, zp)` on the codes — nothing when zp is 0, else DQ → Relu → Q (exact, docs/numerics.md). */

@@ -105,6 +105,21 @@ describe('quantizeModel → saveModel', () => {
     expect(inspectModel(await loadModel(fixture('qdq-u8s8.onnx'))).onnxOps).toMatchObject({ QuantizeLinear: 6, DequantizeLinear: 12, Conv: 2 });
   });
 
+  it('dynamic quantization: runs, saves in the quantize_dynamic form (DynamicQuantizeLinear → MatMulInteger), re-imports with the same outputs', async () => {
+    const m = await loadModel(fixture('convnet.onnx'));
+    const q = await quantizeModel(m, [], { dynamic: true });
+    expect(q.metadata['quint.qconfig']).toBe('dynamic');
+    const x = npyFixture('convnet.x.npy');
+    const ours = ((await runModel(q, x))['y'] as Tensor).toFloat32Array();
+    const bytes = saveModel(q);
+    expect(decodeModel(bytes).graph.nodes.filter((n) => n.opType === 'MatMulInteger').length).toBe(2);
+    const back = await loadModel(bytes);
+    expect(diff(((await runModel(back, x))['y'] as Tensor).toFloat32Array(), ours).mismatches).toBe(0);
+    // ONNX Runtime's float epilogue (scale products, bias) may round differently in the last bit.
+    const web = await runOrt(RUNTIMES[1]![1], bytes, { x });
+    expect(diff(web['y']!.data, ours).maxAbs).toBeLessThan(1e-6);
+  });
+
   it('rejects NaN calibration data unless ignoreNonFinite, and unknown keepFloat names', async () => {
     const m = await loadModel(fixture('convnet.onnx'));
     const bad = new Tensor(new Float32Array(3 * 8 * 8).fill(NaN), [1, 3, 8, 8]);
