@@ -60,7 +60,15 @@ describe('quint explain (built CLI)', () => {
     const bias = roundHalfToEven(f32(f32(g.bias.values[0]!) * f32(1 / f32(xs * ws))));
     expect(doc.elements).toHaveLength(64);
     doc.elements.forEach((e, i) => {
-      expect(Object.keys(e)).toEqual(['index', 'accumulator', 'bias', 'multiplier', 'preRound', 'outputCode', 'forwardCode']);
+      expect(Object.keys(e)).toEqual([
+        'index',
+        'accumulator',
+        'bias',
+        'multiplier',
+        'preRound',
+        'outputCode',
+        'forwardCode',
+      ]);
       const accumulator = (g.input.values[i]! - g.input.zeroPoint!) * (g.weight.values[0]! - g.weight.zeroPoints![0]!);
       const preRound = f32(f32(accumulator + bias) * multiplier);
       expect(e, `element ${i}`).toEqual({

@@ -57,7 +57,9 @@ function qparams(q: QTensor): { scales: number[]; zeroPoints: number[] } {
 }
 
 function goldenQparams(g: QGolden): { scales: number[]; zeroPoints: number[] } {
-  return g.scales !== undefined ? { scales: g.scales, zeroPoints: g.zeroPoints! } : { scales: [g.scale!], zeroPoints: [g.zeroPoint!] };
+  return g.scales !== undefined
+    ? { scales: g.scales, zeroPoints: g.zeroPoints! }
+    : { scales: [g.scale!], zeroPoints: [g.zeroPoint!] };
 }
 
 describe('the seed program vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () => {
@@ -83,11 +85,17 @@ describe('the seed program vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () =>
       // _observer_forward_hook runs it again, so the fused conv's histogram holds every value twice.
       // quint observes once. min/max, and so the qparams, are the same.
       const factor = key === 'conv.activation_post_process.histogram' ? 2 : 1;
-      expect(state(key).map((v) => v * factor), key).toEqual(g.values);
+      expect(
+        state(key).map((v) => v * factor),
+        key,
+      ).toEqual(g.values);
     }
     expect(golden.observers['conv.activation_post_process.histogram']!.values.reduce((a, b) => a + b, 0)).toBe(2 * 63); // 63 of 64 values in range
     const { input, output } = runs.get('qnnpack')!.captured;
-    for (const [path, q] of [['quant', input], ['conv', output]] as const) {
+    for (const [path, q] of [
+      ['quant', input],
+      ['conv', output],
+    ] as const) {
       expect({ scale: q.qScale(), zeroPoint: q.qZeroPoint() }, path).toEqual(golden.observerQparams[path]);
     }
   });
@@ -138,7 +146,10 @@ describe('the seed program vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () =>
           expect(e.forwardCode, `element ${e.index}`).toBe(g.output.values[e.index]);
           expect(e.inputCodes, `element ${e.index}`).toEqual([g.input.values[e.index]]);
           expect(e.weightCodes).toEqual(g.weight.values);
-          expect(e.accumulator).toBe((g.input.values[e.index]! - goldenQparams(g.input).zeroPoints[0]!) * (g.weight.values[0]! - goldenQparams(g.weight).zeroPoints[0]!));
+          expect(e.accumulator).toBe(
+            (g.input.values[e.index]! - goldenQparams(g.input).zeroPoints[0]!) *
+              (g.weight.values[0]! - goldenQparams(g.weight).zeroPoints[0]!),
+          );
           expect(Math.fround(e.multiplier)).toBe(e.multiplier);
           expect(Math.fround(e.preRound)).toBe(e.preRound);
         }

@@ -15,7 +15,9 @@ export interface ExplainOptions {
 export function registerExplain(program: Command): void {
   program
     .command('explain')
-    .description("the seed program's integer arithmetic: codes, int32 accumulators, bias, multiplier, output codes, checked against forward()")
+    .description(
+      "the seed program's integer arithmetic: codes, int32 accumulators, bias, multiplier, output codes, checked against forward()",
+    )
     .option('--json', 'print one JSON document instead of text')
     .addHelpText(
       'after',

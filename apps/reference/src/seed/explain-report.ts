@@ -84,8 +84,14 @@ function showcase(elements: readonly SeedElement[], zeroPoint: number): Array<{ 
     if (e !== undefined && !picked.some((p) => p.e.index === e.index)) picked.push({ e, why });
   };
   add(elements[0], 'the first output');
-  add(elements.find((e) => e.preRound < 0 && e.outputCode === zeroPoint), 'negative before rounding: the fused ReLU clamps it to the zero point');
-  add(elements.reduce((a, b) => (Math.abs(b.accumulator) > Math.abs(a.accumulator) ? b : a), elements[0]!), 'the largest accumulator');
+  add(
+    elements.find((e) => e.preRound < 0 && e.outputCode === zeroPoint),
+    'negative before rounding: the fused ReLU clamps it to the zero point',
+  );
+  add(
+    elements.reduce((a, b) => (Math.abs(b.accumulator) > Math.abs(a.accumulator) ? b : a), elements[0]!),
+    'the largest accumulator',
+  );
   return picked;
 }
 
@@ -100,7 +106,10 @@ function showcase(elements: readonly SeedElement[], zeroPoint: number): Array<{ 
  */
 export function explainText(run: SeedProgramRun): string {
   if (run.engine !== 'qnnpack') {
-    throw new QuantError('INVALID_ARGUMENT', `explainText: the text walks through engine qnnpack's arithmetic, the run used ${run.engine}; use explainJson for other engines.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `explainText: the text walks through engine qnnpack's arithmetic, the run used ${run.engine}; use explainJson for other engines.`,
+    );
   }
   const { input: x, weight: w, bias: b, output: y } = run.captured;
   const xs = f32(x.qScale());
@@ -121,24 +130,34 @@ export function explainText(run: SeedProgramRun): string {
   L.push('');
   L.push("The program: M = QuantStub -> Conv2d(1, 1, 1) -> ReLU -> DeQuantStub, get_default_qconfig('fbgemm'),");
   L.push("conv+relu fused, calibrated on randn(4, 1, 4, 4) (PyTorch's batch and weights), converted, then run");
-  L.push(`on the same batch: ${run.elements.length} outputs. What the quantized conv works with (value = scale * (code - zero point)):`);
+  L.push(
+    `on the same batch: ${run.elements.length} outputs. What the quantized conv works with (value = scale * (code - zero point)):`,
+  );
   L.push(`  input   quint8 codes ${pad('0..255', 6)}   scale x_s = ${fmt(xs)}   zero point x_zp = ${xzp}`);
-  L.push(`  weight  qint8 code   ${pad(wq, 6)}   scale w_s = ${fmt(ws)}   zero point w_zp = ${wzp}   (the value ${fmt(f32(ws * (wq - wzp)))})`);
+  L.push(
+    `  weight  qint8 code   ${pad(wq, 6)}   scale w_s = ${fmt(ws)}   zero point w_zp = ${wzp}   (the value ${fmt(f32(ws * (wq - wzp)))})`,
+  );
   L.push(`  bias    int32        ${pad(e0.bias, 6)}   = rne(b / (x_s * w_s)), from the float bias b = ${fmt(bf)}`);
   L.push(`  output  quint8 codes ${pad('0..255', 6)}   scale y_s = ${fmt(ys)}   zero point y_zp = ${yzp}`);
   L.push('');
   L.push('Why the accumulators are in the thousands');
   L.push('  The kernel never multiplies float values. It multiplies codes, minus their zero points, in integers:');
   L.push('  acc = sum of (x_q - x_zp) * (w_q - w_zp), an int32 whose unit is x_s * w_s = ' + `${fmt(unit)}.`);
-  L.push(`  One unit is tiny, so a value of 1.0 is about ${Math.round(1 / unit)} units: accumulators of a few thousand are`);
+  L.push(
+    `  One unit is tiny, so a value of 1.0 is about ${Math.round(1 / unit)} units: accumulators of a few thousand are`,
+  );
   L.push('  ordinary numbers in that unit. The bias is rounded once, at convert time, to the same unit.');
   L.push('  Your float check (dequantize, F.conv2d, relu) is the same computation in real units, so it agrees');
-  L.push(`  with forward() to within half an output step (max difference ${fmt(run.manualFloat.maxAbsDiff)} <= y_s / 2).`);
+  L.push(
+    `  with forward() to within half an output step (max difference ${fmt(run.manualFloat.maxAbsDiff)} <= y_s / 2).`,
+  );
   L.push(`  Your integer check multiplied the raw codes (${naive.join(', ')}, ...): without subtracting the zero`);
   L.push('  point and without converting the unit back, those numbers cannot match the output codes.');
   L.push('');
   L.push('What the multiplier does');
-  L.push('  M = f32(f32(w_s * x_s) * f32(1 / y_s)) = ' + `${fmt(e0.multiplier)}, one float32 per output channel, converts`);
+  L.push(
+    '  M = f32(f32(w_s * x_s) * f32(1 / y_s)) = ' + `${fmt(e0.multiplier)}, one float32 per output channel, converts`,
+  );
   L.push('  from units of x_s * w_s to units of y_s: preRound = f32((acc + bias) * M). The output code is then');
   L.push('  y_zp + rne(preRound) (round half to even), clamped to [y_zp, 255]: with ReLU fused, the clamp at');
   L.push('  the zero point (the code of 0.0) is the ReLU. This multiply is the only float arithmetic in the conv.');
@@ -151,12 +170,20 @@ export function explainText(run: SeedProgramRun): string {
     L.push(`    accumulator  (${e.inputCodes[0]} - ${xzp}) * (${e.weightCodes[0]} - ${wzp}) = ${e.accumulator}`);
     L.push(`    + bias       ${e.accumulator} + ${e.bias} = ${sum}`);
     L.push(`    * M          f32(${sum} * ${fmt(e.multiplier)}) = ${fmt(e.preRound)}`);
-    L.push(`    output code  clamp(${yzp} + rne(${fmt(e.preRound)}), ${yzp}, 255) = clamp(${yzp + r}, ${yzp}, 255) = ${e.outputCode}`);
-    L.push(`    forward()    ${e.forwardCode}  (${e.forwardCode === e.outputCode ? 'identical' : 'DIFFERENT'}), i.e. the value ${fmt(f32(ys * (e.forwardCode - yzp)))}`);
+    L.push(
+      `    output code  clamp(${yzp} + rne(${fmt(e.preRound)}), ${yzp}, 255) = clamp(${yzp + r}, ${yzp}, 255) = ${e.outputCode}`,
+    );
+    L.push(
+      `    forward()    ${e.forwardCode}  (${e.forwardCode === e.outputCode ? 'identical' : 'DIFFERENT'}), i.e. the value ${fmt(f32(ys * (e.forwardCode - yzp)))}`,
+    );
   }
   L.push('');
-  L.push(`All ${run.elements.length} outputs (outputCode === forwardCode for every one: ${run.elements.every((e) => e.outputCode === e.forwardCode) ? 'yes' : 'NO'})`);
-  L.push(`  ${pad('index', 5)} ${pad('x_q', 4)} ${pad('w_q', 4)} ${pad('accumulator', 11)} ${pad('bias', 6)} ${pad('multiplier', 12)} ${pad('preRound', 12)} ${pad('outputCode', 10)} ${pad('forwardCode', 11)}`);
+  L.push(
+    `All ${run.elements.length} outputs (outputCode === forwardCode for every one: ${run.elements.every((e) => e.outputCode === e.forwardCode) ? 'yes' : 'NO'})`,
+  );
+  L.push(
+    `  ${pad('index', 5)} ${pad('x_q', 4)} ${pad('w_q', 4)} ${pad('accumulator', 11)} ${pad('bias', 6)} ${pad('multiplier', 12)} ${pad('preRound', 12)} ${pad('outputCode', 10)} ${pad('forwardCode', 11)}`,
+  );
   for (const e of run.elements) {
     L.push(
       `  ${pad(e.index, 5)} ${pad(e.inputCodes.join(','), 4)} ${pad(e.weightCodes.join(','), 4)} ${pad(e.accumulator, 11)} ${pad(fmt(e.bias), 6)} ${pad(fmt(e.multiplier), 12)} ${pad(fmt(e.preRound), 12)} ${pad(e.outputCode, 10)} ${pad(e.forwardCode, 11)}`,

@@ -73,7 +73,12 @@ export interface SeedProgramRun {
   readonly modelFp32Prepared: M;
   readonly modelInt8: M;
   /** What the forward hook on the conv saw: its quantized input, weight, float bias and quantized output. */
-  readonly captured: { readonly input: QTensor; readonly weight: QTensor; readonly bias: Tensor | null; readonly output: QTensor };
+  readonly captured: {
+    readonly input: QTensor;
+    readonly weight: QTensor;
+    readonly bias: Tensor | null;
+    readonly output: QTensor;
+  };
   /** `modelInt8(inputFp32)`: the dequantized output. */
   readonly res: Tensor;
   /**
@@ -151,7 +156,8 @@ export function runSeedProgram(options: SeedProgramOptions = {}): SeedProgramRun
   const res = modelInt8.call(inputFp32);
   handle.remove();
   qconv.trace = undefined;
-  if (captured === undefined) throw new QuantError('INTERNAL', 'seed program: the forward hook on conv did not run; report it.');
+  if (captured === undefined)
+    throw new QuantError('INTERNAL', 'seed program: the forward hook on conv did not run; report it.');
   const { input: x, weight: w, bias: b, output: y } = captured;
 
   // Check 1 (float): dequantize what the hook saw and redo the conv in float.
@@ -165,11 +171,12 @@ export function runSeedProgram(options: SeedProgramOptions = {}): SeedProgramRun
   const codesAsFloat = (q: QTensor): Tensor => new Tensor(Float32Array.from(q.intRepr()), q.shape);
   const manualIntegerValues = conv2d(codesAsFloat(x), codesAsFloat(w), null);
 
-  const elements = records
-    .sort((a, c) => a.index - c.index)
-    .map((r) => walkThrough(r, { engine, x, w, b, y }));
+  const elements = records.sort((a, c) => a.index - c.index).map((r) => walkThrough(r, { engine, x, w, b, y }));
   if (elements.length !== y.numel) {
-    throw new QuantError('INTERNAL', `seed program: the conv traced ${elements.length} of ${y.numel} output elements; report it.`);
+    throw new QuantError(
+      'INTERNAL',
+      `seed program: the conv traced ${elements.length} of ${y.numel} output elements; report it.`,
+    );
   }
   return {
     engine,
