@@ -6,6 +6,10 @@ import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExplain } from './commands/explain.js';
 import { registerServe } from './commands/serve.js';
+import { registerCompare } from './commands/compare.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerQuantize } from './commands/quantize.js';
+import { registerRun } from './commands/run.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -24,6 +28,10 @@ export function buildProgram(): Command {
   registerBench(program);
   registerExplain(program);
   registerServe(program);
+  registerQuantize(program);
+  registerRun(program);
+  registerCompare(program);
+  registerInspect(program);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }
