@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return EXIT.ok; // --help, --version
-      const msg = e.message.replace(/^error: /, '');
+      const msg = e.message.replace(/^error: /, '').replace(/\.$/, '');
       return reportFailure(new QuantError('USAGE', `${msg}; see quint --help`));
     }
     return reportFailure(e);
