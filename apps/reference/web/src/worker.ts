@@ -1,0 +1,114 @@
+// The quantization worker: the whole library flow of `quint quantize` (loadModel → quantizeModel →
+// saveModel, with the same options the CLI passes) runs here, off the page's thread, on the wasm
+// backend. The int8 model the page offers for download is reloaded from its bytes and run from them.
+import { inspectModel, loadModel, quantizeModel, runModel, saveModel, type QuintModel } from '@quint/onnx';
+import { QTensor } from '@quint/qtensor';
+import { QuantError, Tensor, npyToTensor } from '@quint/tensor';
+import { createPageBackend, type PageBackend } from './backend.js';
+import { failureLine } from './errors.js';
+import type { FromWorker, RunOutput, Stage, ToWorker } from './protocol.js';
+
+interface Loaded {
+  readonly float: QuintModel;
+  readonly int8: QuintModel;
+  readonly calib: Tensor;
+  readonly samples: Tensor | null;
+}
+
+let backendPromise: Promise<PageBackend> | undefined;
+let loaded: Loaded | undefined;
+// Where warnings go: the job running now (backends warn once, at first use, from inside a job).
+let warnSink: (line: string) => void = (line) => console.warn(line);
+
+const post = (msg: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(msg, transfer);
+
+function progress(job: number, stage: Stage, done = 0, total = 1): void {
+  post({ kind: 'progress', job, stage, done, total });
+}
+
+/** Row `index` of a tensor as a batch of one, `[1, …]`. */
+function row(t: Tensor, index: number, what: string): Tensor {
+  const n = t.shape[0] ?? 1;
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    throw new QuantError('OUT_OF_RANGE', `${what} index ${index} is outside 0..${n - 1}; pick one in range.`);
+  }
+  const per = t.numel / n;
+  return new Tensor(t.toFloat32Array().slice(index * per, (index + 1) * per), [1, ...t.shape.slice(1)]);
+}
+
+function asFloat(t: Tensor | QTensor): Tensor {
+  return t instanceof QTensor ? t.dequantize() : t;
+}
+
+async function quantize(msg: Extract<ToWorker, { kind: 'quantize' }>): Promise<void> {
+  const { job, options } = msg;
+  const warnings: string[] = [];
+  const onWarning = (line: string): void => {
+    const l = line.startsWith('quint: warning: ') ? line : `quint: warning: ${line}`;
+    warnings.push(l);
+    post({ kind: 'warning', job, line: l });
+  };
+  warnSink = onWarning;
+  const started = performance.now();
+  progress(job, 'backend');
+  backendPromise ??= createPageBackend((line) => warnSink(line));
+  const { backend, label } = await backendPromise;
+  loaded = undefined;
+  progress(job, 'load');
+  const float = await loadModel(new Uint8Array(msg.model), { backend });
+  if (float.kind !== 'float') {
+    throw new QuantError('INVALID_ARGUMENT', 'quantize: the model is already quantized (QDQ or QOperator); choose the float model.');
+  }
+  const calib = npyToTensor(new Uint8Array(msg.calib));
+  const samples = msg.samples === null ? null : npyToTensor(new Uint8Array(msg.samples));
+  // The same call, with the same options, as `quint quantize --qconfig … --engine …`.
+  const q = await quantizeModel(float, calib, {
+    qconfig: options.qconfig,
+    engine: options.engine,
+    onProgress: (done, total) => progress(job, 'calibrate', done, total),
+    onWarning,
+  });
+  progress(job, 'save');
+  const bytes = saveModel(q, { format: options.format });
+  progress(job, 'verify');
+  // What the page runs and inspects is the downloaded file itself.
+  const int8 = await loadModel(bytes, { backend });
+  const summary = {
+    backend: label,
+    float: inspectModel(float),
+    int8: inspectModel(int8),
+    int8FileBytes: bytes.length,
+    calibrationShape: calib.shape,
+    inputShape: (float.graphModule.meta['onnx'] as { inputs?: { shape: number[] }[] } | undefined)?.inputs?.[0]?.shape ?? [],
+    samples: Number(q.metadata['quint.calibrationSamples'] ?? 0),
+    milliseconds: Math.round(performance.now() - started),
+    warnings,
+  };
+  loaded = { float, int8, calib, samples };
+  const copy = bytes.slice().buffer;
+  post({ kind: 'quantized', job, bytes: copy, summary }, [copy]);
+}
+
+async function run(msg: Extract<ToWorker, { kind: 'run' }>): Promise<void> {
+  if (loaded === undefined) throw new QuantError('INVALID_ARGUMENT', 'run: quantize a model first.');
+  progress(msg.job, 'run');
+  const source = msg.set === 'samples' && loaded.samples !== null ? loaded.samples : loaded.calib;
+  const x = row(source, msg.index, msg.set === 'samples' ? 'sample' : 'calibration sample');
+  const yf = await runModel(loaded.float, x);
+  const yq = await runModel(loaded.int8, x);
+  const outputs: RunOutput[] = loaded.float.outputNames.map((name) => {
+    const f = asFloat(yf[name]!);
+    const q = asFloat(yq[name] ?? Object.values(yq)[0]!);
+    return { name, shape: f.shape, float: f.toFloat32Array(), int8: q.toFloat32Array() };
+  });
+  post({ kind: 'ran', job: msg.job, inputShape: x.shape, input: x.toFloat32Array(), outputs });
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  const task = msg.kind === 'quantize' ? quantize(msg) : run(msg);
+  task.catch((err: unknown) => {
+    console.error(err);
+    post({ kind: 'error', job: msg.job, line: failureLine(err) });
+  });
+};
