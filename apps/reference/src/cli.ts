@@ -10,6 +10,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerQuantize } from './commands/quantize.js';
 import { registerRun } from './commands/run.js';
+import { registerReport } from './commands/report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerCompare(program);
   registerInspect(program);
+  registerReport(program);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }

@@ -1,29 +1,20 @@
 import type { Command } from 'commander';
-import { Generator, randn } from '@quint/tensor';
-import { calculateQparams, quantizePerTensor } from '@quint/qtensor';
+import { runDemo } from '../demo/run-demo.js';
 
-/** `quint demo`: the main job. */
+/** `quint demo`: the main job (what `npx -y pnpm@10.34.9 start` runs). */
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the main job: quantize a tensor and show the integers it really holds')
-    .action(() => {
-      const x = randn([2, 8], new Generator(0));
-      const min = Math.min(...x.toArray());
-      const max = Math.max(...x.toArray());
-      const { scales, zeroPoints } = calculateQparams([min], [max], {
-        dtype: 'quint8',
-        qscheme: 'per_tensor_affine',
-        quantMin: 0,
-        quantMax: 255,
-      });
-      const q = quantizePerTensor(x, scales[0]!, zeroPoints[0]!, 'quint8');
-      const out = process.stdout;
-      out.write('float32 input (2×8):\n');
-      out.write(`  ${x.toArray().map((v) => v.toFixed(4)).join(' ')}\n`);
-      out.write(`quantized: dtype=quint8 scale=${q.qScale()} zero_point=${q.qZeroPoint()}\n`);
-      out.write(`intRepr(): ${Array.from(q.intRepr()).join(' ')}\n`);
-      out.write(`dequantized: ${q.dequantize().toArray().map((v) => v.toFixed(4)).join(' ')}\n`);
-      out.write(`bytes: float32 ${x.numel * 4}, int8 codes ${q.nbytes} (+ 8 for scale and zero point)\n`);
+    .description('the main job: the seed program\'s integer arithmetic, then MNIST fp32 vs int8 (eager and FX, kernels-js and kernels-wasm); writes out/summary.json and out/report.html')
+    .addHelpText(
+      'after',
+      '\n1. The seed program (QuantStub -> Conv2d(1,1,1) -> ReLU -> DeQuantStub): one output element as the int8\n' +
+        '   kernel computed it (codes, int32 accumulator and bias, multiplier, output code), equal to forward().\n' +
+        '2. MNIST: the committed PyTorch CNN imported from ONNX, quantized in eager and graph (FX) mode, evaluated\n' +
+        '   on the ~2,004 evaluation images: accuracy, agreement, model bytes, batch-1 latency.\n' +
+        'Writes out/summary.json and out/report.html (folder out/ is created in the current directory).\n',
+    )
+    .action(async () => {
+      await runDemo({ version: program.version() ?? '0.0.0' });
     });
 }
