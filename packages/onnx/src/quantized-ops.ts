@@ -81,7 +81,10 @@ export class QuantizedOp extends Module {
     hide(this, 'options', options);
   }
 
-  /** True when the backend computes this op for the engine (else the float reference path runs). */
+  /**
+   * True when the backend computes this op for the engine (else the float reference path runs;
+   * pools also take it when their output qparams differ from the input's).
+   */
   get native(): boolean {
     const opName: OpName = this.op;
     return this.backend.supports(opName, { engine: this.engine, dtype: 'quint8' });
@@ -98,21 +101,23 @@ export class QuantizedOp extends Module {
     const k = this.backend.kernels;
     const o = this.options;
     const opts = { engine: this.engine };
-    if (this.native) {
+    // Pooling kernels keep the input qparams (PyTorch's API); QLinearAveragePool-style output qparams
+    // that differ take the reference path, which quantizes straight into them (no double rounding).
+    const pool = this.op === 'avgPool2d' || this.op === 'adaptiveAvgPool2d';
+    const sameQparams = pool && qs[0]!.qScale() === this.scale && qs[0]!.qZeroPoint() === this.zeroPoint;
+    if (this.native && (!pool || sameQparams)) {
       switch (this.op) {
         case 'add': return k.add(qs[0]!, qs[1]!, out, opts);
         case 'addRelu': return k.addRelu(qs[0]!, qs[1]!, out, opts);
         case 'mul': return k.mul(qs[0]!, qs[1]!, out, opts);
         case 'cat': return k.cat(qs, o.dim ?? 0, out, opts);
         case 'sigmoid': return k.sigmoid(qs[0]!, out, opts);
-        case 'adaptiveAvgPool2d': return this.requant(k.adaptiveAvgPool2d(qs[0]!, o.outputSize ?? [1, 1], opts));
+        case 'adaptiveAvgPool2d': return k.adaptiveAvgPool2d(qs[0]!, o.outputSize ?? [1, 1], opts);
         case 'avgPool2d':
-          return this.requant(
-            k.avgPool2d(
-              qs[0]!,
-              { kernelSize: o.kernelSize ?? [1, 1], stride: o.stride ?? o.kernelSize ?? [1, 1], padding: o.padding ?? [0, 0], ceilMode: o.ceilMode ?? false, countIncludePad: o.countIncludePad ?? true },
-              opts,
-            ),
+          return k.avgPool2d(
+            qs[0]!,
+            { kernelSize: o.kernelSize ?? [1, 1], stride: o.stride ?? o.kernelSize ?? [1, 1], padding: o.padding ?? [0, 0], ceilMode: o.ceilMode ?? false, countIncludePad: o.countIncludePad ?? true },
+            opts,
           );
       }
     }
@@ -130,12 +135,6 @@ export class QuantizedOp extends Module {
         break;
     }
     return quantizeOrt(y, this.scale, this.zeroPoint);
-  }
-
-  // Pooling kernels keep the input qparams (PyTorch); QLinearAveragePool has its own output qparams.
-  private requant(q: QTensor): QTensor {
-    if (q.qScale() === this.scale && q.qZeroPoint() === this.zeroPoint) return q;
-    return quantizeOrt(q.dequantize(), this.scale, this.zeroPoint);
   }
 
   override getName(): string {
