@@ -32,6 +32,14 @@ import {
   tracerOf,
   type InputQ,
 } from './ops-common.js';
+import { ortApplyTable, ortClipBounds, ortHardsigmoidFloat, ortHardswishFloat, ortLogistic, ortUnaryTable } from './ort-ops.js';
+
+/** Engine ort for a clamp: ONNX Clip between DQ and Q with ORT's quantized bounds (ort-ops.ts). */
+function ortClamp(op: 'relu6' | 'hardtanh' | 'clamp', x: QTensor, q: InputQ, lo: number | undefined, hi: number | undefined, opts: KernelOptions | undefined): QTensor {
+  const [l, h] = ortClipBounds(q, lo, hi);
+  const t = Uint8Array.from({ length: 256 }, (_, c) => Math.min(Math.max(c, l), h));
+  return ortApplyTable(op, x, q, q, t, opts);
+}
 
 function checkEngine(op: OpName, opts: KernelOptions | undefined) {
   const engine = engineOf(opts);
@@ -91,6 +99,7 @@ export function relu(x: QTensor, opts?: KernelOptions): QTensor {
  */
 export function relu6(x: QTensor, opts?: KernelOptions): QTensor {
   const q = checkInput('relu6', x);
+  if (engineOf(opts) === 'ort') return ortClamp('relu6', x, q, 0, 6, opts);
   return clampCodes('relu6', x, q, q.zeroPoint, quantizeVal(6, q.scale, q.zeroPoint, 'quint8'), opts);
 }
 
@@ -108,6 +117,7 @@ export function hardtanh(x: QTensor, params: HardtanhParams, opts?: KernelOption
   if (!Number.isFinite(minVal) || !Number.isFinite(maxVal)) {
     throw new QuantError('INVALID_ARGUMENT', `hardtanh: bounds (${minVal}, ${maxVal}) must be finite numbers; pass { minVal, maxVal }.`);
   }
+  if (engineOf(opts) === 'ort') return ortClamp('hardtanh', x, q, minVal, maxVal, opts);
   return clampCodes('hardtanh', x, q, quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'), quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'), opts);
 }
 
@@ -126,6 +136,7 @@ export function clamp(x: QTensor, params: ClampParams, opts?: KernelOptions): QT
       throw new QuantError('INVALID_ARGUMENT', `clamp: bound ${b} must be a finite number or absent.`);
     }
   }
+  if (engineOf(opts) === 'ort') return ortClamp('clamp', x, q, min, max, opts);
   const lo = min === undefined ? 0 : quantizeVal(min, q.scale, q.zeroPoint, 'quint8');
   const hi = max === undefined ? 255 : quantizeVal(max, q.scale, q.zeroPoint, 'quint8');
   return clampCodes('clamp', x, q, lo, hi, opts);
@@ -203,6 +214,8 @@ export function hardswish(x: QTensor, out: OutQparams, opts?: KernelOptions): QT
   const op = 'hardswish';
   const q = checkInput(op, x);
   const o = checkOut(op, out);
+  // Engine ort: ONNX HardSwish (opset 14) in float between DQ and Q (ort-ops.ts, docs/numerics.md).
+  if (engineOf(opts) === 'ort') return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, ortHardswishFloat), opts);
   const engine = checkEngine(op, opts);
   if (engine === 'qnnpack') {
     const lut = new Uint8Array(256);
@@ -252,6 +265,11 @@ function fixedOut(op: OpName, out: OutQparams | undefined, fixed: { scale: numbe
 export function hardsigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'hardsigmoid';
   const q = checkInput(op, x);
+  if (engineOf(opts) === 'ort') {
+    // ONNX HardSigmoid(alpha 1/6, beta 0.5) in float between DQ and Q (ort-ops.ts, docs/numerics.md).
+    const o = fixedOut(op, out, SIGMOID_OUT, 'ort', false);
+    return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, ortHardsigmoidFloat), opts);
+  }
   const engine = checkEngine(op, opts);
   const o = fixedOut(op, out, SIGMOID_OUT, engine, false);
   const invVec = invDouble(o.scale);
@@ -276,6 +294,11 @@ export function hardsigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions):
 export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'sigmoid';
   const q = checkInput(op, x);
+  if (engineOf(opts) === 'ort') {
+    // QLinearSigmoid's table with MLAS's logistic, ORT-web's (no FMA) variant; x64 differs (ort-ops.ts).
+    const o = fixedOut(op, out, SIGMOID_OUT, 'ort', false);
+    return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortLogistic(v, 'wasm')), opts);
+  }
   const engine = checkEngine(op, opts);
   const o = fixedOut(op, out, SIGMOID_OUT, engine, engine === 'qnnpack');
   if (engine === 'qnnpack') {

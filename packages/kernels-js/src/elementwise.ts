@@ -20,6 +20,7 @@ import {
   tracerOf,
   type InputQ,
 } from './ops-common.js';
+import { ortBinary, ortCat } from './ort-ops.js';
 
 type BinaryOp = 'add' | 'addRelu' | 'mul' | 'mulRelu';
 
@@ -172,6 +173,8 @@ function binary(op: BinaryOp, a: QTensor, b: QTensor, out: OutQparams, opts: Ker
   const bQ = checkInput(op, b, 'b');
   const o = checkOut(op, out);
   const engine = engineOf(opts);
+  // Engine ort: ONNX Runtime's QLinearAdd/QLinearMul, ORT-web's formula (ort-ops.ts; x64 differs).
+  if (engine === 'ort') return ortBinary(op, a, b, out, opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
     throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
   }
@@ -354,6 +357,8 @@ export function cat(xs: readonly QTensor[], dim: number, out?: OutQparams, opts?
   }
   const qs = xs.map((x, k) => checkInput(op, x, `input ${k}`));
   const engine = engineOf(opts);
+  // Engine ort: ONNX Runtime's QLinearConcat (ort-ops.ts, docs/numerics.md).
+  if (engine === 'ort') return ortCat(xs, dim, out, opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
     throw new QuantError('UNSUPPORTED_OP', `cat: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
   }

@@ -16,6 +16,8 @@ import {
   type InputQ,
 } from './ops-common.js';
 
+import { ortAdaptiveAvgPool2d, ortAvgPool2d } from './ort-ops.js';
+
 function checkEngine(op: OpName, opts: KernelOptions | undefined) {
   const engine = engineOf(opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
@@ -158,6 +160,8 @@ function avgRequant(path: AvgPath, sum: number, div: number, q: InputQ, qnnpackS
  */
 export function avgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOptions): QTensor {
   const op = 'avgPool2d';
+  // Engine ort: ONNX Runtime's QLinearAveragePool (ort-ops.ts, docs/numerics.md).
+  if (engineOf(opts) === 'ort') return ortAvgPool2d(x, params, opts);
   const q = checkInput(op, x);
   const engine = checkEngine(op, opts);
   const k = pair(op, 'kernelSize', params.kernelSize, [1, 1]);
@@ -247,6 +251,8 @@ function adaptiveEnd(o: number, inSize: number, outSize: number): number {
  */
 export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [number | null, number | null], opts?: KernelOptions): QTensor {
   const op = 'adaptiveAvgPool2d';
+  // Engine ort: 1×1 only, ONNX Runtime's QLinearGlobalAveragePool (ort-ops.ts, docs/numerics.md).
+  if (engineOf(opts) === 'ort') return ortAdaptiveAvgPool2d(x, outputSize, opts);
   const q = checkInput(op, x);
   const engine = checkEngine(op, opts);
   const [N, C, H, W] = nchw(op, x);

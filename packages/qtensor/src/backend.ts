@@ -41,6 +41,9 @@ export interface OpInfo {
 
 const PT: readonly Engine[] = ['qnnpack', 'onednn'];
 const ALL: readonly Engine[] = ['qnnpack', 'onednn', 'ort', 'fbgemm'];
+// PyTorch's engines plus ONNX Runtime's, for non-GEMM ops whose ORT formula is established and
+// tested against onnxruntime-node and -web (docs/numerics.md "Engine ort").
+const PT_ORT: readonly Engine[] = ['qnnpack', 'onednn', 'ort'];
 
 /**
  * The op vocabulary: every op a {@link QuantizedBackend} can implement, keyed by the camelCase of
@@ -131,7 +134,7 @@ export const OP_NAMES = {
     group: 'elementwise',
     torchOp: 'quantized::cat',
     description: 'concatenation, inputs requantized to the output qparams (spec §5.5)',
-    engines: PT,
+    engines: PT_ORT,
   },
   relu: {
     group: 'activations',
@@ -143,31 +146,31 @@ export const OP_NAMES = {
     group: 'activations',
     torchOp: 'torch.nn.functional.relu6',
     description: 'clamp(q, zp, quantize(6)), qparams kept (spec §5.6)',
-    engines: PT,
+    engines: PT_ORT,
   },
   hardtanh: {
     group: 'activations',
     torchOp: 'torch.nn.functional.hardtanh',
     description: 'clamp(q, quantize(minVal), quantize(maxVal)), qparams kept (spec §5.6)',
-    engines: PT,
+    engines: PT_ORT,
   },
   clamp: {
     group: 'activations',
     torchOp: 'torch.clamp',
     description: 'clamp(q, quantize(min), quantize(max)), qparams kept (spec §5.6)',
-    engines: PT,
+    engines: PT_ORT,
   },
   hardswish: {
     group: 'activations',
     torchOp: 'quantized::hardswish',
     description: 'x · relu6(x + 3) / 6 into the given output qparams (qnnpack: lookup table) (spec §5.7)',
-    engines: PT,
+    engines: PT_ORT,
   },
   hardsigmoid: {
     group: 'activations',
     torchOp: 'torch.nn.functional.hardsigmoid',
     description: 'relu6(x + 3) / 6 with fixed output qparams (spec §5.7)',
-    engines: PT,
+    engines: PT_ORT,
   },
   sigmoid: {
     group: 'activations',
@@ -191,13 +194,13 @@ export const OP_NAMES = {
     group: 'pooling',
     torchOp: 'torch.nn.functional.avg_pool2d',
     description: 'window average, rounding per code path (NCHW, NHWC, qnnpack) (spec §5.8)',
-    engines: PT,
+    engines: PT_ORT,
   },
   adaptiveAvgPool2d: {
     group: 'pooling',
     torchOp: 'torch.nn.functional.adaptive_avg_pool2d',
     description: 'adaptive window average, rounding per code path (spec §5.8)',
-    engines: PT,
+    engines: PT_ORT,
   },
   mean: {
     group: 'pooling',

@@ -48,8 +48,30 @@ function differential(): ConformanceCase[] {
       differentialCase({ ...base, op: 'tanh', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.tanh(toQ(x), undefined, { engine, memoryFormat }) }),
     );
   }
-  // Engine ort: relu only (docs/numerics.md; kernels-js checks it against ONNX Runtime itself).
+  // Engine ort: relu, the Clip ops, hardswish, hardsigmoid (docs/numerics.md "Engine ort"; kernels-js
+  // checks them against ONNX Runtime itself, test/ort-exact-ops.test.ts and ort-non-gemm.test.ts).
+  const ort = { engine: 'ort' as const, supports: { dtype: 'quint8' as const }, name: 'random' };
   out.push(
+    differentialCase({ ...ort, op: 'relu6', arbitrary: input, run: (be, [x]) => be.kernels.relu6(toQ(x), { engine: 'ort' }) }),
+    differentialCase({
+      ...ort,
+      op: 'hardtanh',
+      arbitrary: fc.tuple(input, fc.double({ min: -8, max: 0, noNaN: true }), fc.double({ min: 0, max: 8, noNaN: true })),
+      run: (be, [[x], lo, hi]) => be.kernels.hardtanh(toQ(x), { minVal: lo, maxVal: hi }, { engine: 'ort' }),
+    }),
+    differentialCase({
+      ...ort,
+      op: 'clamp',
+      arbitrary: fc.tuple(input, fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }), fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined })),
+      run: (be, [[x], min, max]) => be.kernels.clamp(toQ(x), { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) }, { engine: 'ort' }),
+    }),
+    differentialCase({
+      ...ort,
+      op: 'hardswish',
+      arbitrary: fc.tuple(input, scaleArb(0.005, 0.2), zeroPointArb),
+      run: (be, [[x], s, z]) => be.kernels.hardswish(toQ(x), { scale: s, zeroPoint: z }, { engine: 'ort' }),
+    }),
+    differentialCase({ ...ort, op: 'hardsigmoid', arbitrary: input, run: (be, [x]) => be.kernels.hardsigmoid(toQ(x), undefined, { engine: 'ort' }) }),
     differentialCase({ op: 'relu', engine: 'ort', name: 'random', supports: { dtype: 'quint8' }, arbitrary: input, run: (be, [x]) => be.kernels.relu(toQ(x), { engine: 'ort' }) }),
     {
       kind: 'hand',

@@ -61,6 +61,19 @@ function differential(): ConformanceCase[] {
       }),
     );
   }
+  // Engine ort: cat (docs/numerics.md "Engine ort"; kernels-js checks it against ONNX Runtime itself).
+  out.push(
+    differentialCase({
+      op: 'cat',
+      engine: 'ort',
+      name: 'random dim 1, mixed qparams',
+      supports: { dtype: 'quint8' },
+      arbitrary: fc
+        .tuple(nchwArb(2, 1, 4, 4), fc.array(fc.integer({ min: 1, max: 45 }), { minLength: 1, maxLength: 3 }))
+        .chain(([[n, , h, w], cs]) => fc.tuple(fc.tuple(...cs.map((c) => qdataArb([n, c, h, w]))), fc.option(fc.tuple(scaleArb(), zeroPointArb), { nil: undefined }))),
+      run: (be, [xs, o]) => be.kernels.cat(xs.map(toQ), 1, o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, { engine: 'ort' }),
+    }),
+  );
   return out;
 }
 

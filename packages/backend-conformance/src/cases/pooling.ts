@@ -85,8 +85,21 @@ function differential(): ConformanceCase[] {
       }),
     );
   }
-  // Engine ort: maxPool2d only (docs/numerics.md; kernels-js checks it against ONNX Runtime itself).
+  // Engine ort: maxPool2d, avgPool2d (no ceil mode), adaptiveAvgPool2d to 1×1 (docs/numerics.md
+  // "Engine ort"; kernels-js checks them against ONNX Runtime itself).
   out.push(
+    differentialCase({
+      op: 'avgPool2d',
+      engine: 'ort',
+      name: 'random',
+      supports: { dtype: 'quint8' },
+      arbitrary: fc.tuple(input, windowArb),
+      run: (be, [[x], w]) => {
+        const kk = Math.min(w.k, x.shape[2]!, x.shape[3]!);
+        return be.kernels.avgPool2d(toQ(x), { kernelSize: kk, stride: w.s, padding: Math.min(w.p, Math.floor(kk / 2)), countIncludePad: w.cip }, { engine: 'ort' });
+      },
+    }),
+    differentialCase({ op: 'adaptiveAvgPool2d', engine: 'ort', name: 'random 1×1', supports: { dtype: 'quint8' }, arbitrary: input, run: (be, [x]) => be.kernels.adaptiveAvgPool2d(toQ(x), 1, { engine: 'ort' }) }),
     differentialCase({
       op: 'maxPool2d',
       engine: 'ort',

@@ -1,0 +1,448 @@
+// Engine 'ort' for the non-GEMM ops: what ONNX Runtime 1.30 computes for the QOperator ops
+// (com.microsoft QLinearAdd/Mul/Concat/AveragePool/GlobalAveragePool/Sigmoid) and for the QDQ
+// graphs `DequantizeLinear → op → QuantizeLinear` (which ORT fuses into those ops, or runs in float).
+// Every formula here was established by runs of onnxruntime-node (x64, AVX2+FMA) and onnxruntime-web
+// (wasm, 1 thread) and is written down, with the evidence, in docs/numerics.md "Engine ort";
+// test/ort-non-gemm.test.ts compares them code by code. Where the two runtimes differ (add, mul,
+// sigmoid), both formulas are here, the kernel computes ORT-web's, and OP_NAMES does not claim 'ort'.
+import { QuantError } from '@quint/tensor';
+import { roundHalfToEven, type AvgPool2dParams, type KernelOptions, type OutQparams, type QTensor } from '@quint/qtensor';
+import { allocU8, checkInput, checkOut, clampU8, f32, makeOut, operand, pair, tracerOf, type InputQ } from './ops-common.js';
+
+/** Which ONNX Runtime build a formula reproduces, where the builds differ. */
+export type OrtTarget = 'wasm' | 'x64';
+
+/**
+ * ORT's QuantizeLinear: `clamp(rne(f32(v / f32(s))) + zp)` — a division, not a reciprocal multiply
+ * (spec onnx-ort-and-peers.md §1.3).
+ */
+export function ortQuantize(v: number, scale: number, zeroPoint: number): number {
+  return clampU8(roundHalfToEven(f32(v / f32(scale))) + zeroPoint);
+}
+
+/** ORT's DequantizeLinear of a uint8 code: `f32((q − zp) · f32(s))`. */
+export function ortDequantize(q: number, scale: number, zeroPoint: number): number {
+  return f32((q - zeroPoint) * f32(scale));
+}
+
+/**
+ * float32 fused multiply-add `fmaf(a, b, c)` with one rounding, for float32 a, b, c: `a·b` is exact
+ * in double; the double sum is corrected with its exact error (TwoSum) when it lands on a float32
+ * midpoint, where rounding twice would differ from rounding once.
+ */
+export function fmaf(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const bb = s - p;
+  const err = p - (s - bb) + (c - bb);
+  const r = f32(s);
+  if (err === 0) return r;
+  const d = s - r;
+  if (d === 0) return r;
+  const other = r + 2 * d;
+  // s is exactly halfway between r and `other` (both float32): the exact sum lies on err's side.
+  if (f32(other) === other) return Math.sign(err) === Math.sign(d) ? other : r;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// QLinearAdd / QLinearMul with ONNX (numpy) broadcasting
+
+function broadcast(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new QuantError('SHAPE_MISMATCH', `${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast; pass broadcastable shapes.`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+function indexMap(shape: readonly number[], outShape: readonly number[]): Int32Array {
+  const nd = outShape.length;
+  const strides = new Array<number>(nd).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const o = nd - shape.length + i;
+    strides[o] = shape[i] === 1 ? 0 : s;
+    s *= shape[i]!;
+  }
+  const n = outShape.reduce((p, d) => p * d, 1);
+  const idx = new Int32Array(n);
+  const counter = new Array<number>(nd).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    idx[i] = off;
+    for (let d = nd - 1; d >= 0; d--) {
+      counter[d]!++;
+      off += strides[d]!;
+      if (counter[d]! < outShape[d]!) break;
+      off -= strides[d]! * outShape[d]!;
+      counter[d] = 0;
+    }
+  }
+  return idx;
+}
+
+/**
+ * True when ORT's broadcast loop treats input 0 as the scalar of each span (its `Broadcaster`:
+ * all-1 trailing dims are skipped, then the innermost dim decides). QLinearAdd/QLinearMul then swap
+ * the operands before calling MLAS, which changes the x64 add formula (not the wasm one).
+ */
+export function ortInput0Scalar(a: readonly number[], b: readonly number[]): boolean {
+  const min = Math.min(a.length, b.length);
+  if (min === 0) return a.length === 0;
+  for (let k = 0; k < min; k++) {
+    const da = a[a.length - 1 - k]!;
+    const db = b[b.length - 1 - k]!;
+    if (Math.max(da, db) === 1 && k + 1 < min) continue;
+    return !(da > 1);
+  }
+  return false;
+}
+
+interface AddMulQ {
+  readonly a: InputQ;
+  readonly b: InputQ;
+  readonly c: { scale: number; zeroPoint: number };
+}
+
+/**
+ * One output code of QLinearAdd.
+ * - wasm (MLAS's portable C++ kernel): `va = f32(sA(a−zA))`, `vb = f32(sB(b−zB))`,
+ *   `v = clamp(f32(f32(va + vb) / sC), −zC, 255 − zC)`, `rne(f32(v + zC))` — the zero point is added
+ *   in float before rounding.
+ * - x64 (MLAS's AVX2 kernel, compiled with FMA contraction): `rP = f32(sP/sC)`, `rQ = f32(sQ/sC)`,
+ *   `F = f32(zC − fmaf(rP, zP, f32(rQ·zQ)))`, `clamp(rne(fmaf(p, rP, fmaf(q, rQ, F))))`, where
+ *   (P, Q) = (A, B), swapped when input 0 is the per-span scalar ({@link ortInput0Scalar}).
+ */
+export function ortAddCode(qa: number, qb: number, q: AddMulQ, target: OrtTarget, swap: boolean): number {
+  const sA = f32(q.a.scale);
+  const sB = f32(q.b.scale);
+  const sC = f32(q.c.scale);
+  const zC = q.c.zeroPoint;
+  if (target === 'wasm') {
+    const va = f32(sA * (qa - q.a.zeroPoint));
+    const vb = f32(sB * (qb - q.b.zeroPoint));
+    const v = Math.min(Math.max(f32(f32(va + vb) / sC), -zC), 255 - zC);
+    return roundHalfToEven(f32(v + zC));
+  }
+  const [p, sP, zP, qq, sQ, zQ] = swap ? [qb, sB, q.b.zeroPoint, qa, sA, q.a.zeroPoint] : [qa, sA, q.a.zeroPoint, qb, sB, q.b.zeroPoint];
+  const rP = f32(sP / sC);
+  const rQ = f32(sQ / sC);
+  const fixed = f32(zC - fmaf(rP, zP, f32(rQ * zQ)));
+  return clampU8(roundHalfToEven(fmaf(p, rP, fmaf(qq, rQ, fixed))));
+}
+
+/**
+ * One output code of QLinearMul.
+ * - wasm (portable C++): `clamp(f32(f32(va·vb) / sC), −zC, 255 − zC)`, then `rne(f32(v + zC))`.
+ * - x64 (SSE2): `M = f32(f32(sA·sB) / sC)`, `clamp(rne(f32(f32(acc·M) + zC)))`,
+ *   `acc = (a − zA)(b − zB)`; symmetric in a and b, so the operand swap does not matter.
+ */
+export function ortMulCode(qa: number, qb: number, q: AddMulQ, target: OrtTarget): number {
+  const sA = f32(q.a.scale);
+  const sB = f32(q.b.scale);
+  const sC = f32(q.c.scale);
+  const zC = q.c.zeroPoint;
+  if (target === 'wasm') {
+    const va = f32(sA * (qa - q.a.zeroPoint));
+    const vb = f32(sB * (qb - q.b.zeroPoint));
+    const v = Math.min(Math.max(f32(f32(va * vb) / sC), -zC), 255 - zC);
+    return roundHalfToEven(f32(v + zC));
+  }
+  const m = f32(f32(sA * sB) / sC);
+  return clampU8(roundHalfToEven(f32(f32((qa - q.a.zeroPoint) * (qb - q.b.zeroPoint) * m) + zC)));
+}
+
+/** Options of the engine-'ort' binary kernels beyond {@link KernelOptions}. */
+export interface OrtBinaryOptions {
+  /** The ORT build to reproduce; default `'wasm'` (onnxruntime-web). */
+  readonly target?: OrtTarget;
+}
+
+/**
+ * Engine 'ort' add/addRelu/mul/mulRelu: ONNX Runtime's QLinearAdd/QLinearMul (and QDQ Add/Mul, which
+ * ORT fuses into them), numpy broadcasting both ways. The ReLU variants clamp the code at the output
+ * zero point, as ORT's QDQ Relu (dropped into the quantize range) does.
+ */
+export function ortBinary(
+  op: 'add' | 'addRelu' | 'mul' | 'mulRelu',
+  a: QTensor,
+  b: QTensor,
+  out: OutQparams,
+  opts?: KernelOptions & OrtBinaryOptions,
+): QTensor {
+  const q: AddMulQ = { a: checkInput(op, a, 'a'), b: checkInput(op, b, 'b'), c: checkOut(op, out) };
+  const target = opts?.target ?? 'wasm';
+  const outShape = broadcast(op, a.shape, b.shape);
+  const n = outShape.reduce((p, d) => p * d, 1);
+  const aIdx = indexMap(a.shape, outShape);
+  const bIdx = indexMap(b.shape, outShape);
+  const swap = ortInput0Scalar(a.shape, b.shape);
+  const isAdd = op === 'add' || op === 'addRelu';
+  const relu = op === 'addRelu' || op === 'mulRelu';
+  const y = allocU8(n);
+  const tracer = tracerOf(op, 'ort', opts);
+  for (let i = 0; i < n; i++) {
+    const qa = a.data[aIdx[i]!]!;
+    const qb = b.data[bIdx[i]!]!;
+    let v = isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
+    if (relu && v < q.c.zeroPoint) v = q.c.zeroPoint;
+    y[i] = v;
+    if (tracer?.want(i)) {
+      tracer.emit({ index: i, inputs: [operand([qa], q.a), operand([qb], q.b)], intermediates: { x64: target === 'x64' ? 1 : 0, swapped: swap ? 1 : 0 }, preRound: null, output: v });
+    }
+  }
+  return makeOut(y, outShape, q.c.scale, q.c.zeroPoint);
+}
+
+// ---------------------------------------------------------------------------------------------
+// QLinearConcat
+
+/**
+ * Engine 'ort' cat: ONNX Runtime's QLinearConcat (and QDQ Concat): every code is requantized as
+ * `clamp(rne(f32(f32(s_i(q − z_i)) / s_out)) + z_out)` (an input with the output's qparams comes
+ * through unchanged, which the formula gives too). Without `out`, the first input's qparams.
+ */
+export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | undefined, opts?: KernelOptions): QTensor {
+  const op = 'cat';
+  if (!xs || xs.length === 0) throw new QuantError('INVALID_ARGUMENT', 'cat: the input list is empty; pass at least one tensor.');
+  const qs = xs.map((x, k) => checkInput(op, x, `input ${k}`));
+  const first = xs[0]!;
+  const nd = first.ndim;
+  const d = dim < 0 ? dim + nd : dim;
+  if (!Number.isInteger(dim) || d < 0 || d >= nd) {
+    throw new QuantError('AXIS_OUT_OF_RANGE', `cat: dim ${dim} is out of range for ${nd}-D inputs; pass a dim in [${-nd}, ${nd - 1}].`);
+  }
+  for (const [k, x] of xs.entries()) {
+    if (x.ndim !== nd || x.shape.some((s, i) => i !== d && s !== first.shape[i])) {
+      throw new QuantError('SHAPE_MISMATCH', `cat: input ${k} has shape [${x.shape.join(', ')}], input 0 [${first.shape.join(', ')}]; shapes must match except in dim ${d}.`);
+    }
+  }
+  const o = out === undefined ? { scale: qs[0]!.scale, zeroPoint: qs[0]!.zeroPoint } : checkOut(op, out);
+  const outShape = [...first.shape];
+  outShape[d] = xs.reduce((s, x) => s + x.shape[d]!, 0);
+  const y = allocU8(outShape.reduce((p, e) => p * e, 1));
+  const tracer = tracerOf(op, 'ort', opts);
+  const outer = outShape.slice(0, d).reduce((p, e) => p * e, 1);
+  const inner = outShape.slice(d + 1).reduce((p, e) => p * e, 1);
+  const outRow = outShape[d]! * inner;
+  let offset = 0;
+  for (const [k, x] of xs.entries()) {
+    const q = qs[k]!;
+    const row = x.shape[d]! * inner;
+    const table = new Uint8Array(256);
+    for (let c = 0; c < 256; c++) table[c] = ortQuantize(ortDequantize(c, q.scale, q.zeroPoint), o.scale, o.zeroPoint);
+    for (let i = 0; i < outer; i++) {
+      for (let j = 0; j < row; j++) {
+        const code = x.data[i * row + j]!;
+        const dst = i * outRow + offset + j;
+        y[dst] = table[code]!;
+        if (tracer?.want(dst)) {
+          const deq = ortDequantize(code, q.scale, q.zeroPoint);
+          tracer.emit({ index: dst, inputs: [operand([code], q)], intermediates: { input: k, dequantized: deq }, preRound: f32(deq / f32(o.scale)), output: table[code]! });
+        }
+      }
+    }
+    offset += row;
+  }
+  return makeOut(y, outShape, o.scale, o.zeroPoint);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling
+
+function nchw(op: string, x: QTensor): [number, number, number, number] {
+  if (x.ndim === 4) return x.shape as [number, number, number, number];
+  if (x.ndim === 3) return [1, x.shape[0]!, x.shape[1]!, x.shape[2]!];
+  throw new QuantError('SHAPE_MISMATCH', `${op}: input of shape [${x.shape.join(', ')}] must be 3-D or 4-D (N, C, H, W).`);
+}
+
+/**
+ * Engine 'ort' avg_pool2d: ONNX Runtime's QLinearAveragePool (QDQ AveragePool is fused into it):
+ * every tap is dequantized to `f32(s(q − zp))`, summed in float32 in window order (rows, then
+ * columns; padding skipped), divided by the count in float32 (kH·kW with countIncludePad, else the
+ * valid taps), and quantized with the zero point added in float before rounding:
+ * `clamp(rne(f32(f32(mean / s) + zp)))`. Output qparams = input qparams. ceilMode and
+ * divisorOverride are not reproduced (they throw).
+ */
+export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOptions): QTensor {
+  const op = 'avgPool2d';
+  const q = checkInput(op, x);
+  const k = pair(op, 'kernelSize', params.kernelSize, [1, 1]);
+  const s = pair(op, 'stride', params.stride ?? params.kernelSize, k);
+  const p = pair(op, 'padding', params.padding, [0, 0]);
+  if (params.ceilMode || (params.divisorOverride !== undefined && params.divisorOverride !== null)) {
+    throw new QuantError('UNSUPPORTED_OP', `${op}: ceilMode and divisorOverride are not reproduced on engine 'ort'; pass ceilMode false and no divisorOverride, or use engine 'qnnpack'.`);
+  }
+  if (!(k[0] >= 1 && k[1] >= 1 && s[0] >= 1 && s[1] >= 1 && p[0] >= 0 && p[1] >= 0 && p[0] <= k[0] / 2 && p[1] <= k[1] / 2)) {
+    throw new QuantError('INVALID_ARGUMENT', `${op}: kernel ${k}, stride ${s}, padding ${p} are invalid; kernel and stride ≥ 1, 0 ≤ padding ≤ kernel/2.`);
+  }
+  const cip = params.countIncludePad ?? true;
+  const [N, C, H, W] = nchw(op, x);
+  const oH = Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1;
+  const oW = Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1;
+  if (oH < 1 || oW < 1) throw new QuantError('SHAPE_MISMATCH', `${op}: input ${H}×${W} is smaller than the kernel ${k[0]}×${k[1]}; pass a larger input or padding.`);
+  const sc = f32(q.scale);
+  const y = allocU8(N * C * oH * oW);
+  const tracer = tracerOf(op, 'ort', opts);
+  let o = 0;
+  for (let nc = 0; nc < N * C; nc++) {
+    const base = nc * H * W;
+    for (let oh = 0; oh < oH; oh++) {
+      const h0 = Math.max(oh * s[0] - p[0], 0);
+      const h1 = Math.min(oh * s[0] - p[0] + k[0], H);
+      for (let ow = 0; ow < oW; ow++, o++) {
+        const w0 = Math.max(ow * s[1] - p[1], 0);
+        const w1 = Math.min(ow * s[1] - p[1] + k[1], W);
+        let sum = 0;
+        const seen: number[] | null = tracer?.want(o) ? [] : null;
+        for (let ih = h0; ih < h1; ih++) {
+          for (let iw = w0; iw < w1; iw++) {
+            const v = x.data[base + ih * W + iw]!;
+            seen?.push(v);
+            sum = f32(sum + f32(sc * (v - q.zeroPoint)));
+          }
+        }
+        const count = cip ? k[0] * k[1] : (h1 - h0) * (w1 - w0);
+        const mean = f32(sum / count);
+        const pre = f32(f32(mean / sc) + q.zeroPoint);
+        const code = clampU8(roundHalfToEven(pre));
+        y[o] = code;
+        if (seen) tracer!.emit({ index: o, inputs: [operand(seen, q)], intermediates: { sum, count, mean }, preRound: pre, output: code });
+      }
+    }
+  }
+  return makeOut(y, x.ndim === 3 ? [C, oH, oW] : [N, C, oH, oW], q.scale, q.zeroPoint);
+}
+
+/**
+ * Engine 'ort' adaptive_avg_pool2d to 1×1 = ONNX GlobalAveragePool, which ORT runs as
+ * QLinearGlobalAveragePool (also when fused from QDQ): integer sum, one float32 multiplier,
+ * `clamp(rne(f32((Σq − zp·HW) · m)) + zp)`, `m = f32(s / f32(s · HW))`. ORT rejects `m < 2^-32`,
+ * `m ≥ 256` or HW ≥ 2^24; so does this kernel. Other output sizes throw.
+ */
+export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [number | null, number | null], opts?: KernelOptions): QTensor {
+  const op = 'adaptiveAvgPool2d';
+  const q = checkInput(op, x);
+  const [N, C, H, W] = nchw(op, x);
+  const req = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  const oH = req?.[0] ?? H;
+  const oW = req?.[1] ?? W;
+  if (oH !== 1 || oW !== 1) {
+    throw new QuantError('UNSUPPORTED_OP', `${op}: output size (${oH}, ${oW}) on engine 'ort': only 1×1 (ONNX GlobalAveragePool) is reproduced; use engine 'qnnpack' or 'onednn'.`);
+  }
+  const hw = H * W;
+  const m = f32(f32(q.scale) / f32(f32(q.scale) * hw));
+  if (hw >= 0x1000000 || m < 2 ** -32 || m >= 256) {
+    throw new QuantError('INVALID_QPARAMS', `${op}: ORT's QLinearGlobalAveragePool rejects image size ${hw} with multiplier ${m} (needs HW < 2^24 and 2^-32 ≤ m < 256).`);
+  }
+  const y = allocU8(N * C);
+  const tracer = tracerOf(op, 'ort', opts);
+  for (let o = 0; o < N * C; o++) {
+    let acc = -q.zeroPoint * hw;
+    for (let i = 0; i < hw; i++) acc += x.data[o * hw + i]!;
+    const pre = f32(acc * m);
+    const code = clampU8(roundHalfToEven(pre) + q.zeroPoint);
+    y[o] = code;
+    if (tracer?.want(o)) tracer.emit({ index: o, inputs: [operand(Array.from(x.data.subarray(o * hw, (o + 1) * hw)), q)], intermediates: { sum: acc, multiplier: m }, preRound: pre, output: code });
+  }
+  return makeOut(y, x.ndim === 3 ? [C, 1, 1] : [N, C, 1, 1], q.scale, q.zeroPoint);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations
+
+/**
+ * Engine 'ort' relu6/hardtanh/clamp (ONNX Clip between DequantizeLinear and QuantizeLinear with the
+ * same qparams): `clamp(q, Q(lo), Q(hi))` with ORT's quantize `Q(v) = clamp(rne(f32(f32(v)/s)) + zp)`.
+ * Exact whether ORT runs Clip in float (Q∘DQ is the identity on codes and Q is monotonic) or drops
+ * it into the quantize range.
+ */
+export function ortClipBounds(q: InputQ, lo: number | undefined, hi: number | undefined): [number, number] {
+  return [lo === undefined ? 0 : ortQuantize(f32(lo), q.scale, q.zeroPoint), hi === undefined ? 255 : ortQuantize(f32(hi), q.scale, q.zeroPoint)];
+}
+
+const ALPHA_SIXTH = f32(1 / 6);
+
+/** ONNX HardSigmoid with alpha 1/6, beta 0.5 in ORT: `max(0, min(1, f32(f32(α·x) + 0.5)))`, α = f32(1/6). */
+export function ortHardsigmoidFloat(x: number): number {
+  return Math.max(0, Math.min(1, f32(f32(ALPHA_SIXTH * x) + 0.5)));
+}
+
+/** ONNX HardSwish in ORT: `f32(x · hardsigmoid(x))` (not PyTorch's `x·relu6(x+3)/6`). */
+export function ortHardswishFloat(x: number): number {
+  return f32(x * ortHardsigmoidFloat(x));
+}
+
+// MLAS's logistic (logistic.cpp, Eigen's rational approximation), float32 constants.
+const LOGISTIC = {
+  a9: f32(4.37031012579801e-11),
+  a7: f32(1.15627324459942e-7),
+  a5: f32(6.08574864600143e-5),
+  a3: f32(8.51377133304701e-3),
+  a1: f32(2.48287947061529e-1),
+  b10: f32(6.10247389755681e-13),
+  b8: f32(5.76102136993427e-9),
+  b6: f32(6.2910678501704e-6),
+  b4: f32(1.70198817374094e-3),
+  b2: f32(1.16817656904453e-1),
+  b0: f32(9.9315192102318e-1),
+};
+
+/**
+ * MLAS's logistic: x clamped to [−18, 18], `p/q + 0.5` clamped to [0, 1] with odd/even polynomials in
+ * x². x64 (AVX2 machines) runs its FMA3 kernel, wasm a multiply then an add: the two differ in the
+ * last bits, and a few table entries round differently.
+ */
+export function ortLogistic(x: number, target: OrtTarget): number {
+  const ma = target === 'x64' ? fmaf : (a: number, b: number, c: number) => f32(f32(a * b) + c);
+  const v = Math.min(Math.max(x, -18), 18);
+  const v2 = f32(v * v);
+  const L = LOGISTIC;
+  let p = ma(v2, L.a9, L.a7);
+  p = ma(p, v2, L.a5);
+  p = ma(p, v2, L.a3);
+  p = ma(p, v2, L.a1);
+  p = f32(p * v);
+  let q = ma(v2, L.b10, L.b8);
+  q = ma(q, v2, L.b6);
+  q = ma(q, v2, L.b4);
+  q = ma(q, v2, L.b2);
+  q = ma(q, v2, L.b0);
+  return Math.max(0, Math.min(1, f32(f32(p / q) + 0.5)));
+}
+
+/**
+ * Maps every code through `f` as ORT's unary QDQ/lookup-table ops do: `Q_out(f(DQ_in(q)))` with
+ * ORT's DequantizeLinear and QuantizeLinear. Returns the 256-entry table.
+ */
+export function ortUnaryTable(q: InputQ, out: { scale: number; zeroPoint: number }, f: (x: number) => number): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) t[c] = ortQuantize(f(ortDequantize(c, q.scale, q.zeroPoint)), out.scale, out.zeroPoint);
+  return t;
+}
+
+/** Applies a 256-entry table (with tracing). */
+export function ortApplyTable(
+  op: 'relu6' | 'hardtanh' | 'clamp' | 'hardswish' | 'hardsigmoid' | 'sigmoid',
+  x: QTensor,
+  q: InputQ,
+  out: { scale: number; zeroPoint: number },
+  table: Uint8Array,
+  opts: KernelOptions | undefined,
+): QTensor {
+  const tracer = tracerOf(op, 'ort', opts);
+  const y = allocU8(x.numel);
+  for (let i = 0; i < y.length; i++) {
+    const c = x.data[i]!;
+    y[i] = table[c]!;
+    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [operand([c], q)], intermediates: { dequantized: ortDequantize(c, q.scale, q.zeroPoint) }, preRound: null, output: table[c]! });
+  }
+  return makeOut(y, x.shape, out.scale, out.zeroPoint);
+}
