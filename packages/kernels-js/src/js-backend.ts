@@ -4,17 +4,16 @@
 // shape.ts (non-GEMM). A kernel file exports its kernels as a `Partial<KernelTable>` object; add it
 // to the spread list in `kernels` below (one import line, one spread line).
 import {
+  createEngineContext,
   defineBackend,
+  supportsGemm,
   type KernelTable,
   type PackedConv2d,
   type PackedLinear,
   type QuantizedBackend,
-  type SupportsParams,
-  type OpName,
 } from '@quint/qtensor';
 import { QuantError } from '@quint/tensor';
 import { conv2d } from './conv2d.js';
-import type { EngineContext } from './gemm-common.js';
 import { linear, linearDynamic } from './linear.js';
 import { prepackConv2d, prepackLinear, type JsPackedConv2d, type JsPackedLinear } from './prepack.js';
 import { dequantize, quantizePerChannel, quantizePerTensor } from './quantize.js';
@@ -33,17 +32,6 @@ export interface JsBackendOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-const GEMM_OPS: ReadonlySet<OpName> = new Set(['conv2d', 'conv2dRelu', 'linear', 'linearRelu', 'linearDynamic']);
-
-/** What the reference kernels compute: quint8 activations, qint8 weights; onednn needs zero weight zero points. */
-function supportsGemm(op: OpName, p: SupportsParams): boolean {
-  if (!GEMM_OPS.has(op)) return true;
-  if (p.dtype !== undefined && p.dtype !== 'quint8' && op !== 'linearDynamic') return false;
-  if (p.weightDtype !== undefined && p.weightDtype !== 'qint8') return false;
-  if (p.engine === 'onednn' && p.symmetricWeight === false) return false;
-  return true;
-}
-
 /**
  * Creates the reference integer backend: plain loops, `(x_q − x_zp)·(w_q − w_zp)` summed in int32,
  * then each engine's requantization (`qnnpack` default, `onednn`, `ort`, `fbgemm` experimental),
@@ -59,16 +47,7 @@ function supportsGemm(op: OpName, p: SupportsParams): boolean {
  */
 export function createJsBackend(options: JsBackendOptions = {}): QuantizedBackend {
   const name = 'js';
-  let warned = false;
-  const ctx: EngineContext = {
-    warnFbgemm() {
-      if (warned) return;
-      warned = true;
-      (options.onWarning ?? ((m: string) => console.warn(m)))(
-        'quint: warning: engine fbgemm is experimental: implemented from FBGEMM source (spec §5.2c), never compared with a PyTorch FBGEMM build.',
-      );
-    },
-  };
+  const ctx = createEngineContext(options.onWarning);
   // Packed weights of this instance: kernels accept only these, and dispose() forgets them.
   let packs = new WeakSet<object>();
   const conv = (w: PackedConv2d): JsPackedConv2d => {

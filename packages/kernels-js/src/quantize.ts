@@ -11,7 +11,9 @@ import {
   fmaf,
   quantizePerChannel as quantizePerChannelPt,
   quantizePerTensor as quantizePerTensorPt,
+  resolveEngine,
   roundHalfToEven,
+  type EngineContext,
   type KernelOptions,
   type OutQparams,
   type PerChannelOutQparams,
@@ -19,7 +21,6 @@ import {
   type PerTensorQparams,
   type QDtype,
 } from '@quint/qtensor';
-import { resolveEngine, type EngineContext } from './gemm-common.js';
 
 const f32 = Math.fround;
 

@@ -1,7 +1,9 @@
 // createWasmBackend: the QuantizedBackend over the SIMD128 kernels.
 import { QuantError, isQuantError, type Tensor } from '@quint/tensor';
 import {
+  createEngineContext,
   defineBackend,
+  supportsGemm,
   type Conv2dPrepackOptions,
   type Engine,
   type KernelOptions,
@@ -13,10 +15,9 @@ import {
   type PackedLinear,
   type QTensor,
   type QuantizedBackend,
-  type SupportsParams,
 } from '@quint/qtensor';
 import { compileKernels, instantiateKernels, readWasmBytes, type KernelsAbi } from './abi.js';
-import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, type EngineContext, type Runner } from './gemm-ops.js';
+import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, type Runner } from './gemm-ops.js';
 import { MAX_WASM_BYTES } from './heap.js';
 import { freeWeights, prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
 import { createThreadPool, threadsAvailable, type ThreadPool } from './threads.js';
@@ -87,16 +88,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
   let pool: ThreadPool | undefined;
   let runner: Runner | undefined;
   const live = new Set<WasmPackedLinear | WasmPackedConv2d>();
-  let warned = false;
-  const ctx: EngineContext = {
-    warnFbgemm() {
-      if (warned) return;
-      warned = true;
-      (options.onWarning ?? ((m: string) => console.warn(m)))(
-        'quint: warning: engine fbgemm is experimental: implemented from FBGEMM source (spec §5.2c), never compared with a PyTorch FBGEMM build.',
-      );
-    },
-  };
+  const ctx = createEngineContext(options.onWarning);
   const ours = new WeakSet<object>();
 
   const ready = (what: string): KernelsAbi => {
@@ -149,13 +141,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
       ...(Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<Record<OpName, readonly Engine[]>>),
       linearDynamic: ['qnnpack'],
     },
-    supports: (op: OpName, params: SupportsParams) => {
-      if (params.dtype !== undefined && params.dtype !== 'quint8' && op !== 'linearDynamic') return false;
-      if (params.weightDtype !== undefined && params.weightDtype !== 'qint8') return false;
-      // PyTorch's onednn conv/linear refuse asymmetric weights (spec §5.2b), as the reference does.
-      if (params.engine === 'onednn' && params.symmetricWeight === false) return false;
-      return true;
-    },
+    // The same dtype and onednn rules as the reference (every op here is a conv/linear).
+    supports: supportsGemm,
     kernels: {
       linear: (x: QTensor, w: PackedLinear, out: OutQparams, opts?: KernelOptions) =>
         linear(ready('linear'), runner!, ctx, x, mine('linear', w) as WasmPackedLinear, out, opts, false),

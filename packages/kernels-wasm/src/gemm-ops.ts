@@ -1,25 +1,32 @@
 // quantized::linear / conv2d (+ relu) on the wasm kernels: exact int32 accumulators from the SIMD
 // micro-kernels, then each engine's requantization, vectorized, with the float steps of
 // @quint/qtensor's requantize.ts (spec pytorch-semantics.md §5.2, onnx-ort-and-peers.md §1.3).
-import { QuantError, Tensor } from '@quint/tensor';
+import { QuantError, type Tensor } from '@quint/tensor';
 import {
-  ENGINES,
   QTensor,
-  chooseQuantizationParams,
-  quantizePerTensor,
-  prepareGemmRequantization,
-  requantizePreRound,
+  checkGemmActivation,
+  checkGemmOutQparams,
+  checkInFeatures,
+  checkLinearDynamicInput,
+  conv2dGeometry,
+  conv2dTraceOperands,
+  emitGemmTrace,
+  gemmCallRequantization,
+  linearDynamicOutput,
+  linearTraceOperands,
+  quantizeDynamicInput,
+  resolveEngine as resolveAnyEngine,
   type Engine,
+  type EngineContext,
   type GemmRequantization,
   type KernelOptions,
   type LinearDynamicOptions,
   type OpName,
   type OutQparams,
   type PerTensorQparams,
-  type TraceOptions,
 } from '@quint/qtensor';
 import { CONV_DESC_BYTES, type KernelExport, type KernelsAbi } from './abi.js';
-import { INT32_MAX, type WasmPackedConv2d, type WasmPackedLinear, type WasmWeights, type WeightChannels } from './prepack.js';
+import type { WasmPackedConv2d, WasmPackedLinear, WasmWeights } from './prepack.js';
 
 /** One kernel call a lane runs: a raw export and its i32 arguments. */
 export type Task = readonly [KernelExport, readonly number[]];
@@ -42,107 +49,17 @@ function lanesFor(runner: Runner, macs: number): number {
 /** The engines whose conv/linear requantization the wasm kernels implement (fbgemm experimental). */
 export const WASM_GEMM_ENGINES: readonly Engine[] = ['qnnpack', 'onednn', 'ort', 'fbgemm'];
 
-/** Per-backend state the engine choice needs: the one-time fbgemm warning. */
-export interface EngineContext {
-  readonly warnFbgemm: () => void;
-}
-
+// The engine checks of @quint/qtensor, then this backend's own list (every engine today; a new
+// engine gets a wasm kernel before it is claimed here).
 function resolveEngine(op: OpName, opts: KernelOptions | undefined, ctx: EngineContext): Engine {
-  const engine = opts?.engine ?? 'qnnpack';
-  if (!ENGINES.includes(engine)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: unknown engine '${String(engine)}'; use one of ${ENGINES.join(', ')}.`);
-  }
+  const engine = resolveAnyEngine(op, opts, ctx);
   if (!WASM_GEMM_ENGINES.includes(engine)) {
     throw new QuantError(
       'UNSUPPORTED_OP',
       `${op}: engine ${engine} has no wasm kernel; use engine ${WASM_GEMM_ENGINES.join('/')} or createJsBackend() from @quint/kernels-js.`,
     );
   }
-  if (engine === 'fbgemm') ctx.warnFbgemm();
   return engine;
-}
-
-function checkActivation(op: OpName, x: QTensor, rank: number | null): PerTensorQparams {
-  if (!(x instanceof QTensor)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: input is not a QTensor; quantize it first (quantizePerTensor).`);
-  }
-  if (x.dtype !== 'quint8') {
-    throw new QuantError('DTYPE_MISMATCH', `${op}: input dtype is ${x.dtype}; conv/linear take quint8 activations (PyTorch's qnnpack and onednn kernels do), requantize to quint8.`);
-  }
-  if (x.isPerChannel()) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: input is ${x.qparams.qscheme}; activations must be quantized per tensor.`);
-  }
-  if (rank !== null ? x.ndim !== rank : x.ndim < 1) {
-    throw new QuantError(
-      'SHAPE_MISMATCH',
-      `${op}: input shape [${x.shape.join(', ')}] has rank ${x.ndim}; pass a ${rank !== null ? `${rank}-D (NCHW)` : 'rank ≥ 1'} tensor.`,
-    );
-  }
-  if (x.numel === 0) {
-    throw new QuantError('EMPTY_TENSOR', `${op}: input of shape [${x.shape.join(', ')}] is empty; pass at least one element.`);
-  }
-  return x.qparams as PerTensorQparams;
-}
-
-function checkOut(op: OpName, out: OutQparams): { scale: number; zeroPoint: number } {
-  if (out === undefined || out === null || typeof out !== 'object') {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: output qparams are missing; pass { scale, zeroPoint }.`);
-  }
-  const dtype = out.dtype ?? 'quint8';
-  if (dtype !== 'quint8') {
-    throw new QuantError('DTYPE_MISMATCH', `${op}: output dtype ${dtype} is not supported; conv/linear produce quint8.`);
-  }
-  const s = Math.fround(out.scale);
-  if (!(out.scale > 0) || !Number.isFinite(out.scale) || !(s > 0) || !Number.isFinite(s)) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: output scale ${out.scale} must be a positive finite float32; pass a scale > 0.`);
-  }
-  if (!Number.isInteger(out.zeroPoint) || out.zeroPoint < 0 || out.zeroPoint > 255) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: output zero point ${out.zeroPoint} is outside [0, 255]; pass an integer in [0, 255].`);
-  }
-  return { scale: out.scale, zeroPoint: out.zeroPoint };
-}
-
-// The per-call requantization and the exact overflow bound of @quint/kernels-js (gemm-common.ts
-// `callRequantization`): Σ_k |w_q − w_zp|·max(x_zp, 255 − x_zp) + |bias_q| ≤ 2^31 − 1 per channel.
-function callRequantization(args: {
-  readonly op: OpName;
-  readonly engine: Engine;
-  readonly input: PerTensorQparams;
-  readonly weight: WeightChannels;
-  readonly bias: Float32Array | null;
-  readonly out: { scale: number; zeroPoint: number };
-  readonly relu: boolean;
-  readonly layer: string;
-}): GemmRequantization {
-  const { op, engine, weight: w } = args;
-  if (engine === 'onednn' && !w.symmetric) {
-    throw new QuantError(
-      'UNSUPPORTED_OP',
-      `${op}: engine onednn needs weight zero points 0 (PyTorch: "ONEDNN only supports symmetric quantization of weight"), ${args.layer} has [${Array.from(w.zeroPoints).slice(0, 4).join(', ')}${w.outChannels > 4 ? ', …' : ''}]; quantize the weight symmetrically or use engine qnnpack.`,
-    );
-  }
-  const rq = prepareGemmRequantization(engine, {
-    inputScale: args.input.scale,
-    weightScales: w.scales,
-    perChannel: w.perChannel,
-    outputScale: args.out.scale,
-    outputZeroPoint: args.out.zeroPoint,
-    outputDtype: 'quint8',
-    bias: args.bias,
-    relu: args.relu,
-  });
-  const xSpan = Math.max(args.input.zeroPoint, 255 - args.input.zeroPoint);
-  for (let c = 0; c < w.outChannels; c++) {
-    const biasMag = rq.biasKind === 'int32' ? Math.abs(rq.bias[c]!) : 0;
-    const bound = w.absSum[c]! * xSpan + biasMag;
-    if (bound > INT32_MAX) {
-      throw new QuantError(
-        'OVERFLOW',
-        `${op}: the int32 accumulator of ${args.layer}, output channel ${c}, can reach ${bound} > 2^31−1 with input (scale ${args.input.scale}, zero point ${args.input.zeroPoint}) on engine ${engine}; use a larger input scale, a smaller bias, or split the layer.`,
-      );
-    }
-  }
-  return rq;
 }
 
 /**
@@ -153,11 +70,11 @@ function callRequantization(args: {
 function cachedRequantization(
   abi: KernelsAbi,
   packed: WasmWeights,
-  args: Parameters<typeof callRequantization>[0],
+  args: Parameters<typeof gemmCallRequantization>[0],
 ): GemmRequantization {
   const key = `${args.engine}|${args.relu}|${args.input.scale}|${args.input.zeroPoint}|${args.out.scale}|${args.out.zeroPoint}`;
   if (packed.cache?.key === key) return packed.cache.rq;
-  const rq = callRequantization(args);
+  const rq = gemmCallRequantization(args);
   const n = rq.multipliers.length;
   abi.heap.f32(packed.mult, n).set(rq.multipliers);
   if (rq.bias instanceof Int32Array) abi.heap.i32(packed.bias, n).set(rq.bias);
@@ -196,51 +113,6 @@ function requantize(
   };
   if (rq.engine === 'onednn' || rq.engine === 'fbgemm') abi.requantFbias({ ...common, zeroPointBeforeRounding: rq.engine === 'onednn' });
   else abi.requantFp32({ ...common, qnnpackSaturation: rq.engine === 'qnnpack' });
-}
-
-function traceTargets(op: OpName, trace: TraceOptions, numel: number): number[] {
-  const index = trace.index ?? 0;
-  if (index === 'all') return Array.from({ length: numel }, (_, i) => i);
-  if (!Number.isInteger(index) || index < 0 || index >= numel) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: trace index ${index} is outside the output (${numel} elements); pass 0..${numel - 1} or 'all'.`);
-  }
-  return [index];
-}
-
-function emitTrace(args: {
-  readonly op: OpName;
-  readonly trace: TraceOptions;
-  readonly rq: GemmRequantization;
-  readonly input: PerTensorQparams;
-  readonly weight: WeightChannels;
-  readonly acc: Int32Array;
-  readonly y: Uint8Array;
-  /** Channel and the codes feeding output element `index`, in the reference's reduction order. */
-  readonly operands: (index: number) => { channel: number; inputCodes: number[]; weightCodes: number[] };
-}): void {
-  const { rq, weight: w } = args;
-  for (const index of traceTargets(args.op, args.trace, args.y.length)) {
-    const { channel: c, inputCodes, weightCodes } = args.operands(index);
-    const extra: Record<string, number> = {};
-    if (rq.engine === 'onednn') extra['biasScale'] = rq.biasScales![c]!;
-    if (rq.engine === 'fbgemm') extra['actTimesWScale'] = rq.biasScales![c]!;
-    args.trace.sink({
-      kind: 'gemm',
-      op: args.op,
-      engine: rq.engine,
-      index,
-      channel: c,
-      input: { codes: inputCodes, zeroPoint: args.input.zeroPoint, scale: args.input.scale },
-      weight: { codes: weightCodes, zeroPoint: w.zeroPoints[c]!, scale: w.scales[c]! },
-      acc: args.acc[index]!,
-      biasKind: rq.biasKind,
-      bias: rq.biasKind === 'none' ? 0 : rq.bias[c]!,
-      multiplier: rq.multipliers[c]!,
-      extra,
-      preRound: requantizePreRound(rq, args.acc[index]!, c),
-      output: args.y[index]!,
-    });
-  }
 }
 
 // Rows of A per GEMM call: 64 rows of K ≤ 1024 int16 (128 KiB) stay in L2 while B panels stream.
@@ -292,97 +164,28 @@ function linearAccumulators(
 export function linearDynamic(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Tensor, w: WasmPackedLinear, opts: LinearDynamicOptions | undefined): Tensor {
   const op: OpName = 'linearDynamic';
   const engine = resolveEngine(op, opts, ctx);
-  if (engine !== 'qnnpack') {
-    throw new QuantError(
-      'UNSUPPORTED_OP',
-      `${op}: engine ${engine} is not reproduced bit for bit (spec §5.10 determines only qnnpack's dynamic linear); use engine qnnpack.`,
-    );
-  }
-  if (!(x instanceof Tensor)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: input must be a float Tensor (dynamic quantization quantizes it per call).`);
-  }
-  if (x.ndim < 1 || x.numel === 0) {
-    throw new QuantError('EMPTY_TENSOR', `${op}: input of shape [${x.shape.join(', ')}] is empty; pass at least one element.`);
-  }
-  const k = x.shape[x.shape.length - 1]!;
-  if (k !== w.inFeatures) {
-    throw new QuantError(
-      'SHAPE_MISMATCH',
-      `${op}: input [${x.shape.join(', ')}] has ${k} features in its last dim, the weight expects ${w.inFeatures}; pass [..., ${w.inFeatures}].`,
-    );
-  }
+  const k = checkLinearDynamicInput(op, engine, x, w.inFeatures);
   checkLive(op, w.packed);
-  const xf = x.toFloat32Array();
-  let mn = Infinity;
-  let mx = -Infinity;
-  for (let i = 0; i < xf.length; i++) {
-    const v = xf[i]!;
-    if (!Number.isFinite(v)) throw new QuantError('NON_FINITE', `${op}: input element ${i} is ${v}; dynamic quantization needs finite inputs.`);
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
-  }
-  const qp = chooseQuantizationParams({ min: mn, max: mx, qmin: 0, qmax: 255, reduceRange: false });
-  const xq = quantizePerTensor(x, qp.scale, qp.zeroPoint, 'quint8');
-  const m = xf.length / k;
+  const xq = quantizeDynamicInput(op, x);
+  const m = x.numel / k;
   const n = w.channels.outChannels;
   const heap = abi.heap;
   const [xp, ap, tmp, acc] = heap.scratch([m * k + 16, ...linearScratch(m, w), m * n * 4], () => `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`) as [
     number, number, number, number,
   ];
-  {
-    heap.u8().set(xq.data as Uint8Array, xp);
-    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: qp.zeroPoint, w });
-    const accs = heap.i32(acc, m * n).slice();
-    const f32 = Math.fround;
-    const mult = new Float32Array(n);
-    for (let f = 0; f < n; f++) mult[f] = f32(f32(w.channels.scales[f]!) * f32(qp.scale));
-    const b = w.bias;
-    const y = new Float32Array(m * n);
-    for (let i = 0; i < m * n; i++) {
-      const f = i % n;
-      const v = f32(mult[f]! * f32(accs[i]!));
-      y[i] = b === null ? v : f32(v + b[f]!);
-    }
-    const trace = opts?.trace;
-    if (trace !== undefined) {
-      for (const index of traceTargets(op, trace, y.length)) {
-        const r = Math.floor(index / n);
-        const f = index % n;
-        trace.sink({
-          kind: 'gemm',
-          op,
-          engine,
-          index,
-          channel: f,
-          input: { codes: Array.from(xq.data.subarray(r * k, (r + 1) * k)), zeroPoint: qp.zeroPoint, scale: (xq.qparams as PerTensorQparams).scale },
-          weight: { codes: Array.from(w.channels.codes.subarray(f * k, (f + 1) * k)), zeroPoint: w.channels.zeroPoints[f]!, scale: w.channels.scales[f]! },
-          acc: accs[index]!,
-          biasKind: b === null ? 'none' : 'float',
-          bias: b === null ? 0 : b[f]!,
-          multiplier: mult[f]!,
-          extra: {},
-          preRound: y[index]!,
-          output: y[index]!,
-        });
-      }
-    }
-    return new Tensor(y, [...x.shape.slice(0, -1), n]);
-  }
+  heap.u8().set(xq.data as Uint8Array, xp);
+  linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: (xq.qparams as PerTensorQparams).zeroPoint, w });
+  const accs = heap.i32(acc, m * n).slice();
+  return linearDynamicOutput({ op, engine, x, xq, weight: w.channels, bias: w.bias, opts, acc: (index) => accs[index]! });
 }
 
 /** `x · Wᵀ + b` over the last dimension, requantized per the call's engine. */
 export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: QTensor, w: WasmPackedLinear, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
   const op: OpName = relu ? 'linearRelu' : 'linear';
   const engine = resolveEngine(op, opts, ctx);
-  const xq = checkActivation(op, x, null);
-  const o = checkOut(op, out);
-  const k = x.shape[x.shape.length - 1]!;
-  if (k !== w.inFeatures) {
-    throw new QuantError(
-      'SHAPE_MISMATCH',
-      `${op}: input [${x.shape.join(', ')}] has ${k} features in its last dim, the weight expects ${w.inFeatures}; pass [..., ${w.inFeatures}].`,
-    );
-  }
+  const xq = checkGemmActivation(op, x, null);
+  const o = checkGemmOutQparams(op, out);
+  const k = checkInFeatures(op, x.shape, w.inFeatures);
   checkLive(op, w.packed);
   const n = w.channels.outChannels;
   const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `linear weight [${n}, ${k}]` });
@@ -400,25 +203,13 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     const trace = opts?.trace;
     if (trace !== undefined) {
       const accs = heap.i32(acc, m * n).slice();
-      emitTrace({
-        op, trace, rq, input: xq, weight: w.channels, acc: accs, y,
-        operands: (index) => {
-          const r = Math.floor(index / n);
-          const f = index % n;
-          return {
-            channel: f,
-            inputCodes: Array.from(x.data.subarray(r * k, (r + 1) * k)),
-            weightCodes: Array.from(w.channels.codes.subarray(f * k, (f + 1) * k)),
-          };
-        },
+      emitGemmTrace({
+        op, trace, rq, input: xq, weight: w.channels, output: y,
+        operands: (index) => ({ ...linearTraceOperands(index, n, k, x.data, w.channels.codes), acc: accs[index]! }),
       });
     }
     return new QTensor(y, [...x.shape.slice(0, -1), n], 'quint8', { qscheme: 'per_tensor_affine', scale: o.scale, zeroPoint: o.zeroPoint });
   }
-}
-
-function outSize(inSize: number, k: number, stride: number, pad: number, dil: number): number {
-  return Math.floor((inSize + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
 }
 
 /** Splits [0, total) into `parts` contiguous ranges (some may be empty). */
@@ -439,31 +230,12 @@ function chunkPixels(kp: number, pixels: number): number {
 export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: QTensor, w: WasmPackedConv2d, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
   const op: OpName = relu ? 'conv2dRelu' : 'conv2d';
   const engine = resolveEngine(op, opts, ctx);
-  const xq = checkActivation(op, x, 4);
-  const o = checkOut(op, out);
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [OC, ICG, KH, KW] = w.kernelShape;
-  const G = w.groups;
-  if (C !== ICG * G) {
-    throw new QuantError(
-      'SHAPE_MISMATCH',
-      `${op}: input has ${C} channels, the weight [${w.kernelShape.join(', ')}] with groups ${G} expects ${ICG * G}; pass an input with ${ICG * G} channels.`,
-    );
-  }
-  const [sh, sw] = w.stride;
-  const [ph, pw] = w.padding;
-  const [dh, dw] = w.dilation;
-  const OH = outSize(H, KH, sh, ph, dh);
-  const OW = outSize(W, KW, sw, pw, dw);
-  if (OH < 1 || OW < 1) {
-    throw new QuantError(
-      'SHAPE_MISMATCH',
-      `${op}: input [${x.shape.join(', ')}] is smaller than the dilated kernel (${KH}×${KW}, dilation ${dh}×${dw}, padding ${ph}×${pw}): output would be ${OH}×${OW}; pass a larger input or more padding.`,
-    );
-  }
+  const xq = checkGemmActivation(op, x, 4);
+  const o = checkGemmOutQparams(op, out);
+  const geom = conv2dGeometry(op, x.shape, w);
+  const { N, C, H, W, OC, ICG, KH, KW, G, OCG, sh, sw, ph, pw, dh, dw, OH, OW } = geom;
   checkLive(op, w.packed);
   const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `conv2d weight [${w.kernelShape.join(', ')}]` });
-  const OCG = OC / G;
   const P = OH * OW;
   const kp = w.packed.kp;
   const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);
@@ -533,31 +305,9 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     const trace = opts?.trace;
     if (trace !== undefined) {
       const accs = heap.i32(acc, N * OC * P).slice();
-      const xd = x.data;
-      const wd = w.channels.codes;
-      emitTrace({
-        op, trace, rq, input: xq, weight: w.channels, acc: accs, y,
-        operands: (index) => {
-          const ow = index % OW;
-          const oh = Math.floor(index / OW) % OH;
-          const oc = Math.floor(index / P) % OC;
-          const n = Math.floor(index / (P * OC));
-          const g = Math.floor(oc / OCG);
-          const inputCodes: number[] = [];
-          const weightCodes: number[] = [];
-          for (let icg = 0; icg < ICG; icg++) {
-            for (let kh = 0; kh < KH; kh++) {
-              for (let kw = 0; kw < KW; kw++) {
-                const ih = oh * sh - ph + kh * dh;
-                const iw = ow * sw - pw + kw * dw;
-                const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-                inputCodes.push(inside ? xd[((n * C + g * ICG + icg) * H + ih) * W + iw]! : xq.zeroPoint);
-                weightCodes.push(wd[((oc * ICG + icg) * KH + kh) * KW + kw]!);
-              }
-            }
-          }
-          return { channel: oc, inputCodes, weightCodes };
-        },
+      emitGemmTrace({
+        op, trace, rq, input: xq, weight: w.channels, output: y,
+        operands: (index) => ({ ...conv2dTraceOperands(geom, index, x.data, w.channels.codes, xq.zeroPoint), acc: accs[index]! }),
       });
     }
     return new QTensor(y, [N, OC, OH, OW], 'quint8', { qscheme: 'per_tensor_affine', scale: o.scale, zeroPoint: o.zeroPoint });

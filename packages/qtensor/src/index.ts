@@ -64,3 +64,30 @@ export {
   chooseQuantizationParams,
 } from './requantize.js';
 export type { OutputRange, GemmRequantizationParams, GemmRequantization } from './requantize.js';
+export {
+  DEFAULT_MIN_INPUT_SCALE,
+  checkConv2dPrepack,
+  checkLinearPrepack,
+  createEngineContext,
+  resolveEngine,
+  checkGemmActivation,
+  checkGemmOutQparams,
+  checkInFeatures,
+  conv2dGeometry,
+  gemmCallRequantization,
+  checkLinearDynamicInput,
+  quantizeDynamicInput,
+  linearDynamicOutput,
+  emitGemmTrace,
+  linearTraceOperands,
+  conv2dTraceOperands,
+  supportsGemm,
+} from './gemm-checks.js';
+export type {
+  WeightChannels,
+  CheckedConv2dWeight,
+  CheckedLinearWeight,
+  EngineContext,
+  Conv2dGeometry,
+  GemmTraceOperands,
+} from './gemm-checks.js';
