@@ -200,8 +200,8 @@ const PAGE_SCRIPT = `
   data.activations.forEach(function(a){
     var n = a.histogram.counts.length, w = (a.histogram.hi - a.histogram.lo) / n;
     var pts = a.histogram.counts.map(function(c, i){ return { x: a.histogram.lo + (i + 0.5) * w, y: c }; });
-    var text = a.observer + ' on ' + a.observes.join(', ') + ': data [' + fmt(a.dataMin) + ', ' + fmt(a.dataMax) + '], chosen range [' + fmt(a.range[0]) + ', ' + fmt(a.range[1]) + '] (scale ' + fmt(a.scale) + ', zero point ' + a.zeroPoint + '), ' + (100 * a.clippedFraction).toFixed(3) + '% clipped';
-    charts.push(new Chart(card(act, 'cell', a.names.join(', '), text), {
+    var text = a.observer + ' (' + a.names.join(', ') + '): data [' + fmt(a.dataMin) + ', ' + fmt(a.dataMax) + '], chosen range [' + fmt(a.range[0]) + ', ' + fmt(a.range[1]) + '] (scale ' + fmt(a.scale) + ', zero point ' + a.zeroPoint + '), ' + (100 * a.clippedFraction).toFixed(3) + '% clipped';
+    charts.push(new Chart(card(act, 'cell', 'output of ' + a.observes.join(', '), text), {
       type: 'bar',
       data: { datasets: [{ label: 'values', data: pts, backgroundColor: BLUE, barPercentage: 1, categoryPercentage: 1 }] },
       options: { parsing: true, plugins: { legend: { display: false }, vlines: { lines: [{ value: a.range[0], color: RED }, { value: a.range[1], color: RED }] },
