@@ -31,5 +31,5 @@ export type { Conv2dOptions } from './conv.js';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d } from './pooling.js';
 export type { MaxPool2dOptions, AvgPool2dOptions } from './pooling.js';
 export { readNpy, readNpyHeader, writeNpy, npyToTensor } from './npy.js';
-export type { NpyArray, NpyData, NpyDtype, NpyHeader } from './npy.js';
+export type { NpyArray, NpyData, NpyDtype, NpyHeader, NpyReadOptions } from './npy.js';
 export { sleefExpf } from './sleef.js';

@@ -16,6 +16,34 @@ export interface NpyArray {
   data: NpyData;
 }
 
+/** Options of {@link readNpy} and {@link npyToTensor}. */
+export interface NpyReadOptions {
+  /**
+   * The largest element count read (default 2^28 = 268,435,456: 1 GiB of float32). A header whose
+   * shape holds more is `LIMIT_EXCEEDED` before anything is allocated.
+   */
+  readonly maxTensorElements?: number;
+}
+
+/** Default of {@link NpyReadOptions.maxTensorElements}. */
+const DEFAULT_MAX_TENSOR_ELEMENTS = 2 ** 28;
+
+function checkElementLimit(shape: readonly number[], options: NpyReadOptions): void {
+  const limit = options.maxTensorElements ?? DEFAULT_MAX_TENSOR_ELEMENTS;
+  if (!(Number.isSafeInteger(limit) && limit > 0)) {
+    throw new QuantError('INVALID_ARGUMENT', `maxTensorElements ${limit} is not a positive integer; pass a count such as ${DEFAULT_MAX_TENSOR_ELEMENTS}.`);
+  }
+  // BigInt: a product of float dims could round, and an int32 product could wrap.
+  const n = shape.reduce((p, d) => p * BigInt(d), 1n);
+  if (n > BigInt(limit)) {
+    const pow = Math.log2(limit);
+    throw new QuantError(
+      'LIMIT_EXCEEDED',
+      `.npy array of shape (${shape.join(', ')}) has ${n} elements, more than maxTensorElements = ${limit}${Number.isInteger(pow) ? ` (2^${pow})` : ''}; pass a larger maxTensorElements if the file is trusted and memory allows.`,
+    );
+  }
+}
+
 /** What {@link readNpyHeader} learns from the first bytes of a `.npy` file. */
 export interface NpyHeader {
   dtype: NpyDtype;
@@ -57,12 +85,17 @@ type PyValue = string | boolean | number | PyValue[] | { [k: string]: PyValue };
 /** Parses the Python literal of a `.npy` header: a dict of strings, booleans, ints and tuples. */
 function parseHeaderLiteral(src: string): PyValue {
   let i = 0;
+  let depth = 0;
   const ws = (): void => {
     while (i < src.length && /\s/.test(src[i]!)) i++;
   };
   const value = (): PyValue => {
     ws();
     const ch = src[i];
+    // numpy writes one dict holding one tuple: deeper nesting is hostile, and would overflow the stack.
+    if ((ch === '{' || ch === '(' || ch === '[') && ++depth > 8) {
+      throw bad(`.npy header: literals nested more than 8 deep at offset ${i}; the header is not numpy's format.`);
+    }
     if (ch === '{') {
       i++;
       const obj: Record<string, PyValue> = {};
@@ -70,6 +103,7 @@ function parseHeaderLiteral(src: string): PyValue {
         ws();
         if (src[i] === '}') {
           i++;
+          depth--;
           return obj;
         }
         const k = value();
@@ -91,6 +125,7 @@ function parseHeaderLiteral(src: string): PyValue {
         ws();
         if (src[i] === close) {
           i++;
+          depth--;
           return arr;
         }
         arr.push(value());
@@ -182,7 +217,7 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
   const itemSize = ITEM_SIZE[dtype];
   const dataLength = shapeNumel(shape) * itemSize;
   if (!Number.isSafeInteger(dataLength)) {
-    throw bad(`.npy header shape (${shape.join(', ')}) is too large to address; the file is corrupt.`);
+    throw new QuantError('LIMIT_EXCEEDED', `.npy header shape (${shape.join(', ')}) holds ${shape.reduce((p, d) => p * BigInt(d), 1n)} elements, too many to address; the file is corrupt or not meant for quint.`);
   }
   return { dtype, shape, dataOffset, itemSize, dataLength };
 }
@@ -208,13 +243,16 @@ function view(dtype: NpyDtype, buf: ArrayBuffer): NpyData {
  * Reads a whole `.npy` file (C order, little-endian) into a typed array of its dtype.
  *
  * @throws QuantError `BAD_NPY` for a bad magic, truncated data or header, a data length that does
- *   not match the shape, Fortran order, object arrays or big-endian data; `BAD_DTYPE` for other dtypes.
+ *   not match the shape, Fortran order, object arrays or big-endian data; `BAD_DTYPE` for other dtypes;
+ *   `LIMIT_EXCEEDED` for a shape of more than `options.maxTensorElements` (default 2^28) elements,
+ *   checked before allocating.
  * @example
  * const { dtype, shape, data } = readNpy(new Uint8Array(await file.arrayBuffer()));
  * @see https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
-export function readNpy(bytes: Uint8Array): NpyArray {
+export function readNpy(bytes: Uint8Array, options: NpyReadOptions = {}): NpyArray {
   const h = readNpyHeader(bytes);
+  checkElementLimit(h.shape, options);
   const have = bytes.length - h.dataOffset;
   if (have !== h.dataLength) {
     throw bad(
@@ -288,13 +326,15 @@ export function writeNpy(array: NpyArray | Tensor): Uint8Array {
  * A float32 {@link Tensor} from `.npy` bytes or a read array: float32 as is, float64 rounded to
  * float32 (as `torch.from_numpy(a).float()`).
  *
- * @throws QuantError `BAD_DTYPE` for integer dtypes; the errors of {@link readNpy}.
+ * @throws QuantError `BAD_DTYPE` for integer dtypes; the errors of {@link readNpy} (including
+ *   `LIMIT_EXCEEDED` above `options.maxTensorElements`).
  * @example
  * const x = npyToTensor(bytes); // x.shape as saved
  * @see https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
-export function npyToTensor(source: Uint8Array | NpyArray): Tensor {
-  const a = source instanceof Uint8Array ? readNpy(source) : source;
+export function npyToTensor(source: Uint8Array | NpyArray, options: NpyReadOptions = {}): Tensor {
+  const a = source instanceof Uint8Array ? readNpy(source, options) : source;
+  if (!(source instanceof Uint8Array)) checkElementLimit(a.shape, options);
   if (a.dtype === 'float32') return new Tensor(a.data as Float32Array, a.shape);
   if (a.dtype === 'float64') return new Tensor(Float32Array.from(a.data as Float64Array), a.shape);
   throw new QuantError('BAD_DTYPE', `.npy dtype ${a.dtype} cannot be a float tensor; save the input as float32 (a.astype(np.float32)).`);
