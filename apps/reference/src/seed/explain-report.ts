@@ -18,11 +18,24 @@ export interface ExplainJsonElement {
 /** The `explain --json` document. Floats are float32 values (as doubles); codes flat, NCHW. */
 export interface ExplainJson {
   readonly engine: string;
-  readonly torchCompat: string;
+  /** `'1.13'` for the seed; for a model file its `quint.torchCompat` metadata, or null. */
+  readonly torchCompat: string | null;
   readonly input: { readonly scale: number; readonly zeroPoint: number; readonly codes: number[] };
   readonly weight: { readonly scales: number[]; readonly zeroPoints: number[]; readonly codes: number[] };
   readonly output: { readonly scale: number; readonly zeroPoint: number; readonly codes: number[] };
   readonly elements: ExplainJsonElement[];
+}
+
+/**
+ * What {@link explainJson} reads: a conv/linear's quantized input, weight and output (as a forward
+ * hook saw them) and its traced elements. A {@link SeedProgramRun} is one; so is the run of
+ * `quint explain <model.onnx>` (src/explain/).
+ */
+export interface ExplainSource {
+  readonly engine: string;
+  readonly torchCompat: string | null;
+  readonly captured: { readonly input: QTensor; readonly weight: QTensor; readonly output: QTensor };
+  readonly elements: readonly Omit<SeedElement, 'inputCodes' | 'weightCodes'>[];
 }
 
 const f32 = Math.fround;
@@ -34,15 +47,15 @@ function perChannel(q: QTensor): { scales: number[]; zeroPoints: number[] } {
 }
 
 /**
- * The `explain --json` document of a seed run: the conv's input, weight and output codes with their
- * qparams, and for each output element the kernel's accumulator, bias, multiplier, pre-rounding
- * value, output code and forward() code. Every float is a float32 value, so `JSON.stringify` prints
+ * The `explain --json` document of a seed run (or any {@link ExplainSource}): the conv's input,
+ * weight and output codes with their qparams, and for each output element the kernel's accumulator,
+ * bias, multiplier, pre-rounding value, output code and forward() code. Every float is a float32 value, so `JSON.stringify` prints
  * the shortest decimal that reads back as that float32 (as a double).
  *
  * @example
  * JSON.stringify(explainJson(runSeedProgram())); // '{"engine":"qnnpack","torchCompat":"1.13",…}'
  */
-export function explainJson(run: SeedProgramRun): ExplainJson {
+export function explainJson(run: ExplainSource): ExplainJson {
   const { input, weight, output } = run.captured;
   return {
     engine: run.engine,
@@ -53,7 +66,8 @@ export function explainJson(run: SeedProgramRun): ExplainJson {
     elements: run.elements.map((e) => ({
       index: e.index,
       accumulator: e.accumulator,
-      bias: run.engine === 'qnnpack' ? e.bias : f32(e.bias),
+      // qnnpack and ort add an int32 bias (kept exact: f32 would round beyond 2^24); onednn/fbgemm a float32 one.
+      bias: run.engine === 'qnnpack' || run.engine === 'ort' ? e.bias : f32(e.bias),
       multiplier: f32(e.multiplier),
       preRound: f32(e.preRound),
       outputCode: e.outputCode,
