@@ -14,6 +14,16 @@ export interface InplaceOptions {
   readonly inplace?: boolean;
 }
 
+// The activations with PyTorch's `inplace` flag record it (default false) and never act on it.
+abstract class InplaceActivation extends Module {
+  readonly inplace: boolean;
+
+  constructor(options: InplaceOptions = {}) {
+    super();
+    this.inplace = options.inplace ?? false;
+  }
+}
+
 /**
  * `max(x, 0)` (`torch.nn.ReLU`), by `relu` of `@quint/tensor`. `inplace` is recorded (and
  * printed, as PyTorch) but the result is always a new tensor.
@@ -22,14 +32,8 @@ export interface InplaceOptions {
  * new ReLU().call(tensor([-1, 2])).toArray(); // [0, 2]
  * @see https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
  */
-export class ReLU extends Module {
+export class ReLU extends InplaceActivation {
   static readonly [BUILTIN] = true;
-  readonly inplace: boolean;
-
-  constructor(options: InplaceOptions = {}) {
-    super();
-    this.inplace = options.inplace ?? false;
-  }
 
   forward(x: Tensor): Tensor {
     if (isQTensor(x)) return q(runUnary(this, 'relu', x, (be, o) => be.kernels.relu(x, o)));
@@ -115,14 +119,8 @@ export class ReLU6 extends Hardtanh {
  * new Hardswish().call(tensor([1])).toArray(); // [0.6666667]
  * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardswish.html
  */
-export class Hardswish extends Module {
+export class Hardswish extends InplaceActivation {
   static readonly [BUILTIN] = true;
-  readonly inplace: boolean;
-
-  constructor(options: InplaceOptions = {}) {
-    super();
-    this.inplace = options.inplace ?? false;
-  }
 
   forward(x: Tensor): Tensor {
     if (isQTensor(x)) throw floatModuleGotQTensor(this);
@@ -137,14 +135,8 @@ export class Hardswish extends Module {
  * new Hardsigmoid().call(tensor([0])).toArray(); // [0.5]
  * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardsigmoid.html
  */
-export class Hardsigmoid extends Module {
+export class Hardsigmoid extends InplaceActivation {
   static readonly [BUILTIN] = true;
-  readonly inplace: boolean;
-
-  constructor(options: InplaceOptions = {}) {
-    super();
-    this.inplace = options.inplace ?? false;
-  }
 
   forward(x: Tensor): Tensor {
     if (isQTensor(x)) return q(runUnary(this, 'hardsigmoid', x, (be, o) => be.kernels.hardsigmoid(x, undefined, o)));

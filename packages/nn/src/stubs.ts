@@ -1,18 +1,9 @@
 import type { Tensor } from '@quint/tensor';
 import { BUILTIN, Module, type QConfigLike } from './module.js';
 
-/**
- * Marks where a float model's input becomes quantized (`torch.ao.quantization.QuantStub`): the
- * identity before `convert`, which swaps it for `nnq.Quantize` with the qparams its observer saw.
- * An optional `qconfig` applies to it alone.
- *
- * @example
- * class M extends Module { quant = new QuantStub(); /* … *\/ }
- * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.QuantStub.html
- */
-export class QuantStub extends Module {
-  static readonly [BUILTIN] = true;
-
+// QuantStub and DeQuantStub are the same identity module with an optional qconfig; `convert` tells
+// them apart by class, so they share this base rather than one extending the other.
+abstract class IdentityStub extends Module {
   constructor(qconfig?: QConfigLike | null) {
     super();
     if (qconfig !== undefined && qconfig !== null) this.qconfig = qconfig;
@@ -24,6 +15,19 @@ export class QuantStub extends Module {
 }
 
 /**
+ * Marks where a float model's input becomes quantized (`torch.ao.quantization.QuantStub`): the
+ * identity before `convert`, which swaps it for `nnq.Quantize` with the qparams its observer saw.
+ * An optional `qconfig` applies to it alone.
+ *
+ * @example
+ * class M extends Module { quant = new QuantStub(); /* … *\/ }
+ * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.QuantStub.html
+ */
+export class QuantStub extends IdentityStub {
+  static readonly [BUILTIN] = true;
+}
+
+/**
  * Marks where a quantized model's output becomes float again
  * (`torch.ao.quantization.DeQuantStub`): the identity before `convert`, which swaps it for
  * `nnq.DeQuantize`.
@@ -32,15 +36,6 @@ export class QuantStub extends Module {
  * class M extends Module { dequant = new DeQuantStub(); /* … *\/ }
  * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.DeQuantStub.html
  */
-export class DeQuantStub extends Module {
+export class DeQuantStub extends IdentityStub {
   static readonly [BUILTIN] = true;
-
-  constructor(qconfig?: QConfigLike | null) {
-    super();
-    if (qconfig !== undefined && qconfig !== null) this.qconfig = qconfig;
-  }
-
-  forward(x: Tensor): Tensor {
-    return x;
-  }
 }

@@ -2,9 +2,8 @@
 import type { Engine, QTensor, QuantizedBackend, TraceOptions } from '@quint/qtensor';
 import { Hardswish as FloatHardswish, ReLU6 as FloatReLU6 } from '../activation.js';
 import { BUILTIN, Module, type LoadStateDictContext, type StateDict } from '../module.js';
-import { hidden } from './conv.js';
 import { runUnary } from '../internal/quantized-dispatch.js';
-import { checkFloatModule, engineOf, outputQparams, requireQTensor, type QuantizedModuleOptions } from './utils.js';
+import { checkFloatModule, engineOf, hidden, outputQparams, requireQTensor, type QuantizedModuleOptions } from './utils.js';
 
 /** Options of the quantized {@link ReLU6}. */
 export interface QuantizedReLU6Options extends QuantizedModuleOptions {

@@ -1,20 +1,17 @@
 // torch/ao/nn/quantized/modules/conv.py (Conv2d) and torch/ao/nn/intrinsic/quantized/modules/conv_relu.py.
-import { QuantError, Tensor } from '@quint/tensor';
-import { quantizePerTensor, type Engine, type PackedConv2d, type QTensor, type QuantizedBackend, type TraceOptions } from '@quint/qtensor';
+import { QuantError } from '@quint/tensor';
+import type { PackedConv2d, QTensor } from '@quint/qtensor';
 import { Conv2d as FloatConv2d, convExtraRepr, pair, type IntPair } from '../conv.js';
 import { ConvReLU2d as FloatConvReLU2d } from '../intrinsic/fused.js';
 import { withMemoryFormat } from '../internal/memory-format.js';
-import { BUILTIN, Module, type LoadStateDictContext, type StateDict } from '../module.js';
+import { BUILTIN, type Module, type LoadStateDictContext, type StateDict } from '../module.js';
 import {
-  checkFloatModule,
-  engineOf,
-  isQTensor,
+  WeightedQuantizedModule,
   kernelOptions,
-  observeWeight,
-  outputQparams,
+  loadQuantizedGemm,
   qparamsRepr,
-  quantizeWeight,
   requireQTensor,
+  weightedFromFloat,
   type QuantizedModuleOptions,
 } from './utils.js';
 
@@ -54,7 +51,7 @@ function explicitPadding(c: FloatConv2d): [number, number] {
  * qconv.weight().intRepr(); // Int8Array […]
  * @see https://pytorch.org/docs/stable/generated/torch.ao.nn.quantized.Conv2d.html
  */
-export class Conv2d extends Module {
+export class Conv2d extends WeightedQuantizedModule<PackedConv2d> {
   static readonly [BUILTIN] = true;
   /** The kernel this class runs (`conv2dRelu` for {@link ConvReLU2d}). */
   protected readonly op: 'conv2d' | 'conv2dRelu' = 'conv2d';
@@ -69,17 +66,9 @@ export class Conv2d extends Module {
   scale = 1;
   /** Output zero point. */
   zeroPoint = 0;
-  /** The engine recorded at convert, passed to every kernel call. */
-  override engine: Engine;
-  declare backend: QuantizedBackend;
-  /** When set, the kernel reports its integer arithmetic to `trace.sink` (for `quint explain`). */
-  declare trace?: TraceOptions | undefined;
-  declare private qweight: QTensor;
-  declare private qbias: Tensor | null;
-  declare private packed: PackedConv2d | null;
 
   constructor(inChannels: number, outChannels: number, kernelSize: IntPair, options: QuantizedConv2dOptions) {
-    super();
+    super(options);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = pair(kernelSize);
@@ -87,11 +76,7 @@ export class Conv2d extends Module {
     this.padding = pair(options.padding ?? 0);
     this.dilation = pair(options.dilation ?? 1);
     this.groups = options.groups ?? 1;
-    this.engine = engineOf(options);
-    hidden(this, 'backend', options.backend);
-    hidden(this, 'packed', null);
-    const w = quantizePerTensor(new Tensor(new Float32Array(outChannels * (inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1]), [outChannels, inChannels / this.groups, ...this.kernelSize]), 1, 0, 'qint8');
-    this.setWeightBias(w, options.bias === false ? null : new Tensor(new Float32Array(outChannels), [outChannels]));
+    this.initWeightBias([outChannels, inChannels / this.groups, ...this.kernelSize], options.bias);
   }
 
   /**
@@ -109,32 +94,8 @@ export class Conv2d extends Module {
     return fromFloatConv(Conv2d, FloatConv2d, mod, options);
   }
 
-  /** The qint8 weight (PyTorch's `weight()`). @example qconv.weight().qScale() */
-  weight(): QTensor {
-    return this.qweight;
-  }
-
-  /** The float32 bias, or null (PyTorch's `bias()`). @example qconv.bias()?.toArray() */
-  bias(): Tensor | null {
-    return this.qbias;
-  }
-
-  /**
-   * Sets the weight and bias and prepacks them on the backend (PyTorch's `set_weight_bias`).
-   *
-   * @throws `OVERFLOW` (from the backend) when the int32 accumulator could overflow.
-   * @example
-   * qconv.setWeightBias(qweight, bias);
-   */
-  setWeightBias(weight: QTensor, bias: Tensor | null): void {
-    this.qweight = weight;
-    this.qbias = qnnpackBias(this.engine, bias, weight.shape[0]!);
-    this.packed = null;
-    this.packed = this.pack();
-  }
-
-  private pack(): PackedConv2d {
-    return this.backend.prepackConv2d(this.qweight, this.qbias === null ? null : this.qbias.toFloat32Array(), {
+  protected override prepack(weight: QTensor, bias: Float32Array | null): PackedConv2d {
+    return this.backend.prepackConv2d(weight, bias, {
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,
@@ -144,18 +105,8 @@ export class Conv2d extends Module {
 
   forward(x: QTensor): QTensor {
     const q = requireQTensor(this, x);
-    this.packed ??= this.pack();
     // PyTorch's quantized conv returns channels_last on both engines (spec §11.3): later ops need the hint.
-    return withMemoryFormat(this.backend.kernels[this.op](q, this.packed, { scale: this.scale, zeroPoint: this.zeroPoint }, kernelOptions(this.engine, this.trace)), 'channels_last');
-  }
-
-  override dispose(): void {
-    this.packed = null;
-    super.dispose();
-  }
-
-  protected override afterClone(): void {
-    this.packed = null;
+    return withMemoryFormat(this.backend.kernels[this.op](q, this.packedWeight(), { scale: this.scale, zeroPoint: this.zeroPoint }, kernelOptions(this.engine, this.trace)), 'channels_last');
   }
 
   protected override saveToStateDict(out: StateDict, prefix: string): void {
@@ -214,69 +165,18 @@ function fromFloatConv<C extends Conv2d>(
   mod: Module,
   options: QuantizedModuleOptions,
 ): C {
-  const owner = `nnq.${Cls.name}`;
-  checkFloatModule(mod, [Float], owner);
-  const conv = (mod instanceof FloatConvReLU2d ? mod.get(0) : mod) as FloatConv2d;
-  const observer = observeWeight(mod, conv.weight);
-  const qweight = quantizeWeight(conv.weight, observer, owner);
-  const { scale, zeroPoint } = outputQparams(mod, owner);
-  const q = new Cls(conv.inChannels, conv.outChannels, conv.kernelSize, {
-    ...options,
-    stride: conv.stride,
-    padding: explicitPadding(conv),
-    dilation: conv.dilation,
-    groups: conv.groups,
-    bias: conv.bias !== null,
+  return weightedFromFloat({
+    mod,
+    owner: `nnq.${Cls.name}`,
+    types: [Float],
+    create: (conv: FloatConv2d) =>
+      new Cls(conv.inChannels, conv.outChannels, conv.kernelSize, {
+        ...options,
+        stride: conv.stride,
+        padding: explicitPadding(conv),
+        dilation: conv.dilation,
+        groups: conv.groups,
+        bias: conv.bias !== null,
+      }),
   });
-  q.setWeightBias(qweight, conv.bias === null ? null : conv.bias.clone());
-  q.scale = scale;
-  q.zeroPoint = zeroPoint;
-  return q;
-}
-
-/**
- * PyTorch's qnnpack prepack stores a zero bias when there is none, and `bias()` then returns it (so a
- * qnnpack module prints no `bias=False`); the other engines keep None. The arithmetic is the same.
- */
-export function qnnpackBias(engine: Engine, bias: Tensor | null, outChannels: number): Tensor | null {
-  return bias === null && engine === 'qnnpack' ? new Tensor(new Float32Array(outChannels), [outChannels]) : bias;
-}
-
-/** Defines a non-enumerable own property (state that is not a child, parameter or attribute to print). */
-export function hidden(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true });
-}
-
-/** Loads `weight`, `bias`, `scale`, `zero_point` of a quantized conv/linear. */
-export function loadQuantizedGemm(
-  m: { scale: number; zeroPoint: number; bias(): Tensor | null },
-  sd: StateDict,
-  prefix: string,
-  ctx: LoadStateDictContext,
-  consumed: Set<string>,
-  keys: readonly [string, string],
-  set: (w: QTensor, b: Tensor | null) => void,
-): void {
-  const take = (k: string, optional = false): StateDict[string] | undefined => {
-    const key = prefix + k;
-    if (!(key in sd)) {
-      if (!optional) ctx.missingKeys.push(key);
-      return undefined;
-    }
-    consumed.add(key);
-    return sd[key];
-  };
-  const w = take(keys[0]);
-  const b = take(keys[1], m.bias() === null);
-  const s = take('scale');
-  const z = take('zero_point');
-  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : v instanceof Tensor && v.numel === 1 ? v.item() : undefined);
-  if (s !== undefined) m.scale = num(s) ?? m.scale;
-  if (z !== undefined) m.zeroPoint = num(z) ?? m.zeroPoint;
-  if (w === undefined) return;
-  if (!isQTensor(w)) {
-    ctx.errorMsgs.push(`While copying "${prefix}${keys[0]}", expected a QTensor (qint8 weight), got ${typeof w === 'object' ? w.constructor.name : typeof w}.`);
-    return;
-  }
-  set(w, b instanceof Tensor ? b : null);
 }

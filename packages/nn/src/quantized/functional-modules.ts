@@ -6,8 +6,7 @@ import { Identity } from '../linear.js';
 import { BUILTIN, Module, moduleError, type LoadStateDictContext, type ObserverLike, type StateDict } from '../module.js';
 import { memoryFormatOf, resultFormat, withMemoryFormat } from '../internal/memory-format.js';
 import { loadScaleZeroPoint } from './activation.js';
-import { hidden } from './conv.js';
-import { checkFloatModule, engineOf, kernelOptions, outputQparams, qparamsRepr, requireQTensor, type QuantizedModuleOptions } from './utils.js';
+import { checkFloatModule, engineOf, hidden, kernelOptions, outputQparams, qparamsRepr, requireQTensor, type QuantizedModuleOptions } from './utils.js';
 
 /**
  * Quantized operations in place of a `FloatFunctional` (`torch.ao.nn.quantized.QFunctional`):

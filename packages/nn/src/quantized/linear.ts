@@ -1,20 +1,16 @@
 // torch/ao/nn/quantized/modules/linear.py (Linear) and torch/ao/nn/intrinsic/quantized/modules/linear_relu.py.
-import { Tensor } from '@quint/tensor';
-import { quantizePerTensor, type Engine, type PackedLinear, type QTensor, type QuantizedBackend, type TraceOptions } from '@quint/qtensor';
+import type { PackedLinear, QTensor } from '@quint/qtensor';
 import { LinearReLU as FloatLinearReLU } from '../intrinsic/fused.js';
 import { Linear as FloatLinear } from '../linear.js';
-import { BUILTIN, Module, type LoadStateDictContext, type StateDict } from '../module.js';
-import { hidden, loadQuantizedGemm, qnnpackBias } from './conv.js';
+import { BUILTIN, type Module, type LoadStateDictContext, type StateDict } from '../module.js';
 import {
-  checkFloatModule,
-  engineOf,
+  WeightedQuantizedModule,
   kernelOptions,
-  observeWeight,
-  outputQparams,
+  loadQuantizedGemm,
   qparamsRepr,
   qschemeRepr,
-  quantizeWeight,
   requireQTensor,
+  weightedFromFloat,
   type QuantizedModuleOptions,
 } from './utils.js';
 
@@ -38,7 +34,7 @@ export interface QuantizedLinearOptions extends QuantizedModuleOptions {
  * String(qfc); // 'QuantizedLinear(in_features=8, out_features=4, scale=0.05, zero_point=0, qscheme=torch.per_tensor_affine)'
  * @see https://pytorch.org/docs/stable/generated/torch.ao.nn.quantized.Linear.html
  */
-export class Linear extends Module {
+export class Linear extends WeightedQuantizedModule<PackedLinear> {
   static readonly [BUILTIN] = true;
   protected readonly op: 'linear' | 'linearRelu' = 'linear';
   readonly inFeatures: number;
@@ -47,24 +43,12 @@ export class Linear extends Module {
   scale = 1;
   /** Output zero point. */
   zeroPoint = 0;
-  /** The engine recorded at convert, passed to every kernel call. */
-  override engine: Engine;
-  declare backend: QuantizedBackend;
-  /** When set, the kernel reports its integer arithmetic to `trace.sink` (for `quint explain`). */
-  declare trace?: TraceOptions | undefined;
-  declare private qweight: QTensor;
-  declare private qbias: Tensor | null;
-  declare private packed: PackedLinear | null;
 
   constructor(inFeatures: number, outFeatures: number, options: QuantizedLinearOptions) {
-    super();
+    super(options);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.engine = engineOf(options);
-    hidden(this, 'backend', options.backend);
-    hidden(this, 'packed', null);
-    const w = quantizePerTensor(new Tensor(new Float32Array(outFeatures * inFeatures), [outFeatures, inFeatures]), 1, 0, 'qint8');
-    this.setWeightBias(w, options.bias === false ? null : new Tensor(new Float32Array(outFeatures), [outFeatures]));
+    this.initWeightBias([outFeatures, inFeatures], options.bias);
   }
 
   /**
@@ -81,47 +65,13 @@ export class Linear extends Module {
     return fromFloatLinear(Linear, FloatLinear, mod, options);
   }
 
-  /** The qint8 weight (PyTorch's `weight()`). @example qfc.weight().intRepr() */
-  weight(): QTensor {
-    return this.qweight;
-  }
-
-  /** The float32 bias, or null. @example qfc.bias()?.toArray() */
-  bias(): Tensor | null {
-    return this.qbias;
-  }
-
-  /**
-   * Sets the weight and bias and prepacks them (PyTorch's `set_weight_bias`).
-   *
-   * @throws `OVERFLOW` (from the backend) when the int32 accumulator could overflow.
-   * @example
-   * qfc.setWeightBias(qweight, bias);
-   */
-  setWeightBias(weight: QTensor, bias: Tensor | null): void {
-    this.qweight = weight;
-    this.qbias = qnnpackBias(this.engine, bias, weight.shape[0]!);
-    this.packed = null;
-    this.packed = this.pack();
-  }
-
-  private pack(): PackedLinear {
-    return this.backend.prepackLinear(this.qweight, this.qbias === null ? null : this.qbias.toFloat32Array());
+  protected override prepack(weight: QTensor, bias: Float32Array | null): PackedLinear {
+    return this.backend.prepackLinear(weight, bias);
   }
 
   forward(x: QTensor): QTensor {
     const q = requireQTensor(this, x);
-    this.packed ??= this.pack();
-    return this.backend.kernels[this.op](q, this.packed, { scale: this.scale, zeroPoint: this.zeroPoint }, kernelOptions(this.engine, this.trace));
-  }
-
-  override dispose(): void {
-    this.packed = null;
-    super.dispose();
-  }
-
-  protected override afterClone(): void {
-    this.packed = null;
+    return this.backend.kernels[this.op](q, this.packedWeight(), { scale: this.scale, zeroPoint: this.zeroPoint }, kernelOptions(this.engine, this.trace));
   }
 
   protected override saveToStateDict(out: StateDict, prefix: string): void {
@@ -179,15 +129,11 @@ function fromFloatLinear<L extends Linear>(
   mod: Module,
   options: QuantizedModuleOptions,
 ): L {
-  const owner = `nnq.${Cls.name}`;
-  checkFloatModule(mod, [Float], owner);
-  const lin = (mod instanceof FloatLinearReLU ? mod.get(0) : mod) as FloatLinear;
-  const observer = observeWeight(mod, lin.weight);
-  const { scale, zeroPoint } = outputQparams(mod, owner);
-  const qweight = quantizeWeight(lin.weight, observer, owner);
-  const q = new Cls(lin.inFeatures, lin.outFeatures, { ...options, bias: lin.bias !== null });
-  q.setWeightBias(qweight, lin.bias === null ? null : lin.bias.clone());
-  q.scale = scale;
-  q.zeroPoint = zeroPoint;
-  return q;
+  return weightedFromFloat({
+    mod,
+    owner: `nnq.${Cls.name}`,
+    types: [Float],
+    qparamsFirst: true,
+    create: (lin: FloatLinear) => new Cls(lin.inFeatures, lin.outFeatures, { ...options, bias: lin.bias !== null }),
+  });
 }

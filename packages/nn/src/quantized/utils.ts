@@ -1,5 +1,5 @@
 // Shared by the quantized modules (torch/ao/nn/quantized/modules/utils.py and the module checks).
-import { QuantError, type Tensor } from '@quint/tensor';
+import { QuantError, Tensor } from '@quint/tensor';
 import {
   DEFAULT_ENGINE,
   DTYPE_RANGE,
@@ -13,8 +13,9 @@ import {
   type QuantizedBackend,
   type TraceOptions,
 } from '@quint/qtensor';
+import { Sequential } from '../container.js';
 import { pyFloat } from '../internal/repr.js';
-import { makeObserver, type Module, moduleError, type ObserverLike } from '../module.js';
+import { makeObserver, Module, moduleError, type LoadStateDictContext, type ObserverLike, type QConfigLike, type StateDict } from '../module.js';
 
 /** Options every quantized module takes: the backend that runs it and the engine it was converted for. */
 export interface QuantizedModuleOptions {
@@ -124,9 +125,9 @@ export function checkFloatModule(
   }
 }
 
-/** A fresh weight observer from the module's qconfig, fed the weight (as `weight_post_process(mod.weight)`). */
-export function observeWeight(mod: Module, weight: Tensor): ObserverLike {
-  const obs = makeObserver(mod.qconfig!.weight);
+/** A fresh weight observer from `qconfig`, fed the weight (as `weight_post_process(mod.weight)`). */
+function observeWeight(qconfig: QConfigLike, weight: Tensor): ObserverLike {
+  const obs = makeObserver(qconfig.weight);
   obs.forward(weight);
   return obs;
 }
@@ -139,4 +140,163 @@ export function qparamsRepr(scale: number, zeroPoint: number): string {
 /** PyTorch's `weight().qscheme()` printout: `torch.per_tensor_affine`. */
 export function qschemeRepr(q: QTensor): string {
   return `torch.${q.qscheme()}`;
+}
+
+/** Defines a non-enumerable own property (state that is not a child, parameter or attribute to print). */
+export function hidden(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true });
+}
+
+/**
+ * PyTorch's qnnpack prepack stores a zero bias when there is none, and `bias()` then returns it (so a
+ * qnnpack module prints no `bias=False`); the other engines keep None. The arithmetic is the same.
+ */
+export function qnnpackBias(engine: Engine, bias: Tensor | null, outChannels: number): Tensor | null {
+  return bias === null && engine === 'qnnpack' ? new Tensor(new Float32Array(outChannels), [outChannels]) : bias;
+}
+
+/**
+ * A quantized module with a qint8 weight and a float32 bias prepacked on its backend (PyTorch's
+ * `WeightedQuantizedModule`): the static and dynamic conv/linear modules. It holds the backend and
+ * engine, the weight, bias and their pack (made again lazily after `dispose()` or `clone()`).
+ * Subclasses say how to prepack and which kernel to run.
+ */
+export abstract class WeightedQuantizedModule<P extends object> extends Module {
+  /** The engine recorded at convert, passed to every kernel call. */
+  override engine: Engine;
+  declare backend: QuantizedBackend;
+  /** When set, the kernel reports its integer arithmetic to `trace.sink` (for `quint explain`). */
+  declare trace?: TraceOptions | undefined;
+  declare protected qweight: QTensor;
+  declare protected qbias: Tensor | null;
+  declare private packed: P | null;
+
+  protected constructor(options: QuantizedModuleOptions) {
+    super();
+    this.engine = engineOf(options);
+    hidden(this, 'backend', options.backend);
+    hidden(this, 'packed', null);
+  }
+
+  /**
+   * Sets an all-zero weight of `shape` (scale 1, zero point 0) and a zero bias unless `bias` is
+   * false, as PyTorch's constructors do; called last by a subclass constructor, once its geometry
+   * (which {@link prepack} reads) is set.
+   */
+  protected initWeightBias(shape: readonly number[], bias: boolean | undefined): void {
+    const n = shape.reduce((p, d) => p * d, 1);
+    const out = shape[0]!;
+    const w = quantizePerTensor(new Tensor(new Float32Array(n), [...shape]), 1, 0, 'qint8');
+    this.setWeightBias(w, bias === false ? null : new Tensor(new Float32Array(out), [out]));
+  }
+
+  /** Prepacks the weight and float32 bias on the backend (which checks int32 overflow). */
+  protected abstract prepack(weight: QTensor, bias: Float32Array | null): P;
+
+  /** The weight packed on the backend, packed again when `dispose()` or `clone()` dropped it. */
+  protected packedWeight(): P {
+    this.packed ??= this.prepack(this.qweight, this.qbias === null ? null : this.qbias.toFloat32Array());
+    return this.packed;
+  }
+
+  /** The qint8 weight (PyTorch's `weight()`). @example qfc.weight().intRepr() */
+  weight(): QTensor {
+    return this.qweight;
+  }
+
+  /** The float32 bias, or null (PyTorch's `bias()`). @example qfc.bias()?.toArray() */
+  bias(): Tensor | null {
+    return this.qbias;
+  }
+
+  /**
+   * Sets the weight and bias and prepacks them on the backend (PyTorch's `set_weight_bias`).
+   *
+   * @throws `OVERFLOW` (from the backend) when the int32 accumulator could overflow.
+   * @example
+   * qfc.setWeightBias(qweight, bias);
+   */
+  setWeightBias(weight: QTensor, bias: Tensor | null): void {
+    this.qweight = weight;
+    this.qbias = qnnpackBias(this.engine, bias, weight.shape[0]!);
+    this.packed = null;
+    this.packedWeight();
+  }
+
+  override dispose(): void {
+    this.packed = null;
+    super.dispose();
+  }
+
+  protected override afterClone(): void {
+    this.packed = null;
+  }
+}
+
+/**
+ * PyTorch's `from_float` of a conv/linear module: checks `mod` is one of `types` (a fused module
+ * gives its first child's weight and bias), quantizes the weight with a fresh observer from
+ * `mod.qconfig.weight` (`_quantize_weight`, spec §5.1) and builds the module with `create`.
+ * Static modules (no `dynamicQConfig`) need a qconfig and take the output qparams from
+ * `mod.activationPostProcess`: Linear reads them before quantizing the weight, Conv after
+ * (`qparamsFirst`), as PyTorch does, which decides the error when both are wrong. Dynamic modules
+ * fall back to `dynamicQConfig` and have no output qparams.
+ */
+export function weightedFromFloat<F extends Module & { readonly weight: Tensor; readonly bias: Tensor | null }, M extends WeightedQuantizedModule<object> & { scale?: number; zeroPoint?: number }>(args: {
+  readonly mod: Module;
+  readonly owner: string;
+  readonly types: readonly (abstract new (...a: never[]) => Module)[];
+  readonly qparamsFirst?: boolean;
+  readonly dynamicQConfig?: QConfigLike;
+  readonly create: (float: F) => M;
+}): M {
+  const { mod, owner } = args;
+  const dynamic = args.dynamicQConfig !== undefined;
+  checkFloatModule(mod, args.types, owner, !dynamic);
+  const float = (mod instanceof Sequential ? mod.get(0) : mod) as F;
+  const observer = observeWeight(mod.qconfig ?? args.dynamicQConfig!, float.weight);
+  const before = !dynamic && args.qparamsFirst === true ? outputQparams(mod, owner) : undefined;
+  const qweight = quantizeWeight(float.weight, observer, owner);
+  const qparams = dynamic ? undefined : (before ?? outputQparams(mod, owner));
+  const q = args.create(float);
+  q.setWeightBias(qweight, float.bias === null ? null : float.bias.clone());
+  if (qparams !== undefined) {
+    q.scale = qparams.scale;
+    q.zeroPoint = qparams.zeroPoint;
+  }
+  return q;
+}
+
+/** Loads `weight`, `bias`, `scale`, `zero_point` of a quantized conv/linear. */
+export function loadQuantizedGemm(
+  m: { scale: number; zeroPoint: number; bias(): Tensor | null },
+  sd: StateDict,
+  prefix: string,
+  ctx: LoadStateDictContext,
+  consumed: Set<string>,
+  keys: readonly [string, string],
+  set: (w: QTensor, b: Tensor | null) => void,
+): void {
+  const take = (k: string, optional = false): StateDict[string] | undefined => {
+    const key = prefix + k;
+    if (!(key in sd)) {
+      if (!optional) ctx.missingKeys.push(key);
+      return undefined;
+    }
+    consumed.add(key);
+    return sd[key];
+  };
+  const w = take(keys[0]);
+  const b = take(keys[1], m.bias() === null);
+  const s = take('scale');
+  const z = take('zero_point');
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : v instanceof Tensor && v.numel === 1 ? v.item() : undefined);
+  if (s !== undefined) m.scale = num(s) ?? m.scale;
+  if (z !== undefined) m.zeroPoint = num(z) ?? m.zeroPoint;
+  if (w === undefined) return;
+  if (!isQTensor(w)) {
+    ctx.errorMsgs.push(`While copying "${prefix}${keys[0]}", expected a QTensor (qint8 weight), got ${typeof w === 'object' ? w.constructor.name : typeof w}.`);
+    return;
+  }
+  set(w, b instanceof Tensor ? b : null);
 }

@@ -1,12 +1,18 @@
 // torch/ao/nn/quantized/dynamic/modules/linear.py: the dynamic quantized Linear.
-import { Tensor } from '@quint/tensor';
-import { quantizePerTensor, type Engine, type PackedLinear, type QTensor, type QuantizedBackend, type TraceOptions } from '@quint/qtensor';
+import type { Tensor } from '@quint/tensor';
+import type { PackedLinear, QTensor } from '@quint/qtensor';
 import { defaultDynamicQConfig } from '@quint/observers';
 import { LinearReLU as FloatLinearReLU } from '../../intrinsic/fused.js';
 import { Linear as FloatLinear } from '../../linear.js';
-import { BUILTIN, makeObserver, Module, type LoadStateDictContext, type StateDict } from '../../module.js';
-import { hidden, loadQuantizedGemm, qnnpackBias } from '../conv.js';
-import { checkFloatModule, engineOf, kernelOptions, qschemeRepr, quantizeWeight, type QuantizedModuleOptions } from '../utils.js';
+import { BUILTIN, type Module, type LoadStateDictContext, type StateDict } from '../../module.js';
+import {
+  WeightedQuantizedModule,
+  kernelOptions,
+  loadQuantizedGemm,
+  qschemeRepr,
+  weightedFromFloat,
+  type QuantizedModuleOptions,
+} from '../utils.js';
 
 /** Options of the dynamic {@link Linear}. */
 export interface DynamicLinearOptions extends QuantizedModuleOptions {
@@ -25,26 +31,16 @@ export interface DynamicLinearOptions extends QuantizedModuleOptions {
  * qd.call(randn([2, 8])); // float Tensor
  * @see https://pytorch.org/docs/stable/generated/torch.ao.nn.quantized.dynamic.Linear.html
  */
-export class Linear extends Module {
+export class Linear extends WeightedQuantizedModule<PackedLinear> {
   static readonly [BUILTIN] = true;
   readonly inFeatures: number;
   readonly outFeatures: number;
-  override engine: Engine;
-  declare backend: QuantizedBackend;
-  declare trace?: TraceOptions | undefined;
-  declare private qweight: QTensor;
-  declare private qbias: Tensor | null;
-  declare private packed: PackedLinear | null;
 
   constructor(inFeatures: number, outFeatures: number, options: DynamicLinearOptions) {
-    super();
+    super(options);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.engine = engineOf(options);
-    hidden(this, 'backend', options.backend);
-    hidden(this, 'packed', null);
-    const w = quantizePerTensor(new Tensor(new Float32Array(outFeatures * inFeatures), [outFeatures, inFeatures]), 1, 0, 'qint8');
-    this.setWeightBias(w, options.bias === false ? null : new Tensor(new Float32Array(outFeatures), [outFeatures]));
+    this.initWeightBias([outFeatures, inFeatures], options.bias);
   }
 
   /**
@@ -57,51 +53,21 @@ export class Linear extends Module {
    * const qd = nnqd.Linear.fromFloat(model.fc, { backend });
    */
   static fromFloat(mod: Module, options: QuantizedModuleOptions): Linear {
-    checkFloatModule(mod, [FloatLinear, FloatLinearReLU], 'nnqd.Linear', false);
-    const qconfig = mod.qconfig ?? defaultDynamicQConfig;
-    const lin = (mod instanceof FloatLinearReLU ? mod.get(0) : mod) as FloatLinear;
-    const observer = makeObserver(qconfig.weight);
-    observer.forward(lin.weight);
-    const qweight = quantizeWeight(lin.weight, observer, 'nnqd.Linear');
-    const q = new Linear(lin.inFeatures, lin.outFeatures, { ...options, bias: lin.bias !== null });
-    q.setWeightBias(qweight, lin.bias === null ? null : lin.bias.clone());
-    return q;
+    return weightedFromFloat({
+      mod,
+      owner: 'nnqd.Linear',
+      types: [FloatLinear, FloatLinearReLU],
+      dynamicQConfig: defaultDynamicQConfig,
+      create: (lin: FloatLinear) => new Linear(lin.inFeatures, lin.outFeatures, { ...options, bias: lin.bias !== null }),
+    });
   }
 
-  /** The qint8 weight. @example qd.weight().qScale() */
-  weight(): QTensor {
-    return this.qweight;
-  }
-
-  /** The float32 bias, or null. @example qd.bias() */
-  bias(): Tensor | null {
-    return this.qbias;
-  }
-
-  /** Sets and prepacks the weight and bias. @example qd.setWeightBias(w, b) */
-  setWeightBias(weight: QTensor, bias: Tensor | null): void {
-    this.qweight = weight;
-    this.qbias = qnnpackBias(this.engine, bias, weight.shape[0]!);
-    this.packed = null;
-    this.packed = this.pack();
-  }
-
-  private pack(): PackedLinear {
-    return this.backend.prepackLinear(this.qweight, this.qbias === null ? null : this.qbias.toFloat32Array());
+  protected override prepack(weight: QTensor, bias: Float32Array | null): PackedLinear {
+    return this.backend.prepackLinear(weight, bias);
   }
 
   forward(x: Tensor): Tensor {
-    this.packed ??= this.pack();
-    return this.backend.kernels.linearDynamic(x, this.packed, { ...kernelOptions(this.engine, this.trace), reduceRange: true });
-  }
-
-  override dispose(): void {
-    this.packed = null;
-    super.dispose();
-  }
-
-  protected override afterClone(): void {
-    this.packed = null;
+    return this.backend.kernels.linearDynamic(x, this.packedWeight(), { ...kernelOptions(this.engine, this.trace), reduceRange: true });
   }
 
   protected override saveToStateDict(out: StateDict, prefix: string): void {
