@@ -1,6 +1,5 @@
 import { MinMaxObserver, type MinMaxObserverOptions } from './min-max-observer.js';
-
-const f32 = Math.fround;
+import { movingAverageStep } from './torch-numerics.js';
 
 /** Constructor options of {@link MovingAverageMinMaxObserver}. */
 export interface MovingAverageMinMaxObserverOptions extends MinMaxObserverOptions {
@@ -34,9 +33,7 @@ export class MovingAverageMinMaxObserver extends MinMaxObserver {
       this.maxVal = curMax;
       return;
     }
-    // Tensor–Python-scalar arithmetic: the scalar c is cast to float32 first (spec §2 preamble).
-    const c = f32(this.averagingConstant);
-    this.minVal = f32(this.minVal + f32(c * f32(curMin - this.minVal)));
-    this.maxVal = f32(this.maxVal + f32(c * f32(curMax - this.maxVal)));
+    this.minVal = movingAverageStep(this.minVal, curMin, this.averagingConstant);
+    this.maxVal = movingAverageStep(this.maxVal, curMax, this.averagingConstant);
   }
 }

@@ -1,6 +1,5 @@
 import { PerChannelMinMaxObserver, type PerChannelMinMaxObserverOptions } from './per-channel-min-max-observer.js';
-
-const f32 = Math.fround;
+import { movingAverageStep } from './torch-numerics.js';
 
 /** Constructor options of {@link MovingAveragePerChannelMinMaxObserver}. */
 export interface MovingAveragePerChannelMinMaxObserverOptions extends PerChannelMinMaxObserverOptions {
@@ -33,10 +32,9 @@ export class MovingAveragePerChannelMinMaxObserver extends PerChannelMinMaxObser
       this.maxVal = maxs;
       return;
     }
-    const c = f32(this.averagingConstant);
     for (let i = 0; i < mins.length; i++) {
-      this.minVal[i] = f32(this.minVal[i]! + f32(c * f32(mins[i]! - this.minVal[i]!)));
-      this.maxVal[i] = f32(this.maxVal[i]! + f32(c * f32(maxs[i]! - this.maxVal[i]!)));
+      this.minVal[i] = movingAverageStep(this.minVal[i]!, mins[i]!, this.averagingConstant);
+      this.maxVal[i] = movingAverageStep(this.maxVal[i]!, maxs[i]!, this.averagingConstant);
     }
   }
 }

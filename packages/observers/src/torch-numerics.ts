@@ -1,5 +1,5 @@
-// Float32 emulations of the PyTorch 1.13 CPU kernels the HistogramObserver uses. Internal: not
-// exported from the package. Each mirrors spec pytorch-semantics §2.6 and the numpy ports in
+// Float32 emulations of the PyTorch 1.13 CPU kernels the observers use. Internal: not
+// exported from the package. The histogram ones mirror spec pytorch-semantics §2.6 and the numpy ports in
 // spec/pytorch-experiments/histobs113.py and torchsum.py, which matched PyTorch bit for bit.
 
 const f32 = Math.fround;
@@ -140,4 +140,14 @@ export function linspaceF32(start: number, end: number, steps: number): Float32A
   const halfway = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) out[i] = i < halfway ? f32(s + f32(step * i)) : f32(e - f32(step * (steps - i - 1)));
   return out;
+}
+
+/**
+ * One step of the moving-average observers (spec §2.4), per tensor or per channel:
+ * `f32(prev + f32(c · f32(cur − prev)))` with `c = f32(averagingConstant)`, because in
+ * Tensor–Python-scalar arithmetic PyTorch casts the scalar to float32 first (spec §2 preamble).
+ */
+export function movingAverageStep(prev: number, cur: number, averagingConstant: number): number {
+  const c = f32(averagingConstant);
+  return f32(prev + f32(c * f32(cur - prev)));
 }
