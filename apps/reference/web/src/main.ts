@@ -33,6 +33,9 @@ const ui = {
   download: $<HTMLAnchorElement>('download'),
   downloadSize: $<HTMLSpanElement>('download-size'),
   summary: $<HTMLDivElement>('summary'),
+  report: $<HTMLElement>('report'),
+  reportBody: $<HTMLDivElement>('report-body'),
+  placeholder: $<HTMLParagraphElement>('placeholder'),
   run: $<HTMLElement>('run'),
   sample: $<HTMLInputElement>('sample'),
   sampleLabel: $<HTMLLabelElement>('sample-label'),
@@ -155,6 +158,9 @@ ui.useMnist.addEventListener('click', () => {
       state.model = { name: 'mnist-cnn.onnx', bytes: model! };
       state.calib = { name: 'mnist-calib.npy', bytes: calib! };
       state.samples = samples!;
+      // The file pickers no longer show what will be quantized.
+      ui.modelFile.value = '';
+      ui.calibFile.value = '';
       refresh();
       startQuantize();
     } catch (e) {
@@ -202,6 +208,7 @@ function startQuantize(): void {
   ui.warnings.replaceChildren();
   ui.results.hidden = true;
   ui.run.hidden = true;
+  ui.report.hidden = true;
   ui.progress.removeAttribute('value');
   ui.progressText.textContent = 'starting…';
   refresh();
@@ -229,12 +236,14 @@ function onWorker(msg: FromWorker): void {
   if (msg.job !== state.job) return;
   switch (msg.kind) {
     case 'progress':
+      // Running one input is quick and has its own view; the progress line stays the quantization's.
+      if (msg.stage === 'run') break;
       if (msg.stage === 'calibrate') {
         ui.progress.max = msg.total;
         ui.progress.value = msg.done;
         ui.progressText.textContent = `calibrating: batch ${msg.done} of ${msg.total}`;
       } else {
-        if (msg.stage !== 'run') ui.progress.removeAttribute('value');
+        ui.progress.removeAttribute('value');
         ui.progressText.textContent = `${STAGES[msg.stage]}…`;
       }
       break;
@@ -242,9 +251,12 @@ function onWorker(msg: FromWorker): void {
       ui.warnings.append(h('li', {}, msg.line));
       break;
     case 'error':
+      // While busy the failure is the quantization's; otherwise it is a run's (the result stays).
+      if (state.busy) {
+        ui.progress.value = 0;
+        ui.progressText.textContent = 'failed';
+      }
       finish();
-      ui.progress.value = 0;
-      ui.progressText.textContent = 'failed';
       showError(msg.line);
       break;
     case 'quantized':
@@ -256,7 +268,6 @@ function onWorker(msg: FromWorker): void {
       break;
     case 'ran':
       ui.runButton.disabled = false;
-      ui.progressText.textContent = 'ran one input';
       showRun(msg.inputShape, msg.input, msg.outputs);
       break;
   }
@@ -265,6 +276,8 @@ function onWorker(msg: FromWorker): void {
 function showError(line: string): void {
   ui.error.textContent = line;
   ui.error.hidden = false;
+  ui.placeholder.hidden = true;
+  ui.error.scrollIntoView({ block: 'nearest' });
 }
 
 function clearError(): void {
@@ -316,7 +329,6 @@ function showResult(bytes: ArrayBuffer, s: QuantizeSummary): void {
   const mb = (x: ModelInspection) => x.modelBytes;
   const prov = Object.entries(s.int8.provenance).map(([k, v]) => `${k} = ${v}`);
   ui.summary.replaceChildren(
-    h('h3', {}, 'Summary'),
     facts([
       ['Model bytes (fp32 → int8)', `${kb(mb(s.float).fp32)} → ${kb(mb(s.int8).int8)} (${(mb(s.float).fp32 / mb(s.int8).int8).toFixed(2)}× smaller)`],
       ['File size (float → int8 ONNX)', `${kb(s.float.fileBytes ?? 0)} → ${kb(s.int8FileBytes)}`],
@@ -325,12 +337,11 @@ function showResult(bytes: ArrayBuffer, s: QuantizeSummary): void {
       ['Time', `${(s.milliseconds / 1000).toFixed(1)} s in a Web Worker`],
       ['Provenance (metadata_props)', prov.length ? h('code', {}, prov.join(' · ')) : 'none'],
     ]),
-    h('h3', {}, 'Ops'),
-    opCounts(s.float, s.int8),
-    h('h3', {}, 'Quantization parameters'),
-    qparams(s.int8),
   );
+  ui.reportBody.replaceChildren(h('h3', {}, 'Ops'), opCounts(s.float, s.int8), h('h3', {}, 'Quantization parameters'), qparams(s.int8));
+  ui.placeholder.hidden = true;
   ui.results.hidden = false;
+  ui.report.hidden = false;
   // Running one input: the MNIST evaluation digits, or the calibration rows of the user's data.
   const n = state.runSet === 'samples' ? 10 : (s.calibrationShape[0] ?? 1);
   ui.sample.max = String(Math.max(0, n - 1));
