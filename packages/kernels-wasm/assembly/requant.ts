@@ -41,6 +41,93 @@ function fp32Scalar(acc: i32, bias: i32, mult: f32, fmin: f32, fmax: f32, fzp: f
   return <i32>(nearest<f32>(v) + fzp);
 }
 
+// onednn: v = f32(f32(f32(acc) + fb[c]) × op[c]); y = clamp(rne(f32(v + f32(zp))), lo, hi).
+// A fused relu (max(v, 0)) is the same as lo = zp: f32(v + zp) is monotone in v and equals zp at 0.
+// @ts-ignore: decorator
+@inline
+function fbiasVec(acc: v128, fb: v128, mult: v128, fmin: v128, fmax: v128, zb: v128, za: v128): v128 {
+  let v = f32x4.mul(f32x4.add(f32x4.convert_i32x4_s(acc), fb), mult);
+  v = f32x4.add(v, zb);
+  v = f32x4.min(f32x4.max(v, fmin), fmax);
+  return i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.nearest(v), za));
+}
+
+// @ts-ignore: decorator
+@inline
+function fbiasScalar(acc: i32, fb: f32, mult: f32, fmin: f32, fmax: f32, zb: f32, za: f32): i32 {
+  let v = (<f32>acc + fb) * mult;
+  v = v + zb;
+  v = min(max(v, fmin), fmax);
+  return <i32>(nearest<f32>(v) + za);
+}
+
+// The row loop both requantizations share: 16 outputs per step from four vectors, then a scalar
+// tail; per-row (conv) or per-column (linear) bias and multiplier. `B` is the bias element type and
+// picks the flavour at compile time (i32: fp32Vec/fp32Scalar; f32: fbiasVec/fbiasScalar), so after
+// inlining the exports' loops compile to the same instructions as two hand-written copies did (checked
+// on build/kernels.wat). The flavour's two extra scalars are `p` (fp32: zp; fbias: zb) and `q` (fp32:
+// the qnnpack flag) or `qf` (fbias: za); `vp`, `vq` are their vectors (fp32: zp and the flag's mask).
+// @ts-ignore: decorator
+@inline
+function requantRows<B>(
+  acc: usize, bias: usize, mult: usize, out: usize, rows: i32, cols: i32, perRow: i32, signed: i32,
+  fmin: f32, fmax: f32, p: f32, q: i32, qf: f32, vp: v128, vq: v128,
+): void {
+  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
+  for (let r = 0; r < rows; r++) {
+    const ap = acc + (<usize>r * <usize>cols << 2);
+    const op = out + <usize>r * <usize>cols;
+    let j = 0;
+    if (perRow) {
+      const bs = load<B>(bias + (<usize>r << 2));
+      const ms = load<f32>(mult + (<usize>r << 2));
+      const vb = isInteger<B>() ? i32x4.splat(<i32>bs) : f32x4.splat(<f32>bs), vm = f32x4.splat(ms);
+      for (; j + 16 <= cols; j += 16) {
+        const a = ap + (<usize>j << 2);
+        narrowStore16(
+          op + <usize>j,
+          requantVec<B>(v128.load(a), vb, vm, vmin, vmax, vp, vq),
+          requantVec<B>(v128.load(a, 16), vb, vm, vmin, vmax, vp, vq),
+          requantVec<B>(v128.load(a, 32), vb, vm, vmin, vmax, vp, vq),
+          requantVec<B>(v128.load(a, 48), vb, vm, vmin, vmax, vp, vq),
+          signed,
+        );
+      }
+      for (; j < cols; j++) store<i8>(op + <usize>j, <i8>requantScalar<B>(load<i32>(ap + (<usize>j << 2)), bs, ms, fmin, fmax, p, q, qf));
+    } else {
+      for (; j + 16 <= cols; j += 16) {
+        const a = ap + (<usize>j << 2);
+        const bq = bias + (<usize>j << 2);
+        const mq = mult + (<usize>j << 2);
+        narrowStore16(
+          op + <usize>j,
+          requantVec<B>(v128.load(a), v128.load(bq), v128.load(mq), vmin, vmax, vp, vq),
+          requantVec<B>(v128.load(a, 16), v128.load(bq, 16), v128.load(mq, 16), vmin, vmax, vp, vq),
+          requantVec<B>(v128.load(a, 32), v128.load(bq, 32), v128.load(mq, 32), vmin, vmax, vp, vq),
+          requantVec<B>(v128.load(a, 48), v128.load(bq, 48), v128.load(mq, 48), vmin, vmax, vp, vq),
+          signed,
+        );
+      }
+      for (; j < cols; j++) {
+        const o = <usize>j << 2;
+        store<i8>(op + <usize>j, <i8>requantScalar<B>(load<i32>(ap + o), load<B>(bias + o), load<f32>(mult + o), fmin, fmax, p, q, qf));
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function requantVec<B>(acc: v128, bias: v128, mult: v128, fmin: v128, fmax: v128, vp: v128, vq: v128): v128 {
+  return isInteger<B>() ? fp32Vec(acc, bias, mult, fmin, fmax, vp, vq) : fbiasVec(acc, bias, mult, fmin, fmax, vp, vq);
+}
+
+// @ts-ignore: decorator
+@inline
+function requantScalar<B>(acc: i32, bias: B, mult: f32, fmin: f32, fmax: f32, p: f32, q: i32, qf: f32): i32 {
+  return isInteger<B>() ? fp32Scalar(acc, <i32>bias, mult, fmin, fmax, p, q) : fbiasScalar(acc, <f32>bias, mult, fmin, fmax, p, qf);
+}
+
 /**
  * The `fp32` requantization (qnnpack §5.2a, ort): int32 bias added to the accumulator, one float32
  * multiply, round half to even, zero point added after rounding. `qnnpack` = 1 applies qnnpack's
@@ -61,68 +148,8 @@ export function q8_requant_minmax_fp32__wasmsimd(
   qnnpack: i32,
 ): void {
   const fmin = <f32>(lo - zp), fmax = <f32>(hi - zp), fzp = <f32>zp;
-  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax), vzp = f32x4.splat(fzp);
   const sat = qnnpack ? i32x4.splat(-1) : i32x4.splat(0);
-  for (let r = 0; r < rows; r++) {
-    const ap = acc + (<usize>r * <usize>cols << 2);
-    const op = out + <usize>r * <usize>cols;
-    let j = 0;
-    if (perRow) {
-      const bs = load<i32>(bias + (<usize>r << 2));
-      const ms = load<f32>(mult + (<usize>r << 2));
-      const vb = i32x4.splat(bs), vm = f32x4.splat(ms);
-      for (; j + 16 <= cols; j += 16) {
-        const q = ap + (<usize>j << 2);
-        narrowStore16(
-          op + <usize>j,
-          fp32Vec(v128.load(q), vb, vm, vmin, vmax, vzp, sat),
-          fp32Vec(v128.load(q, 16), vb, vm, vmin, vmax, vzp, sat),
-          fp32Vec(v128.load(q, 32), vb, vm, vmin, vmax, vzp, sat),
-          fp32Vec(v128.load(q, 48), vb, vm, vmin, vmax, vzp, sat),
-          signed,
-        );
-      }
-      for (; j < cols; j++) store<i8>(op + <usize>j, <i8>fp32Scalar(load<i32>(ap + (<usize>j << 2)), bs, ms, fmin, fmax, fzp, qnnpack));
-    } else {
-      for (; j + 16 <= cols; j += 16) {
-        const q = ap + (<usize>j << 2);
-        const bq = bias + (<usize>j << 2);
-        const mq = mult + (<usize>j << 2);
-        narrowStore16(
-          op + <usize>j,
-          fp32Vec(v128.load(q), v128.load(bq), v128.load(mq), vmin, vmax, vzp, sat),
-          fp32Vec(v128.load(q, 16), v128.load(bq, 16), v128.load(mq, 16), vmin, vmax, vzp, sat),
-          fp32Vec(v128.load(q, 32), v128.load(bq, 32), v128.load(mq, 32), vmin, vmax, vzp, sat),
-          fp32Vec(v128.load(q, 48), v128.load(bq, 48), v128.load(mq, 48), vmin, vmax, vzp, sat),
-          signed,
-        );
-      }
-      for (; j < cols; j++) {
-        const o = <usize>j << 2;
-        store<i8>(op + <usize>j, <i8>fp32Scalar(load<i32>(ap + o), load<i32>(bias + o), load<f32>(mult + o), fmin, fmax, fzp, qnnpack));
-      }
-    }
-  }
-}
-
-// onednn: v = f32(f32(f32(acc) + fb[c]) × op[c]); y = clamp(rne(f32(v + f32(zp))), lo, hi).
-// A fused relu (max(v, 0)) is the same as lo = zp: f32(v + zp) is monotone in v and equals zp at 0.
-// @ts-ignore: decorator
-@inline
-function fbiasVec(acc: v128, fb: v128, mult: v128, fmin: v128, fmax: v128, zb: v128, za: v128): v128 {
-  let v = f32x4.mul(f32x4.add(f32x4.convert_i32x4_s(acc), fb), mult);
-  v = f32x4.add(v, zb);
-  v = f32x4.min(f32x4.max(v, fmin), fmax);
-  return i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.nearest(v), za));
-}
-
-// @ts-ignore: decorator
-@inline
-function fbiasScalar(acc: i32, fb: f32, mult: f32, fmin: f32, fmax: f32, zb: f32, za: f32): i32 {
-  let v = (<f32>acc + fb) * mult;
-  v = v + zb;
-  v = min(max(v, fmin), fmax);
-  return <i32>(nearest<f32>(v) + za);
+  requantRows<i32>(acc, bias, mult, out, rows, cols, perRow, signed, fmin, fmax, fzp, qnnpack, 0, f32x4.splat(fzp), sat);
 }
 
 /**
@@ -148,45 +175,5 @@ export function q8_requant_minmax_fbias__wasmsimd(
   // onednn clamps v + zp to [lo, hi]; fbgemm clamps v to [lo − zp, hi − zp] and adds zp after.
   const zb: f32 = zpBefore ? <f32>zp : 0, za: f32 = zpBefore ? 0 : <f32>zp;
   const fmin = <f32>lo - za, fmax = <f32>hi - za;
-  const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax), vzb = f32x4.splat(zb), vza = f32x4.splat(za);
-  for (let r = 0; r < rows; r++) {
-    const ap = acc + (<usize>r * <usize>cols << 2);
-    const op = out + <usize>r * <usize>cols;
-    let j = 0;
-    if (perRow) {
-      const bs = load<f32>(fbias + (<usize>r << 2));
-      const ms = load<f32>(mult + (<usize>r << 2));
-      const vb = f32x4.splat(bs), vm = f32x4.splat(ms);
-      for (; j + 16 <= cols; j += 16) {
-        const q = ap + (<usize>j << 2);
-        narrowStore16(
-          op + <usize>j,
-          fbiasVec(v128.load(q), vb, vm, vmin, vmax, vzb, vza),
-          fbiasVec(v128.load(q, 16), vb, vm, vmin, vmax, vzb, vza),
-          fbiasVec(v128.load(q, 32), vb, vm, vmin, vmax, vzb, vza),
-          fbiasVec(v128.load(q, 48), vb, vm, vmin, vmax, vzb, vza),
-          signed,
-        );
-      }
-      for (; j < cols; j++) store<i8>(op + <usize>j, <i8>fbiasScalar(load<i32>(ap + (<usize>j << 2)), bs, ms, fmin, fmax, zb, za));
-    } else {
-      for (; j + 16 <= cols; j += 16) {
-        const q = ap + (<usize>j << 2);
-        const bq = fbias + (<usize>j << 2);
-        const mq = mult + (<usize>j << 2);
-        narrowStore16(
-          op + <usize>j,
-          fbiasVec(v128.load(q), v128.load(bq), v128.load(mq), vmin, vmax, vzb, vza),
-          fbiasVec(v128.load(q, 16), v128.load(bq, 16), v128.load(mq, 16), vmin, vmax, vzb, vza),
-          fbiasVec(v128.load(q, 32), v128.load(bq, 32), v128.load(mq, 32), vmin, vmax, vzb, vza),
-          fbiasVec(v128.load(q, 48), v128.load(bq, 48), v128.load(mq, 48), vmin, vmax, vzb, vza),
-          signed,
-        );
-      }
-      for (; j < cols; j++) {
-        const o = <usize>j << 2;
-        store<i8>(op + <usize>j, <i8>fbiasScalar(load<i32>(ap + o), load<f32>(fbias + o), load<f32>(mult + o), fmin, fmax, zb, za));
-      }
-    }
-  }
+  requantRows<f32>(acc, fbias, mult, out, rows, cols, perRow, signed, fmin, fmax, zb, 0, za, f32x4.splat(zb), f32x4.splat(za));
 }
