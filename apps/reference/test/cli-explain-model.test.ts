@@ -34,7 +34,15 @@ interface Doc {
   input: { scale: number; zeroPoint: number; codes: number[] };
   weight: { scales: number[]; zeroPoints: number[]; codes: number[] };
   output: { scale: number; zeroPoint: number; codes: number[] };
-  elements: Array<{ index: number; accumulator: number; bias: number; multiplier: number; preRound: number; outputCode: number; forwardCode: number }>;
+  elements: Array<{
+    index: number;
+    accumulator: number;
+    bias: number;
+    multiplier: number;
+    preRound: number;
+    outputCode: number;
+    forwardCode: number;
+  }>;
 }
 
 /** Runs explain --json and checks the stdout is exactly one JSON document and stderr is empty. */
@@ -46,7 +54,15 @@ function explainJson(...args: string[]): Doc {
   expect(r.stdout).toBe(`${JSON.stringify(doc)}\n`);
   expect(Object.keys(doc)).toEqual(['engine', 'torchCompat', 'input', 'weight', 'output', 'elements']);
   for (const e of doc.elements) {
-    expect(Object.keys(e)).toEqual(['index', 'accumulator', 'bias', 'multiplier', 'preRound', 'outputCode', 'forwardCode']);
+    expect(Object.keys(e)).toEqual([
+      'index',
+      'accumulator',
+      'bias',
+      'multiplier',
+      'preRound',
+      'outputCode',
+      'forwardCode',
+    ]);
   }
   return doc;
 }
@@ -111,7 +127,9 @@ function accumulators(doc: Doc, g: ConvGeom | LinearGeom): number[] {
                 const ih = oh - g.pad + kh;
                 const iw = ow - g.pad + kw;
                 if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
-                acc += (x[((b * g.c + ic) * g.h + ih) * g.w + iw]! - xzp) * (w[((o * g.c + ic) * g.k + kh) * g.k + kw]! - wzp(o));
+                acc +=
+                  (x[((b * g.c + ic) * g.h + ih) * g.w + iw]! - xzp) *
+                  (w[((o * g.c + ic) * g.k + kh) * g.k + kw]! - wzp(o));
               }
             }
           }
@@ -124,7 +142,11 @@ function accumulators(doc: Doc, g: ConvGeom | LinearGeom): number[] {
 }
 
 /** Checks every element: accumulator, multiplier, preRound and output code by the engine's formulas; forward codes. */
-function checkElements(doc: Doc, g: ConvGeom | LinearGeom, opts: { relu: boolean; channels: number; perOutput: number }): void {
+function checkElements(
+  doc: Doc,
+  g: ConvGeom | LinearGeom,
+  opts: { relu: boolean; channels: number; perOutput: number },
+): void {
   const accs = accumulators(doc, g);
   const xs = doc.input.scale;
   const ys = doc.output.scale;
@@ -172,27 +194,44 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'quint-explain-'));
   const { calibration, evaluation } = loadMnistSplit();
   // One calibration digit of each class (the first of each digit's 20), in digit order.
-  const calib = Array.from({ length: 10 }, (_, d) => mnistBatch(calibration, d * CALIBRATION_PER_DIGIT, d * CALIBRATION_PER_DIGIT + 1));
-  const calibTensor = new Tensor(Float32Array.from(calib.flatMap((t) => Array.from(t.toFloat32Array()))), [10, 1, 28, 28]);
+  const calib = Array.from({ length: 10 }, (_, d) =>
+    mnistBatch(calibration, d * CALIBRATION_PER_DIGIT, d * CALIBRATION_PER_DIGIT + 1),
+  );
+  const calibTensor = new Tensor(
+    Float32Array.from(calib.flatMap((t) => Array.from(t.toFloat32Array()))),
+    [10, 1, 28, 28],
+  );
   floatModel = join(mnistAssetsDir(), 'mnist-cnn.onnx');
   const float = await loadModel(floatModel);
   const onWarning = (): void => {};
   qdq = join(dir, 'mnist.qdq.onnx');
   writeFileSync(qdq, saveModel(await quantizeModel(float, calibTensor, { onWarning }), { format: 'qdq' }));
   qop = join(dir, 'mnist.ort.qoperator.onnx');
-  const qOrt = await quantizeModel(float, calibTensor, { engine: 'ort', weightObserver: 'per-channel-minmax', onWarning });
+  const qOrt = await quantizeModel(float, calibTensor, {
+    engine: 'ort',
+    weightObserver: 'per-channel-minmax',
+    onWarning,
+  });
   writeFileSync(qop, saveModel(qOrt, { format: 'qoperator' }));
 
   const input = mnistBatch(evaluation, 0, N);
   x = join(dir, 'x.npy');
   writeFileSync(x, writeNpy(input));
-  writeFileSync(join(dir, 'x64.npy'), writeNpy({ dtype: 'float64', shape: [...input.shape], data: Float64Array.from(input.toFloat32Array()) }));
-  writeFileSync(join(dir, 'x-int32.npy'), writeNpy({ dtype: 'int32', shape: [...input.shape], data: new Int32Array(input.numel) }));
+  writeFileSync(
+    join(dir, 'x64.npy'),
+    writeNpy({ dtype: 'float64', shape: [...input.shape], data: Float64Array.from(input.toFloat32Array()) }),
+  );
+  writeFileSync(
+    join(dir, 'x-int32.npy'),
+    writeNpy({ dtype: 'int32', shape: [...input.shape], data: new Int32Array(input.numel) }),
+  );
   writeFileSync(join(dir, 'x-flat.npy'), writeNpy(new Tensor(input.toFloat32Array(), [N, 784])));
 
   const loaded = await loadModel(qdq);
   const gemmNodes = (m: typeof loaded): string[] =>
-    inspectModel(m).nodes.filter((n) => n.weight !== null).map((n) => (Array.isArray(n.onnxName) ? n.onnxName[0]! : (n.onnxName ?? n.name)));
+    inspectModel(m)
+      .nodes.filter((n) => n.weight !== null)
+      .map((n) => (Array.isArray(n.onnxName) ? n.onnxName[0]! : (n.onnxName ?? n.name)));
   names = { qdq: gemmNodes(loaded), qop: gemmNodes(await loadModel(qop)) };
   const add = inspectModel(loaded).nodes.find((n) => n.op === 'QuantizedOp');
   addNode = String(add?.onnxName ?? add?.name);
@@ -276,10 +315,16 @@ describe('quint explain <model.onnx> (built CLI)', () => {
   it('errors: one line, the contract codes and exit statuses', () => {
     const unknown = failure(quint('explain', qdq, '--input', x, '--node', 'no_such_node'), 2, 'USAGE');
     for (const n of names.qdq) expect(unknown).toContain(n);
-    expect(failure(quint('explain', qdq, '--input', x, '--node', addNode), 1, 'UNSUPPORTED_OP')).toContain('not a quantized conv or linear');
-    expect(failure(quint('explain', qdq, '--input', x, '--node', names.qdq[0]!, '--index', String(N * 8 * 28 * 28)), 1, 'OUT_OF_RANGE')).toContain(
-      `pass 0..${N * 8 * 28 * 28 - 1}`,
+    expect(failure(quint('explain', qdq, '--input', x, '--node', addNode), 1, 'UNSUPPORTED_OP')).toContain(
+      'not a quantized conv or linear',
     );
+    expect(
+      failure(
+        quint('explain', qdq, '--input', x, '--node', names.qdq[0]!, '--index', String(N * 8 * 28 * 28)),
+        1,
+        'OUT_OF_RANGE',
+      ),
+    ).toContain(`pass 0..${N * 8 * 28 * 28 - 1}`);
     failure(quint('explain', qdq, '--input', x, '--node', names.qdq[0]!, '--index', '-1'), 2, 'USAGE');
     failure(quint('explain', qdq, '--input', join(dir, 'x-flat.npy'), '--node', names.qdq[0]!), 1, 'SHAPE_MISMATCH');
     failure(quint('explain', qdq, '--input', join(dir, 'x-int32.npy'), '--node', names.qdq[0]!), 1, 'BAD_DTYPE');

@@ -40,10 +40,18 @@ export function registerExplain(program: Command): void {
       "the integer arithmetic of a quantized conv/linear: codes, int32 accumulators, bias, multiplier, output codes, checked against forward() (the seed program's, or any model's node)",
     )
     .argument('[model.onnx]', 'a quantized ONNX model (QDQ or QOperator); without it, the seed program')
-    .option('--input <[name=]x.npy>', 'float32 .npy input of the model; for several inputs --input name=x.npy, repeated', repeatable)
+    .option(
+      '--input <[name=]x.npy>',
+      'float32 .npy input of the model; for several inputs --input name=x.npy, repeated',
+      repeatable,
+    )
     .option('--node <name>', 'the quantized conv or linear node to explain (ONNX node name, as quint inspect lists)')
-    .option('--index <i>', "only this output element of the node (flat NCHW index; default: all)", nonNegativeInt)
-    .addOption(new Option('--engine <engine>', "requantization convention (default: the file's quint.engine, else ort)").choices(['qnnpack', 'onednn', 'ort', 'fbgemm']))
+    .option('--index <i>', 'only this output element of the node (flat NCHW index; default: all)', nonNegativeInt)
+    .addOption(
+      new Option('--engine <engine>', "requantization convention (default: the file's quint.engine, else ort)").choices(
+        ['qnnpack', 'onednn', 'ort', 'fbgemm'],
+      ),
+    )
     .option('--json', 'print one JSON document instead of text')
     .option('--debug', 'print stack traces on failure')
     .addHelpText(
@@ -63,21 +71,32 @@ export function registerExplain(program: Command): void {
 function explainSeed(opts: ExplainOptions): void {
   const given = (['input', 'node', 'index', 'engine'] as const).filter((k) => opts[k] !== undefined);
   if (given.length > 0) {
-    throw new QuantError('USAGE', `--${given[0]} needs a model: quint explain <model.onnx> --input <x.npy> --node <name>; without a model, explain shows the seed program (engine qnnpack)`);
+    throw new QuantError(
+      'USAGE',
+      `--${given[0]} needs a model: quint explain <model.onnx> --input <x.npy> --node <name>; without a model, explain shows the seed program (engine qnnpack)`,
+    );
   }
   const run = runSeedProgram({ engine: 'qnnpack' });
   process.stdout.write(opts.json === true ? `${JSON.stringify(explainJson(run))}\n` : explainText(run));
 }
 
 async function explainModelFile(path: string, opts: ExplainOptions): Promise<void> {
-  if (opts.input === undefined) throw new QuantError('USAGE', `explain ${path}: --input <x.npy> is required (the model runs on it); pass a float32 .npy`);
-  if (opts.node === undefined) throw new QuantError('USAGE', `explain ${path}: --node <name> is required; quint inspect ${path} lists the nodes`);
+  if (opts.input === undefined)
+    throw new QuantError(
+      'USAGE',
+      `explain ${path}: --input <x.npy> is required (the model runs on it); pass a float32 .npy`,
+    );
+  if (opts.node === undefined)
+    throw new QuantError('USAGE', `explain ${path}: --node <name> is required; quint inspect ${path} lists the nodes`);
   const backend = await makeBackend('js'); // the reference kernels: their trace hook is the walk-through
   try {
     const model = await loadModelArg(path, { backend, ...(opts.engine === undefined ? {} : { engine: opts.engine }) });
     findExplainNode(model, opts.node); // a wrong --node fails before the input is read
     const inputs = readInputs(model, opts.input);
-    const run = await explainModel(model, inputs, { node: opts.node, ...(opts.index === undefined ? {} : { index: opts.index }) });
+    const run = await explainModel(model, inputs, {
+      node: opts.node,
+      ...(opts.index === undefined ? {} : { index: opts.index }),
+    });
     process.stdout.write(opts.json === true ? `${JSON.stringify(explainJson(run))}\n` : explainModelText(run, path));
   } finally {
     backend.dispose();

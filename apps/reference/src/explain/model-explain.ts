@@ -41,7 +41,12 @@ export interface ModelExplainRun extends ExplainSource {
   readonly torchCompat: string | null;
   readonly node: ExplainedNode;
   /** What the forward hook on the node's module saw. */
-  readonly captured: { readonly input: QTensor; readonly weight: QTensor; readonly bias: Tensor | null; readonly output: QTensor };
+  readonly captured: {
+    readonly input: QTensor;
+    readonly weight: QTensor;
+    readonly bias: Tensor | null;
+    readonly output: QTensor;
+  };
   /** The traced elements in index order: all of them, or the one `index` asked for. */
   readonly elements: readonly ModelElement[];
 }
@@ -58,7 +63,11 @@ const SHOWN_NAMES = 8;
 
 function onnxNames(n: Node): string[] {
   const o = n.meta['onnxName'];
-  return typeof o === 'string' ? [o] : Array.isArray(o) ? (o as unknown[]).filter((s): s is string => typeof s === 'string') : [];
+  return typeof o === 'string'
+    ? [o]
+    : Array.isArray(o)
+      ? (o as unknown[]).filter((s): s is string => typeof s === 'string')
+      : [];
 }
 
 /** The name a node is listed by: its (first) ONNX name, else its graph name. */
@@ -98,9 +107,15 @@ function listNames(names: readonly string[]): string {
  *   is not a quantized conv/linear (a float, dynamic or other op), or the ONNX node was fused away;
  *   `INVALID_ARGUMENT` for a float model.
  */
-export function findExplainNode(model: QuintModel, name: string): { node: Node; module: GemmModule; info: ExplainedNode } {
+export function findExplainNode(
+  model: QuintModel,
+  name: string,
+): { node: Node; module: GemmModule; info: ExplainedNode } {
   if (model.kind !== 'quantized') {
-    throw new QuantError('INVALID_ARGUMENT', `the model is a float model: explain shows the integer arithmetic of a quantized one; quantize it first (quint quantize <model.onnx> --calib <calib.npy> --out <model.int8.onnx>).`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `the model is a float model: explain shows the integer arithmetic of a quantized one; quantize it first (quint quantize <model.onnx> --calib <calib.npy> --out <model.int8.onnx>).`,
+    );
   }
   const candidates = explainableNodes(model);
   const nodes = model.graphModule.graph.nodes;
@@ -110,14 +125,23 @@ export function findExplainNode(model: QuintModel, name: string): { node: Node; 
   if (node === undefined) {
     const inFile = model.onnx?.graph.nodes.find((n) => n.name === name);
     if (inFile !== undefined) {
-      throw new QuantError('UNSUPPORTED_OP', `--node ${name}: the ONNX ${inFile.opType} node is not a quantized conv or linear (it was folded into a neighbour on import); explain one of: ${listNames(candidates)}.`);
+      throw new QuantError(
+        'UNSUPPORTED_OP',
+        `--node ${name}: the ONNX ${inFile.opType} node is not a quantized conv or linear (it was folded into a neighbour on import); explain one of: ${listNames(candidates)}.`,
+      );
     }
-    throw new QuantError('USAGE', `--node ${name}: the model has no node of that name; pass a quantized conv or linear node: ${listNames(candidates)}.`);
+    throw new QuantError(
+      'USAGE',
+      `--node ${name}: the model has no node of that name; pass a quantized conv or linear node: ${listNames(candidates)}.`,
+    );
   }
   const m = moduleOf(model, node);
   if (!isGemmModule(m)) {
     const what = m?.getName() ?? (node.target as { name?: string } | null)?.name ?? node.op;
-    throw new QuantError('UNSUPPORTED_OP', `--node ${name}: it is a ${what} node, not a quantized conv or linear (explain shows their int32 accumulators); pass one of: ${listNames(candidates)}.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `--node ${name}: it is a ${what} node, not a quantized conv or linear (explain shows their int32 accumulators); pass one of: ${listNames(candidates)}.`,
+    );
   }
   const op = node.meta['onnxOp'];
   return {
@@ -161,7 +185,10 @@ async function runHooked(
     module.trace = undefined;
   }
   if (captured === undefined) {
-    throw new QuantError('INTERNAL', `node ${nodeName} did not run in the model's forward (it feeds no output); report it.`);
+    throw new QuantError(
+      'INTERNAL',
+      `node ${nodeName} did not run in the model's forward (it feeds no output); report it.`,
+    );
   }
   return captured;
 }
@@ -187,10 +214,14 @@ function element(r: GemmTraceRecord, c: Captured, nodeName: string): ModelElemen
     ['accumulator', acc, r.acc],
     ['forwardCode', r.output, forwardCode],
   ];
-  if (r.engine === 'qnnpack' || r.engine === 'ort') checks.push(['preRound', f32(f32((acc + r.bias) | 0) * r.multiplier), r.preRound]);
+  if (r.engine === 'qnnpack' || r.engine === 'ort')
+    checks.push(['preRound', f32(f32((acc + r.bias) | 0) * r.multiplier), r.preRound]);
   for (const [what, mine, kernel] of checks) {
     if (!Object.is(mine, kernel)) {
-      throw new QuantError('INTERNAL', `explain ${nodeName}, output element ${r.index}: ${what === 'forwardCode' ? `the traced output code is ${mine}, forward() gave ${kernel}` : `${what} recomputed from the codes is ${mine}, the kernel traced ${kernel}`}; report it.`);
+      throw new QuantError(
+        'INTERNAL',
+        `explain ${nodeName}, output element ${r.index}: ${what === 'forwardCode' ? `the traced output code is ${mine}, forward() gave ${kernel}` : `${what} recomputed from the codes is ${mine}, the kernel traced ${kernel}`}; report it.`,
+      );
     }
   }
   return {
@@ -231,11 +262,17 @@ export async function explainModel(
   const index = options.index;
   if (index !== undefined) {
     if (!Number.isSafeInteger(index) || index < 0) {
-      throw new QuantError('USAGE', `--index ${index}: pass a whole number ≥ 0 (a flat NCHW index of the node's output).`);
+      throw new QuantError(
+        'USAGE',
+        `--index ${index}: pass a whole number ≥ 0 (a flat NCHW index of the node's output).`,
+      );
     }
     const { output } = await runHooked(model, inputs, module, info.name, undefined);
     if (index >= output.numel) {
-      throw new QuantError('OUT_OF_RANGE', `--index ${index}: node ${info.name}'s output [${output.shape.join(', ')}] has ${output.numel} elements on this input; pass 0..${output.numel - 1} (a flat NCHW index).`);
+      throw new QuantError(
+        'OUT_OF_RANGE',
+        `--index ${index}: node ${info.name}'s output [${output.shape.join(', ')}] has ${output.numel} elements on this input; pass 0..${output.numel - 1} (a flat NCHW index).`,
+      );
     }
   }
   const records: GemmTraceRecord[] = [];
@@ -245,7 +282,10 @@ export async function explainModel(
   });
   const want = index === undefined ? captured.output.numel : 1;
   if (records.length !== want) {
-    throw new QuantError('INTERNAL', `explain ${info.name}: the kernel traced ${records.length} of ${want} output elements (does backend ${model.backend.name} trace?); report it.`);
+    throw new QuantError(
+      'INTERNAL',
+      `explain ${info.name}: the kernel traced ${records.length} of ${want} output elements (does backend ${model.backend.name} trace?); report it.`,
+    );
   }
   records.sort((a, b) => a.index - b.index);
   return {

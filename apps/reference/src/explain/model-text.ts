@@ -15,7 +15,9 @@ function pad(s: string | number, n: number): string {
 }
 
 function codes(list: readonly number[]): string {
-  return list.length <= SHOWN_CODES ? list.join(', ') : `${list.slice(0, SHOWN_CODES).join(', ')}, … (${list.length} codes)`;
+  return list.length <= SHOWN_CODES
+    ? list.join(', ')
+    : `${list.slice(0, SHOWN_CODES).join(', ')}, … (${list.length} codes)`;
 }
 
 function range(q: QTensor, relu: boolean): { lo: number; hi: number } {
@@ -34,15 +36,15 @@ function formulas(engine: Engine, lo: number, hi: number): string[] {
   switch (engine) {
     case 'qnnpack':
       return [
-        '  bias  = rne(b / (x_s * w_s)), an int32 on the accumulator\'s unit, rounded once at convert time',
+        "  bias  = rne(b / (x_s * w_s)), an int32 on the accumulator's unit, rounded once at convert time",
         '  M     = f32(f32(w_s * x_s) * f32(1 / y_s)), one float32 per output channel',
         '  preRound = f32((acc + bias) * M)',
         clampLine,
       ];
     case 'ort':
       return [
-        '  bias  = the file\'s int32 bias, on the accumulator\'s unit x_s * w_s',
-        '  M     = f32(f32(x_s * w_s) / y_s), one float32 per output channel (ONNX Runtime\'s QLinearConv/QGemm)',
+        "  bias  = the file's int32 bias, on the accumulator's unit x_s * w_s",
+        "  M     = f32(f32(x_s * w_s) / y_s), one float32 per output channel (ONNX Runtime's QLinearConv/QGemm)",
         '  preRound = f32((acc + bias) * M)',
         clampLine,
       ];
@@ -55,7 +57,7 @@ function formulas(engine: Engine, lo: number, hi: number): string[] {
       ];
     case 'fbgemm':
       return [
-        '  bias  = f32(b / f32(x_s * w_s)), a float32 term (experimental engine: FBGEMM\'s source, not run)',
+        "  bias  = f32(b / f32(x_s * w_s)), a float32 term (experimental engine: FBGEMM's source, not run)",
         '  M     = f32(f32(x_s * w_s) / y_s), one float32 per output channel',
         '  preRound = f32(f32(f32(acc) + bias) * M)',
         clampLine,
@@ -133,7 +135,9 @@ export function explainModelText(run: ModelExplainRun, modelPath: string): strin
   L.push('The accumulator');
   L.push('  The kernel never multiplies float values. For each output it multiplies the codes that feed it, minus');
   L.push(`  their zero points, in integers: acc = sum of (x_q - x_zp) * (w_q - w_zp), an int32 in units of x_s * w_s`);
-  L.push(`  (${fmt(f32(xs * wsOf(0)))} for output channel 0: a value of 1.0 is about ${Math.round(1 / f32(xs * wsOf(0)))} units).`);
+  L.push(
+    `  (${fmt(f32(xs * wsOf(0)))} for output channel 0: a value of 1.0 is about ${Math.round(1 / f32(xs * wsOf(0)))} units).`,
+  );
   L.push('');
   L.push(`From accumulator to output code (engine ${run.engine})`);
   L.push(...formulas(run.engine, lo, hi));
@@ -154,7 +158,9 @@ export function explainModelText(run: ModelExplainRun, modelPath: string): strin
       L.push(`    + bias       ${e.accumulator} + ${e.bias} = ${sum}`);
       L.push(`    * M          f32(${sum} * ${fmt(e.multiplier)}) = ${fmt(e.preRound)}`);
     } else {
-      L.push(`    + bias, * M  f32((${e.accumulator} + ${fmt(e.bias)}) * ${fmt(e.multiplier)})${run.engine === 'onednn' ? ` + ${yzp}` : ''} = ${fmt(e.preRound)}`);
+      L.push(
+        `    + bias, * M  f32((${e.accumulator} + ${fmt(e.bias)}) * ${fmt(e.multiplier)})${run.engine === 'onednn' ? ` + ${yzp}` : ''} = ${fmt(e.preRound)}`,
+      );
     }
     const u = unclamped(run.engine, e, yzp);
     L.push(
