@@ -31,7 +31,7 @@ function unclamped(engine: Engine, e: ModelElement, yzp: number): number {
 }
 
 /** How the engine turns an accumulator into an output code, in its own float32 steps. */
-function formulas(engine: Engine, lo: number, hi: number): string[] {
+function formulas(engine: Engine, lo: number, hi: number, relu: boolean): string[] {
   const clampLine = `  output code = clamp(y_zp + rne(preRound), ${lo}, ${hi})   (rne: round half to even)`;
   switch (engine) {
     case 'qnnpack':
@@ -52,7 +52,7 @@ function formulas(engine: Engine, lo: number, hi: number): string[] {
       return [
         '  bs    = f32(f32(1 / x_s) * f32(1 / w_s)); bias = f32(b * bs), a float32 term',
         '  M     = f32(f32(1 / y_s) / bs), one float32 per output channel',
-        '  preRound = f32(f32(f32(acc) + bias) * M) (ReLU fused: max(., 0)), then + y_zp in float32',
+        `  preRound = f32(f32(f32(acc) + bias) * M)${relu ? ', max(., 0) (the fused ReLU)' : ''}, then + y_zp in float32`,
         `  output code = clamp(rne(preRound), ${lo}, ${hi})   (the zero point is already in preRound)`,
       ];
     case 'fbgemm':
@@ -140,7 +140,7 @@ export function explainModelText(run: ModelExplainRun, modelPath: string): strin
   );
   L.push('');
   L.push(`From accumulator to output code (engine ${run.engine})`);
-  L.push(...formulas(run.engine, lo, hi));
+  L.push(...formulas(run.engine, lo, hi, run.node.relu));
   L.push('  The multiply by M, which takes units of x_s * w_s to units of y_s, is the only float arithmetic.');
   L.push('');
   L.push('Worked through');
