@@ -18,7 +18,7 @@ import { ENGINES, type Engine, type QTensor, type QuantizedBackend } from '@quin
 import { QuantError, Tensor } from '@quint/tensor';
 import { exportModel, type QuantizedFormat } from './export.js';
 import { importModel, type ImportedGraphInfo } from './import.js';
-import { decodeModel, encodeModel, externalDataLocations, type OnnxModel } from './proto.js';
+import { checkModelBytes, decodeModel, encodeModel, externalDataLocations, limitOption, type OnnxModel } from './proto.js';
 import { QuantizedOp } from './quantized-ops.js';
 import { QUINT_VERSION } from './version.js';
 
@@ -52,6 +52,13 @@ export interface LoadModelOptions {
   readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
   /** Reads external-data files for models given as bytes (a path finds them next to the file). */
   readonly externalData?: (location: string) => Uint8Array | Promise<Uint8Array>;
+  /**
+   * The largest element count of one initializer, graph input or value computed while importing
+   * (default 2^28 = 268,435,456): larger is `LIMIT_EXCEEDED`, checked before allocating.
+   */
+  readonly maxTensorElements?: number;
+  /** The largest model in bytes, file plus external data (default 2^31 = 2 GiB); checked before reading. */
+  readonly maxModelBytes?: number;
 }
 
 function checkEngine(engine: unknown, where: string): Engine {
@@ -64,7 +71,12 @@ function checkEngine(engine: unknown, where: string): Engine {
 function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | null): QuintModel {
   const backend = options.backend ?? createJsBackend();
   const engine = checkEngine(options.engine ?? (onnx.metadataProps['quint.engine'] as Engine | undefined) ?? 'ort', 'loadModel');
-  const gm = importModel(onnx, { backend, engine, ...(options.inputShapes === undefined ? {} : { inputShapes: options.inputShapes }) });
+  const gm = importModel(onnx, {
+    backend,
+    engine,
+    ...(options.inputShapes === undefined ? {} : { inputShapes: options.inputShapes }),
+    ...(options.maxTensorElements === undefined ? {} : { maxTensorElements: options.maxTensorElements }),
+  });
   const info = gm.meta['onnx'] as ImportedGraphInfo;
   return {
     kind: info.quantized ? 'quantized' : 'float',
@@ -86,7 +98,8 @@ function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | n
  *
  * @throws QuantError `BAD_ONNX` for bytes that are not a valid ONNX model, dangling inputs or
  *   malformed initializers; `UNSUPPORTED_OP` naming the node and op outside quint's table;
- *   `IO_ERROR` when a file cannot be read.
+ *   `IO_ERROR` when a file cannot be read; `LIMIT_EXCEEDED` above `maxModelBytes` (default 2 GiB)
+ *   or `maxTensorElements` (default 2^28), checked before reading or allocating (SECURITY.md).
  * @example
  * const model = await loadModel('model.onnx');          // Node
  * const model = await loadModel(new Uint8Array(buffer)); // browser or Node
@@ -94,6 +107,11 @@ function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | n
 export async function loadModel(source: Uint8Array | string | URL, options: LoadModelOptions = {}): Promise<QuintModel> {
   let bytes: Uint8Array;
   let external = options.externalData;
+  limitOption(options, 'maxTensorElements');
+  const limits = {
+    ...(options.maxTensorElements === undefined ? {} : { maxTensorElements: options.maxTensorElements }),
+    ...(options.maxModelBytes === undefined ? {} : { maxModelBytes: options.maxModelBytes }),
+  };
   if (source instanceof Uint8Array) bytes = source;
   else if (typeof source === 'string' || source instanceof URL) {
     // Node only: loaded on demand so that browser bundles of @quint/onnx never reference node:fs.
@@ -102,8 +120,11 @@ export async function loadModel(source: Uint8Array | string | URL, options: Load
     const url = await import('node:url');
     const file = source instanceof URL ? url.fileURLToPath(source) : source;
     try {
+      // The size first: a file over the limit is never read.
+      checkModelBytes(`loadModel: '${file}'`, (await fs.stat(file)).size, limits);
       bytes = new Uint8Array(await fs.readFile(file));
     } catch (e) {
+      if (e instanceof QuantError) throw e;
       throw new QuantError('IO_ERROR', `loadModel: cannot read '${file}' (${e instanceof Error ? e.message : String(e)}); check the path.`, { cause: e });
     }
     const dir = path.dirname(file);
@@ -115,7 +136,9 @@ export async function loadModel(source: Uint8Array | string | URL, options: Load
   } else {
     throw new QuantError('INVALID_ARGUMENT', `loadModel: expected a Uint8Array or a path, got ${Object.prototype.toString.call(source)}.`);
   }
+  checkModelBytes('loadModel: the model', bytes.length, limits);
   const files = new Map<string, Uint8Array>();
+  let total = bytes.length;
   if (external !== undefined) {
     for (const location of externalDataLocations(bytes)) {
       try {
@@ -123,9 +146,11 @@ export async function loadModel(source: Uint8Array | string | URL, options: Load
       } catch (e) {
         throw new QuantError('IO_ERROR', `loadModel: reading external data '${location}' failed (${e instanceof Error ? e.message : String(e)}); put it next to the model.`, { cause: e });
       }
+      total += files.get(location)!.length;
+      checkModelBytes(`loadModel: the model with its external data (at '${location}')`, total, limits);
     }
   }
-  const onnx = decodeModel(bytes, external === undefined ? {} : { externalData: (l) => {
+  const onnx = decodeModel(bytes, external === undefined ? limits : { ...limits, externalData: (l) => {
     const f = files.get(l);
     if (f === undefined) throw new QuantError('IO_ERROR', `external data '${l}' was not read.`);
     return f;

@@ -33,7 +33,7 @@ import {
 import { Graph, GraphModule, type Argument, type Node } from '@quint/fx-graph-tracer';
 import { QuantError, Tensor, add, cat, flatten, mul, permute, reshape, softmax } from '@quint/tensor';
 import { sanitizeName } from './names.js';
-import { tensorToFloat32, tensorToNumbers, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
+import { checkTensorElements, limitOption, tensorToFloat32, tensorToNumbers, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
 import {
   ConvInteger,
   DynamicQuantizeLinear,
@@ -55,6 +55,12 @@ export interface ImportOptions {
   readonly backend?: QuantizedBackend;
   /** The engine quantized modules use (default `'ort'`). */
   readonly engine?: Engine;
+  /**
+   * The largest element count of a graph input or of any value the import computes on its sample
+   * input (default 2^28): larger is `LIMIT_EXCEEDED`, graph inputs and padded conv/pool inputs
+   * before they are allocated.
+   */
+  readonly maxTensorElements?: number;
 }
 
 /** What the importer records on `gm.meta.onnx`. */
@@ -245,9 +251,13 @@ class Importer {
   // Runs the module or function a node calls on the sample values of its arguments.
   sample(node: Node, values: unknown[]): unknown {
     try {
-      if (node.op === 'call_module') return (this.record[node.target as string] as unknown as { call(...a: unknown[]): unknown }).call(...values);
-      if (node.op === 'call_method') return (values[0] as Record<string, (...a: unknown[]) => unknown>)[node.target as string]!(...values.slice(1));
-      return (node.target as (...a: unknown[]) => unknown)(...values);
+      let out: unknown;
+      if (node.op === 'call_module') out = (this.record[node.target as string] as unknown as { call(...a: unknown[]): unknown }).call(...values);
+      else if (node.op === 'call_method') out = (values[0] as Record<string, (...a: unknown[]) => unknown>)[node.target as string]!(...values.slice(1));
+      else out = (node.target as (...a: unknown[]) => unknown)(...values);
+      // Ops that only combine their inputs (cat of cat of cat …) grow values geometrically: stop at the limit.
+      if (out instanceof Tensor || isQ(out)) checkTensorElements('the value it computes', out.shape, this.options);
+      return out;
     } catch (e) {
       const onnxName = node.meta['onnxName'];
       const where = onnxName === undefined ? `graph node ${node.name}` : `node '${String(onnxName)}' (${String(node.meta['onnxOp'])})`;
@@ -414,6 +424,10 @@ class Importer {
       for (let i = 1; i < fileShape.length; i++) {
         if (typeof fileShape[i] !== 'number' && given === undefined) throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has a symbolic dim ${i}; pass inputShapes.`);
       }
+      if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+        throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has shape [${shape.join(', ')}]; dimensions must be non-negative integers: re-export the model or pass inputShapes.`);
+      }
+      checkTensorElements(`graph input '${vi.name}'`, shape, this.options);
       const node = this.graph.placeholder(sanitizeName(vi.name, 'input').replace(/^_+/, '') || 'x');
       node.meta['onnxName'] = vi.name;
       const sample = new Tensor(new Float32Array(numel(shape)), shape);
@@ -784,6 +798,10 @@ class Importer {
     } else if (auto !== 'NOTSET') throw bad(n, `auto_pad '${auto}'`);
     if (p.length !== 4) throw unsupported(n, `pads [${p.join(', ')}] (2-D ops only)`);
     if (p[0] !== p[2] || p[1] !== p[3]) throw unsupported(n, `asymmetric padding [${p.join(', ')}] (PyTorch's Conv2d/pools pad both sides equally)`);
+    if (p.some((x) => !Number.isSafeInteger(x) || x < 0)) throw bad(n, `pads [${p.join(', ')}] must be non-negative integers`);
+    if (strides.length !== 2 || dil.length !== 2 || [...strides, ...dil].some((x) => !Number.isSafeInteger(x) || x < 1)) throw bad(n, `strides [${strides.join(', ')}] and dilations [${dil.join(', ')}] must be positive integers`);
+    // Padding is the one attribute that makes an op's data larger than its input: check before any allocation.
+    checkTensorElements(`${label(n)}: the padded input`, [inShape[0] ?? 1, inShape[1] ?? 1, (inShape[2] ?? 1) + 2 * p[0]!, (inShape[3] ?? 1) + 2 * p[1]!], this.options);
     return [p[0]!, p[1]!];
   }
 
@@ -1574,12 +1592,14 @@ function quantizeConst(t: OnnxTensor, scales: number[], zps: number[], dtype: 'u
  * subgraphs are folded for the input shapes in use; a symbolic batch stays dynamic.
  *
  * @throws QuantError `UNSUPPORTED_OP` naming the node and op for ops outside the table;
- *   `BAD_ONNX` for dangling inputs, missing initializers and malformed attributes.
+ *   `BAD_ONNX` for dangling inputs, missing initializers and malformed attributes;
+ *   `LIMIT_EXCEEDED` for a graph input or computed value of more than `options.maxTensorElements`.
  * @example
  * const gm = importModel(decodeModel(bytes));
  * gm.call(x);
  */
 export function importModel(model: OnnxModel, options: ImportOptions = {}): GraphModule {
+  limitOption(options, 'maxTensorElements');
   const names = new Set<string>();
   for (const t of model.graph.initializers) names.add(t.name);
   for (const i of model.graph.inputs) names.add(i.name);

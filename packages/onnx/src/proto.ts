@@ -109,6 +109,54 @@ export type ExternalDataResolver = (location: string) => Uint8Array;
 export interface DecodeModelOptions {
   /** Reads tensors stored with `data_location: EXTERNAL`; without it such a model is `BAD_ONNX`. */
   readonly externalData?: ExternalDataResolver;
+  /**
+   * The largest element count of one initializer or constant (default 2^28 = 268,435,456): a larger
+   * one is `LIMIT_EXCEEDED` before it is allocated. Model files are untrusted input (SECURITY.md).
+   */
+  readonly maxTensorElements?: number;
+  /** The largest model, in bytes: the file plus its external data (default 2^31 = 2 GiB). */
+  readonly maxModelBytes?: number;
+}
+
+/** Defaults of the resource limits (SECURITY.md); shared by decodeModel, importModel and loadModel. */
+export const DEFAULT_LIMITS = { maxTensorElements: 2 ** 28, maxModelBytes: 2 ** 31 } as const;
+
+function powerOfTwo(n: number): string {
+  const p = Math.log2(n);
+  return Number.isInteger(p) ? ` (2^${p})` : '';
+}
+
+/** A limit option checked as a positive integer, or its default. */
+export function limitOption(options: { readonly maxTensorElements?: number; readonly maxModelBytes?: number }, name: keyof typeof DEFAULT_LIMITS): number {
+  const v = options[name] ?? DEFAULT_LIMITS[name];
+  if (!(Number.isSafeInteger(v) && v > 0)) {
+    throw new QuantError('INVALID_ARGUMENT', `${name} ${String(v)} is not a positive integer; pass a count such as ${DEFAULT_LIMITS[name]}.`);
+  }
+  return v;
+}
+
+/**
+ * Throws `LIMIT_EXCEEDED` when `dims` hold more than `maxTensorElements` elements. The product is a
+ * BigInt, so dims such as [2^31, 2^31] cannot wrap or round below the limit.
+ */
+export function checkTensorElements(what: string, dims: readonly number[], options: { readonly maxTensorElements?: number }): void {
+  const limit = limitOption(options, 'maxTensorElements');
+  let n = 1n;
+  for (const d of dims) n *= BigInt(Number.isSafeInteger(d) ? d : Math.trunc(d));
+  if (n > BigInt(limit)) {
+    throw new QuantError(
+      'LIMIT_EXCEEDED',
+      `${what} has ${n} elements (dims [${dims.join(', ')}]), more than maxTensorElements = ${limit}${powerOfTwo(limit)}; pass a larger maxTensorElements if the model is trusted and memory allows.`,
+    );
+  }
+}
+
+/** Throws `LIMIT_EXCEEDED` when a model of `bytes` bytes is larger than `maxModelBytes`. */
+export function checkModelBytes(what: string, bytes: number, options: { readonly maxModelBytes?: number }): void {
+  const limit = limitOption(options, 'maxModelBytes');
+  if (bytes > limit) {
+    throw new QuantError('LIMIT_EXCEEDED', `${what} is ${bytes} bytes, more than maxModelBytes = ${limit}${powerOfTwo(limit)}; pass a larger maxModelBytes if the model is trusted and memory allows.`);
+  }
 }
 
 const DATA_TYPES: Readonly<Record<number, OnnxDataType>> = {
@@ -257,7 +305,7 @@ function shapeNumel(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions): OnnxTensor {
+function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions, external: { bytes: number }): OnnxTensor {
   const name = str(raw['name']);
   const label = `${where} '${name}'`;
   const code = Number(raw['data_type'] ?? 0);
@@ -269,8 +317,8 @@ function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions): OnnxTe
   if (dims.some((d) => !Number.isInteger(d) || d < 0 || d > 2 ** 31)) {
     throw new QuantError('BAD_ONNX', `${label} has dims [${dims.join(', ')}]; dimensions must be integers in [0, 2^31].`);
   }
+  checkTensorElements(label, dims, opts);
   const n = shapeNumel(dims);
-  if (n > 2 ** 28) throw new QuantError('LIMIT_EXCEEDED', `${label} has ${n} elements (dims [${dims.join(', ')}]); quint reads tensors of at most 2^28 elements.`);
   let data: OnnxTensorData;
   const sizeError = (have: number, from: string) =>
     new QuantError('BAD_ONNX', `${label} has ${have} ${dataType} elements in ${from} but dims [${dims.join(', ')}] need ${n}; re-export the model (the initializer is truncated or its dims are wrong).`);
@@ -293,6 +341,8 @@ function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions): OnnxTe
       throw new QuantError('BAD_ONNX', `${label}: external data '${location}' at offset ${entries['offset'] ?? 0}, length ${entries['length'] ?? '(from dims)'} lies outside the file (${file.length} bytes); re-save the model with its external data.`);
     }
     if (length !== n * BYTES[dataType]) throw sizeError(Math.floor(length / BYTES[dataType]), `external data '${location}'`);
+    external.bytes += length;
+    checkModelBytes(`the model with its external data (at ${label})`, external.bytes, opts);
     data = bytesToTyped(dataType, file.subarray(offset, offset + length), n);
   } else if (raw['raw_data'] instanceof Uint8Array && (raw['raw_data'] as Uint8Array).length > 0) {
     const bytes = raw['raw_data'] as Uint8Array;
@@ -342,7 +392,7 @@ function decodeValueInfo(raw: Raw): OnnxValueInfo {
   return { name: str(raw['name']), elemType: elem === undefined ? undefined : DATA_TYPES[Number(elem)], shape };
 }
 
-function decodeAttribute(raw: Raw, node: string, opts: DecodeModelOptions): OnnxAttribute {
+function decodeAttribute(raw: Raw, node: string, opts: DecodeModelOptions, external: { bytes: number }): OnnxAttribute {
   const name = str(raw['name']);
   let code = Number(raw['type'] ?? 0);
   if (code === 0) {
@@ -360,19 +410,19 @@ function decodeAttribute(raw: Raw, node: string, opts: DecodeModelOptions): Onnx
     case 'float': return { type: 'float', value: Number(raw['f'] ?? 0) };
     case 'int': return { type: 'int', value: toNumber(raw['i'], where) };
     case 'string': return { type: 'string', value: str(raw['s']) };
-    case 'tensor': return { type: 'tensor', value: decodeTensor((raw['t'] as Raw | undefined) ?? {}, `${where} tensor`, opts) };
-    case 'graph': return { type: 'graph', value: decodeGraph((raw['g'] as Raw | undefined) ?? {}, opts) };
+    case 'tensor': return { type: 'tensor', value: decodeTensor((raw['t'] as Raw | undefined) ?? {}, `${where} tensor`, opts, external) };
+    case 'graph': return { type: 'graph', value: decodeGraph((raw['g'] as Raw | undefined) ?? {}, opts, external) };
     case 'floats': return { type: 'floats', value: ((raw['floats'] as number[] | undefined) ?? []).map(Number) };
     case 'ints': return { type: 'ints', value: ((raw['ints'] as unknown[] | undefined) ?? []).map((v) => toNumber(v, where)) };
     case 'strings': return { type: 'strings', value: ((raw['strings'] as unknown[] | undefined) ?? []).map(str) };
-    case 'tensors': return { type: 'tensors', value: ((raw['tensors'] as Raw[] | undefined) ?? []).map((t) => decodeTensor(t, `${where} tensor`, opts)) };
-    case 'graphs': return { type: 'graphs', value: ((raw['graphs'] as Raw[] | undefined) ?? []).map((g) => decodeGraph(g, opts)) };
+    case 'tensors': return { type: 'tensors', value: ((raw['tensors'] as Raw[] | undefined) ?? []).map((t) => decodeTensor(t, `${where} tensor`, opts, external)) };
+    case 'graphs': return { type: 'graphs', value: ((raw['graphs'] as Raw[] | undefined) ?? []).map((g) => decodeGraph(g, opts, external)) };
     default:
       throw new QuantError('BAD_ONNX', `${where} has attribute type ${code}, which quint does not read (sparse tensors, type protos); remove the attribute or re-export the model.`);
   }
 }
 
-function decodeGraph(raw: Raw, opts: DecodeModelOptions): OnnxGraph {
+function decodeGraph(raw: Raw, opts: DecodeModelOptions, external: { bytes: number }): OnnxGraph {
   const list = (k: string): Raw[] => (raw[k] as Raw[] | undefined) ?? [];
   return {
     name: str(raw['name']),
@@ -380,7 +430,7 @@ function decodeGraph(raw: Raw, opts: DecodeModelOptions): OnnxGraph {
       const name = str(n['name']);
       const label = name === '' ? `#${i} (${str(n['op_type'])})` : name;
       const attributes: Record<string, OnnxAttribute> = {};
-      for (const a of (n['attribute'] as Raw[] | undefined) ?? []) attributes[str(a['name'])] = decodeAttribute(a, label, opts);
+      for (const a of (n['attribute'] as Raw[] | undefined) ?? []) attributes[str(a['name'])] = decodeAttribute(a, label, opts, external);
       return {
         name,
         opType: str(n['op_type']),
@@ -390,7 +440,7 @@ function decodeGraph(raw: Raw, opts: DecodeModelOptions): OnnxGraph {
         attributes,
       };
     }),
-    initializers: list('initializer').map((t) => decodeTensor(t, 'initializer', opts)),
+    initializers: list('initializer').map((t) => decodeTensor(t, 'initializer', opts, external)),
     inputs: list('input').map(decodeValueInfo),
     outputs: list('output').map(decodeValueInfo),
     valueInfo: list('value_info').map(decodeValueInfo),
@@ -404,7 +454,9 @@ function decodeGraph(raw: Raw, opts: DecodeModelOptions): OnnxGraph {
  *
  * @throws QuantError `BAD_ONNX` for bytes that are not an ONNX model (truncated, another format, no
  *   graph or opset), naming what is wrong; `BAD_ONNX` for an initializer whose element count does not
- *   match its dims; `IO_ERROR` when the external-data resolver fails.
+ *   match its dims; `IO_ERROR` when the external-data resolver fails; `LIMIT_EXCEEDED` for a model
+ *   larger than `options.maxModelBytes` (default 2 GiB, with its external data) or a tensor of more
+ *   than `options.maxTensorElements` (default 2^28), checked before decoding or allocating.
  * @example
  * const model = decodeModel(new Uint8Array(await (await fetch('model.onnx')).arrayBuffer()));
  * model.graph.nodes.map((n) => n.opType); // ['Conv', 'Relu', …]
@@ -415,6 +467,8 @@ export function decodeModel(bytes: Uint8Array, options: DecodeModelOptions = {})
     throw new QuantError('BAD_ONNX', `decodeModel: expected the model's bytes as a Uint8Array, got ${Object.prototype.toString.call(bytes)}; read the file into a Uint8Array.`);
   }
   if (bytes.length === 0) throw new QuantError('BAD_ONNX', 'decodeModel: the model is empty (0 bytes); pass the bytes of an .onnx file.');
+  checkModelBytes('decodeModel: the model', bytes.length, options);
+  limitOption(options, 'maxTensorElements');
   let raw: Raw;
   try {
     const type = getModelType();
@@ -442,7 +496,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeModelOptions = {})
     domain: str(raw['domain']),
     modelVersion: toNumber(raw['model_version'], 'model_version'),
     docString: str(raw['doc_string']),
-    graph: decodeGraph(graph, options),
+    graph: decodeGraph(graph, options, { bytes: bytes.length }),
     metadataProps,
   };
 }
