@@ -7,6 +7,7 @@ export default defineConfig({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  clean: true,
+  // dist/web is the browser page (vite build, web/vite.config.ts): a CLI-only rebuild keeps it.
+  clean: ['!web/**'],
   dts: false,
 });

@@ -5,13 +5,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel, loadModel, quantizeModel, saveModel, type QConfigPreset } from '@quint/onnx';
 import type { Engine } from '@quint/qtensor';
-import { isQuantError, npyToTensor } from '@quint/tensor';
+import { isQuantError, npyToTensor, writeNpy } from '@quint/tensor';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(repo, 'apps/reference/bin/quint.mjs');
@@ -26,9 +26,9 @@ function withoutMetadata(bytes: Uint8Array): Uint8Array {
   return encodeModel(m);
 }
 
-/** `quint <args>` (the built CLI): exit code, stdout and the last stderr line. */
-function quint(args: string[]): { code: number | null; stdout: string; last: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: repo, encoding: 'utf8', timeout: 300_000 });
+/** `quint <args>` (the built CLI) run in `cwd`: exit code, stdout and the last stderr line. */
+function quint(args: string[], cwd = repo): { code: number | null; stdout: string; last: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, stdout: r.stdout, last: r.stderr.trim().split('\n').at(-1) ?? '' };
 }
 
@@ -40,16 +40,16 @@ const cliHasQuantize = (): boolean => quint(['quantize', '--help']).stdout.start
  * writes, or its failure line. Until the command exists in the built CLI, the same library calls
  * in Node (loadModel → quantizeModel → saveModel with the same options), said on stderr.
  */
-async function quantizeAsCli(model: string, calib: string, outPath: string, o: { qconfig?: QConfigPreset; engine?: Engine; format?: 'qdq' | 'qoperator' } = {}): Promise<{ bytes: Uint8Array | null; line: string }> {
+async function quantizeAsCli(model: string, calib: string, outPath: string, o: { qconfig?: QConfigPreset; engine?: Engine; format?: 'qdq' | 'qoperator' } = {}, cwd = repo): Promise<{ bytes: Uint8Array | null; line: string }> {
   if (cliHasQuantize()) {
     const flags = Object.entries(o).flatMap(([k, v]) => [`--${k}`, String(v)]);
-    const r = quint(['quantize', model, '--calib', calib, '--out', outPath, ...flags]);
-    return { bytes: r.code === 0 ? new Uint8Array(readFileSync(outPath)) : null, line: r.last };
+    const r = quint(['quantize', model, '--calib', calib, '--out', outPath, ...flags], cwd);
+    return { bytes: r.code === 0 ? new Uint8Array(readFileSync(resolve(cwd, outPath))) : null, line: r.last };
   }
   process.stderr.write('web-flow: the built CLI has no `quantize` yet; comparing with quantizeModel of @quint/onnx in Node\n');
   try {
-    const m = await loadModel(model);
-    const q = await quantizeModel(m, npyToTensor(new Uint8Array(readFileSync(calib))), { ...(o.qconfig ? { qconfig: o.qconfig } : {}), ...(o.engine ? { engine: o.engine } : {}), onWarning: () => {} });
+    const m = await loadModel(resolve(cwd, model));
+    const q = await quantizeModel(m, npyToTensor(new Uint8Array(readFileSync(resolve(cwd, calib)))), { ...(o.qconfig ? { qconfig: o.qconfig } : {}), ...(o.engine ? { engine: o.engine } : {}), onWarning: () => {} });
     return { bytes: saveModel(q, o.format ? { format: o.format } : {}), line: '' };
   } catch (e) {
     if (!isQuantError(e)) throw e;
@@ -114,7 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('use-mnist');
   });
 
-  it('shows a non-ONNX file, an unsupported op and a wrong .npy as the CLI one-line errors', async () => {
+  it('shows a non-ONNX file, an unsupported op, a quantized model and wrong .npy files as the CLI one-line errors', async () => {
     const onnx = readFileSync(join(repo, 'apps/reference/assets/mnist/mnist-cnn.onnx'));
     const calib = await (await fetch(new URL('mnist/calib.npy', url))).arrayBuffer();
     const calibPath = join(work, 'calib.npy');
@@ -123,24 +123,29 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     const gelu = decodeModel(new Uint8Array(onnx));
     const relu = gelu.graph.nodes.find((n) => n.opType === 'Relu')!;
     relu.opType = 'Gelu';
+    const good = { name: 'calib.npy', bytes: Buffer.from(calib) };
+    const quantized = readFileSync(join(repo, 'packages/onnx/test/fixtures/qdq-u8s8.onnx'));
     const cases = [
-      { name: 'notes.onnx', model: Buffer.from('these are not the weights you are looking for\n'), calib: { name: 'calib.npy', bytes: Buffer.from(calib) }, code: 'BAD_ONNX' },
-      { name: 'mnist-gelu.onnx', model: Buffer.from(encodeModel(gelu)), calib: { name: 'calib.npy', bytes: Buffer.from(calib) }, code: 'UNSUPPORTED_OP' },
+      { name: 'notes.onnx', model: Buffer.from('these are not the weights you are looking for\n'), calib: good, code: 'BAD_ONNX' },
+      { name: 'mnist-gelu.onnx', model: Buffer.from(encodeModel(gelu)), calib: good, code: 'UNSUPPORTED_OP' },
+      { name: 'mnist-int8.onnx', model: quantized, calib: good, code: 'INVALID_ARGUMENT' },
       { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'digits.npy', bytes: Buffer.from('{"digits": [1, 2, 3]}') }, code: 'BAD_NPY' },
+      { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'cut.npy', bytes: Buffer.from(calib).subarray(0, 5000) }, code: 'BAD_NPY' },
+      { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'codes.npy', bytes: Buffer.from(writeNpy({ dtype: 'uint8', shape: [2, 1, 28, 28], data: new Uint8Array(2 * 784) })) }, code: 'BAD_DTYPE' },
+      { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'flat.npy', bytes: Buffer.from(writeNpy({ dtype: 'float32', shape: [4, 784], data: new Float32Array(4 * 784) })) }, code: 'SHAPE_MISMATCH' },
     ];
     for (const c of cases) {
-      const modelPath = join(work, c.name);
-      const cPath = join(work, c.calib.name);
-      writeFileSync(modelPath, c.model);
-      writeFileSync(cPath, c.calib.bytes);
-      await page.setInputFiles('#model-file', modelPath);
-      await page.setInputFiles('#calib-file', cPath);
+      writeFileSync(join(work, c.name), c.model);
+      writeFileSync(join(work, c.calib.name), c.calib.bytes);
+      await page.setInputFiles('#model-file', join(work, c.name));
+      await page.setInputFiles('#calib-file', join(work, c.calib.name));
       await page.click('#quantize');
       const error = page.locator('#error');
       await error.waitFor({ state: 'visible', timeout: 60_000 });
       const line = (await error.textContent())!;
       expect(line).toMatch(new RegExp(`^quint: ${c.code}: `));
-      const cliRun = await quantizeAsCli(modelPath, cPath, join(work, 'never.onnx'));
+      // The CLI run from the same folder with the same file names prints the very same line.
+      const cliRun = await quantizeAsCli(c.name, c.calib.name, 'never.onnx', {}, work);
       expect(cliRun.bytes).toBeNull();
       expect(line).toBe(cliRun.line);
       if (c.code === 'BAD_ONNX') await (await top()).screenshot({ path: join(out, 'web-error-1280x800.png') });
@@ -159,10 +164,21 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     expect(await page.locator('#error').isHidden()).toBe(true);
     await page.locator('#run-output table').waitFor({ timeout: 60_000 });
     expect(await page.locator('#summary').textContent()).toContain('quint.engine = qnnpack');
+    // The report: buildReport's page in a frame, every chart drawn, describing the downloaded model.
+    const frame = (await (await page.locator('#report iframe').elementHandle())!.contentFrame())!;
+    expect(frame).not.toBeNull();
+    await frame.waitForFunction(() => (window as unknown as { quintReport?: unknown }).quintReport !== undefined, undefined, { timeout: 60_000 });
+    const drawn = await frame.evaluate(() => (window as unknown as { quintReport: { charts: number; expected: number } }).quintReport);
+    expect(drawn.charts).toBe(drawn.expected);
+    expect(drawn.charts).toBeGreaterThan(2);
+    const reportText = (await frame.locator('body').textContent())!;
+    expect(reportText).toContain("getDefaultQConfigMapping('qnnpack')");
+    expect(reportText).toContain('it exports to the same ONNX as the downloaded file');
     const verdict = (await page.locator('#run-output .verdict').textContent())!;
     expect(verdict).toMatch(/^argmax: float 0, int8 0 \(same\)$/);
     await (await top()).screenshot({ path: join(out, 'web-1280x800.png') });
     await page.screenshot({ path: join(out, 'web-1280x800-full.png'), fullPage: true });
+    await page.locator('#report iframe').screenshot({ path: join(out, 'web-report-frame.png') });
     // Another digit.
     await page.fill('#sample', '7');
     await page.click('#run-button');

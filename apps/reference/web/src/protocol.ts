@@ -20,11 +20,13 @@ export type ToWorker =
       readonly calib: ArrayBuffer;
       /** Inputs to run besides the calibration samples (the bundled MNIST evaluation digits). */
       readonly samples: ArrayBuffer | null;
+      readonly modelName: string;
+      readonly calibName: string;
       readonly options: QuantizeOptions;
     }
   | { readonly kind: 'run'; readonly job: number; readonly set: 'samples' | 'calib'; readonly index: number };
 
-export type Stage = 'backend' | 'load' | 'calibrate' | 'convert' | 'save' | 'verify' | 'run';
+export type Stage = 'backend' | 'load' | 'calibrate' | 'convert' | 'save' | 'verify' | 'report' | 'run';
 
 /** What the result view shows (all plain data). */
 export interface QuantizeSummary {
@@ -37,6 +39,10 @@ export interface QuantizeSummary {
   readonly samples: number;
   readonly milliseconds: number;
   readonly warnings: readonly string[];
+  /** buildReport's self-contained HTML (the plots of `quint report`). */
+  readonly reportHtml: string;
+  /** Whether the report's graph exports to the same ONNX as the download. */
+  readonly sameAsDownload: boolean;
 }
 
 export interface RunOutput {
