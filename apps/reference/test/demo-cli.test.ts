@@ -10,7 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 const bin = fileURLToPath(new URL('../bin/quint.mjs', import.meta.url));
 const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-function quint(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string; seconds: number } {
+function quint(
+  cwd: string,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string; seconds: number } {
   expect(existsSync(built), `${built} is missing: build first (npx -y pnpm@10.34.9 run build)`).toBe(true);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 900_000 });
@@ -50,7 +53,8 @@ describe('quint demo (built CLI)', () => {
       expect(m.agreement[k]).toBeGreaterThanOrEqual(0.99);
     }
     expect(m.accuracy.fp32).toBeGreaterThanOrEqual(0.95);
-    for (const k of ['fp32', 'int8Eager', 'int8Fx'] as const) expect(m.agreementWithPyTorch[k]).toBeGreaterThanOrEqual(0.99);
+    for (const k of ['fp32', 'int8Eager', 'int8Fx'] as const)
+      expect(m.agreementWithPyTorch[k]).toBeGreaterThanOrEqual(0.99);
     expect(m.bytes.fp32 / m.bytes.int8).toBeGreaterThanOrEqual(3.5);
     for (const k of ['fp32', 'int8Js', 'int8Wasm'] as const) expect(m.msPerImage[k]).toBeGreaterThan(0);
     expect(s.seed.identicalToForward).toBe(s.seed.outputs);

@@ -35,7 +35,11 @@ function strided(set: MnistSet): { set: MnistSet; index: number[] } {
 
 const slice = strided(split.evaluation);
 const pick = (s: string): Uint8Array => Uint8Array.from(slice.index, (k) => s.charCodeAt(k) - 48);
-const torch = { fp32: pick(meta.evaluation.predFp32), fx: pick(meta.evaluation.predInt8Fx), eager: pick(meta.evaluation.predInt8Eager) };
+const torch = {
+  fp32: pick(meta.evaluation.predFp32),
+  fx: pick(meta.evaluation.predInt8Fx),
+  eager: pick(meta.evaluation.predInt8Eager),
+};
 const calibration = mnistBatch(split.calibration);
 
 describe('MNIST, eager and graph mode, against PyTorch 1.13 (meta.json)', () => {
@@ -68,7 +72,9 @@ describe('MNIST, eager and graph mode, against PyTorch 1.13 (meta.json)', () => 
     const a = agreement(p, torch.fx);
     const acc = agreement(p, slice.set.labels);
     const torchAcc = agreement(torch.fx, slice.set.labels);
-    console.log(`demo-mnist int8 FX: agreement with PyTorch int8 FX ${(100 * a).toFixed(2)}% of ${slice.set.count}; accuracy ${(100 * acc).toFixed(2)}% (PyTorch ${(100 * torchAcc).toFixed(2)}%), fp32 ${(100 * agreement(fp32, slice.set.labels)).toFixed(2)}%`);
+    console.log(
+      `demo-mnist int8 FX: agreement with PyTorch int8 FX ${(100 * a).toFixed(2)}% of ${slice.set.count}; accuracy ${(100 * acc).toFixed(2)}% (PyTorch ${(100 * torchAcc).toFixed(2)}%), fp32 ${(100 * agreement(fp32, slice.set.labels)).toFixed(2)}%`,
+    );
     expect(a).toBeGreaterThanOrEqual(0.99);
     expect(Math.abs(acc - torchAcc)).toBeLessThanOrEqual(0.01);
     expect(Math.abs(acc - agreement(fp32, slice.set.labels))).toBeLessThanOrEqual(0.01);
@@ -79,7 +85,9 @@ describe('MNIST, eager and graph mode, against PyTorch 1.13 (meta.json)', () => 
     const p = predict(classifierOf(quantized), slice.set, { batch: 50 });
     const a = agreement(p, torch.eager);
     const acc = agreement(p, slice.set.labels);
-    console.log(`demo-mnist int8 eager: agreement with PyTorch int8 eager ${(100 * a).toFixed(2)}% of ${slice.set.count}; accuracy ${(100 * acc).toFixed(2)}% (PyTorch ${(100 * agreement(torch.eager, slice.set.labels)).toFixed(2)}%)`);
+    console.log(
+      `demo-mnist int8 eager: agreement with PyTorch int8 eager ${(100 * a).toFixed(2)}% of ${slice.set.count}; accuracy ${(100 * acc).toFixed(2)}% (PyTorch ${(100 * agreement(torch.eager, slice.set.labels)).toFixed(2)}%)`,
+    );
     expect(a).toBeGreaterThanOrEqual(0.99);
     expect(Math.abs(acc - agreement(fp32, slice.set.labels))).toBeLessThanOrEqual(0.01);
     // DESIGN.md's model bytes: at least 3.5x smaller than the float model.
@@ -100,7 +108,8 @@ describe('MNIST, eager and graph mode, against PyTorch 1.13 (meta.json)', () => 
       expect(wasmOps).toEqual(expect.arrayContaining(['conv2d', 'conv2dRelu', 'linear', 'linearRelu']));
       expect(wasmOps).not.toContain('maxPool2d');
       expect(wasmOps).not.toContain('add');
-      for (const op of ['maxPool2d', 'add', 'quantizePerTensor', 'dequantize', 'flatten'] as const) expect(backend.supports(op)).toBe(true);
+      for (const op of ['maxPool2d', 'add', 'quantizePerTensor', 'dequantize', 'flatten'] as const)
+        expect(backend.supports(op)).toBe(true);
     } finally {
       backend.dispose();
     }

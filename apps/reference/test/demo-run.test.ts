@@ -24,7 +24,10 @@ describe('demo step 1: the seed program', () => {
     expect(s.identicalToForward).toBe(s.outputs);
     expect(s.outputs).toBe(64);
     // The integer pipeline, recomputed from the shown numbers alone.
-    const acc = e.inputCodes.reduce((a, xq, k) => a + (xq - s.qparams.input.zeroPoint) * (e.weightCodes[k]! - s.qparams.weight.zeroPoint), 0);
+    const acc = e.inputCodes.reduce(
+      (a, xq, k) => a + (xq - s.qparams.input.zeroPoint) * (e.weightCodes[k]! - s.qparams.weight.zeroPoint),
+      0,
+    );
     expect(s.element.accumulator).toBe(acc);
     expect(s.element.preRound).toBe(Math.fround(Math.fround(acc + s.element.bias) * s.element.multiplier));
   });
@@ -45,7 +48,14 @@ describe('runDemo on a slice', () => {
   const meta = readMnistMeta();
 
   beforeAll(async () => {
-    summary = await runDemo({ version: 'test', outDir: join(dir, 'out'), evalLimit: 120, latencyImages: 10, progress: false, write: (t) => void (text += t) });
+    summary = await runDemo({
+      version: 'test',
+      outDir: join(dir, 'out'),
+      evalLimit: 120,
+      latencyImages: 10,
+      progress: false,
+      write: (t) => void (text += t),
+    });
   }, 240_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -71,7 +81,9 @@ describe('runDemo on a slice', () => {
     for (const k of ['fp32', 'int8Js', 'int8Wasm', 'int8EagerJs'] as const) expect(m.msPerImage[k]).toBeGreaterThan(0);
     expect(m.latencyImages).toBe(10);
     expect(json.seed.outputs).toBe(64);
-    console.log(`demo-run (120 images): accuracy fp32 ${m.accuracy.fp32}, eager ${m.accuracy.int8Eager}, FX ${m.accuracy.int8Fx}, wasm ${m.accuracy.int8Wasm}; bytes ${m.bytes.fp32} -> ${m.bytes.int8}; ms/image fp32 ${m.msPerImage.fp32.toFixed(2)} js ${m.msPerImage.int8Js.toFixed(2)} wasm ${m.msPerImage.int8Wasm.toFixed(2)}`);
+    console.log(
+      `demo-run (120 images): accuracy fp32 ${m.accuracy.fp32}, eager ${m.accuracy.int8Eager}, FX ${m.accuracy.int8Fx}, wasm ${m.accuracy.int8Wasm}; bytes ${m.bytes.fp32} -> ${m.bytes.int8}; ms/image fp32 ${m.msPerImage.fp32.toFixed(2)} js ${m.msPerImage.int8Js.toFixed(2)} wasm ${m.msPerImage.int8Wasm.toFixed(2)}`,
+    );
   });
 
   it('prints the seed step, the table and both checks', () => {
@@ -79,7 +91,9 @@ describe('runDemo on a slice', () => {
     expect(text).toContain('1. The seed program, eager mode (engine qnnpack');
     expect(text).toContain('2. MNIST:');
     expect(text).toMatch(/int8 FX, kernels-wasm\s+\d+\.\d\d%/);
-    expect(text).toContain(`check: every int8 accuracy within 1 point of fp32: ${m.checks.accuracyWithin1Point ? 'yes' : 'NO'}`);
+    expect(text).toContain(
+      `check: every int8 accuracy within 1 point of fp32: ${m.checks.accuracyWithin1Point ? 'yes' : 'NO'}`,
+    );
     expect(text).toContain(`check: int8 model at least 3.5x smaller: yes (${m.checks.bytesRatio.toFixed(2)}x)`);
   });
 

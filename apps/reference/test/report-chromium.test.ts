@@ -4,6 +4,7 @@
 // /usr/bin/chromium is absent.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, type ReportData } from '../src/report/build-report.js';
 import { mnistReport } from '../src/report/report-command.js';
@@ -14,7 +15,7 @@ const outDir = fileURLToPath(new URL('../../../out/', import.meta.url));
 describe.skipIf(!existsSync(CHROMIUM))('report in chromium', () => {
   let data: ReportData;
   let file: string;
-  let browser: import('playwright-core').Browser;
+  let browser: Browser;
 
   beforeAll(async () => {
     data = await mnistReport('quint test, report-chromium');
@@ -24,7 +25,16 @@ describe.skipIf(!existsSync(CHROMIUM))('report in chromium', () => {
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 240_000);
   afterAll(async () => {
@@ -37,14 +47,24 @@ describe.skipIf(!existsSync(CHROMIUM))('report in chromium', () => {
     const requests: string[] = [];
     page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('request', (r) => void (r.url().startsWith('file:') || r.url().startsWith('data:') || requests.push(r.url())));
+    page.on(
+      'request',
+      (r) => void (r.url().startsWith('file:') || r.url().startsWith('data:') || requests.push(r.url())),
+    );
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-    await page.waitForFunction(() => (window as unknown as { quintReport?: unknown }).quintReport !== undefined, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { quintReport?: unknown }).quintReport !== undefined,
+      undefined,
+      { timeout: 30_000 },
+    );
 
     const state = await page.evaluate(() => {
-      const w = window as unknown as { quintReport: { charts: number; expected: number }; Chart: { instances: Record<string, unknown> } };
+      const w = window as unknown as {
+        quintReport: { charts: number; expected: number };
+        Chart: { instances: Record<string, unknown> };
+      };
       // A drawn chart leaves opaque pixels on its canvas; count them per canvas.
-      const painted = [...document.querySelectorAll('canvas')].map((c) => {
+      const painted = Array.from(document.querySelectorAll('canvas')).map((c) => {
         const ctx = c.getContext('2d')!;
         const px = ctx.getImageData(0, 0, c.width, c.height).data;
         let n = 0;
@@ -83,7 +103,8 @@ describe.skipIf(!existsSync(CHROMIUM))('report in chromium', () => {
     for (const a of data.activations) expect(titles).toContain(`output of ${a.observes.join(', ')}`);
     for (const w of data.weights) expect(titles.some((t) => t.startsWith(`${w.name} `))).toBe(true);
     const labels = await page.evaluate(() => {
-      const c = (window as unknown as { Chart: { instances: Record<string, { data: { labels?: unknown[] } }> } }).Chart.instances;
+      const c = (window as unknown as { Chart: { instances: Record<string, { data: { labels?: unknown[] } }> } }).Chart
+        .instances;
       return Object.values(c).map((i) => (i.data.labels ?? []).map(String));
     });
     expect(labels[0]).toHaveLength(data.sqnr.length);

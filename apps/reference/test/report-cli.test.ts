@@ -37,7 +37,16 @@ describe('quint report (built CLI)', () => {
 
   it('writes the report of any float model from --calib and --input', () => {
     const out = join(dir, 'convnet.html');
-    const r = quint('report', `${fixtures}/convnet.onnx`, '--calib', `${fixtures}/calib.npy`, '--input', `${fixtures}/x.npy`, '--out', out);
+    const r = quint(
+      'report',
+      `${fixtures}/convnet.onnx`,
+      '--calib',
+      `${fixtures}/calib.npy`,
+      '--input',
+      `${fixtures}/x.npy`,
+      '--out',
+      out,
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(readFileSync(out, 'utf8').includes(`quint report: ${fixtures}/convnet.onnx`)).toBe(true);
@@ -46,7 +55,9 @@ describe('quint report (built CLI)', () => {
   it('fails as the contract says: usage errors exit 2, a missing folder exits 1 before any work', () => {
     let r = quint('report', `${fixtures}/convnet.onnx`);
     expect(r.status).toBe(2);
-    expect(lastLine(r.stderr)).toMatch(/^quint: USAGE: quint report .* needs --calib <calib\.npy> and --input <x\.npy>/);
+    expect(lastLine(r.stderr)).toMatch(
+      /^quint: USAGE: quint report .* needs --calib <calib\.npy> and --input <x\.npy>/,
+    );
     r = quint('report', '--calib', `${fixtures}/calib.npy`);
     expect(r.status).toBe(2);
     expect(lastLine(r.stderr)).toMatch(/^quint: USAGE: --calib and --input go with a <model\.onnx>/);

@@ -88,9 +88,16 @@ describe('quint report of a float ONNX model with .npy data', () => {
   });
 
   it('splits calibration data into batches along axis 0', () => {
-    const t = new Tensor(Float32Array.from({ length: 10 * 2 }, (_, i) => i), [10, 2]);
+    const t = new Tensor(
+      Float32Array.from({ length: 10 * 2 }, (_, i) => i),
+      [10, 2],
+    );
     const b = splitBatches(t, 4);
-    expect(b.map((x) => x.shape)).toEqual([[4, 2], [4, 2], [2, 2]]);
+    expect(b.map((x) => x.shape)).toEqual([
+      [4, 2],
+      [4, 2],
+      [2, 2],
+    ]);
     expect(b[2]!.contiguous().data).toEqual(Float32Array.from([16, 17, 18, 19]));
     expect(splitBatches(t, 10)).toEqual([t]);
   });

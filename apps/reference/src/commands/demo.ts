@@ -5,7 +5,9 @@ import { runDemo } from '../demo/run-demo.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the main job: the seed program\'s integer arithmetic, then MNIST fp32 vs int8 (eager and FX, kernels-js and kernels-wasm); writes out/summary.json and out/report.html')
+    .description(
+      "the main job: the seed program's integer arithmetic, then MNIST fp32 vs int8 (eager and FX, kernels-js and kernels-wasm); writes out/summary.json and out/report.html",
+    )
     .addHelpText(
       'after',
       '\n1. The seed program (QuantStub -> Conv2d(1,1,1) -> ReLU -> DeQuantStub): one output element as the int8\n' +

@@ -16,15 +16,17 @@ export interface ReportOptions {
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .argument('[model]', 'a float ONNX model (default: the demo\'s MNIST CNN)')
+    .argument('[model]', "a float ONNX model (default: the demo's MNIST CNN)")
     .option('--calib <calib.npy>', 'calibration data, float32 .npy [N, ...] (with <model>)')
     .option('--input <x.npy>', 'input for the per-layer SQNR and the latency calls, float32 .npy (with <model>)')
     .option('--out <report.html>', 'the HTML file to write (its folder must exist)', 'out/report.html')
-    .description('a self-contained HTML report: per-layer SQNR, activation histograms with the observers\' ranges, weights per channel, latency')
+    .description(
+      "a self-contained HTML report: per-layer SQNR, activation histograms with the observers' ranges, weights per channel, latency",
+    )
     .addHelpText(
       'after',
       "\nQuantizes <model> as `quint quantize` does by default (getDefaultQConfigMapping('qnnpack'), engine qnnpack)\n" +
-        'and plots float vs int8. Without <model>: the demo\'s MNIST CNN, calibrated on its 200 calibration images.\n' +
+        "and plots float vs int8. Without <model>: the demo's MNIST CNN, calibrated on its 200 calibration images.\n" +
         'The file inlines Chart.js and its data: it opens without a network.\n',
     )
     .action(async (model: string | undefined, opts: ReportOptions) => {
@@ -33,7 +35,10 @@ export function registerReport(program: Command): void {
       let html: string;
       if (model === undefined) {
         if (opts.calib !== undefined || opts.input !== undefined) {
-          throw new QuantError('USAGE', '--calib and --input go with a <model.onnx>; without one the report is of the demo\'s MNIST model');
+          throw new QuantError(
+            'USAGE',
+            "--calib and --input go with a <model.onnx>; without one the report is of the demo's MNIST model",
+          );
         }
         html = buildReport(await mnistReport(generator));
       } else {

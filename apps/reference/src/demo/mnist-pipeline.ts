@@ -18,7 +18,12 @@ import { loadMnistCnn, MNIST_EAGER_FUSE, type MnistCnn } from '../mnist/model.js
 export interface MnistMeta {
   readonly torch: string;
   readonly accuracy: { readonly fp32: number; readonly int8Fx: number; readonly int8Eager: number };
-  readonly evaluation: { readonly labels: string; readonly predFp32: string; readonly predInt8Fx: string; readonly predInt8Eager: string };
+  readonly evaluation: {
+    readonly labels: string;
+    readonly predFp32: string;
+    readonly predInt8Fx: string;
+    readonly predInt8Eager: string;
+  };
 }
 
 /** Reads `assets/mnist/meta.json`. */
@@ -37,7 +42,8 @@ export function mnistOnnxPath(): string {
  */
 export async function loadMnistOnnx(path = mnistOnnxPath()): Promise<QuintModel> {
   const model = await loadModel(path);
-  if (model.kind !== 'float') throw new QuantError('INVALID_ARGUMENT', `${path} is a quantized model; the demo needs the float one.`);
+  if (model.kind !== 'float')
+    throw new QuantError('INVALID_ARGUMENT', `${path} is a quantized model; the demo needs the float one.`);
   return model;
 }
 
@@ -94,7 +100,10 @@ export function predict(model: Classifier, set: MnistSet, options: PredictOption
 /** Fraction of `a` equal to `b` (same length). */
 export function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length || a.length === 0) {
-    throw new QuantError('INVALID_ARGUMENT', `agreement: ${a.length} vs ${b.length} predictions; compare predictions of the same images.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `agreement: ${a.length} vs ${b.length} predictions; compare predictions of the same images.`,
+    );
   }
   let same = 0;
   for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
@@ -153,9 +162,14 @@ export function quantizeMnistFx(
   options: { backend?: QuantizedBackend; onWarning?: (m: string) => void } = {},
 ): FxResult {
   const mapping = getDefaultQConfigMapping('qnnpack', { torchCompat: '1.13' });
-  const prepared = prepareFx(floatModel, mapping, [mnistBatch({ count: 1, images: calibration.contiguous().data.subarray(0, 784), labels: new Uint8Array(1) })], {
-    onWarning: options.onWarning ?? (() => {}),
-  });
+  const prepared = prepareFx(
+    floatModel,
+    mapping,
+    [mnistBatch({ count: 1, images: calibration.contiguous().data.subarray(0, 784), labels: new Uint8Array(1) })],
+    {
+      onWarning: options.onWarning ?? (() => {}),
+    },
+  );
   prepared.call(calibration);
   const quantized = convertFx(prepared, { backend: options.backend ?? createJsBackend(), engine: 'qnnpack' });
   return { prepared, quantized };

@@ -9,7 +9,16 @@ import { writeFileAtomic } from '../io.js';
 import { buildReport, type ReportData } from '../report/build-report.js';
 import { medianMs, modelReport } from '../report/model-report.js';
 import { createWasmWithJsFallback, WASM_WITH_JS_NAME } from './backends.js';
-import { agreement, classifierOf, digitsOf, latencyImages, mnistOnnxPath, predict, quantizeMnistEager, readMnistMeta } from './mnist-pipeline.js';
+import {
+  agreement,
+  classifierOf,
+  digitsOf,
+  latencyImages,
+  mnistOnnxPath,
+  predict,
+  quantizeMnistEager,
+  readMnistMeta,
+} from './mnist-pipeline.js';
 import { createProgress, NO_PROGRESS, type Progress } from './progress.js';
 import { seedStep, seedText, type SeedSummary } from './seed-step.js';
 
@@ -38,14 +47,32 @@ export interface DemoSummary {
     readonly samples: number;
     readonly calibrationSamples: number;
     /** Fractions of the evaluation images classified correctly. */
-    readonly accuracy: { readonly fp32: number; readonly int8Eager: number; readonly int8Fx: number; readonly int8Wasm: number };
+    readonly accuracy: {
+      readonly fp32: number;
+      readonly int8Eager: number;
+      readonly int8Fx: number;
+      readonly int8Wasm: number;
+    };
     /** Fraction of images where the int8 model predicts what the fp32 model predicts. */
-    readonly agreement: { readonly int8Eager: number; readonly int8Fx: number; readonly int8Wasm: number; readonly wasmVsJs: number };
+    readonly agreement: {
+      readonly int8Eager: number;
+      readonly int8Fx: number;
+      readonly int8Wasm: number;
+      readonly wasmVsJs: number;
+    };
     /** Fraction of images where ours predicts what PyTorch 1.13 predicted (meta.json). */
     readonly agreementWithPyTorch: { readonly fp32: number; readonly int8Eager: number; readonly int8Fx: number };
-    readonly pytorch: { readonly torch: string; readonly accuracy: { readonly fp32: number; readonly int8Fx: number; readonly int8Eager: number } };
+    readonly pytorch: {
+      readonly torch: string;
+      readonly accuracy: { readonly fp32: number; readonly int8Fx: number; readonly int8Eager: number };
+    };
     /** modelBytes (DESIGN.md): fp32 of the float model, int8 of the FX model (and of the eager one). */
-    readonly bytes: { readonly fp32: number; readonly int8: number; readonly int8Eager: number; readonly onnxFile: number };
+    readonly bytes: {
+      readonly fp32: number;
+      readonly int8: number;
+      readonly int8Eager: number;
+      readonly onnxFile: number;
+    };
     /** Median milliseconds per image at batch 1. */
     readonly msPerImage: {
       readonly fp32: number;
@@ -107,7 +134,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const nLat = options.latencyImages ?? 100;
   // Work units for the bar: one per evaluated image and model, plus rough weights for the other steps.
   const fixed = { seed: 100, report: 1200, eager: 300, latency: 300, write: 50 };
-  const progress: Progress = options.progress === false ? NO_PROGRESS : createProgress(4 * n + Object.values(fixed).reduce((a, b) => a + b, 0), options.progress);
+  const progress: Progress =
+    options.progress === false
+      ? NO_PROGRESS
+      : createProgress(4 * n + Object.values(fixed).reduce((a, b) => a + b, 0), options.progress);
   try {
     progress.step('seed program');
     const seed = seedStep();
@@ -162,10 +192,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       progress.tick(fixed.latency);
 
       const labels = evaluation.labels;
-      const acc = { fp32: agreement(pFp32, labels), int8Eager: agreement(pEager, labels), int8Fx: agreement(pFx, labels), int8Wasm: agreement(pWasm, labels) };
+      const acc = {
+        fp32: agreement(pFp32, labels),
+        int8Eager: agreement(pEager, labels),
+        int8Fx: agreement(pFx, labels),
+        int8Wasm: agreement(pWasm, labels),
+      };
       const torchPred = (s: string): Uint8Array => digitsOf(s).subarray(0, n);
-      const lat = (label: string): number | null => reportData.latency.find((b) => b.label.startsWith(label))?.ms ?? null;
-      const bytes = { fp32: parts.bytes.fp32, int8: parts.bytes.int8, int8Eager: eagerBytes, onnxFile: statSync(mnistOnnxPath()).size };
+      const lat = (label: string): number | null =>
+        reportData.latency.find((b) => b.label.startsWith(label))?.ms ?? null;
+      const bytes = {
+        fp32: parts.bytes.fp32,
+        int8: parts.bytes.int8,
+        int8Eager: eagerBytes,
+        onnxFile: statSync(mnistOnnxPath()).size,
+      };
       const maxDelta = 100 * Math.max(...[acc.int8Eager, acc.int8Fx, acc.int8Wasm].map((a) => Math.abs(a - acc.fp32)));
       const ratio = bytes.fp32 / Math.max(bytes.int8, bytes.int8Eager);
       const summaryPath = join(outDir, 'summary.json');
@@ -174,7 +215,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         samples: n,
         calibrationSamples: split.calibration.count,
         accuracy: acc,
-        agreement: { int8Eager: agreement(pEager, pFp32), int8Fx: agreement(pFx, pFp32), int8Wasm: agreement(pWasm, pFp32), wasmVsJs: agreement(pWasm, pFx) },
+        agreement: {
+          int8Eager: agreement(pEager, pFp32),
+          int8Fx: agreement(pFx, pFp32),
+          int8Wasm: agreement(pWasm, pFp32),
+          wasmVsJs: agreement(pWasm, pFx),
+        },
         agreementWithPyTorch: {
           fp32: agreement(pFp32, torchPred(meta.evaluation.predFp32)),
           int8Eager: agreement(pEager, torchPred(meta.evaluation.predInt8Eager)),
@@ -192,7 +238,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         },
         latencyImages: latencyInputs.length,
         wasmBackend: WASM_WITH_JS_NAME,
-        checks: { maxAccuracyDeltaPoints: maxDelta, accuracyWithin1Point: maxDelta <= 1, bytesRatio: ratio, atLeast3_5xSmaller: ratio >= 3.5 },
+        checks: {
+          maxAccuracyDeltaPoints: maxDelta,
+          accuracyWithin1Point: maxDelta <= 1,
+          bytesRatio: ratio,
+          atLeast3_5xSmaller: ratio >= 3.5,
+        },
       };
 
       progress.step('writing out/');
@@ -206,12 +257,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           { label: 'accuracy int8 FX, kernels-js', value: pct(acc.int8Fx) },
           { label: 'accuracy int8 FX, kernels-wasm', value: pct(acc.int8Wasm) },
           { label: 'int8 FX agrees with fp32 on', value: pct(mnist.agreement.int8Fx) },
-          { label: `PyTorch ${meta.torch}: fp32 / int8 FX / int8 eager`, value: `${pct(meta.accuracy.fp32)} / ${pct(meta.accuracy.int8Fx)} / ${pct(meta.accuracy.int8Eager)}` },
+          {
+            label: `PyTorch ${meta.torch}: fp32 / int8 FX / int8 eager`,
+            value: `${pct(meta.accuracy.fp32)} / ${pct(meta.accuracy.int8Fx)} / ${pct(meta.accuracy.int8Eager)}`,
+          },
           { label: 'int8 FX predictions equal to PyTorch int8 FX', value: pct(mnist.agreementWithPyTorch.int8Fx) },
           { label: 'model bytes int8 eager', value: bytes.int8Eager.toLocaleString('en-US') },
           ...reportData.summary,
         ],
-        latency: [...reportData.latency.slice(0, 2), { label: 'int8 eager, kernels-js', ms: eagerMs }, ...reportData.latency.slice(2)],
+        latency: [
+          ...reportData.latency.slice(0, 2),
+          { label: 'int8 eager, kernels-js', ms: eagerMs },
+          ...reportData.latency.slice(2),
+        ],
       };
       const wallSeconds = (performance.now() - t0) / 1000;
       const summary: DemoSummary = {
@@ -251,14 +309,26 @@ export function mnistText(s: DemoSummary): string {
   const L = [
     `2. MNIST: a small CNN trained in PyTorch ${m.pytorch.torch}, ${m.samples} evaluation images, calibrated on ${m.calibrationSamples}`,
     '   fp32: the committed ONNX file imported with @quint/onnx; int8 eager: MnistCnn (@quint/nn) with the same',
-    "   weights, fused, prepared with the qnnpack qconfig, converted; int8 FX: prepareFx/convertFx with",
+    '   weights, fused, prepared with the qnnpack qconfig, converted; int8 FX: prepareFx/convertFx with',
     "   getDefaultQConfigMapping('qnnpack') on the imported graph, run on kernels-js and on kernels-wasm.",
     '',
     `   ${'model'.padEnd(30)} ${'accuracy'.padStart(8)} ${'= fp32'.padStart(10)} ${'bytes'.padStart(9)} ${'ms/image'.padStart(10)}`,
     row('fp32 (quint float ops)', m.accuracy.fp32, '-', String(m.bytes.fp32), m.msPerImage.fp32),
-    row('int8 eager, kernels-js', m.accuracy.int8Eager, pct(m.agreement.int8Eager), String(m.bytes.int8Eager), m.msPerImage.int8EagerJs),
+    row(
+      'int8 eager, kernels-js',
+      m.accuracy.int8Eager,
+      pct(m.agreement.int8Eager),
+      String(m.bytes.int8Eager),
+      m.msPerImage.int8EagerJs,
+    ),
     row('int8 FX, kernels-js', m.accuracy.int8Fx, pct(m.agreement.int8Fx), String(m.bytes.int8), m.msPerImage.int8Js),
-    row('int8 FX, kernels-wasm', m.accuracy.int8Wasm, pct(m.agreement.int8Wasm), String(m.bytes.int8), m.msPerImage.int8Wasm),
+    row(
+      'int8 FX, kernels-wasm',
+      m.accuracy.int8Wasm,
+      pct(m.agreement.int8Wasm),
+      String(m.bytes.int8),
+      m.msPerImage.int8Wasm,
+    ),
     `   ${'ONNX Runtime Web fp32 / int8'.padEnd(30)} ${''.padStart(8)} ${''.padStart(10)} ${''.padStart(9)} ${`${ms(m.msPerImage.ortWebFp32)} / ${ms(m.msPerImage.ortWebInt8)}`.padStart(10)}`,
     '',
     `   bytes: modelBytes (4 x float weights; int8 codes + int32 bias + qparams); ms/image: median of ${m.latencyImages} images at batch 1.`,

@@ -76,7 +76,9 @@ export function seedText(s: SeedSummary): string {
   const fmt = formatFloat32;
   const { input: x, weight: w, output: y } = s.qparams;
   const sum = (e.accumulator + e.bias) | 0;
-  const terms = e.inputCodes.map((xq, k) => `(${xq} - ${x.zeroPoint})*(${e.weightCodes[k]} - ${w.zeroPoint})`).join(' + ');
+  const terms = e.inputCodes
+    .map((xq, k) => `(${xq} - ${x.zeroPoint})*(${e.weightCodes[k]} - ${w.zeroPoint})`)
+    .join(' + ');
   const L = [
     `1. The seed program, eager mode (engine ${s.engine}, PyTorch ${s.torchCompat} numerics)`,
     "   QuantStub -> Conv2d(1,1,1) -> ReLU -> DeQuantStub, conv+relu fused, calibrated on PyTorch's randn(4,1,4,4).",

@@ -106,13 +106,21 @@ export function chartJsSource(): string {
   try {
     entry = createRequire(import.meta.url).resolve('chart.js');
   } catch (e) {
-    throw new QuantError('IO_ERROR', `cannot find the chart.js package the report inlines (${(e as Error).message}); run npx -y pnpm@10.34.9 install.`, { cause: e });
+    throw new QuantError(
+      'IO_ERROR',
+      `cannot find the chart.js package the report inlines (${(e as Error).message}); run npx -y pnpm@10.34.9 install.`,
+      { cause: e },
+    );
   }
   const path = join(dirname(entry), 'chart.umd.min.js');
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new QuantError('IO_ERROR', `cannot read ${path} (${(e as Error).message}); reinstall chart.js 4 (npx -y pnpm@10.34.9 install).`, { cause: e });
+    throw new QuantError(
+      'IO_ERROR',
+      `cannot read ${path} (${(e as Error).message}); reinstall chart.js 4 (npx -y pnpm@10.34.9 install).`,
+      { cause: e },
+    );
   }
 }
 
@@ -254,7 +262,9 @@ const PAGE_SCRIPT = `
  * writeFileAtomic('out/report.html', buildReport(data));
  */
 export function buildReport(data: ReportData): string {
-  const summary = data.summary.map((r) => `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(r.value)}</td></tr>`).join('\n');
+  const summary = data.summary
+    .map((r) => `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(r.value)}</td></tr>`)
+    .join('\n');
   const notes = (data.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join('\n');
   return `<!doctype html>
 <html lang="en">

@@ -51,7 +51,17 @@ export function captureActivations(prepared: GraphModule): ActivationCapture {
     if (!(m instanceof ObserverModule)) continue;
     let s = byModule.get(m);
     if (s === undefined) {
-      s = { module: m, names: [], observes: [], chunks: [], kept: 0, total: 0, stride: 1, min: Infinity, max: -Infinity };
+      s = {
+        module: m,
+        names: [],
+        observes: [],
+        chunks: [],
+        kept: 0,
+        total: 0,
+        stride: 1,
+        min: Infinity,
+        max: -Infinity,
+      };
       byModule.set(m, s);
     }
     s.names.push(n.name);
@@ -187,7 +197,14 @@ export function weightStats(floatSource: Module, quantized: Module): WeightStat[
         gridHi: Math.fround(s * (qmax - z)),
       });
     }
-    out.push({ name: path, module: m.getName(), shape: [...q.shape], qscheme: q.qscheme(), values: fromFloat ? 'float' : 'dequantized', channels: stats });
+    out.push({
+      name: path,
+      module: m.getName(),
+      shape: [...q.shape],
+      qscheme: q.qscheme(),
+      values: fromFloat ? 'float' : 'dequantized',
+      channels: stats,
+    });
   }
   return out;
 }

@@ -97,9 +97,14 @@ export interface QuantizedGraph {
 export function quantizeGraph(
   floatModel: GraphModule,
   batches: readonly Tensor[],
-  options: { readonly torchCompat: 'latest' | '1.13'; readonly wasmBackend: QuantizedBackend; readonly onWarning?: (m: string) => void },
+  options: {
+    readonly torchCompat: 'latest' | '1.13';
+    readonly wasmBackend: QuantizedBackend;
+    readonly onWarning?: (m: string) => void;
+  },
 ): QuantizedGraph {
-  if (batches.length === 0) throw new QuantError('NOT_CALIBRATED', 'quantizeGraph: no calibration batches; pass at least one float tensor.');
+  if (batches.length === 0)
+    throw new QuantError('NOT_CALIBRATED', 'quantizeGraph: no calibration batches; pass at least one float tensor.');
   const floatLeft: string[] = [];
   const mapping = getDefaultQConfigMapping('qnnpack', { torchCompat: options.torchCompat });
   const prepared = prepareFx(floatModel, mapping, [batches[0]!], {
@@ -140,20 +145,30 @@ export interface ModelReportParts {
  *
  * @throws `INVALID_ARGUMENT` for a quantized model; errors of loadModel/prepareFx.
  */
-export async function modelReport(path: string, options: ModelReportOptions): Promise<{ data: ReportData; parts: ModelReportParts }> {
+export async function modelReport(
+  path: string,
+  options: ModelReportOptions,
+): Promise<{ data: ReportData; parts: ModelReportParts }> {
   const step = options.onStep ?? (() => {});
   step('loading the model');
   const fileBytes = new Uint8Array(readFileSync(path));
   const model = options.model ?? (await loadModel(fileBytes));
   if (model.kind !== 'float') {
-    throw new QuantError('INVALID_ARGUMENT', `quint report: ${path} is already quantized; pass the float model it came from.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `quint report: ${path} is already quantized; pass the float model it came from.`,
+    );
   }
-  const onnxMeta = model.graphModule.meta['onnx'] as { inputs: { name: string; shape: number[]; dynamicBatch: boolean }[] } | undefined;
+  const onnxMeta = model.graphModule.meta['onnx'] as
+    { inputs: { name: string; shape: number[]; dynamicBatch: boolean }[] } | undefined;
   const first = onnxMeta?.inputs[0];
   if (model.inputNames.length !== 1 || first === undefined) {
-    throw new QuantError('INVALID_ARGUMENT', `quint report: ${path} has ${model.inputNames.length} inputs (${model.inputNames.join(', ')}); the report takes models with one input.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `quint report: ${path} has ${model.inputNames.length} inputs (${model.inputNames.join(', ')}); the report takes models with one input.`,
+    );
   }
-  const batch = options.batchSize ?? (first.dynamicBatch ? 1 : first.shape[0] ?? 1);
+  const batch = options.batchSize ?? (first.dynamicBatch ? 1 : (first.shape[0] ?? 1));
   const batches = splitBatches(options.calibration, batch);
 
   step('calibrating and converting');
@@ -179,10 +194,18 @@ export async function modelReport(path: string, options: ModelReportOptions): Pr
       { label: 'fp32, quint float ops', ms: medianMs(call(model.graphModule), inputs) },
       { label: 'int8, kernels-js', ms: medianMs(call(quantizedJs), inputs) },
       { label: 'int8, kernels-wasm (+js)', ms: medianMs(call(quantizedWasm), inputs) },
-      { label: 'ONNX Runtime Web fp32', ms: await ortWebMsPerCall(fileBytes, first.name, inputs), note: 'wasm EP, 1 thread' },
+      {
+        label: 'ONNX Runtime Web fp32',
+        ms: await ortWebMsPerCall(fileBytes, first.name, inputs),
+        note: 'wasm EP, 1 thread',
+      },
     ];
     try {
-      latency.push({ label: 'ONNX Runtime Web int8 (QDQ)', ms: await ortWebMsPerCall(qdqBytes(quantizedJs, onnxMeta), first.name, inputs), note: "quint's QDQ export, wasm EP, 1 thread" });
+      latency.push({
+        label: 'ONNX Runtime Web int8 (QDQ)',
+        ms: await ortWebMsPerCall(qdqBytes(quantizedJs, onnxMeta), first.name, inputs),
+        note: "quint's QDQ export, wasm EP, 1 thread",
+      });
     } catch (e) {
       notes.push(`ONNX Runtime Web int8 not timed: ${(e as Error).message}`);
     }
@@ -206,7 +229,21 @@ export async function modelReport(path: string, options: ModelReportOptions): Pr
       notes,
       generator: options.generator,
     };
-    return { data, parts: { sqnr, activations, weights, latency, bytes, floatLeft, floatModel: model.graphModule, prepared, quantizedJs, quantizedWasm } };
+    return {
+      data,
+      parts: {
+        sqnr,
+        activations,
+        weights,
+        latency,
+        bytes,
+        floatLeft,
+        floatModel: model.graphModule,
+        prepared,
+        quantizedJs,
+        quantizedWasm,
+      },
+    };
   } finally {
     if (ownWasm) wasm.dispose();
   }

@@ -20,16 +20,28 @@ export function median(values: readonly number[]): number {
  * @example
  * await ortWebMsPerCall(readFileSync('mnist-cnn.onnx'), 'input', images);
  */
-export async function ortWebMsPerCall(model: Uint8Array, inputName: string, inputs: readonly Tensor[], warmup = 5): Promise<number> {
+export async function ortWebMsPerCall(
+  model: Uint8Array,
+  inputName: string,
+  inputs: readonly Tensor[],
+  warmup = 5,
+): Promise<number> {
   const ort = await import('onnxruntime-web');
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
   let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   try {
-    session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 });
+    session = await ort.InferenceSession.create(model, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
   } catch (e) {
-    throw new QuantError('BAD_ONNX', `ONNX Runtime Web could not load the model: ${(e as Error).message}`, { cause: e });
+    throw new QuantError('BAD_ONNX', `ONNX Runtime Web could not load the model: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   try {
     const feeds = inputs.map((x) => ({ [inputName]: new ort.Tensor('float32', x.contiguous().data, [...x.shape]) }));

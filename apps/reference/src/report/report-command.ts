@@ -30,7 +30,7 @@ export async function mnistReport(generator: string): Promise<ReportData> {
     sqnrInputLabel: `${SQNR_IMAGES} MNIST evaluation images (every digit)`,
     latencyInputs: latencyImages(split.evaluation, LATENCY_IMAGES),
     latencyUnit: `one image, batch 1: median of ${LATENCY_IMAGES} evaluation images`,
-    title: 'quint report: MNIST CNN (the demo\'s model), fp32 vs int8',
+    title: "quint report: MNIST CNN (the demo's model), fp32 vs int8",
     summary: [{ label: 'calibration images', value: String(split.calibration.count) }],
     generator,
   });
@@ -41,13 +41,25 @@ export async function mnistReport(generator: string): Promise<ReportData> {
  * The report of any float ONNX model: `--calib` and `--input` read as float32 .npy (float64 is
  * rounded; other dtypes fail with BAD_DTYPE, NaN/Inf with NON_FINITE).
  */
-export async function npyReport(modelPath: string, calibPath: string, inputPath: string, generator: string): Promise<ReportData> {
+export async function npyReport(
+  modelPath: string,
+  calibPath: string,
+  inputPath: string,
+  generator: string,
+): Promise<ReportData> {
   const model = await loadModelArg(modelPath);
   const calibration = readFloatNpy(calibPath, '--calib');
   const input = readFloatNpy(inputPath, '--input');
-  for (const [flag, path, t] of [['--calib', calibPath, calibration], ['--input', inputPath, input]] as const) {
+  for (const [flag, path, t] of [
+    ['--calib', calibPath, calibration],
+    ['--input', inputPath, input],
+  ] as const) {
     const at = firstNonFinite(t);
-    if (at >= 0) throw new QuantError('NON_FINITE', `${flag} ${path}: element ${at} is ${t.toFloat32Array()[at]}; clean the data (quint report takes finite values only).`);
+    if (at >= 0)
+      throw new QuantError(
+        'NON_FINITE',
+        `${flag} ${path}: element ${at} is ${t.toFloat32Array()[at]}; clean the data (quint report takes finite values only).`,
+      );
   }
   const { data } = await modelReport(modelPath, {
     model,
