@@ -60,8 +60,8 @@ describe('quint report of a float ONNX model with .npy data', () => {
     }
     expect(data.latency.map((l) => l.label)).toEqual([
       'fp32, quint float ops',
-      'int8, kernels-js',
-      'int8, kernels-wasm (+js)',
+      'int8 FX, kernels-js',
+      'int8 FX, kernels-wasm (+js)',
       'ONNX Runtime Web fp32',
       'ONNX Runtime Web int8 (QDQ)',
     ]);

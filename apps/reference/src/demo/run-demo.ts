@@ -199,8 +199,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         int8Wasm: agreement(pWasm, labels),
       };
       const torchPred = (s: string): Uint8Array => digitsOf(s).subarray(0, n);
-      const lat = (label: string): number | null =>
-        reportData.latency.find((b) => b.label.startsWith(label))?.ms ?? null;
       const bytes = {
         fp32: parts.bytes.fp32,
         int8: parts.bytes.int8,
@@ -228,14 +226,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         },
         pytorch: { torch: meta.torch, accuracy: meta.accuracy },
         bytes,
-        msPerImage: {
-          fp32: lat('fp32') ?? NaN,
-          int8Js: lat('int8, kernels-js') ?? NaN,
-          int8Wasm: lat('int8, kernels-wasm') ?? NaN,
-          int8EagerJs: eagerMs,
-          ortWebFp32: lat('ONNX Runtime Web fp32'),
-          ortWebInt8: lat('ONNX Runtime Web int8'),
-        },
+        msPerImage: { ...parts.ms, int8EagerJs: eagerMs },
         latencyImages: latencyInputs.length,
         wasmBackend: WASM_WITH_JS_NAME,
         checks: {

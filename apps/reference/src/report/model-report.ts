@@ -72,6 +72,15 @@ export function medianMs(run: (x: Tensor) => unknown, inputs: readonly Tensor[],
   return median(times);
 }
 
+/** Median milliseconds per call of each runtime the report times. */
+export interface LatencyMs {
+  fp32: number;
+  int8Js: number;
+  int8Wasm: number;
+  ortWebFp32: number;
+  ortWebInt8: number | null;
+}
+
 /** What {@link quantizeGraph} returns. */
 export interface QuantizedGraph {
   /** The observed (calibrated) graph. */
@@ -127,6 +136,8 @@ export interface ModelReportParts {
   readonly activations: ActivationStat[];
   readonly weights: WeightStat[];
   readonly latency: LatencyBar[];
+  /** The same latencies by name (median ms per call); ortWebInt8 null when ONNX Runtime could not run the QDQ export. */
+  readonly ms: LatencyMs;
   readonly bytes: { readonly fp32: number; readonly int8: number };
   readonly floatLeft: string[];
   readonly floatModel: GraphModule;
@@ -190,20 +201,24 @@ export async function modelReport(
     const notes = [...(options.notes ?? []), ...floatLeft.map((m) => `left in float: ${m}`)];
     const inputs = options.latencyInputs ?? Array.from({ length: 20 }, () => options.input);
     const call = (m: GraphModule) => (x: Tensor) => (m.call as (x: Tensor) => unknown)(x);
+    const ms: LatencyMs = {
+      fp32: medianMs(call(model.graphModule), inputs),
+      int8Js: medianMs(call(quantizedJs), inputs),
+      int8Wasm: medianMs(call(quantizedWasm), inputs),
+      ortWebFp32: await ortWebMsPerCall(fileBytes, first.name, inputs),
+      ortWebInt8: null,
+    };
     const latency: LatencyBar[] = [
-      { label: 'fp32, quint float ops', ms: medianMs(call(model.graphModule), inputs) },
-      { label: 'int8, kernels-js', ms: medianMs(call(quantizedJs), inputs) },
-      { label: 'int8, kernels-wasm (+js)', ms: medianMs(call(quantizedWasm), inputs) },
-      {
-        label: 'ONNX Runtime Web fp32',
-        ms: await ortWebMsPerCall(fileBytes, first.name, inputs),
-        note: 'wasm EP, 1 thread',
-      },
+      { label: 'fp32, quint float ops', ms: ms.fp32 },
+      { label: 'int8 FX, kernels-js', ms: ms.int8Js },
+      { label: 'int8 FX, kernels-wasm (+js)', ms: ms.int8Wasm },
+      { label: 'ONNX Runtime Web fp32', ms: ms.ortWebFp32, note: 'wasm EP, 1 thread' },
     ];
     try {
+      ms.ortWebInt8 = await ortWebMsPerCall(qdqBytes(quantizedJs, onnxMeta), first.name, inputs);
       latency.push({
         label: 'ONNX Runtime Web int8 (QDQ)',
-        ms: await ortWebMsPerCall(qdqBytes(quantizedJs, onnxMeta), first.name, inputs),
+        ms: ms.ortWebInt8,
         note: "quint's QDQ export, wasm EP, 1 thread",
       });
     } catch (e) {
@@ -236,6 +251,7 @@ export async function modelReport(
         activations,
         weights,
         latency,
+        ms,
         bytes,
         floatLeft,
         floatModel: model.graphModule,
