@@ -303,11 +303,18 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Itera
     });
     if (usable.length === 0) throw new QuantError('NOT_CALIBRATED', 'quantizeModel: no calibration batches; pass at least one float Tensor (static quantization needs data).');
     const prepared = prepareFx(model.graphModule, mapping, [usable[0]!], { onWarning });
-    usable.forEach((b, i) => {
+    let lastYield = Date.now();
+    for (const [i, b] of usable.entries()) {
       prepared.call(b);
       samples += b.shape[0] ?? 1;
       options.onProgress?.(i + 1, usable.length);
-    });
+      // Calibration is long and synchronous: let the event loop run every ~25 ms so that a SIGINT
+      // handler (the CLI's: remove temp files, exit 130) or a browser page's UI can act meanwhile.
+      if (Date.now() - lastYield > 25) {
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        lastYield = Date.now();
+      }
+    }
     q = convertFx(prepared, { backend, engine });
   }
   q.meta['onnx'] = info;
