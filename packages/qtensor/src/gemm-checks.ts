@@ -133,16 +133,20 @@ function checkBias(what: string, bias: Float32Array | null, outChannels: number)
  * `Σ_k |w_q − w_zp[c]| · 255 + ⌈|b[c]| / (minInputScale · w_s[c])⌉ ≤ 2^31 − 1`.
  * 255 bounds `max(x_zp, 255 − x_zp)` for every input zero point; the bias term bounds `|bias_q|` for
  * every input scale ≥ `minInputScale`. A layer that passes cannot overflow int32 for such inputs; the
- * kernels check the exact bound again per call ({@link gemmCallRequantization}).
+ * kernels check the exact bound again per call ({@link gemmCallRequantization}). `bias_q` saturates
+ * to int32 (PyTorch's `quantize_per_tensor(b, x_s·w_s, 0, qint32)`), so the bias term is at most
+ * 2^31 − 1 (2^31 for a negative bias, whose limit is −2^31): a channel whose weights all equal their
+ * zero point (a pruned channel, whose scale is eps) never overflows, whatever its bias.
  */
 function checkOverflow(what: string, layer: string, w: WeightChannels, bias: Float32Array | null, minInputScale: number): void {
   if (!(minInputScale > 0) || !Number.isFinite(minInputScale)) {
     throw new QuantError('INVALID_ARGUMENT', `${what}: minInputScale ${minInputScale} must be a positive finite number.`);
   }
   for (let c = 0; c < w.outChannels; c++) {
-    const biasBound = bias === null ? 0 : Math.ceil(Math.abs(bias[c]!) / (minInputScale * w.scales[c]!));
+    const limit = bias !== null && bias[c]! < 0 ? INT32_MAX + 1 : INT32_MAX;
+    const biasBound = bias === null ? 0 : Math.min(Math.ceil(Math.abs(bias[c]!) / (minInputScale * w.scales[c]!)), limit);
     const bound = w.absSum[c]! * 255 + biasBound;
-    if (bound > INT32_MAX) {
+    if (bound > limit) {
       throw new QuantError(
         'OVERFLOW',
         `${what}: ${layer} can overflow the int32 accumulator in output channel ${c}: Σ|w_q − w_zp|·255 = ${w.absSum[c]! * 255}` +
@@ -442,8 +446,10 @@ export function gemmCallRequantization(args: {
   const xSpan = Math.max(args.input.zeroPoint, 255 - args.input.zeroPoint);
   for (let c = 0; c < w.outChannels; c++) {
     const biasMag = rq.biasKind === 'int32' ? Math.abs(rq.bias[c]!) : 0;
+    // bias_q ∈ [−2^31, 2^31 − 1]: a negative one may reach −2^31 when nothing is added to it.
+    const limit = rq.biasKind === 'int32' && rq.bias[c]! < 0 ? INT32_MAX + 1 : INT32_MAX;
     const bound = w.absSum[c]! * xSpan + biasMag;
-    if (bound > INT32_MAX) {
+    if (bound > limit) {
       throw new QuantError(
         'OVERFLOW',
         `${op}: the int32 accumulator of ${args.layer}, output channel ${c}, can reach ${bound} > 2^31−1 with input (scale ${args.input.scale}, zero point ${args.input.zeroPoint}) on engine ${engine}; use a larger input scale, a smaller bias, or split the layer.`,
