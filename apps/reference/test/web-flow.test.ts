@@ -91,6 +91,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(url);
+    // The page's bundled calibration digits, given to `quint quantize` as a file.
+    writeFileSync(join(work, 'calib.npy'), new Uint8Array(await (await fetch(new URL('mnist/calib.npy', url))).arrayBuffer()));
   }, 120_000);
 
   afterAll(async () => {
@@ -112,13 +114,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     expect(unlabeled).toEqual([]);
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('use-mnist');
+    // Keyboard focus is visible (the :focus-visible outline).
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
   });
 
   it('shows a non-ONNX file, an unsupported op, a quantized model and wrong .npy files as the CLI one-line errors', async () => {
     const onnx = readFileSync(join(repo, 'apps/reference/assets/mnist/mnist-cnn.onnx'));
-    const calib = await (await fetch(new URL('mnist/calib.npy', url))).arrayBuffer();
-    const calibPath = join(work, 'calib.npy');
-    writeFileSync(calibPath, new Uint8Array(calib));
+    const calib = readFileSync(join(work, 'calib.npy'));
     // An op outside quint's table: the first Relu renamed to Gelu.
     const gelu = decodeModel(new Uint8Array(onnx));
     const relu = gelu.graph.nodes.find((n) => n.opType === 'Relu')!;
@@ -150,7 +152,6 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
       expect(line).toBe(cliRun.line);
       if (c.code === 'BAD_ONNX') await (await top()).screenshot({ path: join(out, 'web-error-1280x800.png') });
     }
-    writeFileSync(calibPath, new Uint8Array(calib));
   });
 
   it('quantizes the bundled MNIST model in a worker with progress, runs a digit, and downloads what quint quantize writes', async () => {
@@ -159,7 +160,21 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     await page.keyboard.press('Enter');
     // Progress shows while the worker calibrates, and the page keeps answering.
     await page.locator('#progress-text', { hasText: /calibrating: batch \d+ of 200/ }).waitFor({ timeout: 60_000 });
-    expect(await page.evaluate(() => 1 + 1)).toBe(2);
+    // The page's thread stays free while the worker calibrates: animation frames keep coming.
+    const frames = await page.evaluate(
+      () =>
+        new Promise<number>((done) => {
+          let n = 0;
+          const t0 = performance.now();
+          const tick = (): void => {
+            n++;
+            if (performance.now() - t0 < 500) requestAnimationFrame(tick);
+            else done(n);
+          };
+          requestAnimationFrame(tick);
+        }),
+    );
+    expect(frames).toBeGreaterThanOrEqual(5);
     await page.locator('#results').waitFor({ state: 'visible', timeout: 300_000 });
     expect(await page.locator('#error').isHidden()).toBe(true);
     await page.locator('#run-output table').waitFor({ timeout: 60_000 });
@@ -178,7 +193,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     expect(verdict).toMatch(/^argmax: float 0, int8 0 \(same\)$/);
     await (await top()).screenshot({ path: join(out, 'web-1280x800.png') });
     await page.screenshot({ path: join(out, 'web-1280x800-full.png'), fullPage: true });
-    await page.locator('#report iframe').screenshot({ path: join(out, 'web-report-frame.png') });
+    await page.locator('#report iframe').scrollIntoViewIfNeeded();
+    await frame.evaluate(() => document.getElementById('sqnr')?.scrollIntoView());
+    // The sandboxed frame paints in its own renderer process: give it two frames and a moment.
+    await frame.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.waitForTimeout(1000);
+    await page.screenshot({ path: join(out, 'web-report-1280x800.png') });
     // Another digit.
     await page.fill('#sample', '7');
     await page.click('#run-button');
