@@ -33,14 +33,23 @@ function error(f: () => unknown): { code: string; message: string } {
   throw new Error('expected a QuantError');
 }
 
-const qparams = (o: { forward(x: Tensor): unknown; calculateQparams(): { scale: Float32Array; zeroPoint: Int32Array } }, x: Tensor): [number[], number[]] => {
+const qparams = (
+  o: { forward(x: Tensor): unknown; calculateQparams(): { scale: Float32Array; zeroPoint: Int32Array } },
+  x: Tensor,
+): [number[], number[]] => {
   o.forward(x);
   const q = o.calculateQparams();
   return [Array.from(q.scale), Array.from(q.zeroPoint)];
 };
 
-const perTensor = new QConfig({ activation: MinMaxObserver, weight: MinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_tensor_symmetric' }) });
-const perChannel = new QConfig({ activation: MinMaxObserver, weight: PerChannelMinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_channel_symmetric', chAxis: 0 }) });
+const perTensor = new QConfig({
+  activation: MinMaxObserver,
+  weight: MinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_tensor_symmetric' }),
+});
+const perChannel = new QConfig({
+  activation: MinMaxObserver,
+  weight: PerChannelMinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_channel_symmetric', chAxis: 0 }),
+});
 
 /** Lin with these weights and bias, calibrated on `calib` and converted for `backend`. */
 function quantized(w: number[], b: number[], calib: number[][], backend: QuantizedBackend, qconfig = perTensor): Lin {
@@ -62,7 +71,13 @@ async function backends(): Promise<[string, QuantizedBackend][]> {
 }
 
 /** Output of Lin on both backends: asserted equal (bit for bit), returned once. */
-async function run(w: number[], b: number[], calib: number[][], x: number[][], qconfig = perTensor): Promise<number[][]> {
+async function run(
+  w: number[],
+  b: number[],
+  calib: number[][],
+  x: number[][],
+  qconfig = perTensor,
+): Promise<number[][]> {
   const outs = (await backends()).map(([, be]) => {
     const q = quantized(w, b, calib, be, qconfig);
     return x.map((xi) => Array.from((q.call(t(xi, [1, 3])) as Tensor).toFloat32Array()));
@@ -78,9 +93,17 @@ describe('observers on degenerate data', () => {
     expect(qparams(new MinMaxObserver(), t([2.5, 2.5]))).toEqual([[Math.fround(2.5 / 255)], [0]]);
     expect(qparams(new MinMaxObserver(), t([-3, -3]))).toEqual([[Math.fround(3 / 255)], [255]]);
     expect(qparams(new MinMaxObserver(), t([7]))).toEqual([[Math.fround(7 / 255)], [0]]);
-    expect(qparams(new MinMaxObserver({ dtype: 'qint8', qscheme: 'per_tensor_symmetric' }), t([7]))).toEqual([[Math.fround(14 / 255)], [0]]);
+    expect(qparams(new MinMaxObserver({ dtype: 'qint8', qscheme: 'per_tensor_symmetric' }), t([7]))).toEqual([
+      [Math.fround(14 / 255)],
+      [0],
+    ]);
     expect(qparams(new MinMaxObserver(), t([1e-40, -1e-41]))).toEqual([[EPS], [0]]);
-    expect(qparams(new PerChannelMinMaxObserver({ dtype: 'qint8', qscheme: 'per_channel_symmetric', chAxis: 0 }), t([0, 0, 0, 1, -2, 0.5], [2, 3]))).toEqual([
+    expect(
+      qparams(
+        new PerChannelMinMaxObserver({ dtype: 'qint8', qscheme: 'per_channel_symmetric', chAxis: 0 }),
+        t([0, 0, 0, 1, -2, 0.5], [2, 3]),
+      ),
+    ).toEqual([
       [EPS, Math.fround(4 / 255)],
       [0, 0],
     ]);
@@ -88,10 +111,16 @@ describe('observers on degenerate data', () => {
 
   it('NaN/±Inf: NON_FINITE with the count, or skipped with ignoreNonFinite (qparams of the finite values)', () => {
     const e = error(() => new MinMaxObserver().forward(t([1, Number.NaN, Number.POSITIVE_INFINITY])));
-    expect(e).toEqual({ code: 'NON_FINITE', message: 'MinMaxObserver.forward: 2 of 3 values are NaN or ±Inf; clean the data or create the observer with { ignoreNonFinite: true }.' });
+    expect(e).toEqual({
+      code: 'NON_FINITE',
+      message:
+        'MinMaxObserver.forward: 2 of 3 values are NaN or ±Inf; clean the data or create the observer with { ignoreNonFinite: true }.',
+    });
     const warnings: string[] = [];
     const skip = new MinMaxObserver({ ignoreNonFinite: true, warn: (m: string) => warnings.push(m) } as never);
-    expect(qparams(skip, t([1, Number.NaN, Number.NEGATIVE_INFINITY, -2]))).toEqual(qparams(new MinMaxObserver(), t([1, -2])));
+    expect(qparams(skip, t([1, Number.NaN, Number.NEGATIVE_INFINITY, -2]))).toEqual(
+      qparams(new MinMaxObserver(), t([1, -2])),
+    );
   });
 
   it('a range beyond float32 (±3.4e38) gives scale +Inf as PyTorch 1.13 (float32 arithmetic); quantizing with it is INVALID_QPARAMS', () => {
@@ -111,7 +140,9 @@ describe('quantize: NaN/±Inf and scales at the float32 limits', () => {
     expect(Array.from(quantizePerTensor(t([1e-37, 1]), 1e-38, 0, 'quint8').data)).toEqual([10, 0]); // 1 / 1e-38 ≥ 2^63: qmin
     expect(Array.from(quantizePerTensor(t([1e-44, 1]), 1e-45, 0, 'quint8').data)).toEqual([0, 0]);
     expect(Array.from(quantizePerTensor(t([3.4e38, 1]), 3.4e38, 0, 'quint8').data)).toEqual([1, 0]);
-    expect(error(() => quantizePerTensor(t([1]), 1e-46, 0, 'quint8')).message).toBe('quantizePerTensor: scale 1e-46 must be a positive finite float32; pass a scale > 0.');
+    expect(error(() => quantizePerTensor(t([1]), 1e-46, 0, 'quint8')).message).toBe(
+      'quantizePerTensor: scale 1e-46 must be a positive finite float32; pass a scale > 0.',
+    );
     expect(error(() => quantizePerTensor(t([1]), 1e39, 0, 'quint8')).code).toBe('INVALID_QPARAMS');
   });
   it('zero points at the ends of the range are exact; one past is INVALID_QPARAMS', () => {
@@ -134,10 +165,29 @@ describe('observers → convert → kernels-js and kernels-wasm', () => {
 
   it('NaN/±Inf inputs at run time quantize to code 0 (qmin), as an input of the lowest representable value', async () => {
     const [be] = await backends();
-    const q = quantized(W, B, [[1, 2, 3], [-1, 0, 0.5]], be![1]);
+    const q = quantized(
+      W,
+      B,
+      [
+        [1, 2, 3],
+        [-1, 0, 0.5],
+      ],
+      be![1],
+    );
     const stub = q.quant as unknown as { scale: number; zeroPoint: number };
     const low = (0 - stub.zeroPoint) * stub.scale;
-    const [a, b] = await run(W, B, [[1, 2, 3], [-1, 0, 0.5]], [[Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], [low, low, low]]);
+    const [a, b] = await run(
+      W,
+      B,
+      [
+        [1, 2, 3],
+        [-1, 0, 0.5],
+      ],
+      [
+        [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+        [low, low, low],
+      ],
+    );
     expect(a).toEqual(b);
   });
 
@@ -150,8 +200,13 @@ describe('observers → convert → kernels-js and kernels-wasm', () => {
     const be = createJsBackend();
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(error(() => quantized([bad, -0.2, 0.3, 0.4, 0.5, -0.6], B, [[1, 2, 3]], be)).code).toBe('NON_FINITE');
-      const skipActs = new QConfig({ activation: MinMaxObserver.withArgs({ ignoreNonFinite: true, warn: quiet } as never), weight: perTensor.weight });
-      expect(error(() => quantized([bad, -0.2, 0.3, 0.4, 0.5, -0.6], B, [[1, 2, 3]], be, skipActs)).code).toBe('NON_FINITE');
+      const skipActs = new QConfig({
+        activation: MinMaxObserver.withArgs({ ignoreNonFinite: true, warn: quiet } as never),
+        weight: perTensor.weight,
+      });
+      expect(error(() => quantized([bad, -0.2, 0.3, 0.4, 0.5, -0.6], B, [[1, 2, 3]], be, skipActs)).code).toBe(
+        'NON_FINITE',
+      );
     }
   });
 
@@ -162,25 +217,54 @@ describe('observers → convert → kernels-js and kernels-wasm', () => {
 
   it('requantization multipliers above 1 (here ≈ 260): applied as PyTorch does, saturating at qmin/qmax, identical on both', async () => {
     // Weights that cancel on the calibration data: the output range is [0, 0], so y_s = eps ≪ x_s·w_s.
-    const [zero, pos, neg] = await run([1, -1, 0, 0, 0, 0], [0, 0], [[1, 1, 1]], [[1, 1, 1], [1, 0.9, 1], [0.9, 1, 1]]);
+    const [zero, pos, neg] = await run(
+      [1, -1, 0, 0, 0, 0],
+      [0, 0],
+      [[1, 1, 1]],
+      [
+        [1, 1, 1],
+        [1, 0.9, 1],
+        [0.9, 1, 1],
+      ],
+    );
     expect(zero).toEqual([0, 0]);
     expect(pos![0]).toBe(Math.fround(255 * EPS));
     expect(neg![0]).toBe(0);
   });
 
   it('per-channel weights with an all-zero channel (a pruned channel) and a bias: converts and runs; that channel outputs its bias', async () => {
-    const [y] = await run([0, 0, 0, 0.4, 0.5, -0.6], [0.5, -0.25], [[1, 2, 3], [-1, 0, 1]], [[1, 2, 3]], perChannel);
+    const [y] = await run(
+      [0, 0, 0, 0.4, 0.5, -0.6],
+      [0.5, -0.25],
+      [
+        [1, 2, 3],
+        [-1, 0, 1],
+      ],
+      [[1, 2, 3]],
+      perChannel,
+    );
     expect(Math.abs(y![0]! - 0.5)).toBeLessThan(0.01);
   });
 
   it('zero points at the ends of the range through the linear kernels: identical on both backends', async () => {
     const bes = await backends();
-    const w = new QTensor(Int8Array.from([-128, 127, 5, -7, 0, 1]), [2, 3], 'qint8', { qscheme: 'per_tensor_symmetric', scale: 0.01, zeroPoint: 0 });
+    const w = new QTensor(Int8Array.from([-128, 127, 5, -7, 0, 1]), [2, 3], 'qint8', {
+      qscheme: 'per_tensor_symmetric',
+      scale: 0.01,
+      zeroPoint: 0,
+    });
     const results = bes.map(([, be]) =>
       [0, 255].flatMap((xzp) =>
         [0, 255].map((yzp) => {
-          const x = new QTensor(Uint8Array.from([0, 255, 128]), [1, 3], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.02, zeroPoint: xzp });
-          return Array.from(be.kernels.linear(x, be.prepackLinear(w, new Float32Array([0.1, -0.1])), { scale: 0.05, zeroPoint: yzp }).data);
+          const x = new QTensor(Uint8Array.from([0, 255, 128]), [1, 3], 'quint8', {
+            qscheme: 'per_tensor_affine',
+            scale: 0.02,
+            zeroPoint: xzp,
+          });
+          return Array.from(
+            be.kernels.linear(x, be.prepackLinear(w, new Float32Array([0.1, -0.1])), { scale: 0.05, zeroPoint: yzp })
+              .data,
+          );
         }),
       ),
     );

@@ -16,7 +16,9 @@ const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const src = fileURLToPath(new URL('../src', import.meta.url));
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('every file the CLI writes goes through writeFileAtomic', () => {
@@ -25,7 +27,12 @@ describe('every file the CLI writes goes through writeFileAtomic', () => {
     for (const f of sources(src)) {
       if (f.endsWith(`${join('src', 'io.ts')}`)) continue;
       const text = readFileSync(f, 'utf8');
-      if (/\b(writeFileSync|writeFile|appendFileSync|appendFile|createWriteStream|copyFileSync|copyFile|renameSync)\b|openSync\([^)]*['"][wa]/.test(text)) offenders.push(f.slice(src.length + 1));
+      if (
+        /\b(writeFileSync|writeFile|appendFileSync|appendFile|createWriteStream|copyFileSync|copyFile|renameSync)\b|openSync\([^)]*['"][wa]/.test(
+          text,
+        )
+      )
+        offenders.push(f.slice(src.length + 1));
     }
     expect(offenders).toEqual([]);
   });
@@ -60,7 +67,18 @@ describe('SIGINT during calibration (built CLI)', () => {
     const data = new Float32Array(n * 3 * 16 * 16).map((_, i) => Math.sin(i * 0.37));
     data[0] = Number.NaN;
     writeFileSync(join(dir, 'calib.npy'), writeNpy({ dtype: 'float32', shape: [n, 3, 16, 16], data }));
-    const args = [bin, 'quantize', 'apps/reference/test/fixtures/cli/cnn-dyn.onnx', '--calib', join(dir, 'calib.npy'), '--out', join(out, 'm.int8.onnx'), '--batch-size', '1', '--ignore-nonfinite'];
+    const args = [
+      bin,
+      'quantize',
+      'apps/reference/test/fixtures/cli/cnn-dyn.onnx',
+      '--calib',
+      join(dir, 'calib.npy'),
+      '--out',
+      join(out, 'm.int8.onnx'),
+      '--batch-size',
+      '1',
+      '--ignore-nonfinite',
+    ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
@@ -73,10 +91,14 @@ describe('SIGINT during calibration (built CLI)', () => {
         child.kill('SIGINT');
       }
     });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
     expect(sentAt, `no calibration warning seen; stderr: ${stderr}`).toBeGreaterThan(0);
     expect({ code, signal, stdout }).toEqual({ code: 130, signal: null, stdout: '' });
-    expect(stderr.trimEnd().split('\n').at(-1)).toBe('quint: INTERRUPTED: interrupted; temporary files removed, nothing was written');
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(
+      'quint: INTERRUPTED: interrupted; temporary files removed, nothing was written',
+    );
     expect(readdirSync(out)).toEqual([]);
     // It stopped during calibration, not after it: well before the whole set could run.
     expect(Date.now() - sentAt).toBeLessThan(20_000);

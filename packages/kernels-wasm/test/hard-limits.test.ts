@@ -41,16 +41,25 @@ describe('int32 overflow on the wasm backend', () => {
   it('per call: an int32 bias that overflows with the real input scale is OVERFLOW on both, with the same message', async () => {
     const [js, wasm] = await both();
     const r = rng(2);
-    const w = new QTensor(new Int8Array(8).fill(3), [2, 4], 'qint8', { qscheme: 'per_tensor_symmetric', scale: 0.01, zeroPoint: 0 });
+    const w = new QTensor(new Int8Array(8).fill(3), [2, 4], 'qint8', {
+      qscheme: 'per_tensor_symmetric',
+      scale: 0.01,
+      zeroPoint: 0,
+    });
     const bias = new Float32Array([100, -100]);
     const x = activation(r, [3, 4]);
     const tiny = new QTensor(x.data, x.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: 1e-9, zeroPoint: 7 });
     const out = { scale: 0.05, zeroPoint: 128 };
     const results = [js, wasm].map((be) => {
       const p = be.prepackLinear(w, bias);
-      return { ok: Array.from(be.kernels.linear(x, p, out).data), overflow: outcome(() => be.kernels.linear(tiny, p, out)) };
+      return {
+        ok: Array.from(be.kernels.linear(x, p, out).data),
+        overflow: outcome(() => be.kernels.linear(tiny, p, out)),
+      };
     });
-    expect(results[0]!.overflow).toMatch(/^OVERFLOW: linear: the int32 accumulator of .* can reach \d+ > 2\^31−1 with input \(scale 1e-9, zero point 7\)/);
+    expect(results[0]!.overflow).toMatch(
+      /^OVERFLOW: linear: the int32 accumulator of .* can reach \d+ > 2\^31−1 with input \(scale 1e-9, zero point 7\)/,
+    );
     expect(results[1]).toEqual(results[0]);
     // The wasm backend still runs after the refusal.
     const p = wasm.prepackLinear(w, bias);
@@ -60,11 +69,17 @@ describe('int32 overflow on the wasm backend', () => {
 
   it('conv2d per call: the same check and code on both backends', async () => {
     const [js, wasm] = await both();
-    const w = new QTensor(new Int8Array(2 * 3 * 3 * 3).fill(-2), [2, 3, 3, 3], 'qint8', { qscheme: 'per_tensor_symmetric', scale: 0.02, zeroPoint: 0 });
+    const w = new QTensor(new Int8Array(2 * 3 * 3 * 3).fill(-2), [2, 3, 3, 3], 'qint8', {
+      qscheme: 'per_tensor_symmetric',
+      scale: 0.02,
+      zeroPoint: 0,
+    });
     const bias = new Float32Array([50, 0.5]);
     const x = activation(rng(3), [1, 3, 5, 5]);
     const tiny = new QTensor(x.data, x.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: 1e-10, zeroPoint: 0 });
-    const codes = [js, wasm].map((be) => outcome(() => be.kernels.conv2d(tiny, be.prepackConv2d(w, bias, { padding: 1 }), { scale: 0.1, zeroPoint: 0 })));
+    const codes = [js, wasm].map((be) =>
+      outcome(() => be.kernels.conv2d(tiny, be.prepackConv2d(w, bias, { padding: 1 }), { scale: 0.1, zeroPoint: 0 })),
+    );
     expect(codes[0]).toMatch(/^OVERFLOW: /);
     expect(codes[1]).toBe(codes[0]);
     wasm.dispose();
@@ -78,8 +93,12 @@ describe('wasm memory growth', () => {
     const heap = new WasmHeap(memory, 0);
     const small = heap.alloc(1000, 'small');
     const msg = outcome(() => heap.alloc(4 * 65536, 'linear: int32 accumulators [512, 512]'));
-    expect(msg).toMatch(/^LIMIT_EXCEEDED: linear: int32 accumulators \[512, 512\]: needs 262144 bytes of wasm memory, .*\(the engine refused to grow memory\); split the input into smaller batches or use createJsBackend\(\)/);
-    expect(outcome(() => heap.allocAll([65536, 65536, 65536], 'three blocks'))).toMatch(/^LIMIT_EXCEEDED: three blocks: needs 196608 bytes/);
+    expect(msg).toMatch(
+      /^LIMIT_EXCEEDED: linear: int32 accumulators \[512, 512\]: needs 262144 bytes of wasm memory, .*\(the engine refused to grow memory\); split the input into smaller batches or use createJsBackend\(\)/,
+    );
+    expect(outcome(() => heap.allocAll([65536, 65536, 65536], 'three blocks'))).toMatch(
+      /^LIMIT_EXCEEDED: three blocks: needs 196608 bytes/,
+    );
     // Nothing leaked by the failed allocAll; a block that fits is still handed out.
     heap.release(small);
     expect(heap.liveBytes).toBe(0);

@@ -16,7 +16,8 @@ import { fixture } from './helpers.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Raw = any;
 const ModelProto = protobuf.Root.fromJSON(ONNX_SCHEMA as unknown as protobuf.INamespace).lookupType('onnx.ModelProto');
-const toRaw = (bytes: Uint8Array): Raw => ModelProto.toObject(ModelProto.decode(bytes), { defaults: false, arrays: true, longs: Number }) as Raw;
+const toRaw = (bytes: Uint8Array): Raw =>
+  ModelProto.toObject(ModelProto.decode(bytes), { defaults: false, arrays: true, longs: Number }) as Raw;
 const fromRaw = (raw: Raw): Uint8Array => ModelProto.encode(ModelProto.fromObject(raw)).finish();
 
 // Small limits keep every accepted case cheap: no allocation beyond 2^20 elements per tensor.
@@ -37,9 +38,15 @@ async function outcome(target: string, bytes: Uint8Array): Promise<string> {
   try {
     const m: QuintModel = await loadModel(bytes, LIMITS);
     const info = m.graphModule.meta['onnx'] as { inputs: { shape: number[] }[] };
-    await runModel(m, info.inputs.map((i) => new Tensor(new Float32Array(i.shape.reduce((a, b) => a * b, 1)), i.shape)));
+    await runModel(
+      m,
+      info.inputs.map((i) => new Tensor(new Float32Array(i.shape.reduce((a, b) => a * b, 1)), i.shape)),
+    );
   } catch (e) {
-    if (!isQuantError(e)) throw new Error(`${target}: not a QuantError: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
+    if (!isQuantError(e))
+      throw new Error(`${target}: not a QuantError: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, {
+        cause: e,
+      });
     expect(e.message.length).toBeGreaterThan(10);
     code = e.code;
   }
@@ -53,7 +60,19 @@ const FUZZ = { seed: 1212, interruptAfterTimeLimit: 6000 } as const;
 // ------------------------------------------------------------------ structured mutations
 
 const HUGE = [-1, -(2 ** 31), 0, 2 ** 31, 2 ** 31 - 1, 2 ** 40, Number.MAX_SAFE_INTEGER, 65536];
-const SCALES = [0, -0, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-45, 1.4e-45, 3.4e38, 1e-38, 1e30];
+const SCALES = [
+  0,
+  -0,
+  -1,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  1e-45,
+  1.4e-45,
+  3.4e38,
+  1e-38,
+  1e30,
+];
 const ZPS = [-1, 256, 300, -129, 128, 2 ** 31 - 1, -(2 ** 31)];
 
 type Mutation = (raw: Raw, pick: (n: number) => number) => void;
@@ -63,7 +82,8 @@ const tensors = (raw: Raw): Raw[] => {
   for (const n of raw.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) out.push(a.t);
   return out;
 };
-const pickOf = (xs: readonly Raw[], pick: (n: number) => number): Raw => (xs.length === 0 ? undefined : xs[pick(xs.length)]);
+const pickOf = (xs: readonly Raw[], pick: (n: number) => number): Raw =>
+  xs.length === 0 ? undefined : xs[pick(xs.length)];
 
 const MUTATIONS: Record<string, Mutation> = {
   'wrong initializer dims': (raw, pick) => {
@@ -88,7 +108,10 @@ const MUTATIONS: Record<string, Mutation> = {
     d['dim_value'] = HUGE[pick(HUGE.length)];
   },
   'wrong initializer size (raw_data cut)': (raw, pick) => {
-    const t = pickOf(tensors(raw).filter((x) => x.raw_data?.length), pick);
+    const t = pickOf(
+      tensors(raw).filter((x) => x.raw_data?.length),
+      pick,
+    );
     if (t) t.raw_data = t.raw_data.subarray(0, pick(t.raw_data.length));
   },
   'unknown data type': (raw, pick) => {
@@ -103,7 +126,7 @@ const MUTATIONS: Record<string, Mutation> = {
     const n = pickOf(raw.graph?.node ?? [], pick);
     if (n?.input?.length) n.input[pick(n.input.length)] = 'nowhere';
   },
-  'cycle': (raw, pick) => {
+  cycle: (raw, pick) => {
     const nodes: Raw[] = raw.graph?.node ?? [];
     if (nodes.length < 2) return;
     const a = pick(nodes.length - 1);
@@ -124,11 +147,17 @@ const MUTATIONS: Record<string, Mutation> = {
     [nodes[i], nodes[j]] = [nodes[j]!, nodes[i]!];
   },
   'missing attribute': (raw, pick) => {
-    const n = pickOf((raw.graph?.node ?? []).filter((x: Raw) => x.attribute?.length), pick);
+    const n = pickOf(
+      (raw.graph?.node ?? []).filter((x: Raw) => x.attribute?.length),
+      pick,
+    );
     if (n) n.attribute.splice(pick(n.attribute.length), 1);
   },
   'attribute extremes': (raw, pick) => {
-    const n = pickOf((raw.graph?.node ?? []).filter((x: Raw) => x.attribute?.length), pick);
+    const n = pickOf(
+      (raw.graph?.node ?? []).filter((x: Raw) => x.attribute?.length),
+      pick,
+    );
     const a = n && pickOf(n.attribute as Raw[], pick);
     if (!a) return;
     const v = [0, -1, -(2 ** 31), 2 ** 31 - 1, 100000, 3][pick(6)]!;
@@ -138,7 +167,10 @@ const MUTATIONS: Record<string, Mutation> = {
     else if (a.s !== undefined) a.s = new TextEncoder().encode(['', 'SAME_UPPER', 'VALID', 'bogus'][pick(4)]!);
   },
   'mistyped attribute': (raw, pick) => {
-    const n = pickOf((raw.graph?.node ?? []).filter((x: Raw) => x.attribute?.length), pick);
+    const n = pickOf(
+      (raw.graph?.node ?? []).filter((x: Raw) => x.attribute?.length),
+      pick,
+    );
     const a = n && pickOf(n.attribute as Raw[], pick);
     if (a) a.type = [1, 2, 3, 6, 7, 11, 13, 0][pick(8)];
   },
@@ -148,11 +180,31 @@ const MUTATIONS: Record<string, Mutation> = {
   },
   'op type changed': (raw, pick) => {
     const n = pickOf(raw.graph?.node ?? [], pick);
-    if (n) n.op_type = ['Conv', 'Gemm', 'MatMul', 'Add', 'Relu', 'QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'MaxPool', 'Reshape', 'Concat', 'Softmax', 'Loop', 'If', ''][pick(15)];
+    if (n)
+      n.op_type = [
+        'Conv',
+        'Gemm',
+        'MatMul',
+        'Add',
+        'Relu',
+        'QuantizeLinear',
+        'DequantizeLinear',
+        'QLinearConv',
+        'MaxPool',
+        'Reshape',
+        'Concat',
+        'Softmax',
+        'Loop',
+        'If',
+        '',
+      ][pick(15)];
   },
   // Quantized: scales, zero points, per-channel lengths.
   'bad scale': (raw, pick) => {
-    const t = pickOf(tensors(raw).filter((x: Raw) => x.data_type === 1 && /scale/i.test(x.name ?? '')), pick);
+    const t = pickOf(
+      tensors(raw).filter((x: Raw) => x.data_type === 1 && /scale/i.test(x.name ?? '')),
+      pick,
+    );
     if (!t) return;
     const s = SCALES[pick(SCALES.length)]!;
     const n = (t.dims ?? []).reduce((a: number, b: number) => a * b, 1);
@@ -162,7 +214,10 @@ const MUTATIONS: Record<string, Mutation> = {
     delete t.float_data;
   },
   'zero point out of range': (raw, pick) => {
-    const t = pickOf(tensors(raw).filter((x: Raw) => /zero_point|zp/i.test(x.name ?? '')), pick);
+    const t = pickOf(
+      tensors(raw).filter((x: Raw) => /zero_point|zp/i.test(x.name ?? '')),
+      pick,
+    );
     if (!t) return;
     const n = (t.dims ?? []).reduce((a: number, b: number) => a * b, 1);
     // As int32 data the value is out of the 8-bit range; the type says int32, uint16 or int8.
@@ -179,7 +234,10 @@ const MUTATIONS: Record<string, Mutation> = {
     delete t.int32_data;
   },
   'per-channel length mismatch': (raw, pick) => {
-    const t = pickOf(tensors(raw).filter((x: Raw) => /scale|zero_point|zp/i.test(x.name ?? '')), pick);
+    const t = pickOf(
+      tensors(raw).filter((x: Raw) => /scale|zero_point|zp/i.test(x.name ?? '')),
+      pick,
+    );
     if (!t) return;
     const len = [0, 1, 2, 3, 5, 17][pick(6)]!;
     const w = t.data_type === 1 || t.data_type === 6 ? 4 : 1;
@@ -194,7 +252,10 @@ const MUTATIONS: Record<string, Mutation> = {
 describe('fuzz: loadModel', () => {
   test('random bytes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 600 }), async (b) => void (await outcome('random bytes', b))),
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 1, maxLength: 600 }),
+        async (b) => void (await outcome('random bytes', b)),
+      ),
       { ...FUZZ, numRuns: 600 },
     );
   });
@@ -202,17 +263,25 @@ describe('fuzz: loadModel', () => {
   test('truncations and byte flips of every fixture', async () => {
     const names = [...bytesOf.keys()];
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: names.length - 1 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 3 }), async (which, frac, flips) => {
-        const full = bytesOf.get(names[which]!)!;
-        const b = full.slice(0, Math.max(1, Math.floor(full.length * frac)));
-        for (const [at, v] of flips) b[at % b.length] = v;
-        await outcome('truncate/flip', b);
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: names.length - 1 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 3 }),
+        async (which, frac, flips) => {
+          const full = bytesOf.get(names[which]!)!;
+          const b = full.slice(0, Math.max(1, Math.floor(full.length * frac)));
+          for (const [at, v] of flips) b[at % b.length] = v;
+          await outcome('truncate/flip', b);
+        },
+      ),
       { ...FUZZ, numRuns: 300 },
     );
   });
 
-  for (const [kind, files] of [['float', FLOAT], ['quantized', QUANT]] as const) {
+  for (const [kind, files] of [
+    ['float', FLOAT],
+    ['quantized', QUANT],
+  ] as const) {
     test(`structured mutations of the ${kind} fixtures`, async () => {
       const names = Object.keys(MUTATIONS);
       await fc.assert(
@@ -240,7 +309,9 @@ describe('fuzz: loadModel', () => {
   }
 
   test('fuzz cases run per target; no case slow enough to be a hang', () => {
-    console.info(`hard-fuzz (onnx) cases: ${JSON.stringify(counts)}\noutcomes: ${JSON.stringify(codes)}\nslowest case: ${slowest.toFixed(0)} ms`);
+    console.info(
+      `hard-fuzz (onnx) cases: ${JSON.stringify(counts)}\noutcomes: ${JSON.stringify(codes)}\nslowest case: ${slowest.toFixed(0)} ms`,
+    );
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(800);
     expect(slowest).toBeLessThan(10_000);

@@ -6,7 +6,8 @@ import { fc } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import { isQuantError, npyToTensor, readNpy, readNpyHeader, writeNpy } from '../src/index.js';
 
-const file = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`./goldens/npy/${name}`, import.meta.url)));
+const file = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(new URL(`./goldens/npy/${name}`, import.meta.url)));
 
 /** A .npy file (format 1.0) with this header text and `dataBytes` bytes of data. */
 function npyWith(dict: string, dataBytes = 0, major = 1): Uint8Array {
@@ -81,9 +82,29 @@ describe('fuzz: .npy reader', () => {
     fc.constantFrom(-1, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 63, 10 ** 30, 2 ** 28, 2 ** 28 + 1),
     fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
   );
-  const dimText = fc.oneof(dim.map(String), fc.constantFrom("'3'", '3.5', 'True', '1e9', '[]', '()', '0x10', '9'.repeat(400), ''));
+  const dimText = fc.oneof(
+    dim.map(String),
+    fc.constantFrom("'3'", '3.5', 'True', '1e9', '[]', '()', '0x10', '9'.repeat(400), ''),
+  );
   const descr = fc.oneof(
-    fc.constantFrom('<f4', '<f8', '|i1', '|u1', '<i4', '<i8', '>f4', '<f2', '|O', '<c8', '|b1', '<U3', '|V4', 'f4', '', '<f4\x00'),
+    fc.constantFrom(
+      '<f4',
+      '<f8',
+      '|i1',
+      '|u1',
+      '<i4',
+      '<i8',
+      '>f4',
+      '<f2',
+      '|O',
+      '<c8',
+      '|b1',
+      '<U3',
+      '|V4',
+      'f4',
+      '',
+      '<f4\x00',
+    ),
     fc.string({ maxLength: 6 }),
   );
   const header = fc.record({
@@ -123,10 +144,16 @@ describe('fuzz: .npy reader', () => {
 });
 
 describe('limits: maxTensorElements', () => {
-  const f32 = (shape: string, data = 0): Uint8Array => npyWith(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`, data);
+  const f32 = (shape: string, data = 0): Uint8Array =>
+    npyWith(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`, data);
 
   test('a shape whose product wraps 2^32 or 2^64 is LIMIT_EXCEEDED before allocation', () => {
-    for (const shape of ['(2147483648, 2147483648)', '(4294967296, 4294967296, 0)', '(4294967297, 4294967295)', '(65536, 65536, 65536, 65536)']) {
+    for (const shape of [
+      '(2147483648, 2147483648)',
+      '(4294967296, 4294967296, 0)',
+      '(4294967297, 4294967295)',
+      '(65536, 65536, 65536, 65536)',
+    ]) {
       const code = outcome(() => readNpy(f32(shape)));
       // [2^32, 2^32, 0] has no elements: it is only wrong because the data length does not match.
       expect(code).toBe(shape.endsWith(', 0)') ? 'ok' : 'LIMIT_EXCEEDED');
@@ -137,7 +164,9 @@ describe('limits: maxTensorElements', () => {
     expect(() => readNpy(f32('(16385, 16384)'))).toThrow(
       /^\.npy array of shape \(16385, 16384\) has 268451840 elements, more than maxTensorElements = 268435456 \(2\^28\); pass a larger maxTensorElements/,
     );
-    expect(() => npyToTensor(f32('(3, 4)', 48), { maxTensorElements: 11 })).toThrow(/12 elements, more than maxTensorElements = 11/);
+    expect(() => npyToTensor(f32('(3, 4)', 48), { maxTensorElements: 11 })).toThrow(
+      /12 elements, more than maxTensorElements = 11/,
+    );
   });
 
   test('the default is 2^28 elements; raising the option reads the file', () => {
@@ -150,11 +179,18 @@ describe('limits: maxTensorElements', () => {
   });
 
   test('bad option values are INVALID_ARGUMENT', () => {
-    for (const v of [0, -1, 1.5, Number.NaN]) expect(outcome(() => readNpy(f32('(1,)', 4), { maxTensorElements: v }))).toBe('INVALID_ARGUMENT');
+    for (const v of [0, -1, 1.5, Number.NaN])
+      expect(outcome(() => readNpy(f32('(1,)', 4), { maxTensorElements: v }))).toBe('INVALID_ARGUMENT');
   });
 
   test('round trip under the limit is unchanged', () => {
-    const a = { dtype: 'float32' as const, shape: [2, 2], data: new Float32Array([1, -0, Number.NaN, Number.POSITIVE_INFINITY]) };
-    expect(new Uint8Array(readNpy(writeNpy(a), { maxTensorElements: 4 }).data.buffer)).toEqual(new Uint8Array(a.data.buffer));
+    const a = {
+      dtype: 'float32' as const,
+      shape: [2, 2],
+      data: new Float32Array([1, -0, Number.NaN, Number.POSITIVE_INFINITY]),
+    };
+    expect(new Uint8Array(readNpy(writeNpy(a), { maxTensorElements: 4 }).data.buffer)).toEqual(
+      new Uint8Array(a.data.buffer),
+    );
   });
 });
