@@ -118,6 +118,22 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
   });
 
+  it('takes dropped files: a .npy as calibration data, anything else as the model', async () => {
+    const dataTransfer = await page.evaluateHandle(async () => {
+      const dt = new DataTransfer();
+      for (const [path, name] of [['mnist/mnist-cnn.onnx', 'dropped.onnx'], ['mnist/samples.npy', 'dropped.npy']] as const) {
+        dt.items.add(new File([await (await fetch(path)).arrayBuffer()], name));
+      }
+      return dt;
+    });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    await page.locator('#chosen', { hasText: 'Model: dropped.onnx (116.7 KB) · Calibration data: dropped.npy (30.8 KB)' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#quantize').isEnabled()).toBe(true);
+    expect(await page.locator('#cli-line').textContent()).toBe(
+      'Same as: pnpm -s quint quantize dropped.onnx --calib dropped.npy --out dropped.int8.onnx --qconfig qnnpack --engine qnnpack --format qdq',
+    );
+  });
+
   it('shows a non-ONNX file, an unsupported op, a quantized model and wrong .npy files as the CLI one-line errors', async () => {
     const onnx = readFileSync(join(repo, 'apps/reference/assets/mnist/mnist-cnn.onnx'));
     const calib = readFileSync(join(work, 'calib.npy'));

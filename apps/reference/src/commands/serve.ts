@@ -16,6 +16,12 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve the browser page (quantize in the browser) on 127.0.0.1; prints the URL')
     .option('--port <n>', 'TCP port on 127.0.0.1; 0 picks a free one', parsePort, 0)
+    .addHelpText(
+      'after',
+      '\nThe page quantizes an ONNX model in the browser (a Web Worker on kernels-wasm), shows the report,\n' +
+        'runs one input through float and int8, and downloads the int8 ONNX. Stop with Ctrl-C.\n\n' +
+        'Examples:\n  quint serve\n  quint serve --port 8080\n',
+    )
     .action(async (opts: { port: number }) => {
       const server = await startServer({ port: opts.port });
       // Runs before the CLI's interrupt handler, which then exits with 130.
