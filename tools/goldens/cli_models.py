@@ -16,6 +16,9 @@ Writes apps/reference/test/fixtures/cli/:
                                  per engine (qnnpack, onednn): the int8 output of convert_fx on x
                                  (codes, scale, zero point) and its dequantized float output, on x64
 
+Engine onednn: PyTorch 1.13 onednn on a CPU without VNNI saturates u8*s8 pair sums at int16 with 8-bit
+activations; only the fbgemm (reduce_range) preset gives goldens quint's onednn engine must equal.
+
 Models: an MLP (Linear-ReLU-Linear-ReLU-Linear) and a small CNN (conv-bn-relu, maxpool,
 conv-bn-relu, 1x1 conv, residual add, adaptive avgpool, flatten, linear). qconfigs:
   qnnpack      get_default_qconfig_mapping('qnnpack')  (HistogramObserver, per-tensor weights)
