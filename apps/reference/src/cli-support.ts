@@ -31,8 +31,15 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();
 }
 
-/** On Ctrl-C: remove temporary files, say so, exit 130. */
+/**
+ * On Ctrl-C: remove temporary files, say so, exit 130. A reader that closes stdout early
+ * (`quint inspect --json | head`) ends the run quietly instead of crashing on EPIPE.
+ */
 export function installInterruptHandler(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+    throw e;
+  });
   process.once('SIGINT', () => {
     removePendingTemps();
     process.stderr.write('quint: INTERRUPTED: interrupted; temporary files removed, nothing was written\n');
