@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, isQuantError, randn, type Tensor } from '@quint/tensor';
-import type { QTensor } from '@quint/qtensor';
 import { getDefaultQConfig } from '@quint/observers';
 import { AdaptiveAvgPool2d, Conv2d, DeQuantStub, Flatten, Linear, Module, QuantStub, ReLU, Sequential, nnq, nnqd } from '@quint/nn';
 import { convert, fuseModules, modelBytes, prepare, quantizeDynamic } from '@quint/converter';

@@ -7,7 +7,8 @@ import { nnq, type Module } from '@quint/nn';
 import { makePerTensorQuantizedTensor, type QTensor } from '@quint/qtensor';
 import { Interpreter, formatArg, type GraphModule, type Node } from '@quint/fx-graph-tracer';
 import type { Tensor } from '@quint/tensor';
-import { convertFx, convertToReferenceFx, prepareFx, ObserverModule } from '../src/index.js';
+import type { ObserverModule } from '../src/index.js';
+import { convertFx, convertToReferenceFx, prepareFx } from '../src/index.js';
 import { bytesOf, decode, floatModel, loadFxGolden, type Encoded, type GoldenCase, type GoldenNode } from './goldens/fx/models.js';
 
 const golden = loadFxGolden();

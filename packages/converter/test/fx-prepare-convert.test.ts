@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { getDefaultQConfig, getDefaultQConfigMapping, QConfigMapping, defaultQConfig } from '@quint/observers';
 import { add, flatten, Generator, isQuantError, mean, randn, relu, softmax, Tensor } from '@quint/tensor';
-import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sigmoid } from '@quint/nn';
+import { BatchNorm2d, Conv2d, Linear, Module, Sigmoid } from '@quint/nn';
 import { convert, convertFx, convertToReferenceFx, fuseFx, fuseModules, prepare, prepareFx, type ObserverModule } from '../src/index.js';
 import { PlainCNN, Seed } from './goldens/fx/models.js';
 import { loadFxGolden } from './goldens/fx/models.js';

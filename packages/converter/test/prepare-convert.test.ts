@@ -7,7 +7,6 @@ import { convert, fuseModules, fuseModulesQat, prepare, propagateQConfig, quanti
 import { decode, loadGolden, M, SmallCNN, stateDictOf, type Encoded } from './helpers.js';
 
 const qconfig = getDefaultQConfig('qnnpack', { torchCompat: '1.13' });
-const quiet = { onWarning: () => {} };
 
 function expectCode(fn: () => unknown, code: string, text: RegExp): void {
   try {

@@ -351,7 +351,6 @@ function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions, externa
   } else {
     data = allocTyped(dataType, n);
     const from = (field: string): unknown[] => (raw[field] as unknown[] | undefined) ?? [];
-    let src: unknown[];
     let field: string;
     switch (dataType) {
       case 'float': field = 'float_data'; break;
@@ -360,7 +359,7 @@ function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions, externa
       case 'uint32': case 'uint64': field = 'uint64_data'; break;
       default: field = 'int32_data';
     }
-    src = from(field);
+    const src = from(field);
     if (src.length !== n) throw sizeError(src.length, field);
     if (dataType === 'int64' || dataType === 'uint64') {
       const d = data as BigInt64Array | BigUint64Array;

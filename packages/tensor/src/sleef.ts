@@ -4,6 +4,7 @@
 const f32 = Math.fround;
 
 // Sleef 3.5 constants, float32-rounded as the C source's `float` literals are.
+// eslint-disable-next-line no-loss-of-precision -- Sleef's decimal, rounded to float32 on purpose
 const R_LN2F = f32(1.442695040888963407359924681001892137426645954152985934135449406931);
 const L2UF = f32(0.693145751953125);
 const L2LF = f32(1.428606765330187045e-6);

@@ -1,5 +1,5 @@
 // Conformance cases of the elementwise group: add, addRelu, mul, mulRelu, cat (spec §5.3–§5.5).
-import type { Engine, QuantizedBackend } from '@quint/qtensor';
+import type { Engine, QTensor, QuantizedBackend } from '@quint/qtensor';
 import * as fc from 'fast-check';
 import { nonGemmGoldenCases, type NonGemmRunner } from './non-gemm-golden.js';
 import { memoryFormatArb, nchwArb, qdataArb, scaleArb, toQ, zeroPointArb } from './non-gemm-arbitraries.js';
@@ -15,7 +15,7 @@ const RUNNERS = {
   addRelu: binary('addRelu'),
   mul: binary('mul'),
   mulRelu: binary('mulRelu'),
-  cat: (be: QuantizedBackend, xs: readonly import('@quint/qtensor').QTensor[], p: Record<string, any>, opts: { engine: Engine; memoryFormat: 'contiguous' | 'channels_last' }) =>
+  cat: (be: QuantizedBackend, xs: readonly QTensor[], p: Record<string, any>, opts: { engine: Engine; memoryFormat: 'contiguous' | 'channels_last' }) =>
     be.kernels.cat(xs, p.dim, p.outScale === undefined ? undefined : { scale: p.outScale, zeroPoint: p.outZeroPoint }, opts),
 };
 

@@ -51,7 +51,7 @@ function linearArbitrary(opts: { kMin: number; kMax: number; maxRows: number; we
 function buildLinear(d: LinearDraw) {
   const rand = prng(d.seed);
   const xs = f32(2 ** d.logXs);
-  const ws = Array.from({ length: d.n }, (_, c) => f32(2 ** (d.logWs + (d.perChannel ? rand() : 0))));
+  const ws = Array.from({ length: d.n }, () => f32(2 ** (d.logWs + (d.perChannel ? rand() : 0))));
   const wzp = Array.from({ length: d.n }, () => (d.weightZp ? Math.floor(rand() * 21) - 10 : 0));
   const shape = [...d.lead, d.k];
   const rows = d.lead.reduce((a, b) => a * b, 1);
