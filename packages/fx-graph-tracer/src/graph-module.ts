@@ -3,7 +3,7 @@
 // `code` is the same text for reading.
 import { Module, Parameter } from '@quint/nn';
 import { QuantError, Tensor } from '@quint/tensor';
-import { Graph } from './graph.js';
+import type { Graph } from './graph.js';
 import { Interpreter } from './interpreter.js';
 
 // The stand-in for an empty `torch.nn.Module()` that holds copied submodules at a nested path.

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { Conv2d, Linear, Module, Parameter, ReLU, Sequential } from '@quint/nn';
 import { Generator, add, conv2d, linear, ones, randn, relu, type Tensor } from '@quint/tensor';
-import { GraphModule, TraceProxy, Tracer, isTraceProxy, symbolicTrace } from '../src/index.js';
+import type { GraphModule} from '../src/index.js';
+import { TraceProxy, Tracer, isTraceProxy, symbolicTrace } from '../src/index.js';
 import { Block, ResidualAdd } from './models.js';
 
 const x4 = (shape: number[] = [2, 4, 5, 5]): Tensor => randn(shape, new Generator(3));

@@ -2,7 +2,8 @@ import { batchNorm2d, ones, QuantError, Tensor, zeros } from '@quint/tensor';
 import { pyBool, pyFloat } from './internal/repr.js';
 import { floatModuleGotQTensor } from './internal/quantized-dispatch.js';
 import { isQTensor } from './quantized/utils.js';
-import { BUILTIN, Module, moduleError, Parameter } from './module.js';
+import type { Parameter } from './module.js';
+import { BUILTIN, Module, moduleError } from './module.js';
 
 /** Options of {@link BatchNorm2d}, as `torch.nn.BatchNorm2d`'s keyword arguments. */
 export interface BatchNorm2dOptions {

@@ -1,4 +1,5 @@
-import { isQuantError, pushOpInterceptor, popOpInterceptor, NOT_INTERCEPTED, randn, Tensor, tensor, zeros, Generator } from '@quint/tensor';
+import type { Tensor} from '@quint/tensor';
+import { isQuantError, pushOpInterceptor, popOpInterceptor, NOT_INTERCEPTED, randn, tensor, zeros, Generator } from '@quint/tensor';
 import { describe, expect, test } from 'vitest';
 import {
   BatchNorm2d,

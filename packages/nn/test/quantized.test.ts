@@ -1,4 +1,5 @@
-import { isQuantError, randn, Tensor, tensor, zeros } from '@quint/tensor';
+import type { Tensor} from '@quint/tensor';
+import { isQuantError, randn, tensor, zeros } from '@quint/tensor';
 import { makePerTensorQuantizedTensor, type QTensor, type TraceRecord } from '@quint/qtensor';
 import { MinMaxObserver, PerChannelMinMaxObserver, QConfig, defaultWeightObserver, defaultPerChannelWeightObserver, weightObserverRangeNeg127To127 } from '@quint/observers';
 import { createJsBackend } from '@quint/kernels-js';

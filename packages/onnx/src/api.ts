@@ -4,7 +4,8 @@
 import { convertFx, modelBytes, prepareFx, quantizeDynamic, type ModelBytes } from '@quint/converter';
 import type { GraphModule } from '@quint/fx-graph-tracer';
 import { createJsBackend } from '@quint/kernels-js';
-import { Module, nnq } from '@quint/nn';
+import type { Module} from '@quint/nn';
+import { nnq } from '@quint/nn';
 import {
   HistogramObserver,
   MinMaxObserver,

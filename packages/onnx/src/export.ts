@@ -4,6 +4,8 @@
 // quantized graphs as QDQ (U8S8: uint8 activations, int8 symmetric weights, int32 bias with scale
 // x_s·w_s and zero point 0 — the form ORT fuses into integer kernels, spec onnx-ort-and-peers §1.4,
 // §7) or as QOperator ops (com.microsoft where the standard has none).
+import type {
+  Module} from '@quint/nn';
 import {
   AdaptiveAvgPool2d,
   AvgPool2d,
@@ -17,7 +19,6 @@ import {
   Identity,
   Linear,
   MaxPool2d,
-  Module,
   ReLU,
   ReLU6,
   Sigmoid,
@@ -26,7 +27,8 @@ import {
   nnqd,
 } from '@quint/nn';
 import { ortBias, type QTensor } from '@quint/qtensor';
-import { GraphModule, Interpreter, type Argument, type Node } from '@quint/fx-graph-tracer';
+import type { GraphModule} from '@quint/fx-graph-tracer';
+import { Interpreter, type Argument, type Node } from '@quint/fx-graph-tracer';
 import { QuantError, Tensor } from '@quint/tensor';
 import type { ImportedGraphInfo } from './import.js';
 import type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './proto.js';

@@ -4,6 +4,8 @@
 // a sample input of the shape in use, which gives shapes for folding shape subgraphs
 // (`x.view(x.size(0), -1)`), pooling decisions and the export; a dynamic batch stays dynamic
 // through `x.size(0)`.
+import type {
+  Module} from '@quint/nn';
 import {
   AdaptiveAvgPool2d,
   AvgPool2d,
@@ -14,7 +16,6 @@ import {
   Hardtanh,
   Linear,
   MaxPool2d,
-  Module,
   Parameter,
   ReLU,
   ReLU6,

@@ -1,5 +1,6 @@
 // Reading kernels-gemm.json (tools/goldens/kernels_gemm.py) into golden cases of the gemm and conv groups.
-import { QTensor, type Engine, type OpName, type QuantizedBackend, type SupportsParams } from '@quint/qtensor';
+import type { QTensor} from '@quint/qtensor';
+import { type Engine, type OpName, type QuantizedBackend, type SupportsParams } from '@quint/qtensor';
 import { Tensor } from '@quint/tensor';
 import { bitsFromHex, codesFromHex, floatsFromBits, loadGolden, qtensorFromJson } from '../golden.js';
 import type { ExpectedOutput, GoldenCase } from './types.js';

@@ -1,6 +1,7 @@
 // torch/ao/quantization/fx/_lower_to_native_backend.py (PyTorch 1.13): replace the reference
 // patterns dequantize → float op → quantize_per_tensor with quantized modules and ops.
-import { Conv2d as FloatConv2d, Linear as FloatLinear, nni, nnq, Hardswish, type Module } from '@quint/nn';
+import type { Linear as FloatLinear} from '@quint/nn';
+import { Conv2d as FloatConv2d, nni, nnq, Hardswish, type Module } from '@quint/nn';
 import { GraphModule, Node, type Argument } from '@quint/fx-graph-tracer';
 import { functionKey, isReluNode, moduleOf, patternKindOf } from './backend-config.js';
 import { ReferenceQuantizedModule } from './convert.js';
