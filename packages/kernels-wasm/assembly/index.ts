@@ -10,3 +10,15 @@ export {
 } from './gemm';
 export { qs16_im2col_pack__wasmsimd, qs8_conv2d_acc__wasmsimd, qs8_dwconv2d_acc__wasmsimd } from './conv';
 export { q8_requant_minmax_fp32__wasmsimd, q8_requant_minmax_fbias__wasmsimd } from './requant';
+export {
+  q8_clamp__wasmsimd,
+  q8_lut__wasmsimd,
+  q8_nchw_to_nhwc__wasmsimd,
+  q8_nhwc_to_nchw__wasmsimd,
+  q8_add_qnnpack__wasmsimd,
+  q8_add_generic__wasmsimd,
+  q8_maxpool2d__wasmsimd,
+  q8_avgpool2d__wasmsimd,
+  q8_adaptive_avgpool2d__wasmsimd,
+  q8_mean_rows__wasmsimd,
+} from './nongemm';

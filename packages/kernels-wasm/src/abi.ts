@@ -19,6 +19,26 @@ interface RawExports {
     acc: number, fbias: number, mult: number, out: number, rows: number, cols: number,
     perRow: number, zp: number, lo: number, hi: number, signed: number, zpBefore: number,
   ): void;
+  q8_clamp__wasmsimd(x: number, y: number, n: number, lo: number, hi: number): void;
+  q8_lut__wasmsimd(x: number, y: number, n: number, table: number): void;
+  q8_nchw_to_nhwc__wasmsimd(x: number, y: number, n: number, c: number, hw: number): void;
+  q8_nhwc_to_nchw__wasmsimd(x: number, y: number, n: number, c: number, hw: number): void;
+  q8_add_qnnpack__wasmsimd(a: number, b: number, y: number, n: number, zpp: number, aMult: number, bMult: number, shift: number, zp: number, lo: number): void;
+  q8_add_generic__wasmsimd(
+    a: number, b: number, y: number, n: number, tabA: number, tabB: number, inv: number, zp: number, relu: number, loopLen: number, vecEnd: number,
+  ): void;
+  q8_maxpool2d__wasmsimd(
+    x: number, y: number, planes: number, H: number, W: number, oH: number, oW: number,
+    kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, edge: number,
+  ): void;
+  q8_avgpool2d__wasmsimd(
+    x: number, y: number, planes: number, H: number, W: number, oH: number, oW: number,
+    kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, zp: number, path: number, qs: number, cip: number, dov: number,
+  ): void;
+  q8_adaptive_avgpool2d__wasmsimd(
+    x: number, y: number, planes: number, H: number, W: number, oH: number, oW: number, hb: number, wb: number, zp: number, path: number, scale: number,
+  ): void;
+  q8_mean_rows__wasmsimd(x: number, y: number, outer: number, inner: number, zp: number, qnnpack: number, qs: number): void;
 }
 
 /** Names of the raw exports, in the order worker threads index them. */
@@ -31,6 +51,16 @@ export const KERNEL_EXPORTS = [
   'qs8_dwconv2d_acc__wasmsimd',
   'q8_requant_minmax_fp32__wasmsimd',
   'q8_requant_minmax_fbias__wasmsimd',
+  'q8_clamp__wasmsimd',
+  'q8_lut__wasmsimd',
+  'q8_nchw_to_nhwc__wasmsimd',
+  'q8_nhwc_to_nchw__wasmsimd',
+  'q8_add_qnnpack__wasmsimd',
+  'q8_add_generic__wasmsimd',
+  'q8_maxpool2d__wasmsimd',
+  'q8_avgpool2d__wasmsimd',
+  'q8_adaptive_avgpool2d__wasmsimd',
+  'q8_mean_rows__wasmsimd',
 ] as const satisfies readonly (keyof RawExports)[];
 
 /** A raw export's name. */
@@ -118,6 +148,49 @@ export interface KernelsAbi {
   dwconv2dAccArgs(args: DwAccArgs): number[];
   requantFp32(args: RequantArgs & { readonly qnnpackSaturation: boolean }): void;
   requantFbias(args: RequantArgs & { readonly zeroPointBeforeRounding: boolean }): void;
+  // Non-GEMM kernels (assembly/nongemm.ts); addresses into wasm memory, n = element count.
+  clamp(args: { readonly x: number; readonly y: number; readonly n: number; readonly lo: number; readonly hi: number }): void;
+  lut(args: { readonly x: number; readonly y: number; readonly n: number; readonly table: number }): void;
+  nchwToNhwc(args: TransposeArgs): void;
+  nhwcToNchw(args: TransposeArgs): void;
+  addQnnpack(args: {
+    readonly a: number; readonly b: number; readonly y: number; readonly n: number; readonly zpp: number;
+    readonly aMult: number; readonly bMult: number; readonly shift: number; readonly zeroPoint: number; readonly lo: number;
+  }): void;
+  addGeneric(args: {
+    readonly a: number; readonly b: number; readonly y: number; readonly n: number; readonly tabA: number; readonly tabB: number;
+    readonly inv: number; readonly zeroPoint: number; readonly relu: boolean; readonly loopLen: number; readonly vecEnd: number;
+  }): void;
+  maxPool2d(args: PoolArgs & { readonly d: readonly [number, number]; readonly edge: boolean }): void;
+  avgPool2d(args: PoolArgs & { readonly zeroPoint: number; readonly path: number; readonly qs: number; readonly cip: boolean; readonly dov: number }): void;
+  adaptiveAvgPool2d(args: {
+    readonly x: number; readonly y: number; readonly planes: number; readonly H: number; readonly W: number; readonly oH: number; readonly oW: number;
+    readonly hb: number; readonly wb: number; readonly zeroPoint: number; readonly path: number; readonly scale: number;
+  }): void;
+  meanRows(args: { readonly x: number; readonly y: number; readonly outer: number; readonly inner: number; readonly zeroPoint: number; readonly qnnpack: boolean; readonly qs: number }): void;
+}
+
+/** A byte transpose between NCHW and NHWC of `n` images of `c` channels × `hw` pixels. */
+export interface TransposeArgs {
+  readonly x: number;
+  readonly y: number;
+  readonly n: number;
+  readonly c: number;
+  readonly hw: number;
+}
+
+/** A 2-D pooling window over `planes` planes of H×W (kernel k, stride s, padding p, as [h, w]). */
+export interface PoolArgs {
+  readonly x: number;
+  readonly y: number;
+  readonly planes: number;
+  readonly H: number;
+  readonly W: number;
+  readonly oH: number;
+  readonly oW: number;
+  readonly k: readonly [number, number];
+  readonly s: readonly [number, number];
+  readonly p: readonly [number, number];
 }
 
 /** Arguments of one conv accumulator call over output pixels [p0, p1). */
@@ -242,5 +315,20 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
       raw.q8_requant_minmax_fbias__wasmsimd(
         r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.zeroPointBeforeRounding),
       ),
+    clamp: (c) => raw.q8_clamp__wasmsimd(c.x, c.y, c.n, c.lo, c.hi),
+    lut: (c) => raw.q8_lut__wasmsimd(c.x, c.y, c.n, c.table),
+    nchwToNhwc: (t) => raw.q8_nchw_to_nhwc__wasmsimd(t.x, t.y, t.n, t.c, t.hw),
+    nhwcToNchw: (t) => raw.q8_nhwc_to_nchw__wasmsimd(t.x, t.y, t.n, t.c, t.hw),
+    addQnnpack: (a) => raw.q8_add_qnnpack__wasmsimd(a.a, a.b, a.y, a.n, a.zpp, a.aMult, a.bMult, a.shift, a.zeroPoint, a.lo),
+    addGeneric: (a) => raw.q8_add_generic__wasmsimd(a.a, a.b, a.y, a.n, a.tabA, a.tabB, a.inv, a.zeroPoint, b(a.relu), a.loopLen, a.vecEnd),
+    maxPool2d: (p) =>
+      raw.q8_maxpool2d__wasmsimd(p.x, p.y, p.planes, p.H, p.W, p.oH, p.oW, p.k[0], p.k[1], p.s[0], p.s[1], p.p[0], p.p[1], p.d[0], p.d[1], b(p.edge)),
+    avgPool2d: (p) =>
+      raw.q8_avgpool2d__wasmsimd(
+        p.x, p.y, p.planes, p.H, p.W, p.oH, p.oW, p.k[0], p.k[1], p.s[0], p.s[1], p.p[0], p.p[1], p.zeroPoint, p.path, p.qs, b(p.cip), p.dov,
+      ),
+    adaptiveAvgPool2d: (p) =>
+      raw.q8_adaptive_avgpool2d__wasmsimd(p.x, p.y, p.planes, p.H, p.W, p.oH, p.oW, p.hb, p.wb, p.zeroPoint, p.path, p.scale),
+    meanRows: (m) => raw.q8_mean_rows__wasmsimd(m.x, m.y, m.outer, m.inner, m.zeroPoint, b(m.qnnpack), m.qs),
   };
 }

@@ -20,6 +20,7 @@ import { compileKernels, instantiateKernels, readWasmBytes, type KernelsAbi } fr
 import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, type Runner } from './gemm-ops.js';
 import { MAX_WASM_BYTES } from './heap.js';
 import { freeWeights, prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
+import * as ng from './nongemm.js';
 import { createThreadPool, threadsAvailable, type ThreadPool } from './threads.js';
 
 /** Options of {@link createWasmBackend}. */
@@ -49,7 +50,10 @@ export interface WasmBackendOptions {
 export const WASM_BACKEND_NAME = 'wasm';
 
 /** The ops with a wasm kernel; every other op's `supports()` is false (run them on kernels-js). */
-export const WASM_OPS: readonly OpName[] = ['conv2d', 'conv2dRelu', 'linear', 'linearRelu', 'linearDynamic'];
+export const WASM_OPS: readonly OpName[] = [
+  'conv2d', 'conv2dRelu', 'linear', 'linearRelu', 'linearDynamic',
+  ...(Object.keys(ng.WASM_NON_GEMM_ENGINES) as OpName[]),
+];
 
 // Without workers every lane runs here, in order.
 function inline(abi: KernelsAbi): Runner {
@@ -140,9 +144,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
     engines: {
       ...(Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<Record<OpName, readonly Engine[]>>),
       linearDynamic: ['qnnpack'],
+      ...ng.WASM_NON_GEMM_ENGINES,
     },
-    // The same dtype and onednn rules as the reference (every op here is a conv/linear).
-    supports: supportsGemm,
+    // conv/linear: the same dtype and onednn rules as the reference. Non-GEMM ops: quint8 only, and
+    // mean on a channels_last input only where kernels-js computes it (engine qnnpack, dims [2, 3]).
+    supports: (op, p) => {
+      if (!(op in ng.WASM_NON_GEMM_ENGINES)) return supportsGemm(op, p);
+      if (p.dtype !== undefined && p.dtype !== 'quint8') return false;
+      return !(op === 'mean' && p.memoryFormat === 'channels_last' && (p.engine ?? 'qnnpack') !== 'qnnpack');
+    },
     kernels: {
       linear: (x: QTensor, w: PackedLinear, out: OutQparams, opts?: KernelOptions) =>
         linear(ready('linear'), runner!, ctx, x, mine('linear', w) as WasmPackedLinear, out, opts, false),
@@ -154,6 +164,20 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
         conv2d(ready('conv2d'), runner!, ctx, x, mine('conv2d', w) as WasmPackedConv2d, out, opts, false),
       conv2dRelu: (x: QTensor, w: PackedConv2d, out: OutQparams, opts?: KernelOptions) =>
         conv2d(ready('conv2dRelu'), runner!, ctx, x, mine('conv2dRelu', w) as WasmPackedConv2d, out, opts, true),
+      add: (a, b, out, opts) => ng.add(ready('add'), 'add', a, b, out, opts),
+      addRelu: (a, b, out, opts) => ng.add(ready('addRelu'), 'addRelu', a, b, out, opts),
+      relu: (x, opts) => ng.relu(ready('relu'), x, opts),
+      relu6: (x, opts) => ng.relu6(ready('relu6'), x, opts),
+      hardtanh: (x, params, opts) => ng.hardtanh(ready('hardtanh'), x, params, opts),
+      clamp: (x, params, opts) => ng.clamp(ready('clamp'), x, params, opts),
+      hardswish: (x, out, opts) => ng.hardswish(ready('hardswish'), x, out, opts),
+      hardsigmoid: (x, out, opts) => ng.hardsigmoid(ready('hardsigmoid'), x, out, opts),
+      sigmoid: (x, out, opts) => ng.sigmoid(ready('sigmoid'), x, out, opts),
+      tanh: (x, out, opts) => ng.tanh(ready('tanh'), x, out, opts),
+      maxPool2d: (x, params, opts) => ng.maxPool2d(ready('maxPool2d'), x, params, opts),
+      avgPool2d: (x, params, opts) => ng.avgPool2d(ready('avgPool2d'), x, params, opts),
+      adaptiveAvgPool2d: (x, size, opts) => ng.adaptiveAvgPool2d(ready('adaptiveAvgPool2d'), x, size, opts),
+      mean: (x, params, opts) => ng.mean(ready('mean'), x, params, opts),
     },
     prepackLinear: (weight: QTensor, bias: Float32Array | null, opts?: LinearPrepackOptions) =>
       track(prepackLinear(ready('prepackLinear'), WASM_BACKEND_NAME, weight, bias, opts)),

@@ -1,7 +1,7 @@
 // Loading, failure modes, memory limits, dispose, and the worker-thread path.
 import { createJsBackend } from '@quint/kernels-js';
 import { isQuantError, type QuantErrorCode } from '@quint/tensor';
-import type { QTensor, QuantizedBackend } from '@quint/qtensor';
+import { QTensor, type QuantizedBackend } from '@quint/qtensor';
 import { describe, expect, it } from 'vitest';
 import { createBackendWithFallback, createWasmBackend, hasWasmSimd, MAX_WASM_BYTES, WASM_OPS } from '../src/index.js';
 import { activation, bias, rng, weight } from './helpers.js';
@@ -66,14 +66,29 @@ describe('loading', () => {
     expect(code(() => be.prepackLinear(w, null))).toBe('BACKEND_INIT_FAILED');
   });
 
-  it('supports() covers the GEMM ops only; the others run on kernels-js', () => {
+  it('supports() covers WASM_OPS on their engines; the others run on kernels-js', () => {
     const be = createWasmBackend();
     expect(WASM_OPS.every((op) => be.supports(op))).toBe(true);
-    expect(be.supports('add')).toBe(false);
-    expect(be.supports('maxPool2d')).toBe(false);
+    expect(be.supports('add')).toBe(true);
+    expect(be.supports('add', { engine: 'ort' })).toBe(false);
+    expect(be.supports('maxPool2d', { engine: 'ort' })).toBe(true);
+    expect(be.supports('avgPool2d', { engine: 'ort' })).toBe(false);
+    expect(be.supports('relu', { dtype: 'qint8' })).toBe(false);
+    expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(false);
+    expect(be.supports('mul')).toBe(false);
+    expect(be.supports('cat')).toBe(false);
     expect(be.supports('linear', { engine: 'onednn', symmetricWeight: false })).toBe(false);
     expect(be.supports('linear', { dtype: 'qint8' })).toBe(false);
-    expect(code(() => be.kernels.relu({} as QTensor))).toBe('UNSUPPORTED_OP');
+    expect(code(() => be.kernels.mul({} as QTensor, {} as QTensor, { scale: 1, zeroPoint: 0 }))).toBe('UNSUPPORTED_OP');
+  });
+
+  it('non-GEMM ops on an engine without a wasm kernel fail with UNSUPPORTED_OP', async () => {
+    const be = createWasmBackend();
+    await be.init();
+    const x = new QTensor(Uint8Array.from([1, 2, 3, 4]), [1, 1, 2, 2], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.1, zeroPoint: 2 });
+    expect(code(() => be.kernels.avgPool2d(x, { kernelSize: 2 }, { engine: 'ort' }))).toBe('UNSUPPORTED_OP');
+    expect(Array.from(be.kernels.relu(x).data)).toEqual([2, 2, 3, 4]);
+    be.dispose();
   });
 });
 

@@ -1,0 +1,304 @@
+// Non-GEMM kernels on quint8 codes: clamps, 256-entry tables, add, pooling, mean.
+//
+// Each mirrors @quint/kernels-js operation for operation (its docs/numerics.md gives the PyTorch
+// source of every formula). What depends on float library functions (tanh, exp, the FMA
+// dequantize) is tabulated in JS per input code with kernels-js's own formulas, so the wasm side
+// only does integer work, IEEE f32 add/mul (identical to `Math.fround(a op b)` on float32 operands)
+// and products in f64 where kernels-js multiplies a double integer by a float32 (exact in f64).
+
+// y[i] = min(max(x[i], lo), hi): max first, as qclamp_kernel, so lo > hi gives hi.
+export function q8_clamp__wasmsimd(x: usize, y: usize, n: i32, lo: i32, hi: i32): void {
+  const vlo = i8x16.splat(<i8>lo);
+  const vhi = i8x16.splat(<i8>hi);
+  let i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const p = x + <usize>i;
+    const q = y + <usize>i;
+    v128.store(q, i8x16.min_u(i8x16.max_u(v128.load(p), vlo), vhi));
+    v128.store(q, i8x16.min_u(i8x16.max_u(v128.load(p, 16), vlo), vhi), 16);
+    v128.store(q, i8x16.min_u(i8x16.max_u(v128.load(p, 32), vlo), vhi), 32);
+    v128.store(q, i8x16.min_u(i8x16.max_u(v128.load(p, 48), vlo), vhi), 48);
+  }
+  for (; i + 16 <= n; i += 16) v128.store(y + <usize>i, i8x16.min_u(i8x16.max_u(v128.load(x + <usize>i), vlo), vhi));
+  for (; i < n; i++) store<u8>(y + <usize>i, min(max(<i32>load<u8>(x + <usize>i), lo), hi));
+}
+
+// y[i] = table[x[i]] (256 bytes at `table`). Scalar: SIMD128 has no 256-entry byte gather.
+export function q8_lut__wasmsimd(x: usize, y: usize, n: i32, table: usize): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v = load<u64>(x + <usize>i);
+    let r: u64 = <u64>load<u8>(table + <usize>(v & 0xff));
+    r |= <u64>load<u8>(table + <usize>((v >> 8) & 0xff)) << 8;
+    r |= <u64>load<u8>(table + <usize>((v >> 16) & 0xff)) << 16;
+    r |= <u64>load<u8>(table + <usize>((v >> 24) & 0xff)) << 24;
+    r |= <u64>load<u8>(table + <usize>((v >> 32) & 0xff)) << 32;
+    r |= <u64>load<u8>(table + <usize>((v >> 40) & 0xff)) << 40;
+    r |= <u64>load<u8>(table + <usize>((v >> 48) & 0xff)) << 48;
+    r |= <u64>load<u8>(table + <usize>(v >> 56)) << 56;
+    store<u64>(y + <usize>i, r);
+  }
+  for (; i < n; i++) store<u8>(y + <usize>i, load<u8>(table + <usize>load<u8>(x + <usize>i)));
+}
+
+// NCHW → NHWC (memory order of a channels_last tensor), bytes.
+export function q8_nchw_to_nhwc__wasmsimd(x: usize, y: usize, n: i32, c: i32, hw: i32): void {
+  for (let b = 0; b < n; b++) {
+    const xb = x + <usize>(b * c * hw);
+    const yb = y + <usize>(b * c * hw);
+    for (let ch = 0; ch < c; ch++) {
+      const xc = xb + <usize>(ch * hw);
+      for (let p = 0; p < hw; p++) store<u8>(yb + <usize>(p * c + ch), load<u8>(xc + <usize>p));
+    }
+  }
+}
+
+// NHWC → NCHW, bytes.
+export function q8_nhwc_to_nchw__wasmsimd(x: usize, y: usize, n: i32, c: i32, hw: i32): void {
+  for (let b = 0; b < n; b++) {
+    const xb = x + <usize>(b * c * hw);
+    const yb = y + <usize>(b * c * hw);
+    for (let p = 0; p < hw; p++) {
+      const xp = xb + <usize>(p * c);
+      for (let ch = 0; ch < c; ch++) store<u8>(yb + <usize>(ch * hw + p), load<u8>(xp + <usize>ch));
+    }
+  }
+}
+
+// QNNPACK q8vadd (same shapes): acc = zpp + a·aMult + b·bMult in int32 (|acc| < 2^31 for ratios in
+// [2^-14, 2^8)), then an arithmetic shift with round half away from zero, + zp, clamp [lo, 255].
+export function q8_add_qnnpack__wasmsimd(
+  a: usize, b: usize, y: usize, n: i32,
+  zpp: i32, aMult: i32, bMult: i32, shift: i32, zp: i32, lo: i32,
+): void {
+  const mask = (1 << shift) - 1;
+  const threshold = mask >> 1;
+  const vzpp = i32x4.splat(zpp);
+  const va = i32x4.splat(aMult);
+  const vb = i32x4.splat(bMult);
+  const vmask = i32x4.splat(mask);
+  const vthr = i32x4.splat(threshold);
+  const zero = i32x4.splat(0);
+  const vzp = i16x8.splat(<i16>zp);
+  const vlo = i8x16.splat(<i8>lo);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const xa = v128.load(a + <usize>i);
+    const xb = v128.load(b + <usize>i);
+    const al = i16x8.extend_low_i8x16_u(xa);
+    const ah = i16x8.extend_high_i8x16_u(xa);
+    const bl = i16x8.extend_low_i8x16_u(xb);
+    const bh = i16x8.extend_high_i8x16_u(xb);
+    const r0 = addQ(i32x4.extend_low_i16x8_u(al), i32x4.extend_low_i16x8_u(bl), vzpp, va, vb, vmask, vthr, zero, shift);
+    const r1 = addQ(i32x4.extend_high_i16x8_u(al), i32x4.extend_high_i16x8_u(bl), vzpp, va, vb, vmask, vthr, zero, shift);
+    const r2 = addQ(i32x4.extend_low_i16x8_u(ah), i32x4.extend_low_i16x8_u(bh), vzpp, va, vb, vmask, vthr, zero, shift);
+    const r3 = addQ(i32x4.extend_high_i16x8_u(ah), i32x4.extend_high_i16x8_u(bh), vzpp, va, vb, vmask, vthr, zero, shift);
+    // Saturating narrows then + zp (saturating) equal clamp(q + zp, 0, 255) for |q| ≤ 2^16.
+    const h0 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(r0, r1), vzp);
+    const h1 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(r2, r3), vzp);
+    v128.store(y + <usize>i, i8x16.max_u(i8x16.narrow_i16x8_u(h0, h1), vlo));
+  }
+  for (; i < n; i++) {
+    const acc = zpp + <i32>load<u8>(a + <usize>i) * aMult + <i32>load<u8>(b + <usize>i) * bMult;
+    const rem = (acc & mask) - (acc < 0 ? 1 : 0);
+    const q = (acc >> shift) + (rem > threshold ? 1 : 0);
+    store<u8>(y + <usize>i, min(max(q + zp, lo), 255));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function addQ(qa: v128, qb: v128, zpp: v128, am: v128, bm: v128, mask: v128, thr: v128, zero: v128, shift: i32): v128 {
+  const acc = i32x4.add(zpp, i32x4.add(i32x4.mul(qa, am), i32x4.mul(qb, bm)));
+  // rem = (acc & mask) − (acc < 0); lt gives −1 where true.
+  const rem = i32x4.add(v128.and(acc, mask), i32x4.lt_s(acc, zero));
+  // + (rem > thr): gt gives −1 where true, so subtract it.
+  return i32x4.sub(i32x4.shr_s(acc, shift), i32x4.gt_s(rem, thr));
+}
+
+// ATen's generic qadd in memory order: y = clamp(zp + rne(f32(c · inv))), c = f32(da + db) (max 0 with
+// ReLU), where da/db come from per-code float32 tables: the FMA dequantize for positions whose
+// inner-loop offset (m mod loopLen) is below vecEnd, `dequantize_val` otherwise. b is read at
+// `b + m·bStep` (bStep 0 broadcasts one value... callers expand b in memory order and pass 1).
+export function q8_add_generic__wasmsimd(
+  a: usize, b: usize, y: usize, n: i32,
+  tabA: usize, tabB: usize, inv: f32, zp: i32, relu: i32, loopLen: i32, vecEnd: i32,
+): void {
+  // tabA/tabB: [vector 256 × f32][tail 256 × f32].
+  const fzp = <f32>zp;
+  let m = 0;
+  while (m < n) {
+    const end = min(m + loopLen, n);
+    const vEnd = m + vecEnd;
+    for (; m < end; m++) {
+      const off: usize = m < vEnd ? 0 : 1024;
+      const da = load<f32>(tabA + off + (<usize>load<u8>(a + <usize>m) << 2));
+      const db = load<f32>(tabB + off + (<usize>load<u8>(b + <usize>m) << 2));
+      let c = da + db;
+      if (relu && c < 0) c = 0;
+      // Clamping the rounded value to [−zp, 255 − zp] in float keeps the conversion in range;
+      // rounding is monotone and the bounds are integers, so it equals clamping after.
+      const r = min(max(nearest(c * inv), -fzp), <f32>255.0 - fzp);
+      store<u8>(y + <usize>m, <i32>r + zp);
+    }
+  }
+}
+
+// Max pooling over one [planes][H][W] tensor. `edge` = 1 reproduces QNNPACK's indirection (padded
+// taps clamped to the nearest edge pixel); 0 skips them (ATen's generic kernel).
+export function q8_maxpool2d__wasmsimd(
+  x: usize, y: usize, planes: i32, H: i32, W: i32, oH: i32, oW: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, edge: i32,
+): void {
+  let o: usize = y;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = x + <usize>(pl * H * W);
+    for (let oh = 0; oh < oH; oh++) {
+      for (let ow = 0; ow < oW; ow++) {
+        // −1 when every tap is padding: stored as 255, as kernels-js's Uint8Array store of −1.
+        let mx: i32 = -1;
+        for (let i = 0; i < kh; i++) {
+          let ih = oh * sh - ph + i * dh;
+          if (edge) ih = min(max(ih, 0), H - 1);
+          else if (ih < 0 || ih >= H) continue;
+          const row = base + <usize>(ih * W);
+          for (let j = 0; j < kw; j++) {
+            let iw = ow * sw - pw + j * dw;
+            if (edge) iw = min(max(iw, 0), W - 1);
+            else if (iw < 0 || iw >= W) continue;
+            mx = max(mx, <i32>load<u8>(row + <usize>iw));
+          }
+        }
+        store<u8>(o, mx);
+        o++;
+      }
+    }
+  }
+}
+
+// Average pooling: sum = Σ(q − zp) over the valid part of each window, then one of three formulas
+// (kernels-js pooling.ts avgRequant): path 0 QNNPACK `zp + rne(f32(sum·qs))`; path 1 NHWC
+// `zp + rne(f32(sum·f32(1/f32(1/f32(1/div)))))`; path 2 NCHW `rne(f32(f32(sum·f32(1/div)) + zp))`.
+// div: path 0 kH·kW; else divisorOverride (dov ≠ 0), the padded window (cip) or the valid count.
+export function q8_avgpool2d__wasmsimd(
+  x: usize, y: usize, planes: i32, H: i32, W: i32, oH: i32, oW: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  zp: i32, path: i32, qs: f32, cip: i32, dov: i32,
+): void {
+  let o: usize = y;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = x + <usize>(pl * H * W);
+    for (let oh = 0; oh < oH; oh++) {
+      const h0 = oh * sh - ph;
+      const h1 = min(h0 + kh, H + ph);
+      const hs = max(h0, 0);
+      const he = min(h1, H);
+      for (let ow = 0; ow < oW; ow++) {
+        const w0 = ow * sw - pw;
+        const w1 = min(w0 + kw, W + pw);
+        const ws = max(w0, 0);
+        const we = min(w1, W);
+        let sum = 0;
+        for (let ih = hs; ih < he; ih++) {
+          const row = base + <usize>(ih * W);
+          for (let iw = ws; iw < we; iw++) sum += <i32>load<u8>(row + <usize>iw);
+        }
+        const size = max(he - hs, 0) * max(we - ws, 0);
+        sum -= zp * size;
+        const div = path == 0 ? kh * kw : dov != 0 ? dov : cip ? (h1 - h0) * (w1 - w0) : size;
+        store<u8>(o, avgCode(sum, div, zp, path, qs));
+        o++;
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function clampU8(v: f64): i32 {
+  return <i32>min(max(v, 0.0), 255.0);
+}
+
+// The three average-pool requantizations; products of an integer and a float32 in f64 then rounded
+// to f32 once, as kernels-js's `f32(sum * m)` (exact in f64: |sum| < 2^29, m has 24 bits).
+// @ts-ignore: decorator
+@inline
+function avgCode(sum: i32, div: i32, zp: i32, path: i32, qs: f32): i32 {
+  if (path == 0) {
+    const pre = <f32>(<f64>sum * <f64>qs);
+    return clampU8(<f64>zp + <f64>nearest(pre));
+  }
+  if (path == 1) {
+    const m = <f32>(<f64>1.0 / <f64>div);
+    const inv = <f32>1.0 / (<f32>1.0 / m);
+    const pre = <f32>(<f64>sum * <f64>inv);
+    return clampU8(<f64>zp + <f64>nearest(pre));
+  }
+  const m = <f32>(<f64>1.0 / <f64>div);
+  const pre = <f32>(<f64>(<f32>(<f64>sum * <f64>m)) + <f64>zp);
+  return clampU8(<f64>nearest(pre));
+}
+
+// Adaptive average pooling with window bounds precomputed in JS (rows: hb[2·oh], hb[2·oh+1];
+// columns likewise, int32). path 0/1 as avgpool with div = kH·kW and qs per output from `qsTab`
+// (f32 per window size, path 0 only); path 2: `rne(f32(Σq · f32(f32(1/kH)/kW)))`, no clamp.
+export function q8_adaptive_avgpool2d__wasmsimd(
+  x: usize, y: usize, planes: i32, H: i32, W: i32, oH: i32, oW: i32,
+  hb: usize, wb: usize, zp: i32, path: i32, scale: f32,
+): void {
+  let o: usize = y;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = x + <usize>(pl * H * W);
+    for (let oh = 0; oh < oH; oh++) {
+      const h0 = load<i32>(hb + (<usize>oh << 3));
+      const h1 = load<i32>(hb + (<usize>oh << 3), 4);
+      for (let ow = 0; ow < oW; ow++) {
+        const w0 = load<i32>(wb + (<usize>ow << 3));
+        const w1 = load<i32>(wb + (<usize>ow << 3), 4);
+        let raw = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          const row = base + <usize>(ih * W);
+          for (let iw = w0; iw < w1; iw++) raw += <i32>load<u8>(row + <usize>iw);
+        }
+        const kH = h1 - h0;
+        const kW = w1 - w0;
+        const size = kH * kW;
+        let code: i32;
+        if (path == 2) {
+          const m = <f32>(<f32>(<f64>1.0 / <f64>kH) / <f32>kW);
+          code = <i32>nearest(<f32>(<f64>raw * <f64>m));
+        } else {
+          // qs = f32(s / f32(s·size)), computed here from the input scale as kernels-js does.
+          const qs = <f32>(scale / <f32>(<f64>scale * <f64>size));
+          code = avgCode(raw - zp * size, size, zp, path, qs);
+        }
+        store<u8>(o, code);
+        o++;
+      }
+    }
+  }
+}
+
+// mean over contiguous rows of `inner` codes. qnnpack (1): `clamp(zp + rne(f32((Σq − zp·inner)·qs)))`;
+// else `rne(f32(Σq / inner))` on the raw codes.
+export function q8_mean_rows__wasmsimd(x: usize, y: usize, outer: i32, inner: i32, zp: i32, qnnpack: i32, qs: f32): void {
+  for (let r = 0; r < outer; r++) {
+    const p = x + <usize>r * <usize>inner;
+    let acc = i32x4.splat(0);
+    let e = 0;
+    for (; e + 16 <= inner; e += 16) {
+      const v = v128.load(p + <usize>e);
+      acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v)));
+    }
+    let raw = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+    for (; e < inner; e++) raw += <i32>load<u8>(p + <usize>e);
+    let code: i32;
+    if (qnnpack) {
+      const pre = <f32>(<f64>(raw - zp * inner) * <f64>qs);
+      code = clampU8(<f64>zp + <f64>nearest(pre));
+    } else {
+      code = <i32>nearest(<f32>(<f64>raw / <f64>inner));
+    }
+    store<u8>(y + <usize>r, code);
+  }
+}
