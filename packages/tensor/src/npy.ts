@@ -259,9 +259,12 @@ export function readNpy(bytes: Uint8Array, options: NpyReadOptions = {}): NpyArr
       `.npy data is ${have} bytes but shape (${h.shape.join(', ')}) of ${h.dtype} needs ${h.dataLength}; the file is ${have < h.dataLength ? 'truncated' : 'corrupt (extra bytes)'}.`,
     );
   }
-  // Copy so the typed array is aligned whatever the offset of `bytes` (the file is little-endian,
-  // as every platform quint runs on).
-  const buf = bytes.slice(h.dataOffset, h.dataOffset + h.dataLength).buffer;
+  // Copy into a fresh ArrayBuffer of exactly the data's length, so the typed array is aligned
+  // whatever the offset of `bytes` (the file is little-endian, as every platform quint runs on).
+  // Not `bytes.slice(…)`: a Node Buffer's slice is a view whose `.buffer` is the whole pool.
+  const copy = new Uint8Array(h.dataLength);
+  copy.set(bytes.subarray(h.dataOffset, h.dataOffset + h.dataLength));
+  const buf = copy.buffer;
   return { dtype: h.dtype, shape: h.shape, data: view(h.dtype, buf) };
 }
 

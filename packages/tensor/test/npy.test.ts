@@ -97,6 +97,22 @@ describe('npyToTensor', () => {
   test('integer dtypes are BAD_DTYPE', () => {
     for (const f of ['i8_5.npy', 'u8_2x2.npy', 'i32_4.npy', 'i64_3.npy']) expect(codeOf(() => npyToTensor(file(f)))).toBe('BAD_DTYPE');
   });
+  // A Node Buffer from readFileSync is a view into a shared pool, and Buffer#slice returns a view
+  // too: reading must copy exactly the data bytes, whatever the view's offset and its buffer's size.
+  test('a Uint8Array view at an offset into a larger ArrayBuffer (plain and Node Buffer)', () => {
+    const bytes = file('f32_2x3x4.npy');
+    const pool = new ArrayBuffer(8192);
+    for (const offset of [3, 1000]) {
+      new Uint8Array(pool).fill(0xff);
+      new Uint8Array(pool, offset, bytes.length).set(bytes);
+      for (const v of [new Uint8Array(pool, offset, bytes.length), Buffer.from(pool, offset, bytes.length)]) {
+        const a = readNpy(v);
+        expect([a.shape, a.data.length, a.data.byteLength]).toEqual([[2, 3, 4], 24, 96]);
+        expect(Array.from(a.data as Float32Array)).toEqual(meta.f32_2x3x4);
+        expect(npyToTensor(v).toArray()).toEqual(meta.f32_2x3x4);
+      }
+    }
+  });
 });
 
 describe('readNpyHeader and corrupt files', () => {
