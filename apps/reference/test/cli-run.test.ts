@@ -1,0 +1,97 @@
+// `quint run`: float models against PyTorch's float outputs, several inputs and outputs, backends
+// js and wasm bit for bit, the engine from the file or --engine, stdout discipline.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { npyToTensor, writeNpy, type Tensor } from '@quint/tensor';
+
+const ROOT = resolve(__dirname, '../../..');
+const FIX = join(ROOT, 'apps/reference/test/fixtures/cli');
+const CLI = join(ROOT, 'apps/reference/bin/quint.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'quint-cli-run-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function quint(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const npy = (file: string): Tensor => npyToTensor(new Uint8Array(readFileSync(file)));
+const maxAbsDiff = (a: Tensor, b: Tensor): number => a.toFloat32Array().reduce((m, v, i) => Math.max(m, Math.abs(v - b.toFloat32Array()[i]!)), 0);
+
+describe('float models', () => {
+  test.each(['mlp', 'cnn'])('%s.onnx: PyTorch float output within 1e-5', (model) => {
+    const out = join(dir, `${model}.float.y.npy`);
+    const r = quint('run', join(FIX, `${model}.onnx`), '--input', join(FIX, `${model}.x.npy`), '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`y: [4, 10] float32 -> ${out}\n`);
+    expect(r.stderr).toBe('');
+    const y = npy(out);
+    const want = npy(join(FIX, `${model}.y.npy`));
+    expect(y.shape).toEqual(want.shape);
+    expect(maxAbsDiff(y, want)).toBeLessThan(1e-5);
+  });
+
+  test('two inputs by name (any order), two outputs into a folder of <output-name>.npy', () => {
+    const outDir = mkdtempSync(join(dir, 'two-'));
+    const r = quint('run', join(FIX, 'two.onnx'), '--input', `b=${join(FIX, 'two.b.npy')}`, '--input', `a=${join(FIX, 'two.a.npy')}`, '--out', outDir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(outDir).sort()).toEqual(['gate.npy', 'sum.npy']);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual([`sum: [3, 5] float32 -> ${join(outDir, 'sum.npy')}`, `gate: [3, 2] float32 -> ${join(outDir, 'gate.npy')}`]);
+    for (const k of ['sum', 'gate']) expect(maxAbsDiff(npy(join(outDir, `${k}.npy`)), npy(join(FIX, `two.${k}.npy`)))).toBeLessThan(1e-5);
+  });
+
+  test('float64 input is rounded to float32', () => {
+    const x = npy(join(FIX, 'mlp.x.npy'));
+    const p = join(dir, 'x64.npy');
+    writeFileSync(p, writeNpy({ dtype: 'float64', shape: [...x.shape], data: Float64Array.from(x.toFloat32Array()) }));
+    const a = join(dir, 'a.npy');
+    const b = join(dir, 'b.npy');
+    expect(quint('run', join(FIX, 'mlp.onnx'), '--input', join(FIX, 'mlp.x.npy'), '--out', a).status).toBe(0);
+    expect(quint('run', join(FIX, 'mlp.onnx'), '--input', `x=${p}`, '--out', b).status).toBe(0);
+    expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
+  });
+});
+
+describe('quantized models', () => {
+  const q = join(dir, 'cnn.int8.onnx');
+  const qop = join(dir, 'cnn.qop.onnx');
+  beforeAll(() => {
+    expect(quint('quantize', join(FIX, 'cnn-dyn.onnx'), '--calib', join(FIX, 'cnn.calib.npy'), '--batch-size', '4', '--out', q).status).toBe(0);
+    expect(quint('quantize', join(FIX, 'cnn-dyn.onnx'), '--calib', join(FIX, 'cnn.calib.npy'), '--batch-size', '4', '--format', 'qoperator', '--out', qop).status).toBe(0);
+  });
+
+  test('--backend wasm gives the bits of --backend js; QOperator the bits of QDQ', () => {
+    const outs = (['js', 'wasm'] as const).flatMap((backend) =>
+      [q, qop].map((model, i) => {
+        const out = join(dir, `y-${backend}-${i}.npy`);
+        const r = quint('run', model, '--input', join(FIX, 'cnn.x64.npy'), '--out', out, '--backend', backend);
+        expect(r.status, r.stderr).toBe(0);
+        return readFileSync(out);
+      }),
+    );
+    for (const o of outs.slice(1)) expect(Buffer.compare(o, outs[0]!)).toBe(0);
+  });
+
+  test('--engine overrides the file quint.engine (qnnpack); ort moves at most one output code', () => {
+    const a = join(dir, 'y-file-engine.npy');
+    const b = join(dir, 'y-qnnpack.npy');
+    const c = join(dir, 'y-ort.npy');
+    expect(quint('run', q, '--input', join(FIX, 'cnn.x64.npy'), '--out', a).status).toBe(0);
+    expect(quint('run', q, '--input', join(FIX, 'cnn.x64.npy'), '--out', b, '--engine', 'qnnpack').status).toBe(0);
+    expect(quint('run', q, '--input', join(FIX, 'cnn.x64.npy'), '--out', c, '--engine', 'ort').status).toBe(0);
+    expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
+    // The output scale: every value is a multiple of it, so the largest step is one code.
+    const scale = (JSON.parse(quint('inspect', q, '--json').stdout) as { nodes: { scale: number | null }[] }).nodes.filter((n) => n.scale !== null).at(-1)!.scale!;
+    expect(maxAbsDiff(npy(a), npy(c))).toBeLessThanOrEqual(scale * 1.0001);
+  });
+
+  test('an existing output file is replaced', () => {
+    const out = join(dir, 'replace.npy');
+    writeFileSync(out, 'old');
+    expect(quint('run', q, '--input', join(FIX, 'cnn.x.npy'), '--out', out).status).toBe(0);
+    expect(npy(out).shape).toEqual([4, 10]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
