@@ -548,6 +548,19 @@ class Exporter {
     };
   }
 
+  /**
+   * The bias input of a QDQ Conv/Gemm. Engine onednn adds the FLOAT bias (PyTorch 1.13, spec
+   * pytorch-semantics §5.2b): an int32 bias re-read as a float moves outputs by a code, so it is
+   * written as a float initializer (QDQ allows one; the importer reads it back bit for bit). Other
+   * engines get ORT's int32 bias with scale f32(x_s·w_s), dequantized.
+   */
+  qdqBias(n: Node, m: Module, bias: Tensor | null, xs: number, ws: number[], count: number): string | null {
+    if (bias === null) return null;
+    if (m.engine === 'onednn') return this.init(`${n.name}.bias`, { dataType: 'float', dims: [count], data: bias.toFloat32Array().slice() });
+    const bi = this.biasInit(n, bias, xs, ws, count)!;
+    return this.op('DequantizeLinear', [bi.q, bi.scale, this.init(`${n.name}.bias_zero_point`, { dataType: 'int32', dims: ws.length === 1 ? [] : [ws.length], data: new Int32Array(ws.length) })], `${n.name}.bias_dequantized`, ws.length === 1 ? {} : { axis: int(0) });
+  }
+
   biasInit(n: Node, bias: Tensor | null, xs: number, ws: number[], count: number): { q: string; scale: string } | null {
     if (bias === null) return null;
     const b = bias.toFloat32Array();
@@ -565,7 +578,6 @@ class Exporter {
     const xq = this.qparams(x, n);
     const w = m.weight();
     const wi = this.weightInits(n, w);
-    const bi = this.biasInit(n, m.bias(), xq.scale, wi.scales, m.outChannels);
     const relu = m instanceof nnq.ConvReLU2d;
     const out = { scale: f32(m.scale), zeroPoint: m.zeroPoint };
     const attrs = { dilations: ints([...m.dilation]), group: int(m.groups), kernel_shape: ints([...m.kernelSize]), pads: ints([m.padding[0], m.padding[1], m.padding[0], m.padding[1]]), strides: ints([...m.stride]) };
@@ -574,12 +586,15 @@ class Exporter {
     if (this.format === 'qoperator') {
       const xn = this.nameOf(x, n);
       const ins = [xn, this.scalarF(`${xn}_scale`, xq.scale), this.scalarU8(`${xn}_zero_point`, xq.zeroPoint), wi.codes, wi.scale, wi.zp, this.scalarF(`${outName}_scale`, out.scale), this.scalarU8(`${outName}_zero_point`, out.zeroPoint)];
+      // QLinearConv's bias is int32 by the ONNX spec, whatever the engine.
+      const bi = this.biasInit(n, m.bias(), xq.scale, wi.scales, m.outChannels);
       if (bi !== null) ins.push(bi.q);
       return this.reluCodes(relu, out, this.op('QLinearConv', ins, relu ? `${n.name}_conv` : outName, attrs, nm, '', relu ? undefined : outName), outName, n);
     }
     const wdq = this.op('DequantizeLinear', [wi.codes, wi.scale, wi.zp], `${n.name}.weight_dequantized`, w.isPerChannel() ? { axis: int(0) } : {});
     const ins = [this.floatIn(x, n), wdq];
-    if (bi !== null) ins.push(this.op('DequantizeLinear', [bi.q, bi.scale, this.init(`${n.name}.bias_zero_point`, { dataType: 'int32', dims: wi.scales.length === 1 ? [] : [wi.scales.length], data: new Int32Array(wi.scales.length) })], `${n.name}.bias_dequantized`, wi.scales.length === 1 ? {} : { axis: int(0) }));
+    const b = this.qdqBias(n, m, m.bias(), xq.scale, wi.scales, m.outChannels);
+    if (b !== null) ins.push(b);
     let f = this.op('Conv', ins, `${n.name}_float`, attrs, nm);
     if (relu) f = this.op('Relu', [f], `${n.name}_relu`);
     return this.quantizeOut(f, out, n, outName);
@@ -593,20 +608,21 @@ class Exporter {
     const w = m.weight();
     const wi = this.weightInits(n, w);
     const N = w.shape[0]!;
-    const bi = this.biasInit(n, m.bias(), xq.scale, wi.scales, N);
     const relu = m instanceof nnq.LinearReLU;
     const out = { scale: f32(m.scale), zeroPoint: m.zeroPoint };
     const outName = this.outName(n);
     const nm = this.nodeName(n);
     if (this.format === 'qoperator') {
       const xn = this.nameOf(x, n);
-      // com.microsoft.QGemm: ONNX has no quantized Gemm with a bias (QLinearMatMul has none).
+      // com.microsoft.QGemm: ONNX has no quantized Gemm with a bias (QLinearMatMul has none); its bias is int32.
+      const bi = this.biasInit(n, m.bias(), xq.scale, wi.scales, N);
       const ins = [xn, this.scalarF(`${xn}_scale`, xq.scale), this.scalarU8(`${xn}_zero_point`, xq.zeroPoint), wi.codes, wi.scale, wi.zp, bi === null ? '' : bi.q, this.scalarF(`${outName}_scale`, out.scale), this.scalarU8(`${outName}_zero_point`, out.zeroPoint)];
       return this.reluCodes(relu, out, this.op('QGemm', ins, relu ? `${n.name}_gemm` : outName, { transB: int(1) }, nm, 'com.microsoft', relu ? undefined : outName), outName, n);
     }
     const wdq = this.op('DequantizeLinear', [wi.codes, wi.scale, wi.zp], `${n.name}.weight_dequantized`, w.isPerChannel() ? { axis: int(0) } : {});
     const ins = [this.floatIn(x, n), wdq];
-    if (bi !== null) ins.push(this.op('DequantizeLinear', [bi.q, bi.scale, this.init(`${n.name}.bias_zero_point`, { dataType: 'int32', dims: wi.scales.length === 1 ? [] : [wi.scales.length], data: new Int32Array(wi.scales.length) })], `${n.name}.bias_dequantized`, wi.scales.length === 1 ? {} : { axis: int(0) }));
+    const b = this.qdqBias(n, m, m.bias(), xq.scale, wi.scales, N);
+    if (b !== null) ins.push(b);
     let f = this.op('Gemm', ins, `${n.name}_float`, { alpha: float(1), beta: float(1), transB: int(1) }, nm);
     if (relu) f = this.op('Relu', [f], `${n.name}_relu`);
     return this.quantizeOut(f, out, n, outName);
