@@ -2,12 +2,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { createJsBackend } from '@quint/kernels-js';
 import { loadModel, type QuintModel } from '@quint/onnx';
 import type { Engine, QuantizedBackend } from '@quint/qtensor';
 import { QuantError, isQuantError, type Tensor } from '@quint/tensor';
 import { warn } from '../cli-support.js';
-import { createWasmWithJsFallback } from '../demo/backends.js';
+import { jsBackend, wasmBackend } from './backends.js';
 import { readFloatNpy } from './npy-file.js';
 
 /** Commander parser of a positive integer option (`--batch-size`): anything else is a usage error. */
@@ -45,28 +44,11 @@ export function checkOutputFolder(path: string, flag: string): void {
 }
 
 /**
- * The quantized backend `--backend` names, initialized: kernels-js, or kernels-wasm's SIMD128
- * conv2d/linear with kernels-js for every other op (kernels-wasm has no quantize, add, pooling, …).
+ * The backend `--backend` names, initialized: kernels-js, or kernels-wasm (for `engine`, default
+ * qnnpack) with kernels-js for the ops it has no kernel for.
  */
-export async function makeBackend(name: 'js' | 'wasm'): Promise<QuantizedBackend> {
-  if (name === 'wasm') return (await createWasmWithJsFallback()).backend;
-  const b = createJsBackend();
-  await b.init();
-  return b;
-}
-
-/**
- * The fastest bit-exact backend available: wasm SIMD128, else kernels-js (with a warning). For work
- * whose result does not depend on the backend (quantize runs the int8 graph once to export it).
- */
-export async function fastBackend(): Promise<QuantizedBackend> {
-  try {
-    return (await createWasmWithJsFallback()).backend;
-  } catch (e) {
-    if (!isQuantError(e) || e.code !== 'BACKEND_INIT_FAILED') throw e;
-    warn(`wasm backend unavailable (${e.message}); using kernels-js.`);
-    return makeBackend('js');
-  }
+export async function makeBackend(name: 'js' | 'wasm', engine: Engine = 'qnnpack'): Promise<QuantizedBackend> {
+  return name === 'js' ? jsBackend() : wasmBackend(engine);
 }
 
 /** Loads an ONNX model, naming the argument in errors. */

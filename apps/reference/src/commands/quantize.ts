@@ -5,7 +5,8 @@ import { QuantError, type Tensor } from '@quint/tensor';
 import { warn } from '../cli-support.js';
 import { writeFileAtomic } from '../io.js';
 import { firstNonFinite, openNpy, type NpyFile } from '../cli-io/npy-file.js';
-import { checkOutputFolder, commaList, fastBackend, loadModelArg, positiveInt, warningSink } from '../cli-io/options.js';
+import { fastBackend } from '../cli-io/backends.js';
+import { checkOutputFolder, commaList, loadModelArg, positiveInt, warningSink } from '../cli-io/options.js';
 import { progressBar } from '../cli-io/progress.js';
 
 /** The options `quint quantize` parses (DESIGN.md "The CLI contract"). */
@@ -127,7 +128,7 @@ async function quantizeCommand(path: string, opts: QuantizeOptions): Promise<voi
 
   // The file does not depend on the backend (backends are bit-exact); saveModel runs the int8 graph
   // once to learn its shapes, which the wasm kernels do several times faster.
-  const backend = await fastBackend();
+  const backend = await fastBackend(opts.engine);
   try {
     await quantizeWith(path, opts, dynamic, backend);
   } finally {

@@ -5,7 +5,8 @@ import { runModel, type ImportedGraphInfo, type QuintModel } from '@quint/onnx';
 import type { Engine, QTensor, QuantizedBackend } from '@quint/qtensor';
 import { QuantError, Tensor, cat, writeNpy } from '@quint/tensor';
 import { writeFileAtomic } from '../io.js';
-import { checkOutputFolder, loadModelArg, makeBackend, outputFileName, readInputs, repeatable } from '../cli-io/options.js';
+import { jsBackend, wasmBackend } from '../cli-io/backends.js';
+import { checkOutputFolder, loadModelArg, outputFileName, readInputs, repeatable } from '../cli-io/options.js';
 import { progressBar } from '../cli-io/progress.js';
 
 /** The options `quint run` parses. */
@@ -95,12 +96,16 @@ async function runBatched(model: QuintModel, inputs: Record<string, Tensor>, opt
 }
 
 async function runCommand(path: string, opts: RunOptions): Promise<void> {
-  const backend = await makeBackend(opts.backend);
+  const js = await jsBackend();
+  let wasm: QuantizedBackend | null = null;
   try {
-    const model = await loadModelArg(path, { backend, ...(opts.engine === undefined ? {} : { engine: opts.engine }) });
+    const model = await loadModelArg(path, { backend: js, ...(opts.engine === undefined ? {} : { engine: opts.engine }) });
     const paths = outputPaths(model, opts.out);
     const inputs = readInputs(model, opts.input);
-    const outputs = await runBatched(model, inputs, {});
+    // The wasm kernels a model can use depend on its engine, known once the file is read: runModel
+    // rebuilds the model on that backend.
+    if (opts.backend === 'wasm' && model.kind === 'quantized') wasm = await wasmBackend(model.engine);
+    const outputs = await runBatched(model, inputs, wasm === null ? {} : { backend: wasm });
     for (const [name, file] of paths) {
       const t = outputs[name];
       if (t === undefined) throw new QuantError('INTERNAL', `the model produced no output '${name}'.`);
@@ -108,6 +113,7 @@ async function runCommand(path: string, opts: RunOptions): Promise<void> {
       process.stdout.write(`${name}: [${t.shape.join(', ')}] float32 -> ${file}\n`);
     }
   } finally {
-    backend.dispose();
+    js.dispose();
+    wasm?.dispose();
   }
 }

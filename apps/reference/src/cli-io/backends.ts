@@ -1,0 +1,52 @@
+// The backends of the model commands. kernels-wasm has SIMD128 kernels for conv2d/linear and, per
+// engine, a few other ops; everything else runs on kernels-js. Which ops kernels-wasm takes depends on
+// the engine (e.g. `add` has no wasm kernel for engine ort), so the combined backend is built for one
+// engine (the demo's createWasmWithJsFallback is fixed to qnnpack).
+import { createJsBackend } from '@quint/kernels-js';
+import { createWasmBackend } from '@quint/kernels-wasm';
+import { defineBackend, opNames, type Engine, type KernelTable, type QuantizedBackend } from '@quint/qtensor';
+import { isQuantError } from '@quint/tensor';
+import { warn } from '../cli-support.js';
+
+/** kernels-js, initialized. */
+export async function jsBackend(): Promise<QuantizedBackend> {
+  const b = createJsBackend();
+  await b.init();
+  return b;
+}
+
+/**
+ * kernels-wasm for the ops it supports under `engine`, kernels-js for the rest, as one backend;
+ * weights are prepacked in wasm memory. `dispose()` frees both.
+ *
+ * @throws QuantError `BACKEND_INIT_FAILED` when WebAssembly SIMD128 is unavailable.
+ */
+export async function wasmBackend(engine: Engine): Promise<QuantizedBackend> {
+  const wasm = createWasmBackend();
+  await wasm.init();
+  const js = await jsBackend();
+  const kernels: Partial<Record<string, unknown>> = {};
+  for (const op of opNames()) kernels[op] = wasm.supports(op, { engine }) ? wasm.kernels[op] : js.kernels[op];
+  return defineBackend({
+    name: 'kernels-wasm+js',
+    kernels: kernels as Partial<KernelTable>,
+    supports: (op, params) => wasm.supports(op, params) || js.supports(op, params),
+    prepackConv2d: (w, b, o) => wasm.prepackConv2d(w, b, o),
+    prepackLinear: (w, b, o) => wasm.prepackLinear(w, b, o),
+    dispose: () => {
+      wasm.dispose();
+      js.dispose();
+    },
+  });
+}
+
+/** The wasm backend for `engine` where it can start, else kernels-js with a warning. */
+export async function fastBackend(engine: Engine): Promise<QuantizedBackend> {
+  try {
+    return await wasmBackend(engine);
+  } catch (e) {
+    if (!isQuantError(e) || e.code !== 'BACKEND_INIT_FAILED') throw e;
+    warn(`wasm backend unavailable (${e.message}); using kernels-js.`);
+    return jsBackend();
+  }
+}
