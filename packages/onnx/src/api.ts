@@ -180,9 +180,17 @@ export interface QuantizeModelOptions {
   readonly dynamic?: boolean;
   /** Splits each calibration tensor along axis 0 into batches of this size (default: the model's static batch, else 1). */
   readonly batchSize?: number;
+  /**
+   * The number of calibration batches, for `onProgress`'s total when the batches come from an
+   * iterator (a Tensor or an array is counted without it).
+   */
+  readonly totalBatches?: number;
   /** Skip calibration batches with NaN/Inf (with a warning) instead of failing with `NON_FINITE`. */
   readonly ignoreNonFinite?: boolean;
-  /** Called after each calibration batch. */
+  /**
+   * Called after each calibration batch with the batches done and the total: `totalBatches`, else
+   * the count of a Tensor or array (less the batches skipped for NaN/Inf), else `NaN` (unknown).
+   */
   readonly onProgress?: (done: number, total: number) => void;
   /** Warnings (skipped batches, ops left in float); default `console.warn`. */
   readonly onWarning?: (message: string) => void;
@@ -219,24 +227,49 @@ function observerOverrides(mapping: QConfigMapping, options: QuantizeModelOption
   return mapping;
 }
 
-function splitBatches(batches: Iterable<Tensor> | Tensor, batchSize: number): Tensor[] {
-  const list = batches instanceof Tensor ? [batches] : [...batches];
-  const out: Tensor[] = [];
-  for (const t of list) {
-    if (!(t instanceof Tensor)) throw new QuantError('INVALID_ARGUMENT', `quantizeModel: calibration data must be float Tensors, got ${Object.prototype.toString.call(t)}.`);
-    const n = t.shape[0] ?? 1;
-    if (n <= batchSize || t.shape.length === 0) {
-      out.push(t);
-      continue;
-    }
-    const per = t.numel / n;
-    const d = t.toFloat32Array();
-    for (let i = 0; i < n; i += batchSize) {
-      const b = Math.min(batchSize, n - i);
-      out.push(new Tensor(d.slice(i * per, (i + b) * per), [b, ...t.shape.slice(1)]));
-    }
+/** What {@link quantizeModel} calibrates with: Tensors one by one, sync or async, or one Tensor. */
+export type CalibrationBatches = Iterable<Tensor> | AsyncIterable<Tensor> | Tensor;
+
+function notTensor(t: unknown): QuantError {
+  return new QuantError('INVALID_ARGUMENT', `quantizeModel: calibration data must be float Tensors, got ${Object.prototype.toString.call(t)}.`);
+}
+
+/** Splits one calibration tensor along axis 0 into batches of at most `batchSize`, as views are read. */
+function* splitTensor(t: Tensor, batchSize: number): Generator<Tensor> {
+  const n = t.shape[0] ?? 1;
+  if (n <= batchSize || t.shape.length === 0) {
+    yield t;
+    return;
   }
-  return out;
+  const per = t.numel / n;
+  const d = t.toFloat32Array();
+  for (let i = 0; i < n; i += batchSize) {
+    const b = Math.min(batchSize, n - i);
+    yield new Tensor(d.slice(i * per, (i + b) * per), [b, ...t.shape.slice(1)]);
+  }
+}
+
+/**
+ * The calibration batches, pulled one at a time: a generator (the CLI's chunked `.npy` reader) is
+ * never read ahead, so only the batch being calibrated is held, whatever the size of the set.
+ */
+async function* streamBatches(batches: CalibrationBatches, batchSize: number): AsyncGenerator<Tensor> {
+  if (batches instanceof Tensor) {
+    yield* splitTensor(batches, batchSize);
+    return;
+  }
+  if (typeof batches !== 'object' || batches === null || (!(Symbol.iterator in batches) && !(Symbol.asyncIterator in batches))) throw notTensor(batches);
+  for await (const t of batches as AsyncIterable<Tensor>) {
+    if (!(t instanceof Tensor)) throw notTensor(t);
+    yield* splitTensor(t, batchSize);
+  }
+}
+
+/** The batch count of a Tensor or an array (known without reading data); undefined for iterators. */
+function countBatches(batches: CalibrationBatches, batchSize: number): number | undefined {
+  const count = (t: unknown): number => (t instanceof Tensor && t.shape.length > 0 ? Math.max(1, Math.ceil((t.shape[0] ?? 1) / batchSize)) : 1);
+  if (batches instanceof Tensor) return count(batches);
+  return Array.isArray(batches) ? (batches as unknown[]).reduce<number>((a, t) => a + count(t), 0) : undefined;
 }
 
 function findNodeTargets(gm: GraphModule, names: readonly string[]): { modules: string[]; functions: { target: unknown; index: number }[] } {
@@ -266,15 +299,20 @@ function hasNonFinite(t: Tensor): boolean {
  * Quantizes a float model as PyTorch 1.13's graph mode does (`prepareFx` → calibration →
  * `convertFx` of `@quint/converter`), or dynamically (`quantizeDynamic`), and records provenance
  * (`quint.version`, `quint.engine`, `quint.qconfig`, `quint.torchCompat`, `quint.calibrationSamples`).
+ * Calibration is streamed: `calibrationBatches` (a Tensor, an array, or any sync or async iterable
+ * of Tensors) is pulled one tensor at a time, each split along axis 0 into `batchSize` batches,
+ * observed and dropped; the first batch is prepareFx's example input.
  *
- * @throws QuantError `INVALID_ARGUMENT` for a model that is already quantized, unknown options or
- *   keepFloat names; `NON_FINITE` for NaN/Inf calibration data (unless `ignoreNonFinite`);
- *   `NOT_CALIBRATED` without calibration batches in static mode.
+ * @throws QuantError `INVALID_ARGUMENT` for a model that is already quantized, unknown options,
+ *   a batchSize that is not a positive integer, or keepFloat names; `NON_FINITE` for NaN/Inf
+ *   calibration data (unless `ignoreNonFinite`); `NOT_CALIBRATED` without calibration batches in
+ *   static mode.
  * @example
  * const q = await quantizeModel(model, [calib], { qconfig: 'qnnpack', engine: 'ort' });
+ * const streamed = await quantizeModel(model, readBatches('calib.npy'), { totalBatches: 16 });
  * const bytes = saveModel(q, { format: 'qdq' });
  */
-export async function quantizeModel(model: QuintModel, calibrationBatches: Iterable<Tensor> | Tensor, options: QuantizeModelOptions = {}): Promise<QuintModel> {
+export async function quantizeModel(model: QuintModel, calibrationBatches: CalibrationBatches, options: QuantizeModelOptions = {}): Promise<QuintModel> {
   if (model.kind !== 'float') throw new QuantError('INVALID_ARGUMENT', 'quantizeModel: the model is already quantized; load the float model.');
   const engine = checkEngine(options.engine ?? 'qnnpack', 'quantizeModel');
   const preset = options.qconfig ?? 'qnnpack';
@@ -289,26 +327,31 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Itera
     q = quantizeDynamic(model.graphModule) as GraphModule;
   } else {
     const staticBatch = info?.inputs[0]?.dynamicBatch === false ? info.inputs[0].shape[0] : undefined;
-    const batches = splitBatches(calibrationBatches, options.batchSize ?? staticBatch ?? 1);
+    const batchSize = options.batchSize ?? staticBatch ?? 1;
+    if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) throw new QuantError('INVALID_ARGUMENT', `quantizeModel: batchSize ${batchSize} is not a positive integer; pass one such as 8.`);
     const mapping = observerOverrides(getDefaultQConfigMapping(preset, { torchCompat }), options);
     const keep = findNodeTargets(model.graphModule, options.keepFloat ?? []);
     for (const m of keep.modules) mapping.setModuleName(m, null);
     for (const f of keep.functions) mapping.setModuleNameObjectTypeOrder({ moduleName: '', objectType: f.target as never, index: f.index }, null);
-    const usable = batches.filter((b, i) => {
-      if (!hasNonFinite(b)) return true;
-      if (options.ignoreNonFinite === true) {
-        onWarning(`quint: warning: calibration batch ${i} has NaN/Inf values; skipped (--ignore-nonfinite).`);
-        return false;
-      }
-      throw new QuantError('NON_FINITE', `quantizeModel: calibration batch ${i} has NaN or Inf values; clean the data or pass ignoreNonFinite.`);
-    });
-    if (usable.length === 0) throw new QuantError('NOT_CALIBRATED', 'quantizeModel: no calibration batches; pass at least one float Tensor (static quantization needs data).');
-    const prepared = prepareFx(model.graphModule, mapping, [usable[0]!], { onWarning });
+    let total = options.totalBatches ?? countBatches(calibrationBatches, batchSize) ?? Number.NaN;
+    let prepared: GraphModule | undefined;
+    let done = 0;
+    let index = -1;
     let lastYield = Date.now();
-    for (const [i, b] of usable.entries()) {
+    // One batch at a time: the first is prepareFx's example input, each is dropped once observed.
+    for await (const b of streamBatches(calibrationBatches, batchSize)) {
+      index++;
+      if (hasNonFinite(b)) {
+        if (options.ignoreNonFinite !== true) throw new QuantError('NON_FINITE', `quantizeModel: calibration batch ${index} has NaN or Inf values; clean the data or pass ignoreNonFinite.`);
+        onWarning(`quint: warning: calibration batch ${index} has NaN/Inf values; skipped (--ignore-nonfinite).`);
+        if (options.totalBatches === undefined) total--;
+        continue;
+      }
+      prepared ??= prepareFx(model.graphModule, mapping, [b], { onWarning });
       prepared.call(b);
       samples += b.shape[0] ?? 1;
-      options.onProgress?.(i + 1, usable.length);
+      done++;
+      options.onProgress?.(done, total);
       // Calibration is long and synchronous: let the event loop run every ~25 ms so that a SIGINT
       // handler (the CLI's: remove temp files, exit 130) or a browser page's UI can act meanwhile.
       if (Date.now() - lastYield > 25) {
@@ -316,6 +359,7 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Itera
         lastYield = Date.now();
       }
     }
+    if (prepared === undefined) throw new QuantError('NOT_CALIBRATED', 'quantizeModel: no calibration batches; pass at least one float Tensor (static quantization needs data).');
     q = convertFx(prepared, { backend, engine });
   }
   q.meta['onnx'] = info;

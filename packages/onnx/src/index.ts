@@ -3,6 +3,7 @@ export type {
   QuintModel,
   LoadModelOptions,
   QConfigPreset,
+  CalibrationBatches,
   QuantizeModelOptions,
   RunModelOptions,
   SaveModelOptions,

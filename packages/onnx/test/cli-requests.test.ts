@@ -27,3 +27,53 @@ describe('engine onednn: saveModel keeps the float bias', () => {
     expect(Array.from(b.toFloat32Array())).toEqual(Array.from(a.toFloat32Array()));
   });
 });
+
+describe('quantizeModel streams calibration batches', () => {
+  const batches = (): Tensor[] => {
+    const g = new Generator(3);
+    return Array.from({ length: 5 }, () => randn([2, 3, 8, 8], g));
+  };
+
+  it('pulls a generator one batch at a time (each batch calibrates before the next is read); results equal the array form', async () => {
+    const m = await loadModel(fixture('convnet.onnx'));
+    const data = batches();
+    const events: string[] = [];
+    function* gen(): IterableIterator<Tensor> {
+      for (const [i, b] of data.entries()) {
+        events.push(`read ${i}`);
+        yield b;
+      }
+    }
+    const lazy = await quantizeModel(m, gen(), { batchSize: 2, totalBatches: 5, onProgress: (d, t) => events.push(`done ${d}/${t}`), onWarning: () => {} });
+    expect(events).toEqual(['read 0', 'done 1/5', 'read 1', 'done 2/5', 'read 2', 'done 3/5', 'read 3', 'done 4/5', 'read 4', 'done 5/5']);
+    const eager = await quantizeModel(m, data, { batchSize: 2, onWarning: () => {} });
+    expect(lazy.metadata['quint.calibrationSamples']).toBe('10');
+    expect(saveModel(lazy)).toEqual(saveModel(eager));
+  });
+
+  it('accepts an AsyncIterable, and a Tensor split along axis 0 (total known from the array form)', async () => {
+    const m = await loadModel(fixture('convnet.onnx'));
+    const data = batches();
+    async function* gen(): AsyncIterableIterator<Tensor> {
+      for (const b of data) {
+        await new Promise((r) => setTimeout(r, 1));
+        yield b;
+      }
+    }
+    const progress: [number, number][] = [];
+    const lazy = await quantizeModel(m, gen(), { batchSize: 2, onWarning: () => {} });
+    const whole = new Tensor(Float32Array.from(data.flatMap((t) => Array.from(t.toFloat32Array()))), [10, 3, 8, 8]);
+    const split = await quantizeModel(m, whole, { batchSize: 2, onProgress: (d, t) => progress.push([d, t]), onWarning: () => {} });
+    expect(progress).toEqual([[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
+    expect(saveModel(lazy)).toEqual(saveModel(split));
+  });
+
+  it('an empty generator is NOT_CALIBRATED', async () => {
+    const m = await loadModel(fixture('convnet.onnx'));
+    // eslint-disable-next-line require-yield
+    function* none(): IterableIterator<Tensor> {
+      return;
+    }
+    await expect(quantizeModel(m, none(), { onWarning: () => {} })).rejects.toMatchObject({ code: 'NOT_CALIBRATED' });
+  });
+});
