@@ -95,3 +95,18 @@ describe('quantized models', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
+
+test('--dynamic: no calibration, int8 weights (DynamicQuantizeLinear/MatMulInteger), close to the float output', () => {
+  const out = join(dir, 'mlp.dyn.onnx');
+  const q = quint('quantize', join(FIX, 'mlp-dyn.onnx'), '--dynamic', '--out', out);
+  expect(q.status, q.stderr).toBe(0);
+  expect(q.stdout).toMatch(/qconfig dynamic, .* 0 calibration samples/);
+  const info = JSON.parse(quint('inspect', out, '--json').stdout) as { onnxOps: Record<string, number>; provenance: Record<string, string> };
+  expect(info.onnxOps).toMatchObject({ DynamicQuantizeLinear: 3, MatMulInteger: 3 });
+  expect(info.provenance['quint.qconfig']).toBe('dynamic');
+  const y = join(dir, 'mlp.dyn.y.npy');
+  expect(quint('run', out, '--input', join(FIX, 'mlp.x.npy'), '--out', y).status).toBe(0);
+  const want = npy(join(FIX, 'mlp.y.npy'));
+  const range = want.toFloat32Array().reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  expect(maxAbsDiff(npy(y), want)).toBeLessThan(0.02 * range);
+});
