@@ -192,7 +192,10 @@ export interface QuantizeModelOptions {
    * the count of a Tensor or array (less the batches skipped for NaN/Inf), else `NaN` (unknown).
    */
   readonly onProgress?: (done: number, total: number) => void;
-  /** Warnings (skipped batches, ops left in float); default `console.warn`. */
+  /**
+   * Warnings (skipped batches, ops left in float), as bare messages without a `quint: warning: `
+   * prefix; default: `console.warn` of `quint: warning: <message>`.
+   */
   readonly onWarning?: (message: string) => void;
   /** The backend the quantized model runs on (default: the model's). */
   readonly backend?: QuantizedBackend;
@@ -319,7 +322,7 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
   if (!['fbgemm', 'qnnpack', 'x86', 'onednn'].includes(preset)) throw new QuantError('INVALID_ARGUMENT', `quantizeModel: qconfig '${preset}' is not one of fbgemm, qnnpack, x86, onednn.`);
   const torchCompat = options.torchCompat ?? 'latest';
   const backend = options.backend ?? model.backend;
-  const onWarning = options.onWarning ?? ((m: string) => console.warn(m));
+  const onWarning = options.onWarning ?? ((m: string) => console.warn(`quint: warning: ${m}`));
   const info = model.graphModule.meta['onnx'] as ImportedGraphInfo | undefined;
   let q: GraphModule;
   let samples = 0;
@@ -343,7 +346,7 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
       index++;
       if (hasNonFinite(b)) {
         if (options.ignoreNonFinite !== true) throw new QuantError('NON_FINITE', `quantizeModel: calibration batch ${index} has NaN or Inf values; clean the data or pass ignoreNonFinite.`);
-        onWarning(`quint: warning: calibration batch ${index} has NaN/Inf values; skipped (--ignore-nonfinite).`);
+        onWarning(`calibration batch ${index} has NaN/Inf values; skipped (ignoreNonFinite).`);
         if (options.totalBatches === undefined) total--;
         continue;
       }

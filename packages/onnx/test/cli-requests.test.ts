@@ -77,3 +77,14 @@ describe('quantizeModel streams calibration batches', () => {
     await expect(quantizeModel(m, none(), { onWarning: () => {} })).rejects.toMatchObject({ code: 'NOT_CALIBRATED' });
   });
 });
+
+describe('quantizeModel warnings', () => {
+  it('onWarning messages carry no "quint: warning: " prefix (the caller adds its own)', async () => {
+    const m = await loadModel(fixture('convnet.onnx'));
+    const bad = new Tensor(new Float32Array(3 * 8 * 8).fill(Number.NaN), [1, 3, 8, 8]);
+    const warnings: string[] = [];
+    await quantizeModel(m, [bad, npyFixture('convnet.x.npy')], { ignoreNonFinite: true, onWarning: (w) => warnings.push(w) });
+    expect(warnings).toContain('calibration batch 0 has NaN/Inf values; skipped (ignoreNonFinite).');
+    for (const w of warnings) expect(w).not.toMatch(/^quint: /);
+  });
+});
