@@ -1,41 +1,46 @@
 // relu, relu6, hardtanh, clamp, hardswish, hardsigmoid, sigmoid, tanh on quint8 codes, as PyTorch
 // 1.13 computes them on the qnnpack and onednn engines (spec pytorch-semantics.md §5.0, §5.6, §5.7,
 // §12.C1–C4).
-import { QuantError, sleefExpf } from '@quint/tensor';
+import { QuantError } from '@quint/tensor';
 import {
+  SIGMOID_OUT_QPARAMS,
+  TANH_OUT_QPARAMS,
+  VEC_STEP_U8,
+  checkClampBounds,
+  checkHardtanhBounds,
+  checkNonGemmInput,
+  checkNonGemmOut,
   dequantizeVal,
   dequantizeValFma,
+  elementTracer,
+  engineOf,
+  fixedOutQparams,
+  hardsigmoidBody,
+  hardswishBody,
+  makeQuint8Out,
+  perTensorOperand,
+  qnnpackHardswishTable,
+  qnnpackSigmoidTable,
+  qnnpackTanhTable,
   quantizeVal,
-  roundHalfToEven,
+  sigmoidBody,
+  tanhBody,
   type ClampParams,
   type HardtanhParams,
   type KernelOptions,
   type KernelTable,
+  type NonGemmInput,
+  type NonGemmQparams,
   type OpName,
   type OutQparams,
   type QTensor,
+  type UnaryBody,
 } from '@quint/qtensor';
-import {
-  VEC_STEP_U8,
-  allocU8,
-  checkInput,
-  checkOut,
-  clampU8,
-  engineOf,
-  f32,
-  invDouble,
-  invFloat,
-  makeOut,
-  memoryOrder,
-  operand,
-  quantizeWithInvU8,
-  tracerOf,
-  type InputQ,
-} from './ops-common.js';
+import { allocU8, memoryOrder } from './ops-common.js';
 import { ortApplyTable, ortClipBounds, ortHardsigmoidFloat, ortHardswishFloat, ortLogistic, ortUnaryTable } from './ort-ops.js';
 
 /** Engine ort for a clamp: ONNX Clip between DQ and Q with ORT's quantized bounds (ort-ops.ts). */
-function ortClamp(op: 'relu6' | 'hardtanh' | 'clamp', x: QTensor, q: InputQ, lo: number | undefined, hi: number | undefined, opts: KernelOptions | undefined): QTensor {
+function ortClamp(op: 'relu6' | 'hardtanh' | 'clamp', x: QTensor, q: NonGemmInput, lo: number | undefined, hi: number | undefined, opts: KernelOptions | undefined): QTensor {
   const [l, h] = ortClipBounds(q, lo, hi);
   const t = Uint8Array.from({ length: 256 }, (_, c) => Math.min(Math.max(c, l), h));
   return ortApplyTable(op, x, q, q, t, opts);
@@ -59,9 +64,9 @@ function checkEngine(op: OpName, opts: KernelOptions | undefined) {
  * is permuted (PyTorch 1.13 bug, verified: goldens kernels-activations.json, `*-channels_last` cases
  * on qnnpack). Reproduced here for `memoryFormat: 'channels_last'`; the result is then contiguous.
  */
-function clampCodes(op: OpName, x: QTensor, q: InputQ, lo: number, hi: number, opts: KernelOptions | undefined): QTensor {
+function clampCodes(op: OpName, x: QTensor, q: NonGemmInput, lo: number, hi: number, opts: KernelOptions | undefined): QTensor {
   const engine = checkEngine(op, opts);
-  const tracer = tracerOf(op, engine, opts);
+  const tracer = elementTracer(op, engine, opts);
   const y = allocU8(x.numel);
   const d = x.data;
   const scrambled = engine === 'qnnpack' && op !== 'relu' ? memoryOrder(x.shape, opts?.memoryFormat) : null;
@@ -70,9 +75,9 @@ function clampCodes(op: OpName, x: QTensor, q: InputQ, lo: number, hi: number, o
     // max first, then min: as qclamp_kernel/qrelu6 (QuantizedOpKernels.cpp), so lo > hi gives hi.
     const v = Math.min(Math.max(d[src]!, lo), hi);
     y[i] = v;
-    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [operand([d[src]!], q)], intermediates: { low: lo, high: hi, sourceIndex: src }, preRound: null, output: v });
+    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [perTensorOperand([d[src]!], q)], intermediates: { low: lo, high: hi, sourceIndex: src }, preRound: null, output: v });
   }
-  return makeOut(y, x.shape, q.scale, q.zeroPoint);
+  return makeQuint8Out(y, x.shape, q.scale, q.zeroPoint);
 }
 
 /**
@@ -84,7 +89,7 @@ function clampCodes(op: OpName, x: QTensor, q: InputQ, lo: number, hi: number, o
  * @see https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
  */
 export function relu(x: QTensor, opts?: KernelOptions): QTensor {
-  const q = checkInput('relu', x);
+  const q = checkNonGemmInput('relu', x);
   // Engine ort: ONNX Runtime's DequantizeLinear → Relu → QuantizeLinear with the same qparams gives
   // max(q, zp) too (docs/numerics.md "relu"; test/ort-exact-ops.test.ts).
   return clampCodes('relu', x, q, q.zeroPoint, 255, opts);
@@ -98,7 +103,7 @@ export function relu(x: QTensor, opts?: KernelOptions): QTensor {
  * @see https://pytorch.org/docs/stable/generated/torch.nn.ReLU6.html
  */
 export function relu6(x: QTensor, opts?: KernelOptions): QTensor {
-  const q = checkInput('relu6', x);
+  const q = checkNonGemmInput('relu6', x);
   if (engineOf(opts) === 'ort') return ortClamp('relu6', x, q, 0, 6, opts);
   return clampCodes('relu6', x, q, q.zeroPoint, quantizeVal(6, q.scale, q.zeroPoint, 'quint8'), opts);
 }
@@ -112,11 +117,8 @@ export function relu6(x: QTensor, opts?: KernelOptions): QTensor {
  * @see https://pytorch.org/docs/stable/generated/torch.nn.Hardtanh.html
  */
 export function hardtanh(x: QTensor, params: HardtanhParams, opts?: KernelOptions): QTensor {
-  const q = checkInput('hardtanh', x);
-  const { minVal, maxVal } = params ?? ({} as HardtanhParams);
-  if (!Number.isFinite(minVal) || !Number.isFinite(maxVal)) {
-    throw new QuantError('INVALID_ARGUMENT', `hardtanh: bounds (${minVal}, ${maxVal}) must be finite numbers; pass { minVal, maxVal }.`);
-  }
+  const q = checkNonGemmInput('hardtanh', x);
+  const [minVal, maxVal] = checkHardtanhBounds(params);
   if (engineOf(opts) === 'ort') return ortClamp('hardtanh', x, q, minVal, maxVal, opts);
   return clampCodes('hardtanh', x, q, quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'), quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'), opts);
 }
@@ -129,13 +131,8 @@ export function hardtanh(x: QTensor, params: HardtanhParams, opts?: KernelOption
  * @see https://pytorch.org/docs/stable/generated/torch.clamp.html
  */
 export function clamp(x: QTensor, params: ClampParams, opts?: KernelOptions): QTensor {
-  const q = checkInput('clamp', x);
-  const { min, max } = params ?? {};
-  for (const b of [min, max]) {
-    if (b !== undefined && !Number.isFinite(b)) {
-      throw new QuantError('INVALID_ARGUMENT', `clamp: bound ${b} must be a finite number or absent.`);
-    }
-  }
+  const q = checkNonGemmInput('clamp', x);
+  const { min, max } = checkClampBounds(params);
   if (engineOf(opts) === 'ort') return ortClamp('clamp', x, q, min, max, opts);
   const lo = min === undefined ? 0 : quantizeVal(min, q.scale, q.zeroPoint, 'quint8');
   const hi = max === undefined ? 255 : quantizeVal(max, q.scale, q.zeroPoint, 'quint8');
@@ -150,13 +147,13 @@ export function clamp(x: QTensor, params: ClampParams, opts?: KernelOptions): QT
 function genericUnary(
   op: OpName,
   x: QTensor,
-  q: InputQ,
-  out: { scale: number; zeroPoint: number },
+  q: NonGemmInput,
+  out: NonGemmQparams,
   opts: KernelOptions | undefined,
-  body: (v: number, vector: boolean) => { pre: number; code: number; value: number },
+  body: UnaryBody,
 ): QTensor {
   const engine = engineOf(opts);
-  const tracer = tracerOf(op, engine, opts);
+  const tracer = elementTracer(op, engine, opts);
   const n = x.numel;
   const y = allocU8(n);
   const order = memoryOrder(x.shape, opts?.memoryFormat);
@@ -169,33 +166,22 @@ function genericUnary(
     const r = body(v, vector);
     y[i] = r.code;
     if (tracer?.want(i)) {
-      tracer.emit({ index: i, inputs: [operand([code], q)], intermediates: { dequantized: v, value: r.value, vectorBody: vector ? 1 : 0 }, preRound: r.pre, output: r.code });
+      tracer.emit({ index: i, inputs: [perTensorOperand([code], q)], intermediates: { dequantized: v, value: r.value, vectorBody: vector ? 1 : 0 }, preRound: r.pre, output: r.code });
     }
   }
-  return makeOut(y, x.shape, out.scale, out.zeroPoint);
+  return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
 }
 
 /** Applies a 256-entry QNNPACK lookup table. */
-function lookup(op: OpName, x: QTensor, q: InputQ, out: { scale: number; zeroPoint: number }, lut: Uint8Array, pre: Float64Array, opts: KernelOptions | undefined): QTensor {
-  const tracer = tracerOf(op, engineOf(opts), opts);
+function lookup(op: OpName, x: QTensor, q: NonGemmInput, out: NonGemmQparams, lut: Uint8Array, pre: Float64Array, opts: KernelOptions | undefined): QTensor {
+  const tracer = elementTracer(op, engineOf(opts), opts);
   const y = allocU8(x.numel);
   for (let i = 0; i < y.length; i++) {
     const code = x.data[i]!;
     y[i] = lut[code]!;
-    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [operand([code], q)], intermediates: { lookupTable: 1 }, preRound: pre[code]!, output: lut[code]! });
+    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [perTensorOperand([code], q)], intermediates: { lookupTable: 1 }, preRound: pre[code]!, output: lut[code]! });
   }
-  return makeOut(y, x.shape, out.scale, out.zeroPoint);
-}
-
-/** QNNPACK's input value of table entry i: `f32(f32(s) · f32(i − zp))` (qnnpack/src/{hardswish,sigmoid,tanh}.c). */
-function lutInput(i: number, q: InputQ): number {
-  return f32(f32(q.scale) * (i - q.zeroPoint));
-}
-
-function hardswishFloat(v: number): number {
-  // x · min(max(x + 3, 0), 6) / 6, each step in float32 (spec §5.7, §12.B).
-  const t = Math.min(Math.max(f32(v + 3), 0), 6);
-  return f32(f32(v * t) / 6);
+  return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
 }
 
 /**
@@ -212,45 +198,16 @@ function hardswishFloat(v: number): number {
  */
 export function hardswish(x: QTensor, out: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'hardswish';
-  const q = checkInput(op, x);
-  const o = checkOut(op, out);
+  const q = checkNonGemmInput(op, x);
+  const o = checkNonGemmOut(op, out);
   // Engine ort: ONNX HardSwish (opset 14) in float between DQ and Q (ort-ops.ts, docs/numerics.md).
   if (engineOf(opts) === 'ort') return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, ortHardswishFloat), opts);
   const engine = checkEngine(op, opts);
   if (engine === 'qnnpack') {
-    const lut = new Uint8Array(256);
-    const pre = new Float64Array(256);
-    const inv = invFloat(o.scale);
-    for (let i = 0; i < 256; i++) {
-      const s = Math.min(Math.max(f32(f32(hardswishFloat(lutInput(i, q)) * inv) + o.zeroPoint), 0), 255);
-      pre[i] = s;
-      lut[i] = roundHalfToEven(s);
-    }
-    return lookup(op, x, q, o, lut, pre, opts);
+    const { table, pre } = qnnpackHardswishTable(q, o);
+    return lookup(op, x, q, o, table, pre, opts);
   }
-  const invVec = invDouble(o.scale);
-  const invTail = invFloat(o.scale);
-  return genericUnary(op, x, q, o, opts, (v, vector) => {
-    const h = hardswishFloat(v);
-    const inv = vector ? invVec : invTail;
-    return { pre: f32(h * inv), value: h, code: quantizeWithInvU8(h, inv, o.zeroPoint) };
-  });
-}
-
-const SIGMOID_OUT = { scale: 1 / 256, zeroPoint: 0 } as const;
-const TANH_OUT = { scale: 2 / 256, zeroPoint: 128 } as const;
-
-function fixedOut(op: OpName, out: OutQparams | undefined, fixed: { scale: number; zeroPoint: number }, engine: string, lutPath: boolean) {
-  if (out === undefined) return fixed;
-  const o = checkOut(op, out);
-  if (lutPath && (f32(o.scale) !== f32(fixed.scale) || o.zeroPoint !== fixed.zeroPoint)) {
-    // QNNPACK's sigmoid/tanh operators accept only their fixed output qparams.
-    throw new QuantError(
-      'INVALID_QPARAMS',
-      `${op}: output qparams (${o.scale}, ${o.zeroPoint}) are not the fixed (${fixed.scale}, ${fixed.zeroPoint}) that QNNPACK's ${op} requires on engine '${engine}'; omit them.`,
-    );
-  }
-  return o;
+  return genericUnary(op, x, q, o, opts, hardswishBody(o));
 }
 
 /**
@@ -264,21 +221,15 @@ function fixedOut(op: OpName, out: OutQparams | undefined, fixed: { scale: numbe
  */
 export function hardsigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'hardsigmoid';
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   if (engineOf(opts) === 'ort') {
     // ONNX HardSigmoid(alpha 1/6, beta 0.5) in float between DQ and Q (ort-ops.ts, docs/numerics.md).
-    const o = fixedOut(op, out, SIGMOID_OUT, 'ort', false);
+    const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, 'ort', false);
     return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, ortHardsigmoidFloat), opts);
   }
   const engine = checkEngine(op, opts);
-  const o = fixedOut(op, out, SIGMOID_OUT, engine, false);
-  const invVec = invDouble(o.scale);
-  const invTail = invFloat(o.scale);
-  return genericUnary(op, x, q, o, opts, (v, vector) => {
-    const h = f32(Math.min(Math.max(f32(v + 3), 0), 6) / 6);
-    const inv = vector ? invVec : invTail;
-    return { pre: f32(h * inv), value: h, code: quantizeWithInvU8(h, inv, o.zeroPoint) };
-  });
+  const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, engine, false);
+  return genericUnary(op, x, q, o, opts, hardsigmoidBody(o));
 }
 
 /**
@@ -293,33 +244,19 @@ export function hardsigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions):
  */
 export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'sigmoid';
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   if (engineOf(opts) === 'ort') {
     // QLinearSigmoid's table with MLAS's logistic, ORT-web's (no FMA) variant; x64 differs (ort-ops.ts).
-    const o = fixedOut(op, out, SIGMOID_OUT, 'ort', false);
+    const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, 'ort', false);
     return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortLogistic(v, 'wasm')), opts);
   }
   const engine = checkEngine(op, opts);
-  const o = fixedOut(op, out, SIGMOID_OUT, engine, engine === 'qnnpack');
+  const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, engine, engine === 'qnnpack');
   if (engine === 'qnnpack') {
-    const lut = new Uint8Array(256);
-    const pre = new Float64Array(256);
-    for (let i = 0; i < 256; i++) {
-      const s = Math.min(Math.max(f32(256 / f32(1 + f32(Math.exp(-lutInput(i, q))))), 0), 255);
-      pre[i] = s;
-      lut[i] = roundHalfToEven(s);
-    }
-    return lookup(op, x, q, o, lut, pre, opts);
+    const { table, pre } = qnnpackSigmoidTable(q);
+    return lookup(op, x, q, o, table, pre, opts);
   }
-  const invVec = invDouble(o.scale);
-  const invTail = invFloat(o.scale);
-  return genericUnary(op, x, q, o, opts, (v, vector) => {
-    // Vector: reciprocal of (1 + Sleef exp) in float. Tail: `1.0f / (1.0 + std::exp(-x))` — the
-    // literal 1.0 is a double, so the division is in double (QuantizedOpKernels.cpp qsigmoid_kernel).
-    const s = vector ? f32(1 / f32(1 + sleefExpf(f32(-v)))) : f32(1 / (1 + f32(Math.exp(-v))));
-    const inv = vector ? invVec : invTail;
-    return { pre: f32(s * inv), value: s, code: quantizeWithInvU8(s, inv, o.zeroPoint) };
-  });
+  return genericUnary(op, x, q, o, opts, sigmoidBody(o));
 }
 
 /**
@@ -335,25 +272,14 @@ export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTe
  */
 export function tanh(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'tanh';
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const o = fixedOut(op, out, TANH_OUT, engine, engine === 'qnnpack');
+  const o = fixedOutQparams(op, out, TANH_OUT_QPARAMS, engine, engine === 'qnnpack');
   if (engine === 'qnnpack') {
-    const lut = new Uint8Array(256);
-    const pre = new Float64Array(256);
-    const inv = invFloat(o.scale);
-    for (let i = 0; i < 256; i++) {
-      const s = Math.min(Math.max(f32(f32(inv * f32(Math.tanh(lutInput(i, q)))) + o.zeroPoint), 0), 255);
-      pre[i] = s;
-      lut[i] = roundHalfToEven(s);
-    }
-    return lookup(op, x, q, o, lut, pre, opts);
+    const { table, pre } = qnnpackTanhTable(q, o);
+    return lookup(op, x, q, o, table, pre, opts);
   }
-  const inv = invFloat(o.scale);
-  return genericUnary(op, x, q, o, opts, (v) => {
-    const t = f32(Math.tanh(v));
-    return { pre: f32(t * inv), value: t, code: clampU8(o.zeroPoint + roundHalfToEven(f32(t * inv))) };
-  });
+  return genericUnary(op, x, q, o, opts, tanhBody(o));
 }
 
 /** The activation kernels, for createJsBackend's kernel table. */

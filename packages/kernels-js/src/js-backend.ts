@@ -7,6 +7,7 @@ import {
   createEngineContext,
   defineBackend,
   supportsGemm,
+  supportsNonGemm,
   type KernelTable,
   type PackedConv2d,
   type PackedLinear,
@@ -21,7 +22,6 @@ import { elementwiseKernels } from './elementwise.js';
 import { activationKernels } from './activations.js';
 import { poolingKernels } from './pooling.js';
 import { shapeKernels } from './shape.js';
-import { supportsNonGemm } from './ops-common.js';
 
 /** Options of {@link createJsBackend}. */
 export interface JsBackendOptions {

@@ -6,8 +6,26 @@
 // test/ort-non-gemm.test.ts compares them code by code. Where the two runtimes differ (add, mul,
 // sigmoid), both formulas are here, the kernel computes ORT-web's, and OP_NAMES does not claim 'ort'.
 import { QuantError } from '@quint/tensor';
-import { roundHalfToEven, type AvgPool2dParams, type KernelOptions, type OutQparams, type QTensor } from '@quint/qtensor';
-import { allocU8, checkInput, checkOut, clampU8, f32, makeOut, operand, pair, tracerOf, type InputQ } from './ops-common.js';
+import {
+  broadcastIndex,
+  broadcastShape,
+  checkNonGemmInput,
+  checkNonGemmOut,
+  checkPair,
+  clampU8,
+  elementTracer,
+  fmaf,
+  makeQuint8Out,
+  perTensorOperand,
+  roundHalfToEven,
+  type AvgPool2dParams,
+  type KernelOptions,
+  type NonGemmInput,
+  type NonGemmQparams,
+  type OutQparams,
+  type QTensor,
+} from '@quint/qtensor';
+import { allocU8, f32 } from './ops-common.js';
 
 /** Which ONNX Runtime build a formula reproduces, where the builds differ. */
 export type OrtTarget = 'wasm' | 'x64';
@@ -25,67 +43,15 @@ export function ortDequantize(q: number, scale: number, zeroPoint: number): numb
   return f32((q - zeroPoint) * f32(scale));
 }
 
-/**
- * float32 fused multiply-add `fmaf(a, b, c)` with one rounding, for float32 a, b, c: `a·b` is exact
- * in double; the double sum is corrected with its exact error (TwoSum) when it lands on a float32
- * midpoint, where rounding twice would differ from rounding once.
- */
-export function fmaf(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  const bb = s - p;
-  const err = p - (s - bb) + (c - bb);
-  const r = f32(s);
-  if (err === 0) return r;
-  const d = s - r;
-  if (d === 0) return r;
-  const other = r + 2 * d;
-  // s is exactly halfway between r and `other` (both float32): the exact sum lies on err's side.
-  if (f32(other) === other) return Math.sign(err) === Math.sign(d) ? other : r;
-  return r;
-}
-
 // ---------------------------------------------------------------------------------------------
 // QLinearAdd / QLinearMul with ONNX (numpy) broadcasting
 
 function broadcast(op: string, a: readonly number[], b: readonly number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1;
-    const db = b[b.length - n + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new QuantError('SHAPE_MISMATCH', `${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast; pass broadcastable shapes.`);
-    }
-    out.push(da === 1 ? db : da);
+  const out = broadcastShape(a, b);
+  if (out === null) {
+    throw new QuantError('SHAPE_MISMATCH', `${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast; pass broadcastable shapes.`);
   }
   return out;
-}
-
-function indexMap(shape: readonly number[], outShape: readonly number[]): Int32Array {
-  const nd = outShape.length;
-  const strides = new Array<number>(nd).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const o = nd - shape.length + i;
-    strides[o] = shape[i] === 1 ? 0 : s;
-    s *= shape[i]!;
-  }
-  const n = outShape.reduce((p, d) => p * d, 1);
-  const idx = new Int32Array(n);
-  const counter = new Array<number>(nd).fill(0);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    idx[i] = off;
-    for (let d = nd - 1; d >= 0; d--) {
-      counter[d]!++;
-      off += strides[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      off -= strides[d]! * outShape[d]!;
-      counter[d] = 0;
-    }
-  }
-  return idx;
 }
 
 /**
@@ -106,9 +72,9 @@ export function ortInput0Scalar(a: readonly number[], b: readonly number[]): boo
 }
 
 interface AddMulQ {
-  readonly a: InputQ;
-  readonly b: InputQ;
-  readonly c: { scale: number; zeroPoint: number };
+  readonly a: NonGemmInput;
+  readonly b: NonGemmInput;
+  readonly c: NonGemmQparams;
 }
 
 /**
@@ -177,17 +143,17 @@ export function ortBinary(
   out: OutQparams,
   opts?: KernelOptions & OrtBinaryOptions,
 ): QTensor {
-  const q: AddMulQ = { a: checkInput(op, a, 'a'), b: checkInput(op, b, 'b'), c: checkOut(op, out) };
+  const q: AddMulQ = { a: checkNonGemmInput(op, a, 'a'), b: checkNonGemmInput(op, b, 'b'), c: checkNonGemmOut(op, out) };
   const target = opts?.target ?? 'wasm';
   const outShape = broadcast(op, a.shape, b.shape);
   const n = outShape.reduce((p, d) => p * d, 1);
-  const aIdx = indexMap(a.shape, outShape);
-  const bIdx = indexMap(b.shape, outShape);
+  const aIdx = broadcastIndex(a.shape, outShape);
+  const bIdx = broadcastIndex(b.shape, outShape);
   const swap = ortInput0Scalar(a.shape, b.shape);
   const isAdd = op === 'add' || op === 'addRelu';
   const relu = op === 'addRelu' || op === 'mulRelu';
   const y = allocU8(n);
-  const tracer = tracerOf(op, 'ort', opts);
+  const tracer = elementTracer(op, 'ort', opts);
   for (let i = 0; i < n; i++) {
     const qa = a.data[aIdx[i]!]!;
     const qb = b.data[bIdx[i]!]!;
@@ -195,10 +161,10 @@ export function ortBinary(
     if (relu && v < q.c.zeroPoint) v = q.c.zeroPoint;
     y[i] = v;
     if (tracer?.want(i)) {
-      tracer.emit({ index: i, inputs: [operand([qa], q.a), operand([qb], q.b)], intermediates: { x64: target === 'x64' ? 1 : 0, swapped: swap ? 1 : 0 }, preRound: null, output: v });
+      tracer.emit({ index: i, inputs: [perTensorOperand([qa], q.a), perTensorOperand([qb], q.b)], intermediates: { x64: target === 'x64' ? 1 : 0, swapped: swap ? 1 : 0 }, preRound: null, output: v });
     }
   }
-  return makeOut(y, outShape, q.c.scale, q.c.zeroPoint);
+  return makeQuint8Out(y, outShape, q.c.scale, q.c.zeroPoint);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +178,7 @@ export function ortBinary(
 export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | undefined, opts?: KernelOptions): QTensor {
   const op = 'cat';
   if (!xs || xs.length === 0) throw new QuantError('INVALID_ARGUMENT', 'cat: the input list is empty; pass at least one tensor.');
-  const qs = xs.map((x, k) => checkInput(op, x, `input ${k}`));
+  const qs = xs.map((x, k) => checkNonGemmInput(op, x, `input ${k}`));
   const first = xs[0]!;
   const nd = first.ndim;
   const d = dim < 0 ? dim + nd : dim;
@@ -224,11 +190,11 @@ export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | un
       throw new QuantError('SHAPE_MISMATCH', `cat: input ${k} has shape [${x.shape.join(', ')}], input 0 [${first.shape.join(', ')}]; shapes must match except in dim ${d}.`);
     }
   }
-  const o = out === undefined ? { scale: qs[0]!.scale, zeroPoint: qs[0]!.zeroPoint } : checkOut(op, out);
+  const o = out === undefined ? { scale: qs[0]!.scale, zeroPoint: qs[0]!.zeroPoint } : checkNonGemmOut(op, out);
   const outShape = [...first.shape];
   outShape[d] = xs.reduce((s, x) => s + x.shape[d]!, 0);
   const y = allocU8(outShape.reduce((p, e) => p * e, 1));
-  const tracer = tracerOf(op, 'ort', opts);
+  const tracer = elementTracer(op, 'ort', opts);
   const outer = outShape.slice(0, d).reduce((p, e) => p * e, 1);
   const inner = outShape.slice(d + 1).reduce((p, e) => p * e, 1);
   const outRow = outShape[d]! * inner;
@@ -245,13 +211,13 @@ export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | un
         y[dst] = table[code]!;
         if (tracer?.want(dst)) {
           const deq = ortDequantize(code, q.scale, q.zeroPoint);
-          tracer.emit({ index: dst, inputs: [operand([code], q)], intermediates: { input: k, dequantized: deq }, preRound: f32(deq / f32(o.scale)), output: table[code]! });
+          tracer.emit({ index: dst, inputs: [perTensorOperand([code], q)], intermediates: { input: k, dequantized: deq }, preRound: f32(deq / f32(o.scale)), output: table[code]! });
         }
       }
     }
     offset += row;
   }
-  return makeOut(y, outShape, o.scale, o.zeroPoint);
+  return makeQuint8Out(y, outShape, o.scale, o.zeroPoint);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,10 +239,10 @@ function nchw(op: string, x: QTensor): [number, number, number, number] {
  */
 export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOptions): QTensor {
   const op = 'avgPool2d';
-  const q = checkInput(op, x);
-  const k = pair(op, 'kernelSize', params.kernelSize, [1, 1]);
-  const s = pair(op, 'stride', params.stride ?? params.kernelSize, k);
-  const p = pair(op, 'padding', params.padding, [0, 0]);
+  const q = checkNonGemmInput(op, x);
+  const k = checkPair(op, 'kernelSize', params.kernelSize, [1, 1]);
+  const s = checkPair(op, 'stride', params.stride ?? params.kernelSize, k);
+  const p = checkPair(op, 'padding', params.padding, [0, 0]);
   if (params.ceilMode || (params.divisorOverride !== undefined && params.divisorOverride !== null)) {
     throw new QuantError('UNSUPPORTED_OP', `${op}: ceilMode and divisorOverride are not reproduced on engine 'ort'; pass ceilMode false and no divisorOverride, or use engine 'qnnpack'.`);
   }
@@ -290,7 +256,7 @@ export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelO
   if (oH < 1 || oW < 1) throw new QuantError('SHAPE_MISMATCH', `${op}: input ${H}×${W} is smaller than the kernel ${k[0]}×${k[1]}; pass a larger input or padding.`);
   const sc = f32(q.scale);
   const y = allocU8(N * C * oH * oW);
-  const tracer = tracerOf(op, 'ort', opts);
+  const tracer = elementTracer(op, 'ort', opts);
   let o = 0;
   for (let nc = 0; nc < N * C; nc++) {
     const base = nc * H * W;
@@ -314,11 +280,11 @@ export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelO
         const pre = f32(f32(mean / sc) + q.zeroPoint);
         const code = clampU8(roundHalfToEven(pre));
         y[o] = code;
-        if (seen) tracer!.emit({ index: o, inputs: [operand(seen, q)], intermediates: { sum, count, mean }, preRound: pre, output: code });
+        if (seen) tracer!.emit({ index: o, inputs: [perTensorOperand(seen, q)], intermediates: { sum, count, mean }, preRound: pre, output: code });
       }
     }
   }
-  return makeOut(y, x.ndim === 3 ? [C, oH, oW] : [N, C, oH, oW], q.scale, q.zeroPoint);
+  return makeQuint8Out(y, x.ndim === 3 ? [C, oH, oW] : [N, C, oH, oW], q.scale, q.zeroPoint);
 }
 
 /**
@@ -329,7 +295,7 @@ export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelO
  */
 export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [number | null, number | null], opts?: KernelOptions): QTensor {
   const op = 'adaptiveAvgPool2d';
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   const [N, C, H, W] = nchw(op, x);
   const req = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
   const oH = req?.[0] ?? H;
@@ -343,16 +309,16 @@ export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [
     throw new QuantError('INVALID_QPARAMS', `${op}: ORT's QLinearGlobalAveragePool rejects image size ${hw} with multiplier ${m} (needs HW < 2^24 and 2^-32 ≤ m < 256).`);
   }
   const y = allocU8(N * C);
-  const tracer = tracerOf(op, 'ort', opts);
+  const tracer = elementTracer(op, 'ort', opts);
   for (let o = 0; o < N * C; o++) {
     let acc = -q.zeroPoint * hw;
     for (let i = 0; i < hw; i++) acc += x.data[o * hw + i]!;
     const pre = f32(acc * m);
     const code = clampU8(roundHalfToEven(pre) + q.zeroPoint);
     y[o] = code;
-    if (tracer?.want(o)) tracer.emit({ index: o, inputs: [operand(Array.from(x.data.subarray(o * hw, (o + 1) * hw)), q)], intermediates: { sum: acc, multiplier: m }, preRound: pre, output: code });
+    if (tracer?.want(o)) tracer.emit({ index: o, inputs: [perTensorOperand(Array.from(x.data.subarray(o * hw, (o + 1) * hw)), q)], intermediates: { sum: acc, multiplier: m }, preRound: pre, output: code });
   }
-  return makeOut(y, x.ndim === 3 ? [C, 1, 1] : [N, C, 1, 1], q.scale, q.zeroPoint);
+  return makeQuint8Out(y, x.ndim === 3 ? [C, 1, 1] : [N, C, 1, 1], q.scale, q.zeroPoint);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +330,7 @@ export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [
  * Exact whether ORT runs Clip in float (Q∘DQ is the identity on codes and Q is monotonic) or drops
  * it into the quantize range.
  */
-export function ortClipBounds(q: InputQ, lo: number | undefined, hi: number | undefined): [number, number] {
+export function ortClipBounds(q: NonGemmInput, lo: number | undefined, hi: number | undefined): [number, number] {
   return [lo === undefined ? 0 : ortQuantize(f32(lo), q.scale, q.zeroPoint), hi === undefined ? 255 : ortQuantize(f32(hi), q.scale, q.zeroPoint)];
 }
 
@@ -422,7 +388,7 @@ export function ortLogistic(x: number, target: OrtTarget): number {
  * Maps every code through `f` as ORT's unary QDQ/lookup-table ops do: `Q_out(f(DQ_in(q)))` with
  * ORT's DequantizeLinear and QuantizeLinear. Returns the 256-entry table.
  */
-export function ortUnaryTable(q: InputQ, out: { scale: number; zeroPoint: number }, f: (x: number) => number): Uint8Array {
+export function ortUnaryTable(q: NonGemmInput, out: { scale: number; zeroPoint: number }, f: (x: number) => number): Uint8Array {
   const t = new Uint8Array(256);
   for (let c = 0; c < 256; c++) t[c] = ortQuantize(f(ortDequantize(c, q.scale, q.zeroPoint)), out.scale, out.zeroPoint);
   return t;
@@ -432,17 +398,17 @@ export function ortUnaryTable(q: InputQ, out: { scale: number; zeroPoint: number
 export function ortApplyTable(
   op: 'relu6' | 'hardtanh' | 'clamp' | 'hardswish' | 'hardsigmoid' | 'sigmoid',
   x: QTensor,
-  q: InputQ,
+  q: NonGemmInput,
   out: { scale: number; zeroPoint: number },
   table: Uint8Array,
   opts: KernelOptions | undefined,
 ): QTensor {
-  const tracer = tracerOf(op, 'ort', opts);
+  const tracer = elementTracer(op, 'ort', opts);
   const y = allocU8(x.numel);
   for (let i = 0; i < y.length; i++) {
     const c = x.data[i]!;
     y[i] = table[c]!;
-    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [operand([c], q)], intermediates: { dequantized: ortDequantize(c, q.scale, q.zeroPoint) }, preRound: null, output: table[c]! });
+    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [perTensorOperand([c], q)], intermediates: { dequantized: ortDequantize(c, q.scale, q.zeroPoint) }, preRound: null, output: table[c]! });
   }
-  return makeOut(y, x.shape, out.scale, out.zeroPoint);
+  return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
 }

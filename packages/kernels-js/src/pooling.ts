@@ -1,21 +1,31 @@
 // max_pool2d, avg_pool2d, adaptive_avg_pool2d and mean on quint8 codes, as PyTorch 1.13 computes
 // them on the qnnpack and onednn engines (spec pytorch-semantics.md §5.0, §5.8, §11.3, §12.C6–C7).
 import { QuantError } from '@quint/tensor';
-import { roundHalfToEven, type AvgPool2dParams, type KernelOptions, type KernelTable, type MaxPool2dParams, type MeanParams, type OpName, type QTensor } from '@quint/qtensor';
 import {
-  allocU8,
-  checkInput,
+  adaptiveAvgPool2dGeometry,
+  adaptiveWindow,
+  avgPool2dGeometry,
+  checkNonGemmInput,
   clampU8,
+  elementTracer,
   engineOf,
-  f32,
-  isChannelsLastContiguous,
-  makeOut,
-  operand,
-  pair,
-  tracerOf,
-  type InputQ,
-} from './ops-common.js';
-
+  makeQuint8Out,
+  maxPool2dGeometry,
+  meanReduction,
+  perTensorOperand,
+  qnnpackPoolMultiplier,
+  roundHalfToEven,
+  type AvgPool2dParams,
+  type AvgPoolPath,
+  type KernelOptions,
+  type KernelTable,
+  type MaxPool2dParams,
+  type MeanParams,
+  type NonGemmInput,
+  type OpName,
+  type QTensor,
+} from '@quint/qtensor';
+import { allocU8, f32 } from './ops-common.js';
 import { ortAdaptiveAvgPool2d, ortAvgPool2d } from './ort-ops.js';
 
 function checkEngine(op: OpName, opts: KernelOptions | undefined) {
@@ -24,35 +34,6 @@ function checkEngine(op: OpName, opts: KernelOptions | undefined) {
     throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
   }
   return engine;
-}
-
-/** Views a 3-D (CHW) or 4-D (NCHW) input as [N, C, H, W]. */
-function nchw(op: OpName, x: QTensor): [number, number, number, number] {
-  if (x.ndim === 4) return x.shape as unknown as [number, number, number, number];
-  if (x.ndim === 3) return [1, x.shape[0]!, x.shape[1]!, x.shape[2]!];
-  throw new QuantError('SHAPE_MISMATCH', `${op}: input shape [${x.shape.join(', ')}] is not 3-D or 4-D; pass NCHW or CHW.`);
-}
-
-/** `pooling_output_shape` of ATen (Pool.h), including ceil_mode's last-window rule. */
-function poolOutSize(op: OpName, size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
-  let o = Math.floor((size + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0)) / s) + 1;
-  if (ceil && (o - 1) * s >= size + p) o--;
-  if (o < 1) {
-    throw new QuantError(
-      'SHAPE_MISMATCH',
-      `${op}: input size ${size} with kernel ${k}, stride ${s}, padding ${p}, dilation ${d} gives output size ${o}; use a smaller kernel or more padding.`,
-    );
-  }
-  return o;
-}
-
-function checkWindow(op: OpName, k: [number, number], s: [number, number], p: [number, number], d: [number, number]): void {
-  if (k.some((v) => v < 1) || s.some((v) => v < 1) || d.some((v) => v < 1) || p.some((v) => v < 0)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: kernel ${k}, stride ${s}, dilation ${d} must be ≥ 1 and padding ${p} ≥ 0.`);
-  }
-  if (p[0] > Math.floor(k[0] / 2) || p[1] > Math.floor(k[1] / 2)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: padding ${p} is more than half the kernel ${k}, which PyTorch rejects; use padding ≤ kernel/2.`);
-  }
 }
 
 /**
@@ -68,29 +49,20 @@ function checkWindow(op: OpName, k: [number, number], s: [number, number], p: [n
  */
 export function maxPool2d(x: QTensor, params: MaxPool2dParams, opts?: KernelOptions): QTensor {
   const op = 'maxPool2d';
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   // Engine ort: ONNX Runtime's uint8 MaxPool (QDQ around MaxPool is dropped) skips padded taps like
   // PyTorch's generic kernel (docs/numerics.md "maxPool2d"; test/ort-exact-ops.test.ts).
   const engine = engineOf(opts) === 'ort' ? 'ort' : checkEngine(op, opts);
-  const k = pair(op, 'kernelSize', params.kernelSize, [1, 1]);
-  const s = pair(op, 'stride', params.stride ?? params.kernelSize, k);
-  const p = pair(op, 'padding', params.padding, [0, 0]);
-  const dl = pair(op, 'dilation', params.dilation, [1, 1]);
-  const ceil = params.ceilMode ?? false;
-  checkWindow(op, k, s, p, dl);
-  if (engine === 'qnnpack' && !ceil && k[0] * k[1] === 1) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: a 1×1 kernel fails in QNNPACK's max pool ("1x1 pooling is meaningless") on engine qnnpack; drop the pool.`);
-  }
-  const [N, C, H, W] = nchw(op, x);
+  const g = maxPool2dGeometry(x, params, engine);
+  const [N, C, H, W] = g.nchw;
+  const { kernel: k, stride: s, padding: p, dilation: dl, outH: oH, outW: oW } = g;
   // QNNPACK's max pool (engine qnnpack, !ceil_mode) points padded taps at the nearest edge pixel
   // (`pytorch_qnnp_indirection_init_maxpool2d`: min(doz(i, pad), size − 1)) instead of skipping
   // them. Without dilation that pixel is in the window anyway; with dilation it may not be, and
   // PyTorch's result changes (verified: goldens maxPool2d/qnnpack/dilation2-k3s1p2).
-  const qnnpack = engine === 'qnnpack' && !ceil;
-  const oH = poolOutSize(op, H, k[0], s[0], p[0], dl[0], ceil);
-  const oW = poolOutSize(op, W, k[1], s[1], p[1], dl[1], ceil);
+  const qnnpack = engine === 'qnnpack' && !g.ceilMode;
   const y = allocU8(N * C * oH * oW);
-  const tracer = tracerOf(op, engine, opts);
+  const tracer = elementTracer(op, engine, opts);
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
@@ -113,19 +85,15 @@ export function maxPool2d(x: QTensor, params: MaxPool2dParams, opts?: KernelOpti
             }
           }
           y[o] = m;
-          if (seen) tracer!.emit({ index: o, inputs: [operand(seen, q)], intermediates: {}, preRound: null, output: m });
+          if (seen) tracer!.emit({ index: o, inputs: [perTensorOperand(seen, q)], intermediates: {}, preRound: null, output: m });
         }
       }
     }
   }
-  const shape = x.ndim === 3 ? [C, oH, oW] : [N, C, oH, oW];
-  return makeOut(y, shape, q.scale, q.zeroPoint);
+  return makeQuint8Out(y, g.outShape, q.scale, q.zeroPoint);
 }
 
-/** Which of PyTorch's average-pool code paths runs (spec §5.8 table). */
-type AvgPath = 'qnnpack' | 'nhwc' | 'nchw';
-
-function avgRequant(path: AvgPath, sum: number, div: number, q: InputQ, qnnpackScale: number): { pre: number; code: number; multiplier: number } {
+function avgRequant(path: AvgPoolPath, sum: number, div: number, q: NonGemmInput, qnnpackScale: number): { pre: number; code: number; multiplier: number } {
   if (path === 'qnnpack') {
     const pre = f32(sum * qnnpackScale);
     return { pre, code: clampU8(q.zeroPoint + roundHalfToEven(pre)), multiplier: qnnpackScale };
@@ -162,29 +130,14 @@ export function avgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOpti
   const op = 'avgPool2d';
   // Engine ort: ONNX Runtime's QLinearAveragePool (ort-ops.ts, docs/numerics.md).
   if (engineOf(opts) === 'ort') return ortAvgPool2d(x, params, opts);
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const k = pair(op, 'kernelSize', params.kernelSize, [1, 1]);
-  const s = pair(op, 'stride', params.stride ?? params.kernelSize, k);
-  const p = pair(op, 'padding', params.padding, [0, 0]);
-  const ceil = params.ceilMode ?? false;
-  const cip = params.countIncludePad ?? true;
-  const dov = params.divisorOverride;
-  checkWindow(op, k, s, p, [1, 1]);
-  if (dov !== undefined && dov !== null && (!Number.isInteger(dov) || dov === 0)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: divisorOverride ${dov} must be a non-zero integer.`);
-  }
-  const [N, C, H, W] = nchw(op, x);
-  const path: AvgPath =
-    engine === 'qnnpack' && !ceil ? 'qnnpack' : isChannelsLastContiguous([N, C, H, W], x.ndim === 4 ? opts?.memoryFormat : 'contiguous') ? 'nhwc' : 'nchw';
-  if (path === 'qnnpack' && k[0] * k[1] === 1) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: a 1×1 kernel fails in QNNPACK's average pool ("1x1 pooling is meaningless") on engine qnnpack; drop the pool.`);
-  }
-  const oH = poolOutSize(op, H, k[0], s[0], p[0], 1, ceil);
-  const oW = poolOutSize(op, W, k[1], s[1], p[1], 1, ceil);
-  const qnnpackScale = f32(f32(q.scale) / f32(f32(q.scale) * (k[0] * k[1])));
+  const g = avgPool2dGeometry(x, params, engine, opts?.memoryFormat);
+  const [N, C, H, W] = g.nchw;
+  const { kernel: k, stride: s, padding: p, outH: oH, outW: oW, countIncludePad: cip, divisorOverride: dov, path } = g;
+  const qnnpackScale = qnnpackPoolMultiplier(q.scale, k[0] * k[1]);
   const y = allocU8(N * C * oH * oW);
-  const tracer = tracerOf(op, engine, opts);
+  const tracer = elementTracer(op, engine, opts);
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
@@ -214,7 +167,7 @@ export function avgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOpti
           if (seen) {
             tracer!.emit({
               index: o,
-              inputs: [operand(seen, q)],
+              inputs: [perTensorOperand(seen, q)],
               intermediates: { sum, divisor: div, multiplier: r.multiplier, path: path === 'qnnpack' ? 0 : path === 'nhwc' ? 1 : 2 },
               preRound: r.pre,
               output: r.code,
@@ -224,16 +177,7 @@ export function avgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOpti
       }
     }
   }
-  const shape = x.ndim === 3 ? [C, oH, oW] : [N, C, oH, oW];
-  return makeOut(y, shape, q.scale, q.zeroPoint);
-}
-
-/** Adaptive window bounds: `floor(f32(o·In)/Out)` and `ceil(f32((o+1)·In)/Out)` in float (spec §5.8). */
-function adaptiveStart(o: number, inSize: number, outSize: number): number {
-  return Math.floor(f32(f32(o * inSize) / outSize));
-}
-function adaptiveEnd(o: number, inSize: number, outSize: number): number {
-  return Math.ceil(f32(f32((o + 1) * inSize) / outSize));
+  return makeQuint8Out(y, g.outShape, q.scale, q.zeroPoint);
 }
 
 /**
@@ -253,36 +197,21 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
   const op = 'adaptiveAvgPool2d';
   // Engine ort: 1×1 only, ONNX Runtime's QLinearGlobalAveragePool (ort-ops.ts, docs/numerics.md).
   if (engineOf(opts) === 'ort') return ortAdaptiveAvgPool2d(x, outputSize, opts);
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const [N, C, H, W] = nchw(op, x);
-  const req = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
-  if (!Array.isArray(req) || req.length !== 2) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: outputSize ${JSON.stringify(outputSize)} must be a number or a pair.`);
-  }
-  const oH = req[0] ?? H;
-  const oW = req[1] ?? W;
-  if (![oH, oW].every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: outputSize (${oH}, ${oW}) must be positive integers.`);
-  }
-  const path: AvgPath =
-    engine === 'qnnpack' && H % oH === 0 && W % oW === 0 && !(H === oH && W === oW)
-      ? 'qnnpack'
-      : isChannelsLastContiguous([N, C, H, W], x.ndim === 4 ? opts?.memoryFormat : 'contiguous')
-        ? 'nhwc'
-        : 'nchw';
+  const g = adaptiveAvgPool2dGeometry(x, outputSize, engine, opts?.memoryFormat);
+  const [N, C, H, W] = g.nchw;
+  const { outH: oH, outW: oW, path } = g;
   const y = allocU8(N * C * oH * oW);
-  const tracer = tracerOf(op, engine, opts);
+  const tracer = elementTracer(op, engine, opts);
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (n * C + c) * H * W;
       for (let oh = 0; oh < oH; oh++) {
-        const h0 = adaptiveStart(oh, H, oH);
-        const h1 = adaptiveEnd(oh, H, oH);
+        const [h0, h1] = adaptiveWindow(oh, H, oH);
         for (let ow = 0; ow < oW; ow++, o++) {
-          const w0 = adaptiveStart(ow, W, oW);
-          const w1 = adaptiveEnd(ow, W, oW);
+          const [w0, w1] = adaptiveWindow(ow, W, oW);
           const kH = h1 - h0;
           const kW = w1 - w0;
           let raw = 0;
@@ -303,7 +232,7 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
             pre = f32(raw * multiplier);
             code = roundHalfToEven(pre);
           } else {
-            const qScale = f32(f32(q.scale) / f32(f32(q.scale) * size));
+            const qScale = qnnpackPoolMultiplier(q.scale, size);
             const r = avgRequant(path, raw - q.zeroPoint * size, size, q, qScale);
             ({ pre, code, multiplier } = r);
           }
@@ -311,7 +240,7 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
           if (seen) {
             tracer!.emit({
               index: o,
-              inputs: [operand(seen, q)],
+              inputs: [perTensorOperand(seen, q)],
               intermediates: { sum: raw - q.zeroPoint * size, divisor: size, multiplier, path: path === 'qnnpack' ? 0 : path === 'nhwc' ? 1 : 2 },
               preRound: pre,
               output: code,
@@ -321,8 +250,7 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
       }
     }
   }
-  const shape = x.ndim === 3 ? [C, oH, oW] : [N, C, oH, oW];
-  return makeOut(y, shape, q.scale, q.zeroPoint);
+  return makeQuint8Out(y, g.outShape, q.scale, q.zeroPoint);
 }
 
 /**
@@ -339,36 +267,12 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
  */
 export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTensor {
   const op = 'mean';
-  const q = checkInput(op, x);
+  const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const given = typeof params.dim === 'number' ? [params.dim] : [...params.dim];
-  const nd = x.ndim;
-  const dims = given.map((d) => {
-    if (!Number.isInteger(d) || d < -nd || d >= nd) {
-      throw new QuantError('AXIS_OUT_OF_RANGE', `${op}: dim ${d} is out of range for a ${nd}-D input; pass dims in [${-nd}, ${nd - 1}].`);
-    }
-    return d < 0 ? d + nd : d;
-  });
-  if (new Set(dims).size !== dims.length || dims.length === 0) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: dims ${JSON.stringify(given)} must be distinct and non-empty.`);
-  }
-  const keepdim = params.keepdim ?? false;
-  const qnnpack = engine === 'qnnpack' && nd === 4 && given.length === 2 && given[0] === 2 && given[1] === 3;
-  const sorted = [...dims].sort((a, b) => a - b);
-  const innermost = sorted.every((d, i) => d === nd - sorted.length + i);
-  // A channels_last tensor is `is_contiguous(Contiguous)` only when C == 1 or H = W = 1.
-  const contiguous = opts?.memoryFormat !== 'channels_last' || nd !== 4 || x.shape[1] === 1 || x.shape[2]! * x.shape[3]! === 1;
-  if (!qnnpack && !(contiguous && innermost)) {
-    throw new QuantError(
-      'UNSUPPORTED_OP',
-      `${op}: dims ${JSON.stringify(given)} on a ${contiguous ? 'contiguous' : 'channels_last'} input take PyTorch's dequantize → float mean → quantize path, whose float summation order is not reproduced; reduce the innermost dims of a contiguous input${engine === 'qnnpack' ? ' or pass dim [2, 3]' : ''}.`,
-    );
-  }
-  const inner = sorted.reduce((p, d) => p * x.shape[d]!, 1);
-  const outer = x.numel / inner;
+  const { qnnpack, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);
   const y = allocU8(outer);
-  const tracer = tracerOf(op, engine, opts);
-  const scale = f32(f32(q.scale) / f32(f32(q.scale) * inner));
+  const tracer = elementTracer(op, engine, opts);
+  const scale = qnnpackPoolMultiplier(q.scale, inner);
   for (let o = 0; o < outer; o++) {
     let raw = 0;
     for (let e = 0; e < inner; e++) raw += x.data[o * inner + e]!;
@@ -384,11 +288,10 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
     y[o] = code;
     if (tracer?.want(o)) {
       const codes = Array.from(x.data.subarray(o * inner, (o + 1) * inner));
-      tracer.emit({ index: o, inputs: [operand(codes, q)], intermediates: { sum: qnnpack ? raw - q.zeroPoint * inner : raw, count: inner, multiplier: qnnpack ? scale : 1 / inner }, preRound: pre, output: code });
+      tracer.emit({ index: o, inputs: [perTensorOperand(codes, q)], intermediates: { sum: qnnpack ? raw - q.zeroPoint * inner : raw, count: inner, multiplier: qnnpack ? scale : 1 / inner }, preRound: pre, output: code });
     }
   }
-  const shape = x.shape.map((d, i) => (dims.includes(i) ? 1 : d)).filter((_, i) => keepdim || !dims.includes(i));
-  return makeOut(y, shape, q.scale, q.zeroPoint);
+  return makeQuint8Out(y, outShape, q.scale, q.zeroPoint);
 }
 
 /** The pooling kernels, for createJsBackend's kernel table. */

@@ -1,0 +1,192 @@
+// The float formulas of the quint8 table activations (hardswish, hardsigmoid, sigmoid, tanh) and the
+// 256-entry tables built from them, shared by kernels-js (which applies them element by element, with
+// traces) and kernels-wasm (which applies the tables in wasm). Each formula reproduces PyTorch 1.13's
+// kernel to the bit (spec pytorch-semantics.md §5.7, §12.C1–C4); the tables depend on float library
+// functions (exp, tanh, Sleef's expf, the FMA dequantize), so they are built in JS, once per call.
+import { sleefExpf } from '@quint/tensor';
+import { dequantizeVal, dequantizeValFma } from './affine-quantizer-base.js';
+import { clampU8, invDouble, invFloat, quantizeWithInvU8, type NonGemmQparams } from './nongemm-checks.js';
+import { roundHalfToEven } from './rounding.js';
+
+const f32 = Math.fround;
+
+/** A QNNPACK lookup table: the code of each input code, and the value rounded to it. */
+export interface QnnpackLookupTable {
+  /** `table[i] = rne(pre[i])`. */
+  readonly table: Uint8Array;
+  /** The clamped float each entry rounds (for traces). */
+  readonly pre: Float64Array;
+}
+
+/** QNNPACK's input value of table entry i: `f32(f32(s) · f32(i − zp))` (qnnpack/src/{hardswish,sigmoid,tanh}.c). */
+function lutInput(i: number, q: NonGemmQparams): number {
+  return f32(f32(q.scale) * (i - q.zeroPoint));
+}
+
+function qnnpackTable(pre: (i: number) => number): QnnpackLookupTable {
+  const table = new Uint8Array(256);
+  const p = new Float64Array(256);
+  for (let i = 0; i < 256; i++) {
+    p[i] = pre(i);
+    table[i] = roundHalfToEven(p[i]!);
+  }
+  return { table, pre: p };
+}
+
+function hardswishFloat(v: number): number {
+  // x · min(max(x + 3, 0), 6) / 6, each step in float32 (spec §5.7, §12.B).
+  const t = Math.min(Math.max(f32(v + 3), 0), 6);
+  return f32(f32(v * t) / 6);
+}
+
+/**
+ * QNNPACK's hardswish table (engine qnnpack, spec §5.7, §12.C3):
+ * `lrintf(clamp(f32(h · f32(1/s_out)) + zp_out, 0, 255))` with `h` the float32 hardswish of
+ * `f32(s·(i − zp))` (the zero point is added before rounding).
+ *
+ * @example
+ * const { table, pre } = qnnpackHardswishTable(q, { scale: 0.04, zeroPoint: 20 });
+ */
+export function qnnpackHardswishTable(q: NonGemmQparams, out: NonGemmQparams): QnnpackLookupTable {
+  const inv = invFloat(out.scale);
+  return qnnpackTable((i) => Math.min(Math.max(f32(f32(hardswishFloat(lutInput(i, q)) * inv) + out.zeroPoint), 0), 255));
+}
+
+/**
+ * QNNPACK's sigmoid table into the fixed qparams (1/256, 0) (engine qnnpack, spec §12.C1):
+ * `lrintf(clamp(f32(256 / f32(1 + expf(−x))), 0, 255))`.
+ *
+ * @example
+ * const { table } = qnnpackSigmoidTable(q);
+ */
+export function qnnpackSigmoidTable(q: NonGemmQparams): QnnpackLookupTable {
+  return qnnpackTable((i) => Math.min(Math.max(f32(256 / f32(1 + f32(Math.exp(-lutInput(i, q))))), 0), 255));
+}
+
+/**
+ * QNNPACK's tanh table (engine qnnpack, spec §5.7): `lrintf(clamp(f32(f32(inv · tanhf(x)) + zp), 0, 255))`,
+ * `inv = f32(1/s_out)` (with the fixed qparams (2/256, 128): `f32(tanhf(x)·128) + 128`).
+ *
+ * @example
+ * const { table } = qnnpackTanhTable(q, TANH_OUT_QPARAMS);
+ */
+export function qnnpackTanhTable(q: NonGemmQparams, out: NonGemmQparams): QnnpackLookupTable {
+  const inv = invFloat(out.scale);
+  return qnnpackTable((i) => Math.min(Math.max(f32(f32(inv * f32(Math.tanh(lutInput(i, q)))) + out.zeroPoint), 0), 255));
+}
+
+/** One element of a generic ATen unary kernel: the rounded value, the activation value, the code. */
+export interface UnaryResult {
+  readonly pre: number;
+  readonly value: number;
+  readonly code: number;
+}
+
+/**
+ * The body of a generic ATen unary kernel (`cpu_kernel_vec`): maps a dequantized input to its code.
+ * `vector` is true in the vector body (input from the FMA dequantize) and false in the scalar tail
+ * (input from `dequantize_val`); the bodies differ in their reciprocal and library functions.
+ */
+export type UnaryBody = (v: number, vector: boolean) => UnaryResult;
+
+/**
+ * hardswish's generic-kernel body (engine onednn, spec §5.7): `zp_out + rne(f32(h · inv))`, with
+ * `inv = f32(1.0/s_out)` (double division) in the vector body and `f32(1.0f/s_out)` in the tail.
+ *
+ * @example
+ * hardswishBody(o)(dequantizeValFma(code, q.scale, q.zeroPoint), true).code;
+ */
+export function hardswishBody(out: NonGemmQparams): UnaryBody {
+  const invVec = invDouble(out.scale);
+  const invTail = invFloat(out.scale);
+  return (v, vector) => {
+    const h = hardswishFloat(v);
+    const inv = vector ? invVec : invTail;
+    return { pre: f32(h * inv), value: h, code: quantizeWithInvU8(h, inv, out.zeroPoint) };
+  };
+}
+
+/**
+ * hardsigmoid's generic-kernel body (both engines, spec §5.7): `min(max(x + 3, 0), 6) / 6` in
+ * float32, quantized as in {@link hardswishBody}.
+ *
+ * @example
+ * hardsigmoidBody(SIGMOID_OUT_QPARAMS)(0.5, false).code;
+ */
+export function hardsigmoidBody(out: NonGemmQparams): UnaryBody {
+  const invVec = invDouble(out.scale);
+  const invTail = invFloat(out.scale);
+  return (v, vector) => {
+    const h = f32(Math.min(Math.max(f32(v + 3), 0), 6) / 6);
+    const inv = vector ? invVec : invTail;
+    return { pre: f32(h * inv), value: h, code: quantizeWithInvU8(h, inv, out.zeroPoint) };
+  };
+}
+
+/**
+ * sigmoid's generic-kernel body (engine onednn, spec §12.C1, C2): vector body
+ * `f32(1/f32(1 + sleefExpf(−v)))` (Sleef's `expf8_u10`); scalar tail `1.0f / (1.0 + std::exp(-x))`,
+ * whose literal 1.0 is a double, so the division is in double (QuantizedOpKernels.cpp qsigmoid_kernel).
+ *
+ * @example
+ * sigmoidBody(SIGMOID_OUT_QPARAMS)(0, true).code; // 128
+ */
+export function sigmoidBody(out: NonGemmQparams): UnaryBody {
+  const invVec = invDouble(out.scale);
+  const invTail = invFloat(out.scale);
+  return (v, vector) => {
+    const s = vector ? f32(1 / f32(1 + sleefExpf(f32(-v)))) : f32(1 / (1 + f32(Math.exp(-v))));
+    const inv = vector ? invVec : invTail;
+    return { pre: f32(s * inv), value: s, code: quantizeWithInvU8(s, inv, out.zeroPoint) };
+  };
+}
+
+/**
+ * tanh's generic-kernel body (engine onednn, spec §5.7): `zp + rne(f32(tanh(v) · f32(1/s_out)))` in
+ * both bodies. PyTorch's vector body uses Sleef `tanhf8_u10` (≤ 1 ulp), emulated by a correctly
+ * rounded tanh: equal on every golden, not proven equal on all inputs.
+ *
+ * @example
+ * tanhBody(TANH_OUT_QPARAMS)(0, true).code; // 128
+ */
+export function tanhBody(out: NonGemmQparams): UnaryBody {
+  const inv = invFloat(out.scale);
+  return (v) => {
+    const t = f32(Math.tanh(v));
+    return { pre: f32(t * inv), value: t, code: clampU8(out.zeroPoint + roundHalfToEven(f32(t * inv))) };
+  };
+}
+
+/**
+ * A generic unary kernel as two 256-entry tables over the input code: `vector` for the elements of
+ * the vector body (FMA dequantize), `tail` for the scalar tail (`dequantize_val`). Which elements are
+ * which follows memory order (the first `⌊n/64⌋·64`, spec §12.C4).
+ *
+ * @example
+ * const { vector, tail } = genericUnaryTables(q, hardswishBody(o));
+ */
+export function genericUnaryTables(q: NonGemmQparams, body: UnaryBody): { vector: Uint8Array; tail: Uint8Array } {
+  const vector = new Uint8Array(256);
+  const tail = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    vector[c] = body(dequantizeValFma(c, q.scale, q.zeroPoint), true).code;
+    tail[c] = body(dequantizeVal(c, q.scale, q.zeroPoint), false).code;
+  }
+  return { vector, tail };
+}
+
+/**
+ * The dequantized value of every code, as ATen's generic `qadd` reads it (spec §5.3, §12.C4): entries
+ * 0–255 with the FMA dequantize of its vector body, 256–511 with `dequantize_val` of its scalar tail.
+ *
+ * @example
+ * const t = dequantizeTables({ scale: 0.1, zeroPoint: 10 }); // t[12] ≈ 0.2, t[256 + 12] === f32(0.2)
+ */
+export function dequantizeTables(q: NonGemmQparams): Float32Array {
+  const t = new Float32Array(512);
+  for (let c = 0; c < 256; c++) {
+    t[c] = dequantizeValFma(c, q.scale, q.zeroPoint);
+    t[256 + c] = dequantizeVal(c, q.scale, q.zeroPoint);
+  }
+  return t;
+}
