@@ -4,6 +4,7 @@ import {
   createEngineContext,
   defineBackend,
   supportsGemm,
+  supportsNonGemm,
   type Conv2dPrepackOptions,
   type Engine,
   type KernelOptions,
@@ -146,13 +147,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
       linearDynamic: ['qnnpack'],
       ...ng.WASM_NON_GEMM_ENGINES,
     },
-    // conv/linear: the same dtype and onednn rules as the reference. Non-GEMM ops: quint8 only, and
-    // mean on a channels_last input only where kernels-js computes it (engine qnnpack, dims [2, 3]).
-    supports: (op, p) => {
-      if (!(op in ng.WASM_NON_GEMM_ENGINES)) return supportsGemm(op, p);
-      if (p.dtype !== undefined && p.dtype !== 'quint8') return false;
-      return !(op === 'mean' && p.memoryFormat === 'channels_last' && (p.engine ?? 'qnnpack') !== 'qnnpack');
-    },
+    // The reference's rules (@quint/qtensor): conv/linear dtypes and onednn; non-GEMM ops quint8
+    // only, and mean on a channels_last input only on engine qnnpack.
+    supports: (op, p) => (op in ng.WASM_NON_GEMM_ENGINES ? supportsNonGemm(op, p) : supportsGemm(op, p)),
     kernels: {
       linear: (x: QTensor, w: PackedLinear, out: OutQparams, opts?: KernelOptions) =>
         linear(ready('linear'), runner!, ctx, x, mine('linear', w) as WasmPackedLinear, out, opts, false),
