@@ -31,10 +31,15 @@ import type { GraphModule} from '@quint/fx-graph-tracer';
 import { Interpreter, type Argument, type Node } from '@quint/fx-graph-tracer';
 import { QuantError, Tensor } from '@quint/tensor';
 import type { ImportedGraphInfo } from './import.js';
+import { FLOAT_NODES_KEY } from './names.js';
 import type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './proto.js';
 import { ConvInteger, DynamicQuantizeLinear, MatMulInteger, QuantizedOp, qScaleOf, quantizedPermute, quantizedReshape } from './quantized-ops.js';
 
 const f32 = Math.fround;
+
+function isQuantizedModule(m: Module): boolean {
+  return m instanceof nnq.Quantize || m instanceof nnq.Conv2d || m instanceof nnq.Linear || m instanceof QuantizedOp || m instanceof nnqd.Linear;
+}
 
 /** The ONNX form of a quantized graph. */
 export type QuantizedFormat = 'qdq' | 'qoperator';
@@ -96,6 +101,9 @@ class Exporter {
   readonly format: QuantizedFormat;
   readonly opset: number;
   readonly outputNames = new Map<Node, string>();
+  readonly usedNodes = new Set<string>();
+  /** Written node name → the float graph node names it stands for ({@link FLOAT_NODES_KEY}). */
+  readonly floatNodes: Record<string, string[]> = {};
   msDomain = false;
   counter = 0;
 
@@ -151,7 +159,7 @@ class Exporter {
   op(opType: string, inputs: string[], outBase: string, attributes: Record<string, OnnxAttribute> = {}, nodeName?: string, domain = '', outName?: string): string {
     const out = outName ?? this.fresh(outBase);
     if (domain === 'com.microsoft') this.msDomain = true;
-    this.nodes.push({ name: nodeName ?? this.fresh(`${outBase}_${opType}`), opType, domain, inputs, outputs: [out], attributes });
+    this.nodes.push({ name: nodeName ?? this.freshNode(`${outBase}_${opType}`), opType, domain, inputs, outputs: [out], attributes });
     return out;
   }
 
@@ -165,11 +173,30 @@ class Exporter {
     return this.fresh(n.name);
   }
 
+  /**
+   * The ONNX name of the node that computes `n`: the float model's ONNX name when the graph node
+   * came from one (so int8 files keep the float file's node names), else the graph name. Records
+   * which float graph nodes it stands for (`fusedFrom`, or the `nsName` of a lowered op) for
+   * {@link FLOAT_NODES_KEY}.
+   */
   nodeName(n: Node): string {
     const o = n.meta['onnxName'];
-    if (typeof o === 'string' && o !== '') return this.fresh(o);
-    if (Array.isArray(o) && typeof o[0] === 'string' && o[0] !== '') return this.fresh(o[0]);
-    return this.fresh(n.name);
+    const name =
+      typeof o === 'string' && o !== '' ? this.freshNode(o) : Array.isArray(o) && typeof o[0] === 'string' && o[0] !== '' ? this.freshNode(o[0]) : this.freshNode(n.name);
+    const fused = n.meta['fusedFrom'];
+    const ns = n.meta['nsName'];
+    if (Array.isArray(fused) && fused.length > 0) this.floatNodes[name] = fused.map(String);
+    else if (typeof ns === 'string') this.floatNodes[name] = [ns];
+    else if (n.name !== name) this.floatNodes[name] = [n.name];
+    return name;
+  }
+
+  /** Node names live apart from value names in ONNX: a node may be called `conv1` beside a value `conv1`. */
+  freshNode(base: string): string {
+    let name = base;
+    for (let i = 1; this.usedNodes.has(name); i++) name = `${base}_${i}`;
+    this.usedNodes.add(name);
+    return name;
   }
 
   // ------------------------------------------------------------------ values
@@ -196,7 +223,7 @@ class Exporter {
   }
 
   quantizeOut(floatName: string, q: { scale: number; zeroPoint: number }, n: Node, out: string): string {
-    return this.op('QuantizeLinear', [floatName, this.scalarF(`${out}_scale`, q.scale), this.scalarU8(`${out}_zero_point`, q.zeroPoint)], out, {}, this.fresh(`${out}_QuantizeLinear`), '', out);
+    return this.op('QuantizeLinear', [floatName, this.scalarF(`${out}_scale`, q.scale), this.scalarU8(`${out}_zero_point`, q.zeroPoint)], out, {}, this.freshNode(`${out}_QuantizeLinear`), '', out);
   }
 
   // ------------------------------------------------------------------ run
@@ -247,8 +274,17 @@ class Exporter {
       modelVersion: 0,
       docString: '',
       graph,
-      metadataProps: { ...(this.info?.metadata ?? {}), ...(this.options.metadata ?? {}) },
+      metadataProps: this.metadataProps(),
     };
+  }
+
+  metadataProps(): Record<string, string> {
+    const props: Record<string, string> = { ...(this.info?.metadata ?? {}), ...(this.options.metadata ?? {}) };
+    // Recomputed from this graph: a stale map from the file the model was loaded from must not stay.
+    delete props[FLOAT_NODES_KEY];
+    const quantized = this.gm.graph.nodes.some((n) => n.op === 'call_module' && isQuantizedModule(this.gm.getSubmodule(n.target as string) as Module));
+    if (quantized && Object.keys(this.floatNodes).length > 0) props[FLOAT_NODES_KEY] = JSON.stringify(this.floatNodes);
+    return props;
   }
 
   emit(n: Node): string {
@@ -387,7 +423,7 @@ class Exporter {
     return this.wrap(n, [x], ([a], out, nm) => {
       if (this.opset >= 14) return this.op('HardSwish', [a!], out, {}, nm, '', out);
       const hs = this.op('HardSigmoid', [a!], `${n.name}_hardsigmoid`, { alpha: float(f32(1 / 6)) }, nm);
-      return this.op('Mul', [a!, hs], out, {}, this.fresh(`${nm}_Mul`), '', out);
+      return this.op('Mul', [a!, hs], out, {}, this.freshNode(`${nm}_Mul`), '', out);
     });
   }
 
@@ -428,7 +464,7 @@ class Exporter {
         Object.assign(attrs, { kernel_shape: ints(c.weightShape.slice(2) as number[]), strides: ints([...c.stride]), pads: ints([c.padding[0], c.padding[1], c.padding[0], c.padding[1]]), dilations: ints([...c.dilation]), group: int(c.groups) });
       }
       const acc = this.op(m instanceof MatMulInteger ? 'MatMulInteger' : 'ConvInteger', [this.nameOf(x, n), w, az, wz], `${n.name}_int32`, attrs, nn());
-      return this.op('Cast', [acc], n.name, { to: int(1) }, this.fresh(`${n.name}_Cast`), '', this.outName(n));
+      return this.op('Cast', [acc], n.name, { to: int(1) }, this.freshNode(`${n.name}_Cast`), '', this.outName(n));
     }
     // ---- float modules (on float or, after convert, on quantized values)
     if (m instanceof Conv2d) {
@@ -461,7 +497,7 @@ class Exporter {
       return this.wrap(n, [x], ([a], out, nm) => {
         if (b === null) return this.op('MatMul', [a!, wt], out, {}, nm, '', out);
         const mm = this.op('MatMul', [a!, wt], `${n.name}_matmul`, {}, nm);
-        return this.op('Add', [mm, b], out, {}, this.fresh(`${nm}_Add`), '', out);
+        return this.op('Add', [mm, b], out, {}, this.freshNode(`${nm}_Add`), '', out);
       });
     }
     if (m instanceof ReLU) {
@@ -498,7 +534,7 @@ class Exporter {
       return this.wrap(n, [x], ([a], out, nm) => {
         if (m.countIncludePad && (p[0] > 0 || p[1] > 0)) {
           // torch.onnx 1.13 writes count_include_pad=True as Pad + AveragePool (spec §12.D).
-          const padded = this.op('Pad', [a!, this.int64(`${n.name}_pads`, [0, 0, p[0], p[1], 0, 0, p[0], p[1]])], `${n.name}_padded`, { mode: { type: 'string', value: 'constant' } }, this.fresh(`${nm}_Pad`));
+          const padded = this.op('Pad', [a!, this.int64(`${n.name}_pads`, [0, 0, p[0], p[1], 0, 0, p[0], p[1]])], `${n.name}_padded`, { mode: { type: 'string', value: 'constant' } }, this.freshNode(`${nm}_Pad`));
           return this.op('AveragePool', [padded], out, { ceil_mode: int(m.ceilMode ? 1 : 0), kernel_shape: ints(k), pads: ints([0, 0, 0, 0]), strides: ints(s) }, nm, '', out);
         }
         return this.op('AveragePool', [a!], out, { ceil_mode: int(m.ceilMode ? 1 : 0), count_include_pad: int(m.countIncludePad ? 1 : 0), kernel_shape: ints(k), pads: ints([p[0], p[1], p[0], p[1]]), strides: ints(s) }, nm, '', out);
@@ -649,7 +685,7 @@ class Exporter {
     const q = this.fresh(`${n.name}_input_quantized`);
     const s = this.fresh(`${n.name}_input_scale`);
     const z = this.fresh(`${n.name}_input_zero_point`);
-    this.nodes.push({ name: this.fresh(`${n.name}_DynamicQuantizeLinear`), opType: 'DynamicQuantizeLinear', domain: '', inputs: [xn], outputs: [q, s, z], attributes: {} });
+    this.nodes.push({ name: this.freshNode(`${n.name}_DynamicQuantizeLinear`), opType: 'DynamicQuantizeLinear', domain: '', inputs: [xn], outputs: [q, s, z], attributes: {} });
     const wi = this.init(`${n.name}.weight_quantized`, { dataType: 'int8', dims: [K, N], data: wt });
     const wz = this.init(`${n.name}.weight_zero_point`, { dataType: 'int8', dims: zps.length === 1 ? [] : [N], data: Int8Array.from(zps.length === 1 ? zps : zps) });
     const ws = scales.length === 1 ? this.scalarF(`${n.name}.weight_scale`, scales[0]!) : this.init(`${n.name}.weight_scale`, { dataType: 'float', dims: [N], data: Float32Array.from(scales) });
@@ -658,20 +694,20 @@ class Exporter {
     const scale = this.op('Mul', [s, ws], `${n.name}_scale`);
     const b = m.bias();
     const outName = this.outName(n);
-    if (b === null) return this.op('Mul', [f, scale], outName, {}, this.fresh(`${n.name}_Mul`), '', outName);
+    if (b === null) return this.op('Mul', [f, scale], outName, {}, this.freshNode(`${n.name}_Mul`), '', outName);
     const y = this.op('Mul', [f, scale], `${n.name}_scaled`);
-    return this.op('Add', [y, this.init(`${n.name}.bias`, { dataType: 'float', dims: [N], data: b.toFloat32Array().slice() })], outName, {}, this.fresh(`${n.name}_Add`), '', outName);
+    return this.op('Add', [y, this.init(`${n.name}.bias`, { dataType: 'float', dims: [N], data: b.toFloat32Array().slice() })], outName, {}, this.freshNode(`${n.name}_Add`), '', outName);
   }
 
   /** QOperator: a fused ReLU is `max(q, zp)` on the codes — nothing when zp is 0, else DQ → Relu → Q (exact, docs/numerics.md). */
   reluCodes(relu: boolean, out: { scale: number; zeroPoint: number }, name: string, outName: string, n: Node): string {
     if (!relu) return name;
-    if (out.zeroPoint === 0) return this.op('Identity', [name], outName, {}, this.fresh(`${n.name}_Identity`), '', outName);
+    if (out.zeroPoint === 0) return this.op('Identity', [name], outName, {}, this.freshNode(`${n.name}_Identity`), '', outName);
     const s = this.scalarF(`${name}_scale`, out.scale);
     const z = this.scalarU8(`${name}_zero_point`, out.zeroPoint);
     const f = this.op('DequantizeLinear', [name, s, z], `${name}_dequantized`);
     const r = this.op('Relu', [f], `${name}_relu`);
-    return this.op('QuantizeLinear', [r, s, z], outName, {}, this.fresh(`${n.name}_QuantizeLinear`), '', outName);
+    return this.op('QuantizeLinear', [r, s, z], outName, {}, this.freshNode(`${n.name}_QuantizeLinear`), '', outName);
   }
 
   qop(n: Node, m: QuantizedOp, inputs?: Argument[]): string {

@@ -33,7 +33,7 @@ import {
 } from '@quint/qtensor';
 import { Graph, GraphModule, type Argument, type Node } from '@quint/fx-graph-tracer';
 import { QuantError, Tensor, add, cat, flatten, mul, permute, reshape, softmax } from '@quint/tensor';
-import { sanitizeName } from './names.js';
+import { FLOAT_NODES_KEY, parseFloatNodes, sanitizeName } from './names.js';
 import { checkTensorElements, limitOption, tensorToFloat32, tensorToNumbers, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
 import {
   ConvInteger,
@@ -1612,5 +1612,21 @@ export function importModel(model: OnnxModel, options: ImportOptions = {}): Grap
     }
     for (const o of n.outputs) if (o !== '') names.add(o);
   }
-  return new Importer(model, options).run();
+  const gm = new Importer(model, options).run();
+  restoreFloatNodes(gm, model);
+  return gm;
+}
+
+/** Links the nodes of a file quint wrote back to the float model's nodes (see {@link FLOAT_NODES_KEY}). */
+function restoreFloatNodes(gm: GraphModule, model: OnnxModel): void {
+  const map = parseFloatNodes(model.metadataProps[FLOAT_NODES_KEY]);
+  if (map.size === 0) return;
+  for (const node of gm.graph.nodes) {
+    const o = node.meta['onnxName'];
+    const key = typeof o === 'string' ? o : Array.isArray(o) && typeof o[0] === 'string' ? o[0] : undefined;
+    const names = key === undefined ? undefined : map.get(key);
+    if (names === undefined) continue;
+    if (names.length > 1) node.meta['fusedFrom'] = [...names];
+    else node.meta['nsName'] = names[0];
+  }
 }

@@ -21,3 +21,29 @@ export function sanitizeName(onnxName: string, opType: string): string {
   if (/^[0-9]/.test(s)) s = `_${s}`;
   return s;
 }
+
+/**
+ * `metadata_props` key of quantized files quint writes: JSON `{ "<node name>": ["<float graph
+ * node>", …] }`, the float model's graph nodes each written node stands for (a fused conv:
+ * `["conv1", "bn1", "relu1"]`; a lowered add: `["add"]`). The importer restores it as
+ * `meta.fusedFrom` (several) or `meta.nsName` (one), so the numeric suite pairs an int8 file's
+ * nodes with the float file's.
+ */
+export const FLOAT_NODES_KEY = 'quint.floatNodes';
+
+/** The {@link FLOAT_NODES_KEY} map of a file, or an empty one when it is missing or malformed (it is only a hint). */
+export function parseFloatNodes(json: string | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (json === undefined) return out;
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return out;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
+  for (const [k, names] of Object.entries(v as Record<string, unknown>)) {
+    if (Array.isArray(names) && names.length > 0 && names.every((x) => typeof x === 'string')) out.set(k, names as string[]);
+  }
+  return out;
+}

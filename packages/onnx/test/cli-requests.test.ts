@@ -1,6 +1,8 @@
 // The CLI's requests to @quint/onnx (issue 8): faithful onednn files, streamed calibration, warning
 // text, node names kept from the float model, float-model inspection, several graph inputs.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { compareModelOutputs } from '@quint/converter';
 import { Generator, Tensor, randn } from '@quint/tensor';
 import { decodeModel, loadModel, quantizeModel, runModel, saveModel } from '../src/index.js';
 import { fixture, npyFixture } from './helpers.js';
@@ -86,5 +88,38 @@ describe('quantizeModel warnings', () => {
     await quantizeModel(m, [bad, npyFixture('convnet.x.npy')], { ignoreNonFinite: true, onWarning: (w) => warnings.push(w) });
     expect(warnings).toContain('calibration batch 0 has NaN/Inf values; skipped (ignoreNonFinite).');
     for (const w of warnings) expect(w).not.toMatch(/^quint: /);
+  });
+});
+
+describe("int8 files keep the float model's node names", () => {
+  // The CLI's `compare float.onnx int8.onnx` matches nodes by name: the int8 file must carry the
+  // float node names (no `conv1_1` suffixes) and, for fused nodes, which float nodes they replace.
+  it('MNIST CNN: quantize → save → load, then compareModelOutputs(float, int8) matches every conv/linear node', async () => {
+    const floatBytes = new Uint8Array(readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)));
+    const float = await loadModel(floatBytes);
+    const g = new Generator(11);
+    const calib = Array.from({ length: 2 }, () => randn([4, 1, 28, 28], g));
+    const q = await quantizeModel(float, calib, { onWarning: () => {} });
+    const bytes = saveModel(q);
+    const names = new Set(decodeModel(bytes).graph.nodes.map((n) => n.name));
+    for (const n of decodeModel(floatBytes).graph.nodes) {
+      if (['Conv', 'Gemm', 'Add', 'MaxPool', 'Flatten'].includes(n.opType)) expect(names, n.name).toContain(n.name);
+    }
+    expect([...names].filter((n) => /^(conv|fc|add|pool)\d*_\d+$/.test(n))).toEqual([]);
+    const back = await loadModel(bytes);
+    const x = randn([1, 1, 28, 28], g);
+    const rows = (m: typeof back) => compareModelOutputs(float.graphModule, m.graphModule, x).map((r) => [r.name, r.floatName, r.sqnr > 15]);
+    const want = [
+      ['conv1', 'relu1', true],
+      ['conv2', 'relu2', true],
+      ['conv3', 'relu3', true],
+      ['fc1', 'relu4', true],
+      ['fc2', 'fc2', true],
+    ];
+    const loaded = rows(back);
+    for (const w of want) expect(loaded).toContainEqual(w);
+    expect(loaded.map((r) => r[1])).toContain('add');
+    // In memory the same pairs.
+    for (const w of want) expect(rows(q)).toContainEqual(w);
   });
 });

@@ -26,7 +26,8 @@ const FUSION_PATTERNS: ReadonlyArray<readonly [readonly PatternElement[], FuserM
 /**
  * Fuses a traced GraphModule in place of its chains (`_fuse_fx`) and returns a new GraphModule
  * owning only what the fused graph references. Each fused node keeps the first node's name and
- * records the names it replaced in `meta.fusedFrom` (the numeric suite matches on them).
+ * records the names it replaced in `meta.fusedFrom` (the numeric suite matches on them) and, for an
+ * imported model, their ONNX names in `meta.onnxName`.
  *
  * @internal
  */
@@ -44,6 +45,9 @@ export function fuseGraphModule(gm: GraphModule): GraphModule {
       last.replaceAllUsesWith(first);
       for (const n of [...nodes].reverse()) if (n !== first) gm.graph.eraseNode(n);
       first.meta.fusedFrom = nodes.map((n) => n.name);
+      // An imported model's ONNX node names: the fused node stands for all of them.
+      const onnxNames = nodes.flatMap((n) => (n.meta.onnxName === undefined ? [] : ([] as unknown[]).concat(n.meta.onnxName)));
+      if (onnxNames.length > 0) first.meta.onnxName = onnxNames.length === 1 ? onnxNames[0] : onnxNames;
     }
   }
   gm.graph.lint();

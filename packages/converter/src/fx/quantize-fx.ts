@@ -4,7 +4,7 @@ import { DEFAULT_ENGINE, type Engine, type QuantizedBackend } from '@quint/qtens
 import { createJsBackend } from '@quint/kernels-js';
 import { cloneModule, type Module } from '@quint/nn';
 import { QConfigMapping } from '@quint/observers';
-import { symbolicTrace, type GraphModule, type LeafModules } from '@quint/fx-graph-tracer';
+import { GraphModule, symbolicTrace, type LeafModules } from '@quint/fx-graph-tracer';
 import { convertToReference, prepareStateOf } from './convert.js';
 import { fuseGraphModule } from './fuse.js';
 import { lowerToNativeBackend } from './lower-to-native-backend.js';
@@ -32,6 +32,21 @@ export interface ConvertFxOptions {
   readonly backend?: QuantizedBackend;
   /** The requantization convention passed to every kernel (default `'qnnpack'`). */
   readonly engine?: Engine;
+}
+
+/**
+ * Retracing a GraphModule makes new nodes: carry over what the source nodes knew (an imported
+ * model's `onnxName`, …) to the traced node of the same name, op and target, so the quantized
+ * model keeps the link to the float model's nodes (the exporter names nodes after it).
+ */
+function copySourceMeta(source: Module, traced: GraphModule): void {
+  if (!(source instanceof GraphModule)) return;
+  const byName = new Map(source.graph.nodes.map((n) => [n.name, n]));
+  for (const t of traced.graph.nodes) {
+    const s = byName.get(t.name);
+    if (s === undefined || s.op !== t.op || s.target !== t.target) continue;
+    for (const [k, v] of Object.entries(s.meta)) if (!(k in t.meta)) t.meta[k] = v;
+  }
 }
 
 function shapeOf(x: unknown): string {
@@ -72,6 +87,7 @@ export function prepareFx(model: Module, qconfigMapping: QConfigMapping, example
   const onWarning = options.onWarning ?? ((m: string) => console.warn(m));
   const root = cloneModule(model);
   const traced = symbolicTrace(root, options.leafModules === undefined ? {} : { leafModules: options.leafModules });
+  copySourceMeta(model, traced);
   const fused = fuseGraphModule(traced);
   const placeholders = fused.graph.nodes.filter((n) => n.op === 'placeholder' && n.args.length === 0);
   if (exampleInputs.length < placeholders.length) {
