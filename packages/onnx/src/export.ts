@@ -23,6 +23,7 @@ import {
   ReLU6,
   Sigmoid,
   Tanh,
+  nni,
   nnq,
   nnqd,
 } from '@quint/nn';
@@ -468,12 +469,10 @@ class Exporter {
     }
     // ---- float modules (on float or, after convert, on quantized values)
     if (m instanceof Conv2d) {
-      const w = this.init(`${n.name}.weight`, { dataType: 'float', dims: [...m.weight.shape], data: m.weight.toFloat32Array().slice() });
-      const ins = [w];
-      if (m.bias !== null) ins.push(this.init(`${n.name}.bias`, { dataType: 'float', dims: [...m.bias.shape], data: m.bias.toFloat32Array().slice() }));
-      const p = convPads(m);
-      return this.wrap(n, [x], ([a], out, nm) => this.op('Conv', [a!, ...ins], out, { dilations: ints([...m.dilation]), group: int(m.groups), kernel_shape: ints([...m.kernelSize]), pads: ints([p[0], p[1], p[0], p[1]]), strides: ints([...m.stride]) }, nm, '', out));
+      const build = this.floatConv(n, m);
+      return this.wrap(n, [x], ([a], out, nm) => build(a!, out, nm));
     }
+    if (m instanceof nni.ConvReLU2d || m instanceof nni.LinearReLU) return this.floatFused(n, m);
     if (m instanceof BatchNorm2d) {
       const C = m.numFeatures;
       const vec = (t: Tensor | null, base: string, dflt: number) => this.init(`${n.name}.${base}`, { dataType: 'float', dims: [C], data: t === null ? new Float32Array(C).fill(dflt) : t.toFloat32Array().slice() });
@@ -481,24 +480,8 @@ class Exporter {
       return this.wrap(n, [x], ([a], out, nm) => this.op('BatchNormalization', [a!, ...ins], out, { epsilon: float(f32(m.eps)), momentum: float(f32(1 - m.momentum)) }, nm, '', out));
     }
     if (m instanceof Linear) {
-      const inVal = this.values.get(x as Node) as Tensor | QTensor;
-      const W = m.weight.toFloat32Array();
-      const [N, K] = [m.outFeatures, m.inFeatures];
-      if (inVal.shape.length === 2) {
-        const ins = [this.init(`${n.name}.weight`, { dataType: 'float', dims: [N, K], data: W.slice() })];
-        if (m.bias !== null) ins.push(this.init(`${n.name}.bias`, { dataType: 'float', dims: [N], data: m.bias.toFloat32Array().slice() }));
-        return this.wrap(n, [x], ([a], out, nm) => this.op('Gemm', [a!, ...ins], out, { alpha: float(1), beta: float(1), transB: int(1) }, nm, '', out));
-      }
-      // torch.onnx writes Linear on N-D inputs as MatMul(x, Wᵀ) + Add(b).
-      const WT = new Float32Array(K * N);
-      for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) WT[k * N + j] = W[j * K + k]!;
-      const wt = this.init(`${n.name}.weight_t`, { dataType: 'float', dims: [K, N], data: WT });
-      const b = m.bias === null ? null : this.init(`${n.name}.bias`, { dataType: 'float', dims: [N], data: m.bias.toFloat32Array().slice() });
-      return this.wrap(n, [x], ([a], out, nm) => {
-        if (b === null) return this.op('MatMul', [a!, wt], out, {}, nm, '', out);
-        const mm = this.op('MatMul', [a!, wt], `${n.name}_matmul`, {}, nm);
-        return this.op('Add', [mm, b], out, {}, this.freshNode(`${nm}_Add`), '', out);
-      });
+      const build = this.floatLinear(n, m);
+      return this.wrap(n, [x], ([a], out, nm) => build(a!, out, nm));
     }
     if (m instanceof ReLU) {
       return this.wrap(n, [x], ([a], out, nm) => this.op('Relu', [a!], out, {}, nm, '', out));
@@ -559,6 +542,56 @@ class Exporter {
     }
     if (m instanceof Identity || m instanceof Dropout) return this.wrap(n, [x], ([a], out, nm) => this.op('Identity', [a!], out, {}, nm, '', out), ([a], out, nm) => this.op('Identity', [a!], out, {}, nm, '', out));
     throw new QuantError('UNSUPPORTED_OP', `exportModel: module ${n.target as string} (${m.getName()}) has no ONNX mapping; quint writes the modules of its README table.`);
+  }
+
+  /** A float Conv2d's ONNX node: initializers now, the node when called with its input, output and node name. */
+  floatConv(n: Node, m: Conv2d): (a: string, out: string, nm: string) => string {
+    const w = this.init(`${n.name}.weight`, { dataType: 'float', dims: [...m.weight.shape], data: m.weight.toFloat32Array().slice() });
+    const ins = [w];
+    if (m.bias !== null) ins.push(this.init(`${n.name}.bias`, { dataType: 'float', dims: [...m.bias.shape], data: m.bias.toFloat32Array().slice() }));
+    const p = convPads(m);
+    return (a, out, nm) => this.op('Conv', [a, ...ins], out, { dilations: ints([...m.dilation]), group: int(m.groups), kernel_shape: ints([...m.kernelSize]), pads: ints([p[0], p[1], p[0], p[1]]), strides: ints([...m.stride]) }, nm, '', out);
+  }
+
+  /** A float Linear's ONNX nodes: Gemm on 2-D inputs, else MatMul(x, Wᵀ) + Add(b) as torch.onnx writes it. */
+  floatLinear(n: Node, m: Linear): (a: string, out: string, nm: string) => string {
+    const inVal = this.values.get(n.args[0] as Node) as Tensor | QTensor;
+    const W = m.weight.toFloat32Array();
+    const [N, K] = [m.outFeatures, m.inFeatures];
+    if (inVal.shape.length === 2) {
+      const ins = [this.init(`${n.name}.weight`, { dataType: 'float', dims: [N, K], data: W.slice() })];
+      if (m.bias !== null) ins.push(this.init(`${n.name}.bias`, { dataType: 'float', dims: [N], data: m.bias.toFloat32Array().slice() }));
+      return (a, out, nm) => this.op('Gemm', [a, ...ins], out, { alpha: float(1), beta: float(1), transB: int(1) }, nm, '', out);
+    }
+    const WT = new Float32Array(K * N);
+    for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) WT[k * N + j] = W[j * K + k]!;
+    const wt = this.init(`${n.name}.weight_t`, { dataType: 'float', dims: [K, N], data: WT });
+    const b = m.bias === null ? null : this.init(`${n.name}.bias`, { dataType: 'float', dims: [N], data: m.bias.toFloat32Array().slice() });
+    return (a, out, nm) => {
+      if (b === null) return this.op('MatMul', [a, wt], out, {}, nm, '', out);
+      const mm = this.op('MatMul', [a, wt], `${n.name}_matmul`, {}, nm);
+      return this.op('Add', [mm, b], out, {}, this.freshNode(`${nm}_Add`), '', out);
+    };
+  }
+
+  /**
+   * A fused conv/linear + ReLU left in float (keepFloat): the op, then Relu, each named after the
+   * float nodes it stands for — the op after the first (BN folded in), the Relu after the last — so
+   * the numeric suite compares the op with the float BN output and the Relu with the float ReLU.
+   */
+  floatFused(n: Node, m: InstanceType<typeof nni.ConvReLU2d> | InstanceType<typeof nni.LinearReLU>): string {
+    const inner = m.get(0);
+    const build = inner instanceof Conv2d ? this.floatConv(n, inner) : this.floatLinear(n, inner as Linear);
+    const fused = Array.isArray(n.meta['fusedFrom']) ? (n.meta['fusedFrom'] as unknown[]).map(String) : [];
+    const onnx = ([] as unknown[]).concat(n.meta['onnxName'] ?? []);
+    return this.wrap(n, [n.args[0]!], ([a], out, nm) => {
+      if (fused.length > 1) this.floatNodes[nm] = fused.slice(0, -1);
+      const y = build(a!, this.fresh(`${n.name}_${inner instanceof Conv2d ? 'conv' : 'linear'}`), nm);
+      const last = onnx.length === fused.length && onnx.length > 1 ? onnx[onnx.length - 1] : undefined;
+      const reluName = this.freshNode(typeof last === 'string' && last !== '' ? last : `${nm}_Relu`);
+      if (fused.length > 1) this.floatNodes[reluName] = fused.slice(-1);
+      return this.op('Relu', [y], out, {}, reluName, '', out);
+    });
   }
 
   // ------------------------------------------------------------------ quantized conv / linear

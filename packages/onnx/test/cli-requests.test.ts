@@ -122,4 +122,23 @@ describe("int8 files keep the float model's node names", () => {
     // In memory the same pairs.
     for (const w of want) expect(rows(q)).toContainEqual(w);
   });
+
+  it('a fused conv kept in float (keepFloat conv2: conv+bn+relu) saves as Conv + Relu, compared with the float BN and ReLU outputs', async () => {
+    const floatBytes = new Uint8Array(readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)));
+    const float = await loadModel(floatBytes);
+    const g = new Generator(12);
+    const q = await quantizeModel(float, [randn([4, 1, 28, 28], g)], { keepFloat: ['conv2'], onWarning: () => {} });
+    const bytes = saveModel(q);
+    const nodes = decodeModel(bytes).graph.nodes.map((n) => `${n.opType} ${n.name}`);
+    expect(nodes).toContain('Conv /conv2/Conv');
+    expect(nodes).toContain('Relu /relu2/Relu');
+    const back = await loadModel(bytes);
+    const x = randn([1, 1, 28, 28], g);
+    expect(Object.values(await runModel(back, x))[0]).toBeInstanceOf(Tensor);
+    const rows = compareModelOutputs(float.graphModule, back.graphModule, x);
+    const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+    expect([byName['conv2']?.floatName, byName['relu2']?.floatName]).toEqual(['bn2', 'relu2']);
+    // Float conv2 + BN folded vs the float model's conv2 → bn2: the same up to rounding.
+    expect(byName['conv2']!.sqnr).toBeGreaterThan(30);
+  });
 });
