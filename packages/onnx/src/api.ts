@@ -1,11 +1,10 @@
 // The library API of the whole flow, shared by the CLI, the browser page and users' code:
 // loadModel → quantizeModel → runModel / saveModel / inspectModel. No `fs` here except behind a
 // dynamic import inside loadModel's path branch (Node only), so browser bundles never load it.
-import { convertFx, modelBytes, prepareFx, quantizeDynamic, type ModelBytes } from '@quint/converter';
+import { convertFx, fuseFx, modelBytes, prepareFx, quantizeDynamic, type ModelBytes } from '@quint/converter';
 import type { GraphModule } from '@quint/fx-graph-tracer';
 import { createJsBackend } from '@quint/kernels-js';
-import type { Module} from '@quint/nn';
-import { nnq } from '@quint/nn';
+import { Conv2d, Linear, Module, nnq } from '@quint/nn';
 import {
   HistogramObserver,
   MinMaxObserver,
@@ -15,7 +14,7 @@ import {
   getDefaultQConfigMapping,
   type QConfigMapping,
 } from '@quint/observers';
-import { ENGINES, type Engine, type QTensor, type QuantizedBackend } from '@quint/qtensor';
+import { ENGINES, makePerChannelQuantizedTensor, type Engine, type QTensor, type QuantizedBackend } from '@quint/qtensor';
 import { QuantError, Tensor } from '@quint/tensor';
 import { exportModel, type QuantizedFormat } from './export.js';
 import { importModel, type ImportedGraphInfo } from './import.js';
@@ -472,6 +471,10 @@ export interface InspectedNode {
   readonly output: { scale: number; zeroPoint: number } | null;
   /** Quantized weight: dtype, qscheme and scales. */
   readonly weight: { dtype: string; qscheme: string; scales: number[]; zeroPoints: number[] } | null;
+  /** Graph names of the nodes it reads (qparam attributes left out). */
+  readonly inputs: readonly string[];
+  /** Graph names of the nodes that read it. */
+  readonly outputs: readonly string[];
 }
 
 /** What `quint inspect` shows. */
@@ -483,7 +486,10 @@ export interface ModelInspection {
   readonly onnxOps: Readonly<Record<string, number>>;
   readonly opset: number | null;
   readonly nodes: readonly InspectedNode[];
-  /** DESIGN.md's model bytes (modelBytes of @quint/converter). */
+  /**
+   * DESIGN.md's model bytes (modelBytes of @quint/converter). For a float model `int8` is what it
+   * would take quantized per channel ({@link perChannelInt8Bytes}).
+   */
   readonly modelBytes: ModelBytes;
   /** The file size, when loaded from a file. */
   readonly fileBytes: number | null;
@@ -493,7 +499,74 @@ export interface ModelInspection {
 }
 
 /**
- * The data `quint inspect` prints: ops, qparams of every quantized node, model bytes, provenance.
+ * A quantized Conv/Linear as modelBytes counts it — int8 weight codes with a scale and zero point
+ * per output channel, a bias, an output scale and zero point — holding only sizes (the codes are
+ * zeros: a byte count does not need the values).
+ */
+class PerChannelWeights extends Module {
+  readonly scale = 1;
+  readonly zeroPoint = 0;
+  readonly #weight: QTensor;
+  readonly #bias: Tensor | null;
+
+  constructor(m: Conv2d | Linear) {
+    super();
+    const shape = [...m.weight.shape];
+    const outC = shape[0] ?? 1;
+    this.#weight = makePerChannelQuantizedTensor({ data: new Int8Array(m.weight.numel), shape }, new Float64Array(outC).fill(1), new Int32Array(outC), 0);
+    this.#bias = m.bias;
+  }
+
+  weight(): QTensor {
+    return this.#weight;
+  }
+
+  bias(): Tensor | null {
+    return this.#bias;
+  }
+
+  forward(): never {
+    throw new QuantError('INTERNAL', 'PerChannelWeights only holds sizes for modelBytes; it does not run.');
+  }
+}
+
+/** Holds modules and parameters for modelBytes to count. */
+class Holder extends Module {
+  forward(): never {
+    throw new QuantError('INTERNAL', 'Holder only holds modules for modelBytes; it does not run.');
+  }
+}
+
+/**
+ * DESIGN.md's int8 model bytes of a float model if it were quantized per channel, counted by
+ * `modelBytes` itself on a stand-in model: BatchNorm folded into the conv before it (`fuseFx`),
+ * every Conv2d/Linear as a per-channel quantized module, every other parameter left in float.
+ */
+function perChannelInt8Bytes(gm: GraphModule): number {
+  let fused: Module;
+  try {
+    fused = fuseFx(gm);
+  } catch {
+    fused = gm; // untraceable for fusion: count BatchNorm parameters as float rather than fail inspect
+  }
+  const standIn = new Holder();
+  const rest = new Holder();
+  let k = 0;
+  for (const m of fused.modules()) {
+    if (m instanceof Conv2d || m instanceof Linear) {
+      standIn.addModule(`w${k++}`, new PerChannelWeights(m));
+      continue;
+    }
+    for (const [name, p] of m.namedParameters()) if (!name.includes('.')) rest.registerParameter(`p${k++}`, p);
+  }
+  standIn.addModule('rest', rest);
+  return modelBytes(standIn).int8;
+}
+
+/**
+ * The data `quint inspect` prints: ops, qparams of every quantized node, each node's inputs and
+ * outputs, model bytes (for a float model, `int8` is what it would take quantized per channel),
+ * provenance.
  *
  * @example
  * const info = inspectModel(await loadModel('model.int8.onnx'));
@@ -524,7 +597,15 @@ export function inspectModel(model: QuintModel): ModelInspection {
       const t = n.target as { opName?: string; name?: string };
       op = t.opName ?? t.name ?? 'function';
     }
-    nodes.push({ name: n.name, onnxName: (n.meta['onnxName'] as string | string[] | undefined) ?? null, op, output, weight });
+    nodes.push({
+      name: n.name,
+      onnxName: (n.meta['onnxName'] as string | string[] | undefined) ?? null,
+      op,
+      output,
+      weight,
+      inputs: n.allInputNodes.filter((a) => a.op !== 'get_attr').map((a) => a.name),
+      outputs: [...n.users].map((u) => u.name),
+    });
   }
   const onnxOps: Record<string, number> = {};
   for (const n of model.onnx?.graph.nodes ?? []) onnxOps[n.opType] = (onnxOps[n.opType] ?? 0) + 1;
@@ -536,7 +617,7 @@ export function inspectModel(model: QuintModel): ModelInspection {
     onnxOps,
     opset: model.onnx?.opsetImport.find((o) => o.domain === '')?.version ?? null,
     nodes,
-    modelBytes: modelBytes(gm),
+    modelBytes: model.kind === 'float' ? { fp32: modelBytes(gm).fp32, int8: perChannelInt8Bytes(gm) } : modelBytes(gm),
     fileBytes: model.fileBytes,
     provenance,
     engine: model.engine,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compareModelOutputs } from '@quint/converter';
 import { Generator, Tensor, randn } from '@quint/tensor';
-import { decodeModel, loadModel, quantizeModel, runModel, saveModel } from '../src/index.js';
+import { decodeModel, inspectModel, loadModel, quantizeModel, runModel, saveModel } from '../src/index.js';
 import { fixture, npyFixture } from './helpers.js';
 
 describe('engine onednn: saveModel keeps the float bias', () => {
@@ -140,5 +140,32 @@ describe("int8 files keep the float model's node names", () => {
     expect([byName['conv2']?.floatName, byName['relu2']?.floatName]).toEqual(['bn2', 'relu2']);
     // Float conv2 + BN folded vs the float model's conv2 → bn2: the same up to rounding.
     expect(byName['conv2']!.sqnr).toBeGreaterThan(30);
+  });
+});
+
+describe('inspectModel of a float model', () => {
+  it('modelBytes.int8 is what the weights would take quantized per channel (BN folded); nodes list inputs and outputs', async () => {
+    const floatBytes = new Uint8Array(readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)));
+    const float = await loadModel(floatBytes);
+    const info = inspectModel(float);
+    // By hand from the file: every Conv (BN folded: it gets a bias) and Gemm weight as int8 codes,
+    // an int32 bias, a scale and zero point per output channel, and the output's scale and zero point.
+    const g = decodeModel(floatBytes).graph;
+    const dims = new Map(g.initializers.map((t) => [t.name, t.dims]));
+    let expected = 0;
+    for (const n of g.nodes) {
+      if (n.opType !== 'Conv' && n.opType !== 'Gemm') continue;
+      const w = dims.get(n.inputs[1]!)!;
+      const numel = w.reduce((a, b) => a * b, 1);
+      const outC = w[0]!;
+      expected += numel + 4 * outC + 8 * outC + 8;
+    }
+    expect(info.modelBytes.int8).toBe(expected);
+    expect(info.modelBytes.fp32).toBeGreaterThan(3 * expected);
+    const conv2 = info.nodes.find((n) => n.name === 'conv2')!;
+    expect([conv2.inputs, conv2.outputs]).toEqual([['pool1'], ['bn2']]);
+    const add = info.nodes.find((n) => n.name === 'add')!;
+    expect(add.inputs.length).toBe(2);
+    expect(add.outputs).toEqual(['flatten']);
   });
 });
