@@ -96,10 +96,7 @@ function planCalibration(model: QuintModel, calib: NpyFile, requested: number | 
   return batch;
 }
 
-/**
- * Calibration batches read from the file one at a time (NaN/Inf checked per batch).
- * @see /tmp/requests-cli.md 1: quantizeModel still collects them before calibrating.
- */
+/** Calibration batches read from the file one at a time (NaN/Inf checked per batch); quantizeModel observes and drops each. */
 function* calibrationBatches(calib: NpyFile, batchSize: number, ignoreNonFinite: boolean, skipped: { count: number }): Generator<Tensor> {
   for (let start = 0, b = 0; start < calib.samples; start += batchSize, b++) {
     const n = Math.min(batchSize, calib.samples - start);
@@ -175,6 +172,7 @@ async function quantizeWith(path: string, opts: QuantizeOptions, dynamic: boolea
       quantized = await quantizeModel(model, calibrationBatches(calib, batchSize, opts.ignoreNonfinite === true, skipped), {
         ...common,
         batchSize,
+        totalBatches: Math.ceil(calib.samples / batchSize),
         onProgress: (done, total) => bar.update(done, total),
       });
       if (skipped.count === calib.samples) throw new QuantError('NOT_CALIBRATED', 'every calibration batch had NaN/Inf; nothing to calibrate with.');
