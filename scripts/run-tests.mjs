@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every vitest project in one process and prints the closing line CI reads:
-// `tests: N passed, N failed, N skipped`. `--dist` runs the same suites against the built dist/.
+// `tests: N passed, N failed, N skipped`. `--dist` runs the same suites against the built dist/;
+// `--scale` runs only the scale checks (`*.scale.test.ts`, which need Debian's PyTorch).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,14 +10,15 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const report = join(root, '.vitest-report.json');
 const dist = process.argv.includes('--dist');
-const passthrough = process.argv.slice(2).filter((a) => a !== '--dist');
+const scale = process.argv.includes('--scale');
+const passthrough = process.argv.slice(2).filter((a) => a !== '--dist' && a !== '--scale');
 const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
 rmSync(report, { force: true });
 const run = spawnSync(
   process.execPath,
   [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...passthrough],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, ...(dist ? { VITEST_DIST: '1' } : {}) } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, ...(dist ? { VITEST_DIST: '1' } : {}), ...(scale ? { QUINT_SCALE: '1' } : {}) } },
 );
 
 let passed = 0;
