@@ -229,25 +229,55 @@ function observerOverrides(mapping: QConfigMapping, options: QuantizeModelOption
   return mapping;
 }
 
-/** What {@link quantizeModel} calibrates with: Tensors one by one, sync or async, or one Tensor. */
-export type CalibrationBatches = Iterable<Tensor> | AsyncIterable<Tensor> | Tensor;
+/** One calibration batch: a Tensor (single-input models), or a Tensor per graph input by ONNX input name. */
+export type CalibrationBatch = Tensor | Readonly<Record<string, Tensor>>;
+
+/** What {@link quantizeModel} calibrates with: batches one by one, sync or async, or one Tensor. */
+export type CalibrationBatches = Iterable<CalibrationBatch> | AsyncIterable<CalibrationBatch> | Tensor;
 
 function notTensor(t: unknown): QuantError {
-  return new QuantError('INVALID_ARGUMENT', `quantizeModel: calibration data must be float Tensors, got ${Object.prototype.toString.call(t)}.`);
+  return new QuantError('INVALID_ARGUMENT', `quantizeModel: calibration data must be float Tensors (or records input name → Tensor), got ${Object.prototype.toString.call(t)}.`);
 }
 
-/** Splits one calibration tensor along axis 0 into batches of at most `batchSize`, as views are read. */
-function* splitTensor(t: Tensor, batchSize: number): Generator<Tensor> {
-  const n = t.shape[0] ?? 1;
-  if (n <= batchSize || t.shape.length === 0) {
-    yield t;
+/** A batch as the model's inputs, in graph-input order. */
+function batchInputs(item: unknown, names: readonly string[]): Tensor[] {
+  if (item instanceof Tensor) {
+    if (names.length > 1) {
+      throw new QuantError('INVALID_ARGUMENT', `quantizeModel: the model takes ${names.length} inputs (${names.join(', ')}); pass each calibration batch as a record { ${names.map((n) => `'${n}': Tensor`).join(', ')} }.`);
+    }
+    return [item];
+  }
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw notTensor(item);
+  const rec = item as Record<string, unknown>;
+  const extra = Object.keys(rec).filter((k) => !names.includes(k));
+  const missing = names.filter((n) => !(n in rec));
+  if (extra.length > 0 || missing.length > 0) {
+    throw new QuantError('INVALID_ARGUMENT', `quantizeModel: a calibration record has inputs {${Object.keys(rec).join(', ')}} but the model takes {${names.join(', ')}}; give one Tensor per graph input, by name.`);
+  }
+  const list = names.map((n) => rec[n]);
+  for (const t of list) if (!(t instanceof Tensor)) throw notTensor(t);
+  const ts = list as Tensor[];
+  const n0 = ts[0]?.shape[0];
+  if (ts.some((t) => t.shape[0] !== n0)) {
+    throw new QuantError('SHAPE_MISMATCH', `quantizeModel: a calibration record holds ${ts.map((t, i) => `${names[i]} [${t.shape.join(', ')}]`).join(', ')}; every input needs the same number of samples (axis 0).`);
+  }
+  return ts;
+}
+
+/** Splits one calibration batch along axis 0 into batches of at most `batchSize` (every input alike). */
+function* splitBatch(ts: Tensor[], batchSize: number): Generator<Tensor[]> {
+  const n = ts[0]?.shape[0] ?? 1;
+  if (n <= batchSize || ts.some((t) => t.shape.length === 0)) {
+    yield ts;
     return;
   }
-  const per = t.numel / n;
-  const d = t.toFloat32Array();
+  const data = ts.map((t) => t.toFloat32Array());
   for (let i = 0; i < n; i += batchSize) {
     const b = Math.min(batchSize, n - i);
-    yield new Tensor(d.slice(i * per, (i + b) * per), [b, ...t.shape.slice(1)]);
+    yield ts.map((t, k) => {
+      const per = t.numel / n;
+      return new Tensor(data[k]!.slice(i * per, (i + b) * per), [b, ...t.shape.slice(1)]);
+    });
   }
 }
 
@@ -255,21 +285,21 @@ function* splitTensor(t: Tensor, batchSize: number): Generator<Tensor> {
  * The calibration batches, pulled one at a time: a generator (the CLI's chunked `.npy` reader) is
  * never read ahead, so only the batch being calibrated is held, whatever the size of the set.
  */
-async function* streamBatches(batches: CalibrationBatches, batchSize: number): AsyncGenerator<Tensor> {
+async function* streamBatches(batches: CalibrationBatches, names: readonly string[], batchSize: number): AsyncGenerator<Tensor[]> {
   if (batches instanceof Tensor) {
-    yield* splitTensor(batches, batchSize);
+    yield* splitBatch(batchInputs(batches, names), batchSize);
     return;
   }
   if (typeof batches !== 'object' || batches === null || (!(Symbol.iterator in batches) && !(Symbol.asyncIterator in batches))) throw notTensor(batches);
-  for await (const t of batches as AsyncIterable<Tensor>) {
-    if (!(t instanceof Tensor)) throw notTensor(t);
-    yield* splitTensor(t, batchSize);
-  }
+  for await (const item of batches as AsyncIterable<unknown>) yield* splitBatch(batchInputs(item, names), batchSize);
 }
 
 /** The batch count of a Tensor or an array (known without reading data); undefined for iterators. */
-function countBatches(batches: CalibrationBatches, batchSize: number): number | undefined {
-  const count = (t: unknown): number => (t instanceof Tensor && t.shape.length > 0 ? Math.max(1, Math.ceil((t.shape[0] ?? 1) / batchSize)) : 1);
+function countBatches(batches: CalibrationBatches, names: readonly string[], batchSize: number): number | undefined {
+  const count = (item: unknown): number => {
+    const t = item instanceof Tensor ? item : typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[names[0] ?? ''] : undefined;
+    return t instanceof Tensor && t.shape.length > 0 ? Math.max(1, Math.ceil((t.shape[0] ?? 1) / batchSize)) : 1;
+  };
   if (batches instanceof Tensor) return count(batches);
   return Array.isArray(batches) ? (batches as unknown[]).reduce<number>((a, t) => a + count(t), 0) : undefined;
 }
@@ -302,16 +332,19 @@ function hasNonFinite(t: Tensor): boolean {
  * `convertFx` of `@quint/converter`), or dynamically (`quantizeDynamic`), and records provenance
  * (`quint.version`, `quint.engine`, `quint.qconfig`, `quint.torchCompat`, `quint.calibrationSamples`).
  * Calibration is streamed: `calibrationBatches` (a Tensor, an array, or any sync or async iterable
- * of Tensors) is pulled one tensor at a time, each split along axis 0 into `batchSize` batches,
- * observed and dropped; the first batch is prepareFx's example input.
+ * of Tensors — or, for models with several graph inputs, of records input name → Tensor) is pulled
+ * one item at a time, each split along axis 0 into `batchSize` batches, observed and dropped; the
+ * first batch is prepareFx's example input.
  *
  * @throws QuantError `INVALID_ARGUMENT` for a model that is already quantized, unknown options,
- *   a batchSize that is not a positive integer, or keepFloat names; `NON_FINITE` for NaN/Inf
+ *   a batchSize that is not a positive integer, keepFloat names, or batches that do not name
+ *   every graph input; `SHAPE_MISMATCH` for a record whose inputs differ in sample count; `NON_FINITE` for NaN/Inf
  *   calibration data (unless `ignoreNonFinite`); `NOT_CALIBRATED` without calibration batches in
  *   static mode.
  * @example
  * const q = await quantizeModel(model, [calib], { qconfig: 'qnnpack', engine: 'ort' });
  * const streamed = await quantizeModel(model, readBatches('calib.npy'), { totalBatches: 16 });
+ * const twoInputs = await quantizeModel(model2, [{ image: x, mask: m }]);
  * const bytes = saveModel(q, { format: 'qdq' });
  */
 export async function quantizeModel(model: QuintModel, calibrationBatches: CalibrationBatches, options: QuantizeModelOptions = {}): Promise<QuintModel> {
@@ -335,23 +368,24 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
     const keep = findNodeTargets(model.graphModule, options.keepFloat ?? []);
     for (const m of keep.modules) mapping.setModuleName(m, null);
     for (const f of keep.functions) mapping.setModuleNameObjectTypeOrder({ moduleName: '', objectType: f.target as never, index: f.index }, null);
-    let total = options.totalBatches ?? countBatches(calibrationBatches, batchSize) ?? Number.NaN;
+    const names = model.inputNames.length > 0 ? model.inputNames : ['input'];
+    let total = options.totalBatches ?? countBatches(calibrationBatches, names, batchSize) ?? Number.NaN;
     let prepared: GraphModule | undefined;
     let done = 0;
     let index = -1;
     let lastYield = Date.now();
     // One batch at a time: the first is prepareFx's example input, each is dropped once observed.
-    for await (const b of streamBatches(calibrationBatches, batchSize)) {
+    for await (const b of streamBatches(calibrationBatches, names, batchSize)) {
       index++;
-      if (hasNonFinite(b)) {
+      if (b.some(hasNonFinite)) {
         if (options.ignoreNonFinite !== true) throw new QuantError('NON_FINITE', `quantizeModel: calibration batch ${index} has NaN or Inf values; clean the data or pass ignoreNonFinite.`);
         onWarning(`calibration batch ${index} has NaN/Inf values; skipped (ignoreNonFinite).`);
         if (options.totalBatches === undefined) total--;
         continue;
       }
-      prepared ??= prepareFx(model.graphModule, mapping, [b], { onWarning });
-      prepared.call(b);
-      samples += b.shape[0] ?? 1;
+      prepared ??= prepareFx(model.graphModule, mapping, b, { onWarning });
+      prepared.call(...b);
+      samples += b[0]?.shape[0] ?? 1;
       done++;
       options.onProgress?.(done, total);
       // Calibration is long and synchronous: let the event loop run every ~25 ms so that a SIGINT

@@ -3,6 +3,7 @@ export type {
   QuintModel,
   LoadModelOptions,
   QConfigPreset,
+  CalibrationBatch,
   CalibrationBatches,
   QuantizeModelOptions,
   RunModelOptions,

@@ -2,9 +2,11 @@
 // text, node names kept from the float model, float-model inspection, several graph inputs.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compareModelOutputs } from '@quint/converter';
-import { Generator, Tensor, randn } from '@quint/tensor';
-import { decodeModel, inspectModel, loadModel, quantizeModel, runModel, saveModel } from '../src/index.js';
+import { compareModelOutputs, computeSqnr } from '@quint/converter';
+import { symbolicTrace } from '@quint/fx-graph-tracer';
+import { Conv2d, Module } from '@quint/nn';
+import { Generator, Tensor, add, randn } from '@quint/tensor';
+import { decodeModel, encodeModel, exportModel, inspectModel, loadModel, quantizeModel, runModel, saveModel } from '../src/index.js';
 import { fixture, npyFixture } from './helpers.js';
 
 describe('engine onednn: saveModel keeps the float bias', () => {
@@ -167,5 +169,46 @@ describe('inspectModel of a float model', () => {
     const add = info.nodes.find((n) => n.name === 'add')!;
     expect(add.inputs.length).toBe(2);
     expect(add.outputs).toEqual(['flatten']);
+  });
+});
+
+describe('quantizeModel with several graph inputs', () => {
+  class TwoInputs extends Module {
+    c1 = new Conv2d(3, 4, 3);
+    c2 = new Conv2d(3, 4, 3);
+    forward(a: Tensor, b: Tensor): Tensor {
+      return add(this.c1.call(a), this.c2.call(b));
+    }
+  }
+  const twoInputModel = () => loadModel(encodeModel(exportModel(symbolicTrace(new TwoInputs().eval()), { inputShapes: { a: [1, 3, 8, 8], b: [1, 3, 8, 8] } })));
+
+  it('calibrates with records name → Tensor (split along axis 0), lazily or as an array', async () => {
+    const m = await twoInputModel();
+    expect(m.inputNames).toEqual(['a', 'b']);
+    const g = new Generator(21);
+    const data = Array.from({ length: 3 }, () => ({ b: randn([2, 3, 8, 8], g), a: randn([2, 3, 8, 8], g) }));
+    const events: string[] = [];
+    function* gen(): IterableIterator<Record<string, Tensor>> {
+      for (const [i, r] of data.entries()) {
+        events.push(`read ${i}`);
+        yield r;
+      }
+    }
+    const q = await quantizeModel(m, gen(), { totalBatches: 6, onProgress: (d, t) => events.push(`done ${d}/${t}`), onWarning: () => {} });
+    expect(events).toEqual(['read 0', 'done 1/6', 'done 2/6', 'read 1', 'done 3/6', 'done 4/6', 'read 2', 'done 5/6', 'done 6/6']);
+    expect(q.metadata['quint.calibrationSamples']).toBe('6');
+    expect(saveModel(await quantizeModel(m, data, { onWarning: () => {} }))).toEqual(saveModel(q));
+    const x = { a: randn([1, 3, 8, 8], g), b: randn([1, 3, 8, 8], g) };
+    const yq = (await runModel(q, x))[m.outputNames[0]!] as Tensor;
+    const yf = (await runModel(m, x))[m.outputNames[0]!] as Tensor;
+    expect(computeSqnr(yf, yq)).toBeGreaterThan(25);
+  });
+
+  it('a bare Tensor for a two-input model, or a record missing an input, is INVALID_ARGUMENT', async () => {
+    const m = await twoInputModel();
+    const t = randn([1, 3, 8, 8], new Generator(1));
+    await expect(quantizeModel(m, t, { onWarning: () => {} })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(quantizeModel(m, [{ a: t }], { onWarning: () => {} })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(quantizeModel(m, [{ a: t, b: randn([2, 3, 8, 8], new Generator(2)) }], { onWarning: () => {} })).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
   });
 });
