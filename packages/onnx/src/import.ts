@@ -954,7 +954,7 @@ class Importer {
   // ------------------------------------------------------------------ elementwise and activations
 
   /** A unary op: fused on a DQ'd input when a Q follows with the same qparams (or a fixed-qparams op), else float. */
-  unary(n: OnnxNode, m: Module, kernel: 'relu' | null): void {
+  unary(n: OnnxNode, m: Module, kernel: 'relu' | 'relu6' | 'hardtanh' | null): void {
     const x = this.requireInput(n, 0);
     if (x.kind === 'quant') {
       // QOperator graphs: Relu on uint8 codes is not valid ONNX; treat as float through DQ.
@@ -1001,12 +1001,22 @@ class Importer {
       hi = bn?.[0];
     }
     let m: Module;
-    let kernel: 'relu' | null = null;
-    if (lo === 0 && hi === 6) m = new ReLU6();
-    else if (lo === 0 && (hi === undefined || hi === Infinity)) {
+    let kernel: 'relu' | 'relu6' | 'hardtanh' | null = null;
+    // DQ → Clip → Q with the input's qparams is PyTorch's quantized relu6/hardtanh (what saveModel
+    // writes for them): on qnnpack/onednn it runs that kernel on the codes, so that the reloaded model
+    // keeps the memory-format hint of its input, e.g. qnnpack's permuted codes after a quantized conv
+    // (docs/numerics.md, "Two PyTorch 1.13 quirks"). Engine ort keeps ONNX's Clip through float.
+    const pytorchClamp = this.engine !== 'ort' && lo !== undefined && hi !== undefined && Number.isFinite(lo) && Number.isFinite(hi);
+    if (lo === 0 && hi === 6) {
+      m = new ReLU6();
+      if (pytorchClamp) kernel = 'relu6';
+    } else if (lo === 0 && (hi === undefined || hi === Infinity)) {
       m = new ReLU();
       kernel = 'relu';
-    } else m = new Hardtanh({ minVal: lo ?? -Infinity, maxVal: hi ?? Infinity });
+    } else {
+      m = new Hardtanh({ minVal: lo ?? -Infinity, maxVal: hi ?? Infinity });
+      if (pytorchClamp) kernel = 'hardtanh';
+    }
     // Only the data input is a graph value.
     this.unary({ ...n, inputs: [n.inputs[0] ?? ''] }, m, kernel);
     if (n.outputs[0] !== undefined) {
