@@ -21,7 +21,8 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     rules: {
-      '@typescript-eslint/consistent-type-imports': 'error',
+      // `typeof import('m')` types a dynamically imported module (onnxruntime-web is loaded on demand).
+      '@typescript-eslint/consistent-type-imports': ['error', { disallowTypeAnnotations: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // Walking a module tree with a `let m: Module = this` cursor is not aliasing.
       '@typescript-eslint/no-this-alias': 'off',

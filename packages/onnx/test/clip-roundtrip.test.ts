@@ -3,7 +3,8 @@
 // output) returns permuted codes (docs/numerics.md, "Two PyTorch 1.13 quirks"); the reloaded model
 // must reproduce that, not the plain ONNX Clip.
 import { describe, expect, it } from 'vitest';
-import { Tensor, randn, Generator } from '@quint/tensor';
+import type { Tensor} from '@quint/tensor';
+import { randn, Generator } from '@quint/tensor';
 import { encodeModel, loadModel, quantizeModel, runModel, saveModel, type OnnxModel, type OnnxNode } from '../src/index.js';
 
 function node(opType: string, inputs: string[], outputs: string[], name: string): OnnxNode {
