@@ -21,4 +21,5 @@ export {
   q8_avgpool2d__wasmsimd,
   q8_adaptive_avgpool2d__wasmsimd,
   q8_mean_rows__wasmsimd,
+  q8_mul_minmax_fp32__wasmsimd,
 } from './nongemm';

@@ -302,3 +302,48 @@ export function q8_mean_rows__wasmsimd(x: usize, y: usize, outer: i32, inner: i3
     store<u8>(y + <usize>r, code);
   }
 }
+
+// quantized::mul's requantize_from_int (kernels-js elementwise.ts, spec §5.4), same shapes (callers
+// expand broadcasts): acc = (a − za)(b − zb) in int32, y = max(clamp(zp + rne(f32(acc · m))), lo).
+// |acc| ≤ 255² is exact in f32 and m is a float32, so the f32 product is the correctly rounded
+// exact product, as kernels-js's `f32(acc * m)`.
+export function q8_mul_minmax_fp32__wasmsimd(a: usize, b: usize, y: usize, n: i32, za: i32, zb: i32, m: f32, zp: i32, lo: i32): void {
+  const vza = i16x8.splat(<i16>za);
+  const vzb = i16x8.splat(<i16>zb);
+  const vm = f32x4.splat(m);
+  const fzp = <f32>zp;
+  const vmin = f32x4.splat(-fzp);
+  const vmax = f32x4.splat(<f32>255.0 - fzp);
+  const vzp = i32x4.splat(zp);
+  const vlo = i8x16.splat(<i8>lo);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const xa = v128.load(a + <usize>i);
+    const xb = v128.load(b + <usize>i);
+    const al = i16x8.sub(i16x8.extend_low_i8x16_u(xa), vza);
+    const ah = i16x8.sub(i16x8.extend_high_i8x16_u(xa), vza);
+    const bl = i16x8.sub(i16x8.extend_low_i8x16_u(xb), vzb);
+    const bh = i16x8.sub(i16x8.extend_high_i8x16_u(xb), vzb);
+    const r0 = mulQ(i32x4.extmul_low_i16x8_s(al, bl), vm, vmin, vmax, vzp);
+    const r1 = mulQ(i32x4.extmul_high_i16x8_s(al, bl), vm, vmin, vmax, vzp);
+    const r2 = mulQ(i32x4.extmul_low_i16x8_s(ah, bh), vm, vmin, vmax, vzp);
+    const r3 = mulQ(i32x4.extmul_high_i16x8_s(ah, bh), vm, vmin, vmax, vzp);
+    const h0 = i16x8.narrow_i32x4_s(r0, r1);
+    const h1 = i16x8.narrow_i32x4_s(r2, r3);
+    v128.store(y + <usize>i, i8x16.max_u(i8x16.narrow_i16x8_u(h0, h1), vlo));
+  }
+  for (; i < n; i++) {
+    const acc = (<i32>load<u8>(a + <usize>i) - za) * (<i32>load<u8>(b + <usize>i) - zb);
+    const r = min(max(nearest(<f32>acc * m), -fzp), <f32>255.0 - fzp);
+    store<u8>(y + <usize>i, max(<i32>r + zp, lo));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function mulQ(acc: v128, m: v128, vmin: v128, vmax: v128, zp: v128): v128 {
+  // Clamping the rounded value to [−zp, 255 − zp] in float keeps the conversion in range; rounding
+  // is monotone and the bounds are integers, so it equals clamping after.
+  const r = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(f32x4.convert_i32x4_s(acc), m)), vmin), vmax);
+  return i32x4.add(i32x4.trunc_sat_f32x4_s(r), zp);
+}

@@ -39,6 +39,7 @@ interface RawExports {
     x: number, y: number, planes: number, H: number, W: number, oH: number, oW: number, hb: number, wb: number, zp: number, path: number, scale: number,
   ): void;
   q8_mean_rows__wasmsimd(x: number, y: number, outer: number, inner: number, zp: number, qnnpack: number, qs: number): void;
+  q8_mul_minmax_fp32__wasmsimd(a: number, b: number, y: number, n: number, za: number, zb: number, m: number, zp: number, lo: number): void;
 }
 
 /** Names of the raw exports, in the order worker threads index them. */
@@ -61,6 +62,7 @@ export const KERNEL_EXPORTS = [
   'q8_avgpool2d__wasmsimd',
   'q8_adaptive_avgpool2d__wasmsimd',
   'q8_mean_rows__wasmsimd',
+  'q8_mul_minmax_fp32__wasmsimd',
 ] as const satisfies readonly (keyof RawExports)[];
 
 /** A raw export's name. */
@@ -168,6 +170,10 @@ export interface KernelsAbi {
     readonly hb: number; readonly wb: number; readonly zeroPoint: number; readonly path: number; readonly scale: number;
   }): void;
   meanRows(args: { readonly x: number; readonly y: number; readonly outer: number; readonly inner: number; readonly zeroPoint: number; readonly qnnpack: boolean; readonly qs: number }): void;
+  mul(args: {
+    readonly a: number; readonly b: number; readonly y: number; readonly n: number; readonly aZeroPoint: number; readonly bZeroPoint: number;
+    readonly multiplier: number; readonly zeroPoint: number; readonly lo: number;
+  }): void;
 }
 
 /** A byte transpose between NCHW and NHWC of `n` images of `c` channels × `hw` pixels. */
@@ -330,5 +336,6 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
     adaptiveAvgPool2d: (p) =>
       raw.q8_adaptive_avgpool2d__wasmsimd(p.x, p.y, p.planes, p.H, p.W, p.oH, p.oW, p.hb, p.wb, p.zeroPoint, p.path, p.scale),
     meanRows: (m) => raw.q8_mean_rows__wasmsimd(m.x, m.y, m.outer, m.inner, m.zeroPoint, b(m.qnnpack), m.qs),
+    mul: (m) => raw.q8_mul_minmax_fp32__wasmsimd(m.a, m.b, m.y, m.n, m.aZeroPoint, m.bZeroPoint, m.multiplier, m.zeroPoint, m.lo),
   };
 }

@@ -163,6 +163,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
         conv2d(ready('conv2dRelu'), runner!, ctx, x, mine('conv2dRelu', w) as WasmPackedConv2d, out, opts, true),
       add: (a, b, out, opts) => ng.add(ready('add'), 'add', a, b, out, opts),
       addRelu: (a, b, out, opts) => ng.add(ready('addRelu'), 'addRelu', a, b, out, opts),
+      mul: (a, b, out, opts) => ng.mul(ready('mul'), 'mul', a, b, out, opts),
+      mulRelu: (a, b, out, opts) => ng.mul(ready('mulRelu'), 'mulRelu', a, b, out, opts),
       relu: (x, opts) => ng.relu(ready('relu'), x, opts),
       relu6: (x, opts) => ng.relu6(ready('relu6'), x, opts),
       hardtanh: (x, params, opts) => ng.hardtanh(ready('hardtanh'), x, params, opts),

@@ -1,4 +1,4 @@
-// The non-GEMM ops on the wasm kernels of assembly/nongemm.ts: clamps, table activations, add,
+// The non-GEMM ops on the wasm kernels of assembly/nongemm.ts: clamps, table activations, add, mul,
 // pooling, mean. Checks, error codes and messages, pooling geometry, the inner-loop split and every
 // float formula are @quint/qtensor's (nongemm-checks.ts, lookup-tables.ts), shared with
 // @quint/kernels-js: tables that depend on float library functions (exp, tanh, Sleef's expf, the FMA
@@ -63,6 +63,8 @@ const f32 = Math.fround;
 export const WASM_NON_GEMM_ENGINES: Partial<Record<OpName, readonly Engine[]>> = {
   add: ['qnnpack', 'onednn'],
   addRelu: ['qnnpack', 'onednn'],
+  mul: ['qnnpack', 'onednn'],
+  mulRelu: ['qnnpack', 'onednn'],
   relu: ['qnnpack', 'onednn', 'ort'],
   relu6: ['qnnpack', 'onednn'],
   hardtanh: ['qnnpack', 'onednn'],
@@ -328,6 +330,42 @@ export function add(abi: KernelsAbi, op: 'add' | 'addRelu', a: QTensor, b: QTens
     ]);
   }
   return makeQuint8Out(y, a.shape, o.scale, o.zeroPoint);
+}
+
+// ---------------------------------------------------------------------------------------------
+// mul, mulRelu (spec §5.4)
+
+/** The codes of `x` broadcast to `outShape` (a copy only when the shapes differ). */
+function expandTo(x: QTensor, outShape: readonly number[]): Uint8Array {
+  const d = x.data as Uint8Array;
+  if (sameShape(x.shape, outShape)) return d;
+  const idx = broadcastIndex(x.shape, outShape);
+  const y = new Uint8Array(idx.length);
+  for (let i = 0; i < idx.length; i++) y[i] = d[idx[i]!]!;
+  return y;
+}
+
+export function mul(abi: KernelsAbi, op: 'mul' | 'mulRelu', a: QTensor, b: QTensor, out: OutQparams, opts?: KernelOptions): QTensor {
+  const aQ = checkNonGemmInput(op, a, 'a');
+  const bQ = checkNonGemmInput(op, b, 'b');
+  const o = checkNonGemmOut(op, out);
+  const engine = checkEngine(op, opts);
+  // requantize_from_int on both engines: one formula for every element, so memory order does not
+  // matter and broadcasts are expanded here (both operands broadcast).
+  const outShape = binaryOutShape(op, a.shape, b.shape);
+  const n = outShape.reduce((p, d) => p * d, 1);
+  const multiplier = f32(f32(f32(aQ.scale) * f32(bQ.scale)) * invFloat(o.scale));
+  const lo = op === 'mulRelu' ? o.zeroPoint : 0;
+  const y = runU8(abi, op, [expandTo(a, outShape), expandTo(b, outShape)], [], n, ([ap, bp, yp]) =>
+    abi.mul({ a: ap!, b: bp!, y: yp!, n, aZeroPoint: aQ.zeroPoint, bZeroPoint: bQ.zeroPoint, multiplier, zeroPoint: o.zeroPoint, lo }),
+  );
+  if (opts?.trace) {
+    traceElementwise(op, engine, opts, y, [
+      [a.data as Uint8Array, aQ, sameShape(a.shape, outShape) ? null : broadcastIndex(a.shape, outShape)],
+      [b.data as Uint8Array, bQ, sameShape(b.shape, outShape) ? null : broadcastIndex(b.shape, outShape)],
+    ]);
+  }
+  return makeQuint8Out(y, outShape, o.scale, o.zeroPoint);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -75,11 +75,12 @@ describe('loading', () => {
     expect(be.supports('avgPool2d', { engine: 'ort' })).toBe(false);
     expect(be.supports('relu', { dtype: 'qint8' })).toBe(false);
     expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(false);
-    expect(be.supports('mul')).toBe(false);
+    expect(be.supports('mul')).toBe(true);
+    expect(be.supports('mulRelu', { engine: 'ort' })).toBe(false);
     expect(be.supports('cat')).toBe(false);
     expect(be.supports('linear', { engine: 'onednn', symmetricWeight: false })).toBe(false);
     expect(be.supports('linear', { dtype: 'qint8' })).toBe(false);
-    expect(code(() => be.kernels.mul({} as QTensor, {} as QTensor, { scale: 1, zeroPoint: 0 }))).toBe('UNSUPPORTED_OP');
+    expect(code(() => be.kernels.reshape({} as QTensor, [1]))).toBe('UNSUPPORTED_OP');
   });
 
   it('non-GEMM ops on an engine without a wasm kernel fail with UNSUPPORTED_OP', async () => {
