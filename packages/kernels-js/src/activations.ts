@@ -18,6 +18,10 @@ import {
   hardsigmoidBody,
   hardswishBody,
   makeQuint8Out,
+  ortClipBounds,
+  ortHardsigmoidFloat,
+  ortHardswishFloat,
+  ortUnaryTable,
   perTensorOperand,
   qnnpackHardswishTable,
   qnnpackSigmoidTable,
@@ -37,7 +41,7 @@ import {
   type UnaryBody,
 } from '@quint/qtensor';
 import { allocU8, memoryOrder } from './ops-common.js';
-import { ortApplyTable, ortClipBounds, ortHardsigmoidFloat, ortHardswishFloat, ortLogistic, ortUnaryTable } from './ort-ops.js';
+import { ortApplyTable, ortLogistic } from './ort-ops.js';
 
 /** Engine ort for a clamp: ONNX Clip between DQ and Q with ORT's quantized bounds (ort-ops.ts). */
 function ortClamp(op: 'relu6' | 'hardtanh' | 'clamp', x: QTensor, q: NonGemmInput, lo: number | undefined, hi: number | undefined, opts: KernelOptions | undefined): QTensor {

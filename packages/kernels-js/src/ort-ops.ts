@@ -16,6 +16,8 @@ import {
   elementTracer,
   fmaf,
   makeQuint8Out,
+  ortDequantize,
+  ortUnaryTable,
   perTensorOperand,
   roundHalfToEven,
   type AvgPool2dParams,
@@ -29,19 +31,6 @@ import { allocU8, f32 } from './ops-common.js';
 
 /** Which ONNX Runtime build a formula reproduces, where the builds differ. */
 export type OrtTarget = 'wasm' | 'x64';
-
-/**
- * ORT's QuantizeLinear: `clamp(rne(f32(v / f32(s))) + zp)` — a division, not a reciprocal multiply
- * (spec onnx-ort-and-peers.md §1.3).
- */
-export function ortQuantize(v: number, scale: number, zeroPoint: number): number {
-  return clampU8(roundHalfToEven(f32(v / f32(scale))) + zeroPoint);
-}
-
-/** ORT's DequantizeLinear of a uint8 code: `f32((q − zp) · f32(s))`. */
-export function ortDequantize(q: number, scale: number, zeroPoint: number): number {
-  return f32((q - zeroPoint) * f32(scale));
-}
 
 // ---------------------------------------------------------------------------------------------
 // QLinearAdd / QLinearMul with ONNX (numpy) broadcasting
@@ -202,8 +191,7 @@ export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | un
   for (const [k, x] of xs.entries()) {
     const q = qs[k]!;
     const row = x.shape[d]! * inner;
-    const table = new Uint8Array(256);
-    for (let c = 0; c < 256; c++) table[c] = ortQuantize(ortDequantize(c, q.scale, q.zeroPoint), o.scale, o.zeroPoint);
+    const table = ortUnaryTable(q, o, (v) => v);
     for (let i = 0; i < outer; i++) {
       for (let j = 0; j < row; j++) {
         const code = x.data[i * row + j]!;
@@ -324,28 +312,6 @@ export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [
 // ---------------------------------------------------------------------------------------------
 // Activations
 
-/**
- * Engine 'ort' relu6/hardtanh/clamp (ONNX Clip between DequantizeLinear and QuantizeLinear with the
- * same qparams): `clamp(q, Q(lo), Q(hi))` with ORT's quantize `Q(v) = clamp(rne(f32(f32(v)/s)) + zp)`.
- * Exact whether ORT runs Clip in float (Q∘DQ is the identity on codes and Q is monotonic) or drops
- * it into the quantize range.
- */
-export function ortClipBounds(q: NonGemmInput, lo: number | undefined, hi: number | undefined): [number, number] {
-  return [lo === undefined ? 0 : ortQuantize(f32(lo), q.scale, q.zeroPoint), hi === undefined ? 255 : ortQuantize(f32(hi), q.scale, q.zeroPoint)];
-}
-
-const ALPHA_SIXTH = f32(1 / 6);
-
-/** ONNX HardSigmoid with alpha 1/6, beta 0.5 in ORT: `max(0, min(1, f32(f32(α·x) + 0.5)))`, α = f32(1/6). */
-export function ortHardsigmoidFloat(x: number): number {
-  return Math.max(0, Math.min(1, f32(f32(ALPHA_SIXTH * x) + 0.5)));
-}
-
-/** ONNX HardSwish in ORT: `f32(x · hardsigmoid(x))` (not PyTorch's `x·relu6(x+3)/6`). */
-export function ortHardswishFloat(x: number): number {
-  return f32(x * ortHardsigmoidFloat(x));
-}
-
 // MLAS's logistic (logistic.cpp, Eigen's rational approximation), float32 constants.
 const LOGISTIC = {
   a9: f32(4.37031012579801e-11),
@@ -382,16 +348,6 @@ export function ortLogistic(x: number, target: OrtTarget): number {
   q = ma(q, v2, L.b2);
   q = ma(q, v2, L.b0);
   return Math.max(0, Math.min(1, f32(f32(p / q) + 0.5)));
-}
-
-/**
- * Maps every code through `f` as ORT's unary QDQ/lookup-table ops do: `Q_out(f(DQ_in(q)))` with
- * ORT's DequantizeLinear and QuantizeLinear. Returns the 256-entry table.
- */
-export function ortUnaryTable(q: NonGemmInput, out: { scale: number; zeroPoint: number }, f: (x: number) => number): Uint8Array {
-  const t = new Uint8Array(256);
-  for (let c = 0; c < 256; c++) t[c] = ortQuantize(f(ortDequantize(c, q.scale, q.zeroPoint)), out.scale, out.zeroPoint);
-  return t;
 }
 
 /** Applies a 256-entry table (with tracing). */

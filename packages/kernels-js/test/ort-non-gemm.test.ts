@@ -5,12 +5,12 @@
 // formulas and cites these tests. Where node and web differ (add, mul, sigmoid), each runtime is
 // compared with its own formula (ort-ops.ts, `target`), the kernel reproduces ORT-web, and a test
 // shows the two runtimes disagree.
-import { QTensor, type QuantizedBackend } from '@quint/qtensor';
+import { QTensor, ortDequantize, ortQuantize, type QuantizedBackend } from '@quint/qtensor';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { createJsBackend } from '../src/index.js';
-import { ortAddCode, ortInput0Scalar, ortLogistic, ortMulCode, ortQuantize, ortDequantize, type OrtTarget } from '../src/ort-ops.js';
+import { ortAddCode, ortInput0Scalar, ortLogistic, ortMulCode, type OrtTarget } from '../src/ort-ops.js';
 
 ortWeb.env.wasm.numThreads = 1;
 type Ort = typeof ortNode;

@@ -30,6 +30,10 @@ import {
   invFloat,
   makeQuint8Out,
   maxPool2dGeometry,
+  ortClipBounds,
+  ortHardsigmoidFloat,
+  ortHardswishFloat,
+  ortUnaryTable,
   meanReduction,
   perTensorOperand,
   qnnpackAddParams,
@@ -66,11 +70,11 @@ export const WASM_NON_GEMM_ENGINES: Partial<Record<OpName, readonly Engine[]>> =
   mul: ['qnnpack', 'onednn'],
   mulRelu: ['qnnpack', 'onednn'],
   relu: ['qnnpack', 'onednn', 'ort'],
-  relu6: ['qnnpack', 'onednn'],
-  hardtanh: ['qnnpack', 'onednn'],
-  clamp: ['qnnpack', 'onednn'],
-  hardswish: ['qnnpack', 'onednn'],
-  hardsigmoid: ['qnnpack', 'onednn'],
+  relu6: ['qnnpack', 'onednn', 'ort'],
+  hardtanh: ['qnnpack', 'onednn', 'ort'],
+  clamp: ['qnnpack', 'onednn', 'ort'],
+  hardswish: ['qnnpack', 'onednn', 'ort'],
+  hardsigmoid: ['qnnpack', 'onednn', 'ort'],
   sigmoid: ['qnnpack', 'onednn'],
   tanh: ['qnnpack', 'onednn'],
   maxPool2d: ['qnnpack', 'onednn', 'ort'],
@@ -181,21 +185,22 @@ export function relu(abi: KernelsAbi, x: QTensor, opts?: KernelOptions): QTensor
 
 export function relu6(abi: KernelsAbi, x: QTensor, opts?: KernelOptions): QTensor {
   const q = checkNonGemmInput('relu6', x);
-  checkEngine('relu6', opts);
+  // Engine ort: ONNX Clip between DQ and Q, an integer clamp with ORT-quantized bounds (qtensor's ortClipBounds).
+  if (checkEngine('relu6', opts) === 'ort') return clampCodes(abi, 'relu6', x, q, ...ortClipBounds(q, 0, 6), opts);
   return clampCodes(abi, 'relu6', x, q, q.zeroPoint, quantizeVal(6, q.scale, q.zeroPoint, 'quint8'), opts);
 }
 
 export function hardtanh(abi: KernelsAbi, x: QTensor, params: HardtanhParams, opts?: KernelOptions): QTensor {
   const q = checkNonGemmInput('hardtanh', x);
   const [minVal, maxVal] = checkHardtanhBounds(params);
-  checkEngine('hardtanh', opts);
+  if (checkEngine('hardtanh', opts) === 'ort') return clampCodes(abi, 'hardtanh', x, q, ...ortClipBounds(q, minVal, maxVal), opts);
   return clampCodes(abi, 'hardtanh', x, q, quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'), quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'), opts);
 }
 
 export function clamp(abi: KernelsAbi, x: QTensor, params: ClampParams, opts?: KernelOptions): QTensor {
   const q = checkNonGemmInput('clamp', x);
   const { min, max } = checkClampBounds(params);
-  checkEngine('clamp', opts);
+  if (checkEngine('clamp', opts) === 'ort') return clampCodes(abi, 'clamp', x, q, ...ortClipBounds(q, min, max), opts);
   const lo = min === undefined ? 0 : quantizeVal(min, q.scale, q.zeroPoint, 'quint8');
   const hi = max === undefined ? 255 : quantizeVal(max, q.scale, q.zeroPoint, 'quint8');
   return clampCodes(abi, 'clamp', x, q, lo, hi, opts);
@@ -235,6 +240,8 @@ export function hardswish(abi: KernelsAbi, x: QTensor, out: OutQparams, opts?: K
   const q = checkNonGemmInput(op, x);
   const o = checkNonGemmOut(op, out);
   const engine = checkEngine(op, opts);
+  // Engine ort: ONNX HardSwish in float between DQ and Q, as one table (qtensor's ortUnaryTable).
+  if (engine === 'ort') return lookup(abi, op, x, q, o, ortUnaryTable(q, o, ortHardswishFloat), opts);
   if (engine === 'qnnpack') return lookup(abi, op, x, q, o, qnnpackHardswishTable(q, o).table, opts);
   return genericUnary(abi, op, x, q, o, opts, hardswishBody(o));
 }
@@ -244,6 +251,7 @@ export function hardsigmoid(abi: KernelsAbi, x: QTensor, out?: OutQparams, opts?
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
   const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, engine, false);
+  if (engine === 'ort') return lookup(abi, op, x, q, o, ortUnaryTable(q, o, ortHardsigmoidFloat), opts);
   return genericUnary(abi, op, x, q, o, opts, hardsigmoidBody(o));
 }
 

@@ -73,6 +73,7 @@ describe('loading', () => {
     expect(be.supports('add', { engine: 'ort' })).toBe(false);
     expect(be.supports('maxPool2d', { engine: 'ort' })).toBe(true);
     expect(be.supports('avgPool2d', { engine: 'ort' })).toBe(false);
+    expect(be.supports('hardswish', { engine: 'ort' })).toBe(true);
     expect(be.supports('relu', { dtype: 'qint8' })).toBe(false);
     expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(false);
     expect(be.supports('mul')).toBe(true);

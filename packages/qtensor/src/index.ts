@@ -147,5 +147,11 @@ export {
   tanhBody,
   genericUnaryTables,
   dequantizeTables,
+  ortQuantize,
+  ortDequantize,
+  ortClipBounds,
+  ortHardsigmoidFloat,
+  ortHardswishFloat,
+  ortUnaryTable,
 } from './lookup-tables.js';
 export type { QnnpackLookupTable, UnaryResult, UnaryBody } from './lookup-tables.js';

@@ -190,3 +190,86 @@ export function dequantizeTables(q: NonGemmQparams): Float32Array {
   }
   return t;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Engine ort: ONNX Runtime 1.30's QuantizeLinear/DequantizeLinear and the float activations it runs
+// between them (docs/numerics.md "Engine ort"; kernels-js test/ort-non-gemm.test.ts checks them
+// against onnxruntime-node and onnxruntime-web).
+
+/**
+ * ORT's QuantizeLinear to uint8: `clamp(rne(f32(v / f32(s))) + zp)` — a division, not a reciprocal
+ * multiply (spec onnx-ort-and-peers.md §1.3), rounding half to even.
+ *
+ * @example
+ * ortQuantize(0.25, 0.1, 10); // 12 (0.25 / 0.1 = 2.5 rounds to 2)
+ * @see https://onnx.ai/onnx/operators/onnx__QuantizeLinear.html
+ */
+export function ortQuantize(v: number, scale: number, zeroPoint: number): number {
+  return clampU8(roundHalfToEven(f32(v / f32(scale))) + zeroPoint);
+}
+
+/**
+ * ORT's DequantizeLinear of a uint8 code: `f32((q − zp) · f32(s))`.
+ *
+ * @example
+ * ortDequantize(12, 0.1, 10); // f32(0.2)
+ * @see https://onnx.ai/onnx/operators/onnx__DequantizeLinear.html
+ */
+export function ortDequantize(q: number, scale: number, zeroPoint: number): number {
+  return f32((q - zeroPoint) * f32(scale));
+}
+
+/**
+ * The code bounds of engine ort's relu6/hardtanh/clamp (ONNX Clip between DequantizeLinear and
+ * QuantizeLinear with the same qparams): `[Q(lo), Q(hi)]` with {@link ortQuantize} of `f32(bound)`,
+ * 0 and 255 for a missing bound. `clamp(q, Q(lo), Q(hi))` is exact whether ORT runs Clip in float
+ * (Q∘DQ is the identity on codes and Q is monotonic) or drops it into the quantize range.
+ *
+ * @example
+ * const [lo, hi] = ortClipBounds({ scale: 0.05, zeroPoint: 10 }, 0, 6); // [10, 130]
+ * @see https://onnx.ai/onnx/operators/onnx__Clip.html
+ */
+export function ortClipBounds(q: NonGemmQparams, lo: number | undefined, hi: number | undefined): [number, number] {
+  return [lo === undefined ? 0 : ortQuantize(f32(lo), q.scale, q.zeroPoint), hi === undefined ? 255 : ortQuantize(f32(hi), q.scale, q.zeroPoint)];
+}
+
+const ALPHA_SIXTH = f32(1 / 6);
+
+/**
+ * ONNX HardSigmoid with alpha 1/6, beta 0.5 as ORT computes it in float32:
+ * `max(0, min(1, f32(f32(α·x) + 0.5)))`, α = f32(1/6).
+ *
+ * @example
+ * ortHardsigmoidFloat(0); // 0.5
+ * @see https://onnx.ai/onnx/operators/onnx__HardSigmoid.html
+ */
+export function ortHardsigmoidFloat(x: number): number {
+  return Math.max(0, Math.min(1, f32(f32(ALPHA_SIXTH * x) + 0.5)));
+}
+
+/**
+ * ONNX HardSwish as ORT computes it: `f32(x · hardsigmoid(x))` with {@link ortHardsigmoidFloat}
+ * (not PyTorch's `x·relu6(x+3)/6`).
+ *
+ * @example
+ * ortHardswishFloat(3); // 3
+ * @see https://onnx.ai/onnx/operators/onnx__HardSwish.html
+ */
+export function ortHardswishFloat(x: number): number {
+  return f32(x * ortHardsigmoidFloat(x));
+}
+
+/**
+ * Every code through `f` as ORT's unary QDQ and lookup-table ops map it: the 256-entry table
+ * `Q_out(f(DQ_in(q)))` with {@link ortDequantize} and {@link ortQuantize}. With the identity it is
+ * ORT's requantization (QLinearConcat).
+ *
+ * @example
+ * const table = ortUnaryTable(q, { scale: 1 / 256, zeroPoint: 0 }, ortHardsigmoidFloat);
+ * @see https://onnxruntime.ai/docs/performance/model-optimizations/quantization.html
+ */
+export function ortUnaryTable(q: NonGemmQparams, out: NonGemmQparams, f: (x: number) => number): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) t[c] = ortQuantize(f(ortDequantize(c, q.scale, q.zeroPoint)), out.scale, out.zeroPoint);
+  return t;
+}
