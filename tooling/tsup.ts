@@ -9,6 +9,9 @@ export function libraryConfig(overrides: Options = {}): ReturnType<typeof define
     sourcemap: true,
     clean: true,
     target: 'es2022',
+    // Class and function names are part of behaviour here (error messages, QConfigMapping object
+    // types keyed by class name), so the bundle keeps them as written instead of `_Tensor`/`add2`.
+    keepNames: true,
     ...overrides,
   });
 }

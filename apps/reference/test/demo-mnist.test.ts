@@ -2,9 +2,10 @@
 // judged against PyTorch 1.13's own predictions in meta.json: our eager and FX int8 models must
 // predict what PyTorch's int8 models predicted on at least 99% of the images.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { QuantizedBackend } from '@quint/qtensor';
+import { opNames, type QuantizedBackend } from '@quint/qtensor';
 import { modelBytes } from '@quint/converter';
 import { createJsBackend } from '@quint/kernels-js';
+import { createWasmBackend } from '@quint/kernels-wasm';
 import { loadMnistSplit, mnistBatch, type MnistSet } from '../src/mnist/data.js';
 import { loadMnistCnn } from '../src/mnist/model.js';
 import { createWasmWithJsFallback } from '../src/demo/backends.js';
@@ -102,16 +103,19 @@ describe('MNIST, eager and graph mode, against PyTorch 1.13 (meta.json)', () => 
     expect(argmaxRows(w, 10)).toEqual(argmaxRows(js, 10));
   });
 
-  it('runs conv and linear in wasm and the other ops on kernels-js', async () => {
+  it('runs every op kernels-wasm has (conv, linear, pooling, add, …) in wasm and the rest on kernels-js', async () => {
     const { backend, wasmOps } = await createWasmWithJsFallback();
+    const wasm = createWasmBackend();
+    await wasm.init();
     try {
       expect(wasmOps).toEqual(expect.arrayContaining(['conv2d', 'conv2dRelu', 'linear', 'linearRelu']));
-      expect(wasmOps).not.toContain('maxPool2d');
-      expect(wasmOps).not.toContain('add');
+      expect(wasmOps).toEqual(opNames().filter((op) => wasm.supports(op, { engine: 'qnnpack' })));
+      expect(wasmOps).not.toContain('quantizePerTensor');
       for (const op of ['maxPool2d', 'add', 'quantizePerTensor', 'dequantize', 'flatten'] as const)
         expect(backend.supports(op)).toBe(true);
     } finally {
       backend.dispose();
+      wasm.dispose();
     }
   });
 

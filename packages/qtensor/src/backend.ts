@@ -628,3 +628,50 @@ export function defineBackend(def: BackendDefinition): QuantizedBackend {
     prepackLinear: def.prepackLinear ?? (() => unsupported(name, 'prepackLinear')),
   };
 }
+
+/**
+ * One backend made of two: each op runs on `primary` when it supports the op for `engine`, else on
+ * `fallback`; weights are prepacked by `primary` (it must support conv2d/linear for `engine`).
+ * This is how kernels-wasm is used in practice: its SIMD kernels where it has them, kernels-js for
+ * the rest. The combination is built for one engine because support differs per engine (kernels-wasm
+ * has no `add` for engine ort, for example). `dispose()` disposes both.
+ *
+ * @example
+ * const backend = composeBackends({ primary: createWasmBackend(), fallback: createJsBackend(), engine: 'qnnpack' });
+ * await backend.init();
+ * @see https://pytorch.org/docs/stable/quantization.html#quantized-engines
+ */
+export function composeBackends(opts: {
+  readonly primary: QuantizedBackend;
+  readonly fallback: QuantizedBackend;
+  readonly engine: Engine;
+  readonly name?: string;
+}): QuantizedBackend {
+  const { primary, fallback, engine } = opts;
+  // Chosen at the first call, after init(): a backend may only know what it supports once loaded.
+  let chosen: Partial<Record<OpName, (...a: unknown[]) => unknown>> | undefined;
+  const kernelFor = (op: OpName): ((...a: unknown[]) => unknown) => {
+    chosen ??= Object.fromEntries(
+      opNames().map((o) => [o, (primary.supports(o, { engine }) ? primary : fallback).kernels[o]]),
+    ) as Partial<Record<OpName, (...a: unknown[]) => unknown>>;
+    return chosen[op]!;
+  };
+  const table = {} as Record<string, unknown>;
+  for (const op of opNames()) table[op] = (...args: unknown[]) => kernelFor(op)(...args);
+  return defineBackend({
+    name: opts.name ?? `${primary.name}+${fallback.name}`,
+    kernels: table as Partial<KernelTable>,
+    async init() {
+      await primary.init();
+      await fallback.init();
+    },
+    supports: (op, params) => primary.supports(op, params) || fallback.supports(op, params),
+    engines: Object.fromEntries(opNames().map((op) => [op, ENGINES])) as Partial<Record<OpName, readonly Engine[]>>,
+    prepackConv2d: (w, b, o) => primary.prepackConv2d(w, b, o),
+    prepackLinear: (w, b, o) => primary.prepackLinear(w, b, o),
+    dispose: () => {
+      primary.dispose();
+      fallback.dispose();
+    },
+  });
+}

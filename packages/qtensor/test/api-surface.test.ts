@@ -36,6 +36,7 @@ test('public API surface', () => {
       "checkPair",
       "chooseQuantizationParams",
       "clampU8",
+      "composeBackends",
       "conv2dGeometry",
       "conv2dTraceOperands",
       "createEngineContext",

@@ -4,7 +4,7 @@
 // engine (the demo's createWasmWithJsFallback is fixed to qnnpack).
 import { createJsBackend } from '@quint/kernels-js';
 import { createWasmBackend } from '@quint/kernels-wasm';
-import { defineBackend, opNames, type Engine, type KernelTable, type QuantizedBackend } from '@quint/qtensor';
+import { composeBackends, type Engine, type QuantizedBackend } from '@quint/qtensor';
 import { isQuantError } from '@quint/tensor';
 import { warn } from '../cli-support.js';
 
@@ -22,22 +22,9 @@ export async function jsBackend(): Promise<QuantizedBackend> {
  * @throws QuantError `BACKEND_INIT_FAILED` when WebAssembly SIMD128 is unavailable.
  */
 export async function wasmBackend(engine: Engine): Promise<QuantizedBackend> {
-  const wasm = createWasmBackend();
-  await wasm.init();
-  const js = await jsBackend();
-  const kernels: Partial<Record<string, unknown>> = {};
-  for (const op of opNames()) kernels[op] = wasm.supports(op, { engine }) ? wasm.kernels[op] : js.kernels[op];
-  return defineBackend({
-    name: 'kernels-wasm+js',
-    kernels: kernels as Partial<KernelTable>,
-    supports: (op, params) => wasm.supports(op, params) || js.supports(op, params),
-    prepackConv2d: (w, b, o) => wasm.prepackConv2d(w, b, o),
-    prepackLinear: (w, b, o) => wasm.prepackLinear(w, b, o),
-    dispose: () => {
-      wasm.dispose();
-      js.dispose();
-    },
-  });
+  const backend = composeBackends({ primary: createWasmBackend(), fallback: createJsBackend(), engine, name: 'kernels-wasm+js' });
+  await backend.init();
+  return backend;
 }
 
 /** The wasm backend for `engine` where it can start, else kernels-js with a warning. */

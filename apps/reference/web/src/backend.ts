@@ -1,11 +1,11 @@
-// The page's int8 backend: kernels-wasm for conv2d/linear (the ops it has SIMD128 kernels for),
-// kernels-js for every other op, as apps/reference/src/demo/backends.ts does for the demo. In a
+// The page's int8 backend: kernels-wasm for the ops it has SIMD128 kernels for under the chosen
+// engine, kernels-js for every other op (composeBackends from @quint/qtensor). In a
 // cross-origin-isolated worker the wasm backend runs with worker threads over shared memory.
 import { createJsBackend } from '@quint/kernels-js';
 import { createWasmBackend } from '@quint/kernels-wasm';
 import wasmUrl from '@quint/kernels-wasm/kernels.wasm?url';
 import threadsWasmUrl from '@quint/kernels-wasm/kernels-threads.wasm?url';
-import { defineBackend, opNames, type KernelTable, type QuantizedBackend } from '@quint/qtensor';
+import { composeBackends, type Engine, type QuantizedBackend } from '@quint/qtensor';
 import { failureLine } from './errors.js';
 
 /** The backend and how it came to be, for the page to say. */
@@ -30,7 +30,7 @@ async function startWasm(threads: number, onWarning: (m: string) => void): Promi
  * Starts kernels-wasm (threads when the context is cross-origin isolated, else one) combined with
  * kernels-js; when wasm cannot start at all, kernels-js alone, with a warning saying why.
  */
-export async function createPageBackend(onWarning: (m: string) => void): Promise<PageBackend> {
+export async function createPageBackend(engine: Engine, onWarning: (m: string) => void): Promise<PageBackend> {
   const js = createJsBackend({ onWarning });
   await js.init();
   const want = globalThis.crossOriginIsolated === true ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
@@ -52,19 +52,7 @@ export async function createPageBackend(onWarning: (m: string) => void): Promise
     }
   }
   if (wasm === undefined) return { backend: js, label: 'kernels-js' };
-  const w = wasm;
-  const kernels: Partial<Record<string, unknown>> = {};
-  for (const op of opNames()) kernels[op] = w.supports(op, { engine: 'qnnpack' }) ? w.kernels[op] : js.kernels[op];
-  const backend = defineBackend({
-    name: 'kernels-wasm+js',
-    kernels: kernels as Partial<KernelTable>,
-    supports: (op, params) => w.supports(op, params) || js.supports(op, params),
-    prepackConv2d: (weight, bias, o) => w.prepackConv2d(weight, bias, o),
-    prepackLinear: (weight, bias, o) => w.prepackLinear(weight, bias, o),
-    dispose: () => {
-      w.dispose();
-      js.dispose();
-    },
-  });
+  const backend = composeBackends({ primary: wasm, fallback: js, engine, name: 'kernels-wasm+js' });
+  await backend.init();
   return { backend, label: `kernels-wasm (${threads} thread${threads === 1 ? '' : 's'}) + kernels-js` };
 }

@@ -2,7 +2,7 @@
 // saveModel, with the same options the CLI passes) runs here, off the page's thread, on the wasm
 // backend. The int8 model the page offers for download is reloaded from its bytes and run from them.
 import { inspectModel, loadModel, quantizeModel, runModel, saveModel, type ImportedGraphInfo, type QuintModel } from '@quint/onnx';
-import { QTensor } from '@quint/qtensor';
+import { QTensor, type Engine } from '@quint/qtensor';
 import { QuantError, Tensor, npyToTensor, readNpyHeader } from '@quint/tensor';
 import { createPageBackend, type PageBackend } from './backend.js';
 import { failureLine } from './errors.js';
@@ -16,7 +16,8 @@ interface Loaded {
   readonly samples: Tensor | null;
 }
 
-let backendPromise: Promise<PageBackend> | undefined;
+// One composed backend per engine: which ops run in wasm depends on the engine.
+const backendPromises = new Map<Engine, Promise<PageBackend>>();
 let loaded: Loaded | undefined;
 // Where warnings go: the job running now (backends warn once, at first use, from inside a job).
 let warnSink: (line: string) => void = (line) => console.warn(line);
@@ -100,8 +101,8 @@ async function quantize(msg: Extract<ToWorker, { kind: 'quantize' }>): Promise<v
   warnSink = onWarning;
   const started = performance.now();
   progress(job, 'backend');
-  backendPromise ??= createPageBackend((line) => warnSink(line));
-  const { backend, label } = await backendPromise;
+  if (!backendPromises.has(options.engine)) backendPromises.set(options.engine, createPageBackend(options.engine, (line) => warnSink(line)));
+  const { backend, label } = await backendPromises.get(options.engine)!;
   loaded = undefined;
   progress(job, 'load');
   const float = await loadModel(new Uint8Array(msg.model), { backend });
