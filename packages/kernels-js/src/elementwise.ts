@@ -5,6 +5,8 @@ import {
   VEC_STEP_U8,
   binaryOutShape,
   broadcastIndex,
+  catGeometry,
+  checkCatInputs,
   checkNonGemmInput,
   checkNonGemmOut,
   clampU8,
@@ -209,38 +211,18 @@ export function mulRelu(a: QTensor, b: QTensor, out: OutQparams, opts?: KernelOp
  */
 export function cat(xs: readonly QTensor[], dim: number, out?: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'cat';
-  if (!xs || xs.length === 0) {
-    throw new QuantError('INVALID_ARGUMENT', 'cat: the input list is empty; pass at least one tensor.');
-  }
-  const qs = xs.map((x, k) => checkNonGemmInput(op, x, `input ${k}`));
+  const qs = checkCatInputs(xs);
   const engine = engineOf(opts);
   // Engine ort: ONNX Runtime's QLinearConcat (ort-ops.ts, docs/numerics.md).
   if (engine === 'ort') return ortCat(xs, dim, out, opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
     throw new QuantError('UNSUPPORTED_OP', `cat: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
   }
-  const first = xs[0]!;
-  const nd = first.ndim;
-  const d = dim < 0 ? dim + nd : dim;
-  if (!Number.isInteger(dim) || d < 0 || d >= nd) {
-    throw new QuantError('AXIS_OUT_OF_RANGE', `cat: dim ${dim} is out of range for ${nd}-D inputs; pass a dim in [${-nd}, ${nd - 1}].`);
-  }
-  for (const [k, x] of xs.entries()) {
-    if (x.ndim !== nd || x.shape.some((s, i) => i !== d && s !== first.shape[i])) {
-      throw new QuantError(
-        'SHAPE_MISMATCH',
-        `cat: input ${k} has shape [${x.shape.join(', ')}], input 0 [${first.shape.join(', ')}]; shapes must match except in dim ${d}.`,
-      );
-    }
-  }
-  const o = out === undefined ? { scale: qs[0]!.scale, zeroPoint: qs[0]!.zeroPoint } : checkNonGemmOut(op, out);
-  const outShape = [...first.shape];
-  outShape[d] = xs.reduce((s, x) => s + x.shape[d]!, 0);
+  const { dim: d, out: o, outShape, outer, inner } = catGeometry(xs, qs, dim, out);
+  const nd = xs[0]!.ndim;
   const y = allocU8(outShape.reduce((p, e) => p * e, 1));
   const tracer = elementTracer(op, engine, opts);
   const nhwc = nd === 4 && d === 1 && xs.every((x) => isChannelsLastContiguous(x.shape, opts?.memoryFormat));
-  const outer = outShape.slice(0, d).reduce((p, e) => p * e, 1);
-  const inner = outShape.slice(d + 1).reduce((p, e) => p * e, 1);
   const outRow = outShape[d]! * inner;
   let offset = 0;
   for (const [k, x] of xs.entries()) {

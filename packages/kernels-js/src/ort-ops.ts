@@ -9,6 +9,8 @@ import { QuantError } from '@quint/tensor';
 import {
   broadcastIndex,
   broadcastShape,
+  catGeometry,
+  checkCatInputs,
   checkNonGemmInput,
   checkNonGemmOut,
   checkPair,
@@ -166,26 +168,10 @@ export function ortBinary(
  */
 export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | undefined, opts?: KernelOptions): QTensor {
   const op = 'cat';
-  if (!xs || xs.length === 0) throw new QuantError('INVALID_ARGUMENT', 'cat: the input list is empty; pass at least one tensor.');
-  const qs = xs.map((x, k) => checkNonGemmInput(op, x, `input ${k}`));
-  const first = xs[0]!;
-  const nd = first.ndim;
-  const d = dim < 0 ? dim + nd : dim;
-  if (!Number.isInteger(dim) || d < 0 || d >= nd) {
-    throw new QuantError('AXIS_OUT_OF_RANGE', `cat: dim ${dim} is out of range for ${nd}-D inputs; pass a dim in [${-nd}, ${nd - 1}].`);
-  }
-  for (const [k, x] of xs.entries()) {
-    if (x.ndim !== nd || x.shape.some((s, i) => i !== d && s !== first.shape[i])) {
-      throw new QuantError('SHAPE_MISMATCH', `cat: input ${k} has shape [${x.shape.join(', ')}], input 0 [${first.shape.join(', ')}]; shapes must match except in dim ${d}.`);
-    }
-  }
-  const o = out === undefined ? { scale: qs[0]!.scale, zeroPoint: qs[0]!.zeroPoint } : checkNonGemmOut(op, out);
-  const outShape = [...first.shape];
-  outShape[d] = xs.reduce((s, x) => s + x.shape[d]!, 0);
+  const qs = checkCatInputs(xs);
+  const { dim: d, out: o, outShape, outer, inner } = catGeometry(xs, qs, dim, out);
   const y = allocU8(outShape.reduce((p, e) => p * e, 1));
   const tracer = elementTracer(op, 'ort', opts);
-  const outer = outShape.slice(0, d).reduce((p, e) => p * e, 1);
-  const inner = outShape.slice(d + 1).reduce((p, e) => p * e, 1);
   const outRow = outShape[d]! * inner;
   let offset = 0;
   for (const [k, x] of xs.entries()) {

@@ -22,4 +22,5 @@ export {
   q8_adaptive_avgpool2d__wasmsimd,
   q8_mean_rows__wasmsimd,
   q8_mul_minmax_fp32__wasmsimd,
+  q8_cat__wasmsimd,
 } from './nongemm';

@@ -347,3 +347,20 @@ function mulQ(acc: v128, m: v128, vmin: v128, vmax: v128, zp: v128): v128 {
   const r = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(f32x4.convert_i32x4_s(acc), m)), vmin), vmax);
   return i32x4.add(i32x4.trunc_sat_f32x4_s(r), zp);
 }
+
+// One input of cat (kernels-js elementwise.ts, ort-ops.ts): `rows` rows of `rowLen` codes, row r
+// written at y + r·yStride; codes at row offsets below `split` through `tabV` (qcat_nhwc_kernel's
+// vector channels), the rest through `tabS` (256 bytes each, built in JS). copy = 1: codes unchanged.
+export function q8_cat__wasmsimd(x: usize, y: usize, rows: i32, rowLen: i32, yStride: i32, split: i32, tabV: usize, tabS: usize, copy: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * <usize>rowLen;
+    const yr = y + <usize>r * <usize>yStride;
+    if (copy) {
+      memory.copy(yr, xr, <usize>rowLen);
+      continue;
+    }
+    let j = 0;
+    for (; j < split; j++) store<u8>(yr + <usize>j, load<u8>(tabV + <usize>load<u8>(xr + <usize>j)));
+    for (; j < rowLen; j++) store<u8>(yr + <usize>j, load<u8>(tabS + <usize>load<u8>(xr + <usize>j)));
+  }
+}

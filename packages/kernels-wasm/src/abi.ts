@@ -40,6 +40,7 @@ interface RawExports {
   ): void;
   q8_mean_rows__wasmsimd(x: number, y: number, outer: number, inner: number, zp: number, qnnpack: number, qs: number): void;
   q8_mul_minmax_fp32__wasmsimd(a: number, b: number, y: number, n: number, za: number, zb: number, m: number, zp: number, lo: number): void;
+  q8_cat__wasmsimd(x: number, y: number, rows: number, rowLen: number, yStride: number, split: number, tabV: number, tabS: number, copy: number): void;
 }
 
 /** Names of the raw exports, in the order worker threads index them. */
@@ -63,6 +64,7 @@ export const KERNEL_EXPORTS = [
   'q8_adaptive_avgpool2d__wasmsimd',
   'q8_mean_rows__wasmsimd',
   'q8_mul_minmax_fp32__wasmsimd',
+  'q8_cat__wasmsimd',
 ] as const satisfies readonly (keyof RawExports)[];
 
 /** A raw export's name. */
@@ -173,6 +175,10 @@ export interface KernelsAbi {
   mul(args: {
     readonly a: number; readonly b: number; readonly y: number; readonly n: number; readonly aZeroPoint: number; readonly bZeroPoint: number;
     readonly multiplier: number; readonly zeroPoint: number; readonly lo: number;
+  }): void;
+  cat(args: {
+    readonly x: number; readonly y: number; readonly rows: number; readonly rowLen: number; readonly yStride: number;
+    readonly split: number; readonly tabV: number; readonly tabS: number; readonly copy: boolean;
   }): void;
 }
 
@@ -337,5 +343,6 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
       raw.q8_adaptive_avgpool2d__wasmsimd(p.x, p.y, p.planes, p.H, p.W, p.oH, p.oW, p.hb, p.wb, p.zeroPoint, p.path, p.scale),
     meanRows: (m) => raw.q8_mean_rows__wasmsimd(m.x, m.y, m.outer, m.inner, m.zeroPoint, b(m.qnnpack), m.qs),
     mul: (m) => raw.q8_mul_minmax_fp32__wasmsimd(m.a, m.b, m.y, m.n, m.aZeroPoint, m.bZeroPoint, m.multiplier, m.zeroPoint, m.lo),
+    cat: (c) => raw.q8_cat__wasmsimd(c.x, c.y, c.rows, c.rowLen, c.yStride, c.split, c.tabV, c.tabS, b(c.copy)),
   };
 }

@@ -165,6 +165,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
       addRelu: (a, b, out, opts) => ng.add(ready('addRelu'), 'addRelu', a, b, out, opts),
       mul: (a, b, out, opts) => ng.mul(ready('mul'), 'mul', a, b, out, opts),
       mulRelu: (a, b, out, opts) => ng.mul(ready('mulRelu'), 'mulRelu', a, b, out, opts),
+      cat: (xs, dim, out, opts) => ng.cat(ready('cat'), xs, dim, out, opts),
       relu: (x, opts) => ng.relu(ready('relu'), x, opts),
       relu6: (x, opts) => ng.relu6(ready('relu6'), x, opts),
       hardtanh: (x, params, opts) => ng.hardtanh(ready('hardtanh'), x, params, opts),

@@ -1,5 +1,5 @@
 // The non-GEMM ops on the wasm kernels of assembly/nongemm.ts: clamps, table activations, add, mul,
-// pooling, mean. Checks, error codes and messages, pooling geometry, the inner-loop split and every
+// cat, pooling, mean. Checks, error codes and messages, pooling geometry, the inner-loop split and every
 // float formula are @quint/qtensor's (nongemm-checks.ts, lookup-tables.ts), shared with
 // @quint/kernels-js: tables that depend on float library functions (exp, tanh, Sleef's expf, the FMA
 // dequantize) are built in JS, then applied in wasm. Per-element trace records carry the input
@@ -15,11 +15,15 @@ import {
   avgPool2dGeometry,
   binaryOutShape,
   broadcastIndex,
+  catGeometry,
+  checkCatInputs,
   checkClampBounds,
   checkHardtanhBounds,
   checkNonGemmInput,
   checkNonGemmOut,
   dequantizeTables,
+  dequantizeVal,
+  dequantizeValFma,
   elementTracer,
   elementwiseInnerLoop,
   engineOf,
@@ -27,7 +31,9 @@ import {
   genericUnaryTables,
   hardsigmoidBody,
   hardswishBody,
+  invDouble,
   invFloat,
+  isChannelsLastContiguous,
   makeQuint8Out,
   maxPool2dGeometry,
   ortClipBounds,
@@ -42,6 +48,7 @@ import {
   qnnpackSigmoidTable,
   qnnpackTanhTable,
   quantizeVal,
+  quantizeWithInvU8,
   sameShape,
   sigmoidBody,
   tanhBody,
@@ -69,6 +76,7 @@ export const WASM_NON_GEMM_ENGINES: Partial<Record<OpName, readonly Engine[]>> =
   addRelu: ['qnnpack', 'onednn'],
   mul: ['qnnpack', 'onednn'],
   mulRelu: ['qnnpack', 'onednn'],
+  cat: ['qnnpack', 'onednn', 'ort'],
   relu: ['qnnpack', 'onednn', 'ort'],
   relu6: ['qnnpack', 'onednn', 'ort'],
   hardtanh: ['qnnpack', 'onednn', 'ort'],
@@ -372,6 +380,73 @@ export function mul(abi: KernelsAbi, op: 'mul' | 'mulRelu', a: QTensor, b: QTens
       [a.data as Uint8Array, aQ, sameShape(a.shape, outShape) ? null : broadcastIndex(a.shape, outShape)],
       [b.data as Uint8Array, bQ, sameShape(b.shape, outShape) ? null : broadcastIndex(b.shape, outShape)],
     ]);
+  }
+  return makeQuint8Out(y, outShape, o.scale, o.zeroPoint);
+}
+
+// ---------------------------------------------------------------------------------------------
+// cat (spec §5.5, §12.C10)
+
+/**
+ * kernels-js's cat as per-input 256-entry tables applied in wasm: engine ort `Q(DQ(q))` (qtensor's
+ * ortUnaryTable); qnnpack/onednn `quantize_val(dequantize_val(q))`, or, for 4-D channels_last inputs
+ * along dim 1 (qcat_nhwc_kernel), a copy when the qparams equal the output's, else the FMA dequantize
+ * with `inv = f32(1.0/s)` on the vector channels (blocks of 32, then 8) and the scalar pair on the rest.
+ */
+export function cat(abi: KernelsAbi, xs: readonly QTensor[], dim: number, out: OutQparams | undefined, opts?: KernelOptions): QTensor {
+  const op = 'cat';
+  const qs = checkCatInputs(xs);
+  const engine = checkEngine(op, opts);
+  const { dim: d, out: o, outShape, outer, inner } = catGeometry(xs, qs, dim, out);
+  const nhwc = engine !== 'ort' && xs[0]!.ndim === 4 && d === 1 && xs.every((x) => isChannelsLastContiguous(x.shape, opts?.memoryFormat));
+  const invVec = invDouble(o.scale);
+  const invScalar = invFloat(o.scale);
+  const tables = new Uint8Array(512 * xs.length);
+  const plan = xs.map((x, k) => {
+    const q = qs[k]!;
+    const c = x.shape[d]!;
+    const tabV = tables.subarray(512 * k, 512 * k + 256);
+    const tabS = tables.subarray(512 * k + 256, 512 * k + 512);
+    if (engine === 'ort') {
+      tabS.set(ortUnaryTable(q, o, (v) => v));
+      return { copy: false, split: 0 };
+    }
+    if (nhwc && q.scale === o.scale && q.zeroPoint === o.zeroPoint) return { copy: true, split: 0 };
+    for (let code = 0; code < 256; code++) {
+      tabS[code] = quantizeWithInvU8(dequantizeVal(code, q.scale, q.zeroPoint), invScalar, o.zeroPoint);
+      if (nhwc) tabV[code] = quantizeWithInvU8(dequantizeValFma(code, q.scale, q.zeroPoint), invVec, o.zeroPoint);
+    }
+    if (!nhwc) return { copy: false, split: 0 };
+    const c32 = Math.floor(c / 32) * 32;
+    const vecChannels = c - c32 >= 8 ? c32 + Math.floor((c - c32) / 8) * 8 : c32;
+    return { copy: false, split: vecChannels * inner };
+  });
+  const outRow = outShape[d]! * inner;
+  const n = outer * outRow;
+  const y = runU8(abi, op, [...xs.map((x) => x.data as Uint8Array), tables], [], n, (ptrs) => {
+    const tp = ptrs[xs.length]!;
+    const yp = ptrs[ptrs.length - 1]!;
+    let offset = 0;
+    xs.forEach((x, k) => {
+      const rowLen = x.shape[d]! * inner;
+      const { copy, split } = plan[k]!;
+      abi.cat({ x: ptrs[k]!, y: yp + offset, rows: outer, rowLen, yStride: outRow, split, tabV: tp + 512 * k, tabS: tp + 512 * k + 256, copy });
+      offset += rowLen;
+    });
+  });
+  const tr = elementTracer(op, engine, opts);
+  if (tr) {
+    let offset = 0;
+    xs.forEach((x, k) => {
+      const rowLen = x.shape[d]! * inner;
+      for (let i = 0; i < outer; i++) {
+        for (let j = 0; j < rowLen; j++) {
+          const dst = i * outRow + offset + j;
+          if (tr.want(dst)) tr.emit({ index: dst, inputs: [perTensorOperand([x.data[i * rowLen + j]!], qs[k]!)], intermediates: {}, preRound: null, output: y[dst]! });
+        }
+      }
+      offset += rowLen;
+    });
   }
   return makeQuint8Out(y, outShape, o.scale, o.zeroPoint);
 }

@@ -78,7 +78,8 @@ describe('loading', () => {
     expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(false);
     expect(be.supports('mul')).toBe(true);
     expect(be.supports('mulRelu', { engine: 'ort' })).toBe(false);
-    expect(be.supports('cat')).toBe(false);
+    expect(be.supports('cat', { engine: 'ort' })).toBe(true);
+    expect(be.supports('cat', { engine: 'fbgemm' })).toBe(false);
     expect(be.supports('linear', { engine: 'onednn', symmetricWeight: false })).toBe(false);
     expect(be.supports('linear', { dtype: 'qint8' })).toBe(false);
     expect(code(() => be.kernels.reshape({} as QTensor, [1]))).toBe('UNSUPPORTED_OP');

@@ -408,6 +408,73 @@ export function elementwiseInnerLoop(outShape: readonly number[], bShape: readon
   return { length: shape[0]!, vectorizable: sOut[0] === 1 && (sB[0] === 1 || sB[0] === 0) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// cat (spec §5.5, §12.C10)
+
+/**
+ * Checks the inputs of `cat`: a non-empty list of per-tensor quint8 tensors. Returns each input's
+ * qparams, in order.
+ *
+ * @throws `INVALID_ARGUMENT` for an empty list; as {@link checkNonGemmInput} for each input.
+ * @example
+ * const qs = checkCatInputs([a, b]);
+ */
+export function checkCatInputs(xs: readonly QTensor[]): NonGemmInput[] {
+  if (!xs || xs.length === 0) {
+    throw new QuantError('INVALID_ARGUMENT', 'cat: the input list is empty; pass at least one tensor.');
+  }
+  return xs.map((x, k) => checkNonGemmInput('cat', x, `input ${k}`));
+}
+
+/** The shape of a `cat`, as {@link catGeometry} returns it. */
+export interface CatGeometry {
+  /** The concatenated dim, in [0, ndim). */
+  readonly dim: number;
+  /** The output qparams: `out`, or the first input's. */
+  readonly out: NonGemmQparams;
+  readonly outShape: number[];
+  /** Product of the dims before `dim` (rows of every input). */
+  readonly outer: number;
+  /** Product of the dims after `dim`. */
+  readonly inner: number;
+}
+
+/**
+ * The output of `cat(xs, dim, out)`: dim normalized, shapes checked (equal except in dim), the output
+ * qparams (`out`, or the first input's as `torch.cat`) and shape.
+ *
+ * @throws `AXIS_OUT_OF_RANGE` for a bad dim; `SHAPE_MISMATCH` when shapes differ outside dim;
+ *   `INVALID_QPARAMS` for a bad `out`.
+ * @example
+ * const { outShape, outer, inner } = catGeometry(xs, qs, 1, undefined);
+ */
+export function catGeometry(xs: readonly QTensor[], qs: readonly NonGemmQparams[], dim: number, out: OutQparams | undefined): CatGeometry {
+  const first = xs[0]!;
+  const nd = first.ndim;
+  const d = dim < 0 ? dim + nd : dim;
+  if (!Number.isInteger(dim) || d < 0 || d >= nd) {
+    throw new QuantError('AXIS_OUT_OF_RANGE', `cat: dim ${dim} is out of range for ${nd}-D inputs; pass a dim in [${-nd}, ${nd - 1}].`);
+  }
+  for (const [k, x] of xs.entries()) {
+    if (x.ndim !== nd || x.shape.some((s, i) => i !== d && s !== first.shape[i])) {
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `cat: input ${k} has shape [${x.shape.join(', ')}], input 0 [${first.shape.join(', ')}]; shapes must match except in dim ${d}.`,
+      );
+    }
+  }
+  const o = out === undefined ? { scale: qs[0]!.scale, zeroPoint: qs[0]!.zeroPoint } : checkNonGemmOut('cat', out);
+  const outShape = [...first.shape];
+  outShape[d] = xs.reduce((s, x) => s + x.shape[d]!, 0);
+  return {
+    dim: d,
+    out: o,
+    outShape,
+    outer: outShape.slice(0, d).reduce((p, e) => p * e, 1),
+    inner: outShape.slice(d + 1).reduce((p, e) => p * e, 1),
+  };
+}
+
 /** QNNPACK's fixed-point add parameters, as {@link qnnpackAddParams} returns them. */
 export interface QnnpackAddParams {
   readonly aMult: number;

@@ -23,6 +23,8 @@ test('public API surface', () => {
       "broadcastShape",
       "calculateQminQmax",
       "calculateQparams",
+      "catGeometry",
+      "checkCatInputs",
       "checkClampBounds",
       "checkConv2dPrepack",
       "checkGemmActivation",
