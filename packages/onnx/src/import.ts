@@ -954,20 +954,23 @@ class Importer {
   // ------------------------------------------------------------------ elementwise and activations
 
   /** A unary op: fused on a DQ'd input when a Q follows with the same qparams (or a fixed-qparams op), else float. */
+  /**
+   * DQ → op → Q where the Q keeps the input's qparams: run `m` on the codes (PyTorch's quantized
+   * op, on the model's backend and engine) instead of in float. True when it did.
+   */
+  private runOnCodesIfQparamsKept(n: OnnxNode, x: Extract<Value, { kind: 'dq' }>, m: Module): boolean {
+    const f = this.fusedOutput(n);
+    if (f === undefined || f.relu !== null || f.scale !== x.of.sample.qScale()) return false;
+    if (this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype) !== x.of.sample.qZeroPoint()) return false;
+    setBackend(m, this.requireBackend(n), this.engine);
+    const node = this.addModule(n, m, [x.of.node]);
+    this.finishFused(f, this.quantValue(node, this.sample(node, [x.of.sample]), x.of.dyn, n));
+    return true;
+  }
+
   unary(n: OnnxNode, m: Module, kernel: 'relu' | 'relu6' | 'hardtanh' | null): void {
     const x = this.requireInput(n, 0);
-    if (x.kind === 'quant') {
-      // QOperator graphs: Relu on uint8 codes is not valid ONNX; treat as float through DQ.
-    }
-    if (x.kind === 'dq' && kernel !== null) {
-      const f = this.fusedOutput(n);
-      if (f !== undefined && f.relu === null && f.scale === x.of.sample.qScale() && this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype) === x.of.sample.qZeroPoint()) {
-        setBackend(m, this.requireBackend(n), this.engine);
-        const node = this.addModule(n, m, [x.of.node]);
-        this.finishFused(f, this.quantValue(node, this.sample(node, [x.of.sample]), x.of.dyn, n));
-        return;
-      }
-    }
+    if (x.kind === 'dq' && kernel !== null && this.runOnCodesIfQparamsKept(n, x, m)) return;
     this.set(n, 0, this.emitModule(n, m, [this.asFloat(x, n)]));
   }
 
@@ -1106,15 +1109,7 @@ class Importer {
       this.set(n, 0, this.quantValue(node, this.sample(node, [x.sample]), x.dyn, n));
       return;
     }
-    if (x.kind === 'dq') {
-      const f = this.fusedOutput(n);
-      if (f !== undefined && f.relu === null && f.scale === x.of.sample.qScale() && this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype) === x.of.sample.qZeroPoint()) {
-        setBackend(m, this.requireBackend(n), this.engine);
-        const node = this.addModule(n, m, [x.of.node]);
-        this.finishFused(f, this.quantValue(node, this.sample(node, [x.of.sample]), x.of.dyn, n));
-        return;
-      }
-    }
+    if (x.kind === 'dq' && this.runOnCodesIfQparamsKept(n, x, m)) return;
     this.set(n, 0, this.emitModule(n, m, [this.asFloat(x, n)]));
   }
 
