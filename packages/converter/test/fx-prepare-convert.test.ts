@@ -5,7 +5,8 @@ import { getDefaultQConfig, getDefaultQConfigMapping, QConfigMapping, defaultQCo
 import { add, flatten, Generator, isQuantError, mean, randn, relu, softmax, Tensor } from '@quint/tensor';
 import { BatchNorm2d, Conv2d, Linear, Module, Sigmoid } from '@quint/nn';
 import { convert, convertFx, convertToReferenceFx, fuseFx, fuseModules, prepare, prepareFx, type ObserverModule } from '../src/index.js';
-import { PlainCNN, Seed } from './goldens/fx/models.js';
+import { PlainCNN } from './goldens/fx/models.js';
+import { M as Seed } from './helpers.js';
 import { loadFxGolden } from './goldens/fx/models.js';
 
 const qnnpack = () => getDefaultQConfigMapping('qnnpack', { torchCompat: '1.13' });

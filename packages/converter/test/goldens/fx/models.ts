@@ -87,17 +87,6 @@ export class CatHardswish extends Module {
   }
 }
 
-/** The seed program's model (QuantStub/DeQuantStub: traced through by FX, observer places in eager). */
-export class Seed extends Module {
-  quant = new QuantStub();
-  conv = new Conv2d(1, 1, 1);
-  relu = new ReLU();
-  dequant = new DeQuantStub();
-  forward(x: Tensor): Tensor {
-    return this.dequant.call(this.relu.call(this.conv.call(this.quant.call(x))));
-  }
-}
-
 /** conv-bn-relu, conv-relu, flatten, linear: eager and FX place the same observers. */
 export class PlainCNN extends Module {
   quant = new QuantStub();
