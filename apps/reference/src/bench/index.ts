@@ -242,44 +242,78 @@ interface Timing {
 
 const now = (): number => performance.now();
 
-// Warm-up ≥ 300 ms and ≥ 3 calls, then `samples` samples, each a batch of calls lasting ≥ 60 ms
-// (the anchors' harness). Slow runtimes (≥ 60 ms per call) get 2 warm-up calls and ≤ 3 samples
-// of one call each.
-async function measure(call: () => unknown, samples: number): Promise<Timing> {
-  // The first call includes one-time work (ORT's session warm-up, lazy compilation); the second
-  // tells whether the runtime is slow.
+/** One runtime on one shape while it is being measured. */
+interface Cell {
+  readonly backend: BenchBackend;
+  readonly prepared: Prepared;
+  /** ≥ 60 ms per call: one call per sample, at most 3 samples. */
+  slow: boolean;
+  readonly per: number[];
+}
+
+// Warm-up ≥ 300 ms and ≥ 3 calls (the anchors' harness). The first call includes one-time work
+// (ORT's session warm-up, lazy compilation); the second tells whether the runtime is slow, and
+// slow runtimes (≥ 60 ms per call) get no more warm-up.
+async function warmUp(cell: Cell): Promise<void> {
+  const call = cell.prepared.call;
   await call();
   let t0 = now();
   await call();
-  const slow = now() - t0 >= 60;
-  if (!slow) {
-    let calls = 1;
-    t0 = now();
-    while (calls < 3 || now() - t0 < 300) {
-      await call();
-      calls++;
+  cell.slow = now() - t0 >= 60;
+  if (cell.slow) return;
+  let calls = 2;
+  t0 = now();
+  while (calls < 3 || now() - t0 < 300) {
+    await call();
+    calls++;
+  }
+}
+
+// One sample: a batch of calls lasting ≥ 60 ms (one call for a slow runtime), in ms per call.
+async function sample(cell: Cell): Promise<void> {
+  let calls = 0;
+  const t0 = now();
+  do {
+    await cell.prepared.call();
+    calls++;
+  } while (!cell.slow && now() - t0 < 60);
+  cell.per.push((now() - t0) / calls);
+}
+
+function timing(per: readonly number[]): Timing {
+  const sorted = [...per].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianMs = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { medianMs, minMs: sorted[0]!, maxMs: sorted[sorted.length - 1]!, samples: sorted.length };
+}
+
+async function prepare(backend: BenchBackend, o: Operands, ort: Ort | undefined): Promise<Prepared> {
+  switch (backend) {
+    case 'kernels-js': {
+      const be = createJsBackend();
+      await be.init();
+      return intRunner(be, o);
     }
+    case 'kernels-wasm':
+    case 'kernels-wasm-2t': {
+      const be = createWasmBackend({ threads: backend === 'kernels-wasm' ? 1 : 2 });
+      await be.init();
+      return intRunner(be, o);
+    }
+    case 'float32':
+      return floatRunner(o);
+    case 'ort-web-int8':
+    case 'ort-web-fp32':
+      return ortRunner(ort!, o, backend === 'ort-web-int8');
   }
-  const n = slow ? Math.min(samples, 3) : samples;
-  const per: number[] = [];
-  for (let s = 0; s < n; s++) {
-    let calls = 0;
-    t0 = now();
-    do {
-      await call();
-      calls++;
-    } while (!slow && now() - t0 < 60);
-    per.push((now() - t0) / calls);
-  }
-  per.sort((a, b) => a - b);
-  const mid = per.length >> 1;
-  const medianMs = per.length % 2 ? per[mid]! : (per[mid - 1]! + per[mid]!) / 2;
-  return { medianMs, minMs: per[0]!, maxMs: per[per.length - 1]!, samples: n };
 }
 
 /**
  * Runs the benchmark: every requested runtime on every requested shape, in one process, and returns
- * the medians with min–max. Run it under `node --no-liftoff` for steady-state wasm figures.
+ * the medians with min–max. The runtimes of a shape are interleaved: each round takes one sample of
+ * every runtime (starting with a different one each round), so a slower spell of this shared machine
+ * lands on all of them rather than on one, and the ratios stay meaningful. Run it under
+ * `node --no-liftoff` for steady-state wasm figures.
  *
  * @example
  * const { results } = await runBench({ shapes: ['mm_256x256x256'], samples: 5 });
@@ -297,43 +331,37 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     ort.env.wasm.proxy = false;
     ort.env.logLevel = 'error';
   }
-  const total = shapes.length * backends.length;
+  // Progress steps: per cell, its warm-up and each round.
+  const total = shapes.length * backends.length * (samples + 1);
   let done = 0;
+  const step = (shape: BenchShape, backend: BenchBackend): void => {
+    done++;
+    opts.onProgress?.({ shape, backend, done, total });
+  };
   for (const shape of shapes) {
     const o = operands(shape);
-    for (const backend of backends) {
-      opts.onProgress?.({ shape, backend, done, total });
-      let prepared: { call: () => unknown; dispose: () => void };
-      switch (backend) {
-        case 'kernels-js': {
-          const be = createJsBackend();
-          await be.init();
-          prepared = intRunner(be, o);
-          break;
-        }
-        case 'kernels-wasm':
-        case 'kernels-wasm-2t': {
-          const be = createWasmBackend({ threads: backend === 'kernels-wasm' ? 1 : 2 });
-          await be.init();
-          prepared = intRunner(be, o);
-          break;
-        }
-        case 'float32':
-          prepared = floatRunner(o);
-          break;
-        case 'ort-web-int8':
-        case 'ort-web-fp32':
-          prepared = await ortRunner(ort!, o, backend === 'ort-web-int8');
-          break;
+    const cells: Cell[] = [];
+    try {
+      for (const backend of backends) {
+        opts.onProgress?.({ shape, backend, done, total });
+        const cell: Cell = { backend, prepared: await prepare(backend, o, ort), slow: false, per: [] };
+        cells.push(cell);
+        await warmUp(cell);
+        step(shape, backend);
       }
-      try {
-        const t = await measure(prepared.call, samples);
-        results.push({ shape, backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t });
-      } finally {
-        prepared.dispose();
+      for (let round = 0; round < samples; round++) {
+        for (let i = 0; i < cells.length; i++) {
+          const cell = cells[(round + i) % cells.length]!;
+          if (!cell.slow || cell.per.length < Math.min(samples, 3)) await sample(cell);
+          step(shape, cell.backend);
+        }
       }
-      done++;
-      opts.onProgress?.({ shape, backend, done, total });
+      for (const cell of cells) {
+        const t = timing(cell.per);
+        results.push({ shape, backend: cell.backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t });
+      }
+    } finally {
+      for (const cell of cells) cell.prepared.dispose();
     }
   }
   return { results };
