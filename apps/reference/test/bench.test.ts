@@ -1,0 +1,43 @@
+// `quint bench` is a benchmark, not a test: nothing here looks at speed. It checks the document the
+// bench writes (issue #9's schema), that every runtime ran the same shape, and the CLI's usage errors.
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { BENCH_BACKENDS, formatBenchTable, runBench } from '../src/bench/index.js';
+
+const ROOT = resolve(__dirname, '../../..');
+const CLI = join(ROOT, 'apps/reference/bin/quint.mjs');
+
+describe('runBench', () => {
+  test('two interleaved rounds of every runtime on the depthwise shape gives a complete, consistent document', async () => {
+    const { results } = await runBench({ shapes: ['dw3x3_128_56'], samples: 2 });
+    expect(results.map((r) => r.backend)).toEqual([...BENCH_BACKENDS]);
+    const macs = 128 * 9 * 56 * 56;
+    for (const r of results) {
+      expect(Object.keys(r).sort()).toEqual(['backend', 'gmacPerS', 'maxMs', 'medianMs', 'minMs', 'samples', 'shape']);
+      expect(r.shape).toBe('dw3x3_128_56');
+      expect(r.samples).toBe(2);
+      expect(r.minMs).toBeGreaterThan(0);
+      expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
+      expect(r.medianMs).toBeLessThanOrEqual(r.maxMs);
+      // GMAC/s is the shape's multiply-accumulates over the median time.
+      expect(r.gmacPerS).toBeCloseTo(macs / r.medianMs / 1e6, 9);
+    }
+    const table = formatBenchTable(results);
+    expect(table.split('\n')[1]).toContain('wasm/ort-int8');
+    expect(table.split('\n')[3]).toMatch(/^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d×$/);
+  }, 120_000);
+});
+
+describe('quint bench usage errors', () => {
+  const quint = (...args: string[]) => spawnSync(process.execPath, [CLI, 'bench', ...args], { cwd: ROOT, encoding: 'utf8' });
+  test.each([
+    [['--shapes', 'mm_3x3x3'], /^quint: USAGE: unknown shape 'mm_3x3x3' for --shapes; use some of mm_1x1024x1024, /],
+    [['--samples', '0'], /^quint: USAGE: --samples must be a positive integer, got '0'$/],
+  ])('%j', (args, line) => {
+    const r = quint(...args);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(line);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+  });
+});
