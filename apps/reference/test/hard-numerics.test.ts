@@ -204,8 +204,11 @@ describe('observers → convert → kernels-js and kernels-wasm', () => {
         activation: MinMaxObserver.withArgs({ ignoreNonFinite: true, warn: quiet } as never),
         weight: perTensor.weight,
       });
-      expect(error(() => quantized([bad, -0.2, 0.3, 0.4, 0.5, -0.6], B, [[1, 2, 3]], be, skipActs)).code).toBe(
-        'NON_FINITE',
+      const e = error(() => quantized([bad, -0.2, 0.3, 0.4, 0.5, -0.6], B, [[1, 2, 3]], be, skipActs));
+      expect(e.code).toBe('NON_FINITE');
+      // The weight is refused before its observer (whose ignoreNonFinite is for calibration data), naming the layer.
+      expect(e.message).toBe(
+        "convert: Linear at 'fc': nnq.Linear.fromFloat: the float weight [2, 3] has 1 NaN/±Inf value(s) of 6; fix the float model's weights before converting.",
       );
     }
   });

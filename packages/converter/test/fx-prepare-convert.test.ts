@@ -300,6 +300,26 @@ describe('bad input', () => {
     }
   });
 
+  test('a NaN weight at convert: NON_FINITE naming the node, before the weight observer sees it', () => {
+    class Fc extends Module {
+      fc = new Linear(3, 2);
+      forward(x: Tensor): Tensor {
+        return this.fc.call(x);
+      }
+    }
+    const p = prepareFx(new Fc().eval(), qnnpack(), [randn([1, 3], new Generator(1))], quiet);
+    p.call(randn([4, 3], new Generator(2)));
+    const fc = p.getSubmodule('fc') as Linear;
+    fc.weight.data.set([Number.NaN], 4);
+    try {
+      convertFx(p);
+      expect.unreachable();
+    } catch (e) {
+      expect(codeOf(e)).toBe('NON_FINITE');
+      expect((e as Error).message).toBe("convertFx: %fc: the float weight [2, 3] has 1 NaN/±Inf value(s) of 6; fix the float model's weights before converting.");
+    }
+  });
+
   test('a model in training mode cannot be fused', () => {
     try {
       prepareFx(new Block(), qnnpack(), [randn([1, 2, 4, 4], new Generator(1))]);

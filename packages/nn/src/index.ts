@@ -30,4 +30,5 @@ export { FloatFunctional } from './functional-modules.js';
 export { QuantStub, DeQuantStub } from './stubs.js';
 export * as nni from './intrinsic/index.js';
 export * as nnq from './quantized/index.js';
+export { observeWeight } from './quantized/utils.js';
 export * as nnqd from './quantized/dynamic/index.js';

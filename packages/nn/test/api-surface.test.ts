@@ -33,6 +33,7 @@ test('public API surface is intentional', () => {
       "nni",
       "nnq",
       "nnqd",
+      "observeWeight",
       "setQuantizedBackend",
     ]
   `);

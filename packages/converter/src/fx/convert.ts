@@ -2,7 +2,7 @@
 // dequantize, weighted modules become reference modules (float op on a quantize→dequantize weight).
 import { QuantError, type Tensor } from '@quint/tensor';
 import { quantizePerChannel, quantizePerTensor, type QTensor } from '@quint/qtensor';
-import { cloneModule, makeObserver, Module, nni, Parameter, type ObserverLike } from '@quint/nn';
+import { cloneModule, Module, nni, observeWeight, Parameter } from '@quint/nn';
 import type { QConfigAny } from '@quint/observers';
 import { Graph, GraphModule, Node, type Argument } from '@quint/fx-graph-tracer';
 import { moduleOf } from './backend-config.js';
@@ -53,8 +53,7 @@ export class ReferenceQuantizedModule extends Module {
 
 /** `_quantize_weight` of the reference modules: the weight observer's qparams, no clamping. */
 export function quantizeWeightForReference(weight: Tensor, qconfig: NonNullable<QConfigAny>, where: string): QTensor {
-  const obs = makeObserver(qconfig.weight) as ObserverLike;
-  obs.forward(weight);
+  const obs = observeWeight(qconfig, weight, `convertFx: ${where}`);
   const { scale, zeroPoint } = obs.calculateQparams();
   if (obs.dtype !== undefined && obs.dtype !== 'qint8') {
     throw new QuantError('DTYPE_MISMATCH', `convertFx: the weight observer of ${where} has dtype ${obs.dtype}; conv/linear weights must be qint8 (use a qconfig whose weight observer is qint8).`);

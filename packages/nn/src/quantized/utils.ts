@@ -125,8 +125,27 @@ export function checkFloatModule(
   }
 }
 
-/** A fresh weight observer from `qconfig`, fed the weight (as `weight_post_process(mod.weight)`). */
-function observeWeight(qconfig: QConfigLike, weight: Tensor): ObserverLike {
+/**
+ * A fresh weight observer from `qconfig`, fed the weight (as `weight_post_process(mod.weight)`), for
+ * the eager and FX converters alike. NaN/±Inf weights are refused first, naming the layer: an
+ * observer's `ignoreNonFinite` is for calibration data, and a weight cannot skip values.
+ *
+ * @param where the error's prefix, naming the call and the layer (`nnq.Linear.fromFloat`, `convertFx: %fc1`).
+ * @throws `NON_FINITE` when the weight holds NaN or ±Inf.
+ * @example
+ * const obs = observeWeight(model.qconfig!, fc.weight, 'convertFx: %fc1');
+ * obs.calculateQparams();
+ */
+export function observeWeight(qconfig: QConfigLike, weight: Tensor, where: string): ObserverLike {
+  const data = weight.toFloat32Array();
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) bad++;
+  if (bad > 0) {
+    throw new QuantError(
+      'NON_FINITE',
+      `${where}: the float weight [${weight.shape.join(', ')}] has ${bad} NaN/±Inf value(s) of ${data.length}; fix the float model's weights before converting.`,
+    );
+  }
   const obs = makeObserver(qconfig.weight);
   obs.forward(weight);
   return obs;
@@ -254,7 +273,7 @@ export function weightedFromFloat<F extends Module & { readonly weight: Tensor; 
   const dynamic = args.dynamicQConfig !== undefined;
   checkFloatModule(mod, args.types, owner, !dynamic);
   const float = (mod instanceof Sequential ? mod.get(0) : mod) as F;
-  const observer = observeWeight(mod.qconfig ?? args.dynamicQConfig!, float.weight);
+  const observer = observeWeight(mod.qconfig ?? args.dynamicQConfig!, float.weight, `${owner}.fromFloat`);
   const before = !dynamic && args.qparamsFirst === true ? outputQparams(mod, owner) : undefined;
   const qweight = quantizeWeight(float.weight, observer, owner);
   const qparams = dynamic ? undefined : (before ?? outputQparams(mod, owner));
