@@ -89,6 +89,46 @@ function im2colRow(desc: usize, x: usize, k: i32, p0: i32, np: i32, dst: usize):
   if (pos < np) zeroI16(dst + (<usize>pos << 1), np - pos);
 }
 
+// Widens `planes` NCHW planes of ih×iw 8-bit codes at `x` to int16 `x − zp` with a zero border of
+// ph rows and pw columns, as consecutive (ih + 2ph)×(iw + 2pw) planes at `out`, then 16 zero int16
+// (the slack that 8-lane reads past the last row may touch).
+function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i32, zp: i32, signed: i32, out: usize): void {
+  const wp = iw + 2 * pw;
+  const rowBytes = <usize>wp << 1;
+  const vzp = i16x8.splat(<i16>zp);
+  let d = out;
+  for (let c = 0; c < planes; c++) {
+    zeroI16(d, ph * wp);
+    d += <usize>(ph * wp) << 1;
+    for (let y = 0; y < ih; y++) {
+      const src = x + <usize>(c * ih + y) * <usize>iw;
+      const o = d + (<usize>pw << 1);
+      zeroI16(d, pw);
+      // Whole vectors: the ≤ 7 int16 written past the row are rewritten by the border and the
+      // rows that follow (or are the zeroed slack); the ≤ 7 bytes read past it are in the input.
+      if (signed) {
+        for (let j = 0; j < iw; j += 8) v128.store(o + (<usize>j << 1), i16x8.sub(v128.load8x8_s(src + <usize>j), vzp));
+      } else {
+        for (let j = 0; j < iw; j += 8) v128.store(o + (<usize>j << 1), i16x8.sub(v128.load8x8_u(src + <usize>j), vzp));
+      }
+      zeroI16(o + (<usize>iw << 1), pw);
+      d += rowBytes;
+    }
+    zeroI16(d, ph * wp);
+    d += <usize>(ph * wp) << 1;
+  }
+  zeroI16(d, 16);
+}
+
+/**
+ * Widens the `planes` input channels at `x` (NCHW, the desc's ih×iw, zero point and signedness)
+ * into zero-bordered int16 planes of (ih + 2ph)×(iw + 2pw) at `out`, followed by 16 zero int16:
+ * the input of {@link qs16_conv2d_acc__wasmsimd}.
+ */
+export function q8_widen_pad__wasmsimd(desc: usize, x: usize, planes: i32, out: usize): void {
+  widenPadPlanes(x, planes, field(desc, 1), field(desc, 2), field(desc, 7), field(desc, 8), field(desc, 13), field(desc, 14), out);
+}
+
 /**
  * Builds the B panels of im2col columns for pixels [p0, p0 + 8·npanels) of one group's input `x`
  * (NCHW plane of its first channel). `tmp` holds two rows of 8·npanels + 8 int16.
@@ -142,9 +182,103 @@ export function qs8_conv2d_acc__wasmsimd(
   }
 }
 
+// Byte offsets, relative to the group's first padded plane (see widenPadPlanes), of im2col row k's
+// first pixel: channel ci, tap (ky, kx). The row k = K that evens out kp meets zero weights, so any
+// readable offset serves: it reads plane 0.
+function im2colOffsets(desc: usize, tab: usize): void {
+  const cin = field(desc, 0), ih = field(desc, 1), iw = field(desc, 2), kh = field(desc, 3), kw = field(desc, 4);
+  const ph = field(desc, 7), pw = field(desc, 8), dh = field(desc, 9), dw = field(desc, 10), kp = field(desc, 15);
+  const wp = iw + 2 * pw;
+  const planeBytes = (ih + 2 * ph) * wp * 2;
+  let t = tab;
+  for (let ci = 0; ci < cin; ci++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        store<i32>(t, ci * planeBytes + (ky * dh * wp + kx * dw) * 2);
+        t += 4;
+      }
+    }
+  }
+  if (cin * kh * kw < kp) store<i32>(t, 0);
+}
+
+// B panels for pixels [p0, p0 + 8·npanels) from padded planes `xp` when sw = 1 and ow ≥ 7: a
+// panel's 8 pixels are 8 consecutive int16 of one padded row, or the end of one output row and the
+// start of the next, joined with a lane mask. Each panel is written front to back, one k-pair
+// (32 bytes) at a time, with no bounds checks: the border is already zero. Pixels past oh·ow read the
+// slack after the planes; their columns are never stored.
+function im2colPackS1(desc: usize, xp: usize, tab: usize, p0: i32, npanels: i32, out: usize): void {
+  const kp = field(desc, 15), oh = field(desc, 11), ow = field(desc, 12);
+  const rowStep = <usize>(field(desc, 5) * (field(desc, 2) + 2 * field(desc, 8))) << 1;
+  const tEnd = tab + (<usize>kp << 2);
+  const lane = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+  let oy = p0 / ow;
+  let ox = p0 - oy * ow;
+  let dp = out;
+  for (let j = 0; j < npanels; j++) {
+    const r1 = xp + <usize>oy * rowStep + (<usize>ox << 1);
+    const a = ow - ox;
+    if (a >= 8 || oy + 1 >= oh) {
+      for (let t = tab; t < tEnd; t += 8) {
+        const v0 = v128.load(r1 + load<u32>(t));
+        const v1 = v128.load(r1 + load<u32>(t, 4));
+        v128.store(dp, v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(dp, v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+        dp += 32;
+      }
+    } else {
+      // Lanes < a from row oy, lanes ≥ a from the start of row oy + 1.
+      const r2 = xp + <usize>(oy + 1) * rowStep - (<usize>a << 1);
+      const m = i16x8.lt_s(lane, i16x8.splat(<i16>a));
+      for (let t = tab; t < tEnd; t += 8) {
+        const o0 = load<u32>(t);
+        const o1 = load<u32>(t, 4);
+        const v0 = v128.bitselect(v128.load(r1 + o0), v128.load(r2 + o0), m);
+        const v1 = v128.bitselect(v128.load(r1 + o1), v128.load(r2 + o1), m);
+        v128.store(dp, v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(dp, v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+        dp += 32;
+      }
+    }
+    ox += 8;
+    while (ox >= ow) {
+      ox -= ow;
+      oy++;
+    }
+  }
+}
+
+/**
+ * {@link qs8_conv2d_acc__wasmsimd} for sw = 1 and ow ≥ 7, reading the zero-bordered int16 planes
+ * `xp` of {@link q8_widen_pad__wasmsimd} (the group's first channel) instead of the 8-bit input, so
+ * that building the im2col panels is plain vector copies. `tab` holds kp int32 (row offsets).
+ */
+export function qs16_conv2d_acc__wasmsimd(
+  desc: usize,
+  xp: usize,
+  w: usize,
+  acc: usize,
+  p0: i32,
+  p1: i32,
+  chunk: i32,
+  panels: usize,
+  tab: usize,
+): void {
+  const kp = field(desc, 15);
+  const cout = field(desc, 16);
+  const cStride = <usize>(field(desc, 11) * field(desc, 12)) << 2;
+  im2colOffsets(desc, tab);
+  for (let p = p0; p < p1; p += chunk) {
+    const n = min(chunk, p1 - p);
+    im2colPackS1(desc, xp, tab, p, (n + 7) >> 3, panels);
+    qs16_gemm_4x8__wasmsimd(w, panels, acc + (<usize>p << 2), cStride, cout, 0, n, kp);
+  }
+}
+
 /**
  * Depthwise conv accumulators for output channels [c0, c1): `acc[c, oy, ox]`. Each input channel
- * is first widened into a zero-bordered int16 plane (`pad`: (ih + 2ph)·(iw + 2pw) + 16 int16), so
+ * is first widened into a zero-bordered int16 plane (`pad`: (ih + 2ph)·(iw + 2pw) + 16 int16, see
+ * {@link widenPadPlanes}), so
  * the stride-1 inner loop is 8 output pixels × one tap per `i32x4.extmul` pair, with no bounds
  * checks. `w` holds kh·kw int16 taps `w − w_zp[c]` per output channel.
  */
@@ -153,29 +287,15 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
   const sh = field(desc, 5), sw = field(desc, 6), ph = field(desc, 7), pw = field(desc, 8);
   const dh = field(desc, 9), dw = field(desc, 10), oh = field(desc, 11), ow = field(desc, 12);
   const zp = field(desc, 13), signed = field(desc, 14), mult = field(desc, 17);
-  const hp = ih + 2 * ph, wp = iw + 2 * pw;
+  const wp = iw + 2 * pw;
   const rowBytes = <usize>wp << 1;
   const khw = kh * kw;
-  const vzp = i16x8.splat(<i16>zp);
   let loaded = -1;
   for (let c = c0; c < c1; c++) {
     const ci = c / mult;
     if (ci != loaded) {
       loaded = ci;
-      zeroI16(pad, hp * wp + 16);
-      const plane = x + <usize>ci * <usize>ih * <usize>iw;
-      for (let y = 0; y < ih; y++) {
-        const src = plane + <usize>y * <usize>iw;
-        const d = pad + <usize>(y + ph) * rowBytes + (<usize>pw << 1);
-        let j = 0;
-        if (signed) {
-          for (; j + 8 <= iw; j += 8) v128.store(d + (<usize>j << 1), i16x8.sub(v128.load8x8_s(src + <usize>j), vzp));
-          for (; j < iw; j++) store<i16>(d + (<usize>j << 1), <i16>(<i32>load<i8>(src + <usize>j) - zp));
-        } else {
-          for (; j + 8 <= iw; j += 8) v128.store(d + (<usize>j << 1), i16x8.sub(v128.load8x8_u(src + <usize>j), vzp));
-          for (; j < iw; j++) store<i16>(d + (<usize>j << 1), <i16>(<i32>load<u8>(src + <usize>j) - zp));
-        }
-      }
+      widenPadPlanes(x + <usize>ci * <usize>ih * <usize>iw, 1, ih, iw, ph, pw, zp, signed, pad);
     }
     const wc = w + (<usize>(c * khw) << 1);
     const out = acc + (<usize>c * <usize>oh * <usize>ow << 2);

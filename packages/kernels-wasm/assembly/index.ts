@@ -8,7 +8,13 @@ export {
   q8_widen_rows__wasmsimd,
   q8_pack_a4__wasmsimd,
 } from './gemm';
-export { qs16_im2col_pack__wasmsimd, qs8_conv2d_acc__wasmsimd, qs8_dwconv2d_acc__wasmsimd } from './conv';
+export {
+  qs16_im2col_pack__wasmsimd,
+  qs8_conv2d_acc__wasmsimd,
+  q8_widen_pad__wasmsimd,
+  qs16_conv2d_acc__wasmsimd,
+  qs8_dwconv2d_acc__wasmsimd,
+} from './conv';
 export { q8_requant_minmax_fp32__wasmsimd, q8_requant_minmax_fbias__wasmsimd } from './requant';
 export {
   q8_clamp__wasmsimd,

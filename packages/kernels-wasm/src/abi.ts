@@ -10,6 +10,8 @@ interface RawExports {
   q8_widen_rows__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number): void;
   q8_pack_a4__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number, tmp: number): void;
   qs8_conv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tmp: number): void;
+  q8_widen_pad__wasmsimd(desc: number, x: number, planes: number, out: number): void;
+  qs16_conv2d_acc__wasmsimd(desc: number, xp: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tab: number): void;
   qs8_dwconv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, c0: number, c1: number, pad: number): void;
   q8_requant_minmax_fp32__wasmsimd(
     acc: number, bias: number, mult: number, out: number, rows: number, cols: number,
@@ -50,6 +52,8 @@ export const KERNEL_EXPORTS = [
   'q8_widen_rows__wasmsimd',
   'q8_pack_a4__wasmsimd',
   'qs8_conv2d_acc__wasmsimd',
+  'q8_widen_pad__wasmsimd',
+  'qs16_conv2d_acc__wasmsimd',
   'qs8_dwconv2d_acc__wasmsimd',
   'q8_requant_minmax_fp32__wasmsimd',
   'q8_requant_minmax_fbias__wasmsimd',
@@ -148,6 +152,8 @@ export interface KernelsAbi {
     readonly zeroPoint: number; readonly signed: boolean; readonly out: number; readonly kp: number; readonly tmp: number;
   }): void;
   writeConvDesc(ptr: number, d: ConvDesc): void;
+  /** Widens `planes` input channels into the zero-bordered int16 planes `qs16_conv2d_acc` reads. */
+  widenPad(args: { readonly desc: number; readonly x: number; readonly planes: number; readonly out: number }): void;
   conv2dAccArgs(args: ConvAccArgs): number[];
   dwconv2dAccArgs(args: DwAccArgs): number[];
   requantFp32(args: RequantArgs & { readonly qnnpackSaturation: boolean }): void;
@@ -205,7 +211,11 @@ export interface PoolArgs {
   readonly p: readonly [number, number];
 }
 
-/** Arguments of one conv accumulator call over output pixels [p0, p1). */
+/**
+ * Arguments of one conv accumulator call over output pixels [p0, p1), for either kernel:
+ * `qs8_conv2d_acc__wasmsimd` (x: the group's 8-bit input; tmp: two rows of chunk + 8 int16) or
+ * `qs16_conv2d_acc__wasmsimd` (x: the group's padded int16 planes; tmp: kp int32 row offsets).
+ */
 export interface ConvAccArgs {
   readonly desc: number;
   readonly x: number;
@@ -317,6 +327,7 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
         d.xZeroPoint, b(d.signed), d.kp, d.cout, d.multiplier,
       ]);
     },
+    widenPad: (p) => raw.q8_widen_pad__wasmsimd(p.desc, p.x, p.planes, p.out),
     conv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.p0, c.p1, c.chunk, c.panels, c.tmp],
     dwconv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.c0, c.c1, c.pad],
     requantFp32: (r) =>

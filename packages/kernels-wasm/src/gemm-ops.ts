@@ -240,20 +240,26 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const kp = w.packed.kp;
   const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);
   const chunk = chunkPixels(kp, P);
-  // Per-lane scratch: im2col panels and two rows (GEMM path), or one padded plane (depthwise).
-  const laneScratch = w.depthwise ? ((H + 2 * ph) * (W + 2 * pw) + 16) * 2 : chunk * kp * 2 + 2 * (chunk + 8) * 2;
+  // Stride 1 along x with rows of ≥ 7 pixels (so 8 pixels span at most two rows): im2col from
+  // zero-bordered int16 copies of the input planes, widened once per call.
+  const padded = !w.depthwise && sw === 1 && OW >= 7;
+  const planeBytes = (H + 2 * ph) * (W + 2 * pw) * 2;
+  // Per-lane scratch: im2col panels plus two rows or the row-offset table (GEMM path), or one padded
+  // plane (depthwise).
+  const laneScratch = w.depthwise ? planeBytes + 32 : chunk * kp * 2 + (padded ? kp * 4 : 2 * (chunk + 8) * 2);
   const heap = abi.heap;
-  const sizes = [CONV_DESC_BYTES, N * C * H * W + 16, N * OC * P * 4, N * OC * P + 16];
+  const sizes = [CONV_DESC_BYTES, N * C * H * W + 16, N * OC * P * 4, N * OC * P + 16, padded ? N * C * planeBytes + 32 : 0];
   for (let l = 0; l < lanes; l++) sizes.push(laneScratch);
   const ptrs = heap.scratch(sizes, () => `${op} [${x.shape.join(', ')}] * [${w.kernelShape.join(', ')}]`);
-  const [desc, xp, acc, yp] = ptrs as [number, number, number, number];
-  const scratch = ptrs.slice(4);
+  const [desc, xp, acc, yp, xpad] = ptrs as [number, number, number, number, number];
+  const scratch = ptrs.slice(5);
   {
     heap.u8().set(x.data as Uint8Array, xp);
     abi.writeConvDesc(desc, {
       cin: ICG, ih: H, iw: W, kh: KH, kw: KW, sh, sw, ph, pw, dh, dw, oh: OH, ow: OW,
       xZeroPoint: xq.zeroPoint, signed: false, kp, cout: OCG, multiplier: OCG,
     });
+    if (padded) abi.widenPad({ desc, x: xp, planes: N * C, out: xpad });
     const laneTasks: Task[][] = Array.from({ length: lanes }, () => []);
     if (w.depthwise) {
       // Each lane takes a range of output channels of every image.
@@ -274,16 +280,17 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       const ranges = splitRange(chunks, lanes);
       for (let img = 0; img < N; img++) {
         for (let g = 0; g < G; g++) {
+          const plane0 = img * C + g * ICG;
           ranges.forEach(([q0, q1], l) => {
             const p0 = q0 * chunk;
             const p1 = Math.min(q1 * chunk, P);
             if (p0 >= p1) return;
             const s = scratch[l]!;
             laneTasks[l]!.push([
-              'qs8_conv2d_acc__wasmsimd',
+              padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd',
               abi.conv2dAccArgs({
                 desc,
-                x: xp + (img * C + g * ICG) * H * W,
+                x: padded ? xpad + plane0 * planeBytes : xp + plane0 * H * W,
                 w: w.packed.ptr + g * w.groupBytes,
                 acc: acc + (img * OC + g * OCG) * P * 4,
                 p0,

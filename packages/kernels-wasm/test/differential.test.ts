@@ -101,6 +101,12 @@ const CONV_CASES: readonly ConvCase[] = [
   { x: [1, 3, 5, 5], oc: 5, k: [5, 5] },
   { x: [1, 32, 14, 14], oc: 32, k: [3, 3], padding: 1, groups: 32 },
   { x: [1, 4, 12, 12], oc: 8, k: [3, 3], padding: [2, 1], dilation: [2, 1], groups: 4 },
+  // Padded-plane im2col (stride 1 along x): 7-pixel rows (every panel spans two rows), stride 2
+  // along y, a wide border, two images with groups.
+  { x: [1, 6, 9, 7], oc: 5, k: [3, 3], padding: 1 },
+  { x: [1, 5, 12, 11], oc: 6, k: [3, 3], stride: [2, 1], padding: 1 },
+  { x: [1, 3, 5, 9], oc: 4, k: [1, 3], padding: [3, 4] },
+  { x: [2, 8, 9, 10], oc: 6, k: [2, 2], dilation: [1, 2], groups: 2 },
 ];
 
 describe('conv2d / conv2dRelu vs kernels-js', () => {
