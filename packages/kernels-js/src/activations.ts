@@ -41,7 +41,7 @@ import {
   type UnaryBody,
 } from '@quint/qtensor';
 import { allocU8, memoryOrder } from './ops-common.js';
-import { ortApplyTable, ortLogistic } from './ort-ops.js';
+import { ortApplyTable, ortLogistic, ortTanh, ortTarget } from './ort-ops.js';
 
 /** Engine ort for a clamp: ONNX Clip between DQ and Q with ORT's quantized bounds (ort-ops.ts). */
 function ortClamp(op: 'relu6' | 'hardtanh' | 'clamp', x: QTensor, q: NonGemmInput, lo: number | undefined, hi: number | undefined, opts: KernelOptions | undefined): QTensor {
@@ -241,6 +241,9 @@ export function hardsigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions):
  * - engine `qnnpack`: QNNPACK's table `lrintf(clamp(f32(256 / f32(1 + expf(−x))), 0, 255))`;
  * - engine `onednn`: the generic kernel: vector body `rne(f32(f32(1/f32(1 + sleefExpf(−v))) · 256))`
  *   with Sleef's `expf8_u10`; scalar tail `1/(1 + expf(−v))` in double, rounded to float once.
+ * - engine `ort`: ONNX Runtime 1.30's QLinearSigmoid (QDQ Sigmoid is fused into it), any output
+ *   qparams: the table `Q(logistic(DQ(q)))` with MLAS's rational logistic, multiply-adds fused for
+ *   `opts.target: 'x64'` (onnxruntime-node), not for `'wasm'` (default, onnxruntime-web).
  * @throws `DTYPE_MISMATCH`, `INVALID_QPARAMS` (other output qparams on qnnpack), `EMPTY_TENSOR`.
  * @example
  * sigmoid(x, undefined, { engine: 'onednn' }).qZeroPoint(); // 0
@@ -250,9 +253,10 @@ export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTe
   const op = 'sigmoid';
   const q = checkNonGemmInput(op, x);
   if (engineOf(opts) === 'ort') {
-    // QLinearSigmoid's table with MLAS's logistic, ORT-web's (no FMA) variant; x64 differs (ort-ops.ts).
+    // QLinearSigmoid's table with MLAS's logistic, per `opts.target` (ort-ops.ts).
+    const target = ortTarget(op, opts);
     const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, 'ort', false);
-    return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortLogistic(v, 'wasm')), opts);
+    return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortLogistic(v, target)), opts);
   }
   const engine = checkEngine(op, opts);
   const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, engine, engine === 'qnnpack');
@@ -269,6 +273,9 @@ export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTe
  * - engine `onednn`: `zp + rne(f32(tanh(v) · 128))` with the FMA dequantize in the vector body.
  *   PyTorch's vector body uses Sleef `tanhf8_u10` (≤ 1 ulp), emulated here by a correctly rounded
  *   tanh: equal on every golden, but not proven equal on all inputs (spec §5.7).
+ * - engine `ort`: ONNX Runtime 1.30's DQ → Tanh → Q (no QLinearTanh), any output qparams: the table
+ *   `Q(tanh(DQ(q)))` with MLAS's rational tanh, multiply-adds fused for `opts.target: 'x64'`
+ *   (onnxruntime-node), not for `'wasm'` (default, onnxruntime-web).
  * @throws `DTYPE_MISMATCH`, `INVALID_QPARAMS` (other output qparams on qnnpack), `EMPTY_TENSOR`.
  * @example
  * tanh(x).qZeroPoint(); // 128
@@ -277,6 +284,12 @@ export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTe
 export function tanh(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'tanh';
   const q = checkNonGemmInput(op, x);
+  if (engineOf(opts) === 'ort') {
+    // QDQ Tanh: DQ → MLAS's float tanh → Q, per `opts.target` (ort-ops.ts).
+    const target = ortTarget(op, opts);
+    const o = fixedOutQparams(op, out, TANH_OUT_QPARAMS, 'ort', false);
+    return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortTanh(v, target)), opts);
+  }
   const engine = checkEngine(op, opts);
   const o = fixedOutQparams(op, out, TANH_OUT_QPARAMS, engine, engine === 'qnnpack');
   if (engine === 'qnnpack') {

@@ -39,7 +39,7 @@ function binary(op: BinaryOp, a: QTensor, b: QTensor, out: OutQparams, opts: Ker
   const bQ = checkNonGemmInput(op, b, 'b');
   const o = checkNonGemmOut(op, out);
   const engine = engineOf(opts);
-  // Engine ort: ONNX Runtime's QLinearAdd/QLinearMul, ORT-web's formula (ort-ops.ts; x64 differs).
+  // Engine ort: ONNX Runtime's QLinearAdd/QLinearMul, per `opts.target` (ort-ops.ts).
   if (engine === 'ort') return ortBinary(op, a, b, out, opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
     throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
@@ -143,8 +143,12 @@ function binary(op: BinaryOp, a: QTensor, b: QTensor, out: OutQparams, opts: Ker
  *   FMA-dequantized inputs in its vector body and `dequantize_val` in its scalar tail, quantized with
  *   `zp + rne(f32(c · f32(1/f32(s_out))))`. Pass `memoryFormat: 'channels_last'` for tensors that came
  *   out of a quantized conv: the vector/tail split follows memory order (spec §12.C4).
+ * - engine `ort`: ONNX Runtime 1.30's QLinearAdd (and QDQ Add, which it fuses), shapes broadcast
+ *   both ways. `opts.target` picks the build: `'wasm'` (default, onnxruntime-web: dequantize, add,
+ *   divide by s_out in float32, zero point added before rounding) or `'x64'` (onnxruntime-node with
+ *   AVX2 + FMA: fused multiply-adds of the codes and the scale ratios) (docs/numerics.md "Engine ort").
  *
- * Output shape = a's shape; b broadcasts to it.
+ * Output shape = a's shape; b broadcasts to it (both ways on engine `ort`).
  * @throws `DTYPE_MISMATCH` for non-quint8 inputs; `SHAPE_MISMATCH` when b does not broadcast to a;
  *   `INVALID_QPARAMS` for a scale ratio QNNPACK rejects; `EMPTY_TENSOR`.
  * @example
@@ -172,7 +176,10 @@ export function addRelu(a: QTensor, b: QTensor, out: OutQparams, opts?: KernelOp
  * every engine (spec §5.4): `acc = (a − zp_a)(b − zp_b)` in int32,
  * `y = clamp(zp_out + rne(f32(acc · M)))`, `M = f32(f32(f32(s_a)·f32(s_b)) · f32(1/f32(s_out)))`.
  * Dequantize-multiply-quantize is not the formula. Shapes broadcast both ways.
- * @throws `DTYPE_MISMATCH`, `SHAPE_MISMATCH`, `EMPTY_TENSOR`.
+ * Engine `ort`: ONNX Runtime 1.30's QLinearMul; `opts.target: 'wasm'` (default, onnxruntime-web:
+ * `f32(f32(va·vb)/s_out)`, zero point added before rounding) or `'x64'` (onnxruntime-node:
+ * `f32(acc·f32(f32(s_a·s_b)/s_out)) + zp_out`) (docs/numerics.md "Engine ort").
+ * @throws `DTYPE_MISMATCH`, `SHAPE_MISMATCH`, `EMPTY_TENSOR`; `INVALID_ARGUMENT` for another `target`.
  * @example
  * const y = mul(a, b, { scale: 0.05, zeroPoint: 128 });
  * @see https://pytorch.org/docs/stable/generated/torch.ao.nn.quantized.FloatFunctional.html

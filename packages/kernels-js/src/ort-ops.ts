@@ -3,8 +3,8 @@
 // graphs `DequantizeLinear → op → QuantizeLinear` (which ORT fuses into those ops, or runs in float).
 // Every formula here was established by runs of onnxruntime-node (x64, AVX2+FMA) and onnxruntime-web
 // (wasm, 1 thread) and is written down, with the evidence, in docs/numerics.md "Engine ort";
-// test/ort-non-gemm.test.ts compares them code by code. Where the two runtimes differ (add, mul,
-// sigmoid), both formulas are here, the kernel computes ORT-web's, and OP_NAMES does not claim 'ort'.
+// test/ort-non-gemm.test.ts compares them code by code. Where the two builds differ (add, mul,
+// sigmoid, tanh, mean), both formulas are here and `KernelOptions.target` picks one (default wasm).
 import { QuantError } from '@quint/tensor';
 import {
   broadcastIndex,
@@ -18,12 +18,15 @@ import {
   elementTracer,
   fmaf,
   makeQuint8Out,
+  meanReduction,
   ortDequantize,
+  ortQuantize,
   ortUnaryTable,
   perTensorOperand,
   roundHalfToEven,
   type AvgPool2dParams,
   type KernelOptions,
+  type MeanParams,
   type NonGemmInput,
   type NonGemmQparams,
   type OutQparams,
@@ -31,8 +34,25 @@ import {
 } from '@quint/qtensor';
 import { allocU8, f32 } from './ops-common.js';
 
-/** Which ONNX Runtime build a formula reproduces, where the builds differ. */
-export type OrtTarget = 'wasm' | 'x64';
+/** Which ONNX Runtime build a formula reproduces, where the builds differ (`KernelOptions.target`). */
+export type OrtTarget = NonNullable<KernelOptions['target']>;
+
+/** `opts.target`, default `'wasm'`; anything else is a clear error. */
+export function ortTarget(op: string, opts: KernelOptions | undefined): OrtTarget {
+  const t = opts?.target ?? 'wasm';
+  if (t !== 'wasm' && t !== 'x64') {
+    throw new QuantError('INVALID_ARGUMENT', `${op}: target ${JSON.stringify(t)} is not an ONNX Runtime build quint reproduces; pass 'wasm' (onnxruntime-web, the default) or 'x64' (onnxruntime-node on x86-64 with AVX2 + FMA).`);
+  }
+  return t;
+}
+
+/**
+ * The multiply-add of MLAS's float kernels: fused (one rounding) in the x64 FMA3 kernels, a float32
+ * multiply then an add in the wasm build (no FMA in wasm SIMD).
+ */
+function multiplyAdd(target: OrtTarget): (a: number, b: number, c: number) => number {
+  return target === 'x64' ? fmaf : (a, b, c) => f32(f32(a * b) + c);
+}
 
 // ---------------------------------------------------------------------------------------------
 // QLinearAdd / QLinearMul with ONNX (numpy) broadcasting
@@ -116,26 +136,21 @@ export function ortMulCode(qa: number, qb: number, q: AddMulQ, target: OrtTarget
   return clampU8(roundHalfToEven(f32(f32((qa - q.a.zeroPoint) * (qb - q.b.zeroPoint) * m) + zC)));
 }
 
-/** Options of the engine-'ort' binary kernels beyond {@link KernelOptions}. */
-export interface OrtBinaryOptions {
-  /** The ORT build to reproduce; default `'wasm'` (onnxruntime-web). */
-  readonly target?: OrtTarget;
-}
-
 /**
  * Engine 'ort' add/addRelu/mul/mulRelu: ONNX Runtime's QLinearAdd/QLinearMul (and QDQ Add/Mul, which
- * ORT fuses into them), numpy broadcasting both ways. The ReLU variants clamp the code at the output
- * zero point, as ORT's QDQ Relu (dropped into the quantize range) does.
+ * ORT fuses into them), numpy broadcasting both ways, with `opts.target`'s formula (default wasm).
+ * The ReLU variants clamp the code at the output zero point, as ORT's QDQ Relu (dropped into the
+ * quantize range) does.
  */
 export function ortBinary(
   op: 'add' | 'addRelu' | 'mul' | 'mulRelu',
   a: QTensor,
   b: QTensor,
   out: OutQparams,
-  opts?: KernelOptions & OrtBinaryOptions,
+  opts?: KernelOptions,
 ): QTensor {
   const q: AddMulQ = { a: checkNonGemmInput(op, a, 'a'), b: checkNonGemmInput(op, b, 'b'), c: checkNonGemmOut(op, out) };
-  const target = opts?.target ?? 'wasm';
+  const target = ortTarget(op, opts);
   const outShape = broadcast(op, a.shape, b.shape);
   const n = outShape.reduce((p, d) => p * d, 1);
   const aIdx = broadcastIndex(a.shape, outShape);
@@ -295,6 +310,76 @@ export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [
   return makeQuint8Out(y, x.ndim === 3 ? [C, 1, 1] : [N, C, 1, 1], q.scale, q.zeroPoint);
 }
 
+/**
+ * Eigen's `Map<VectorXf>::sum()` as ORT's x64 build runs it (SSE, 4-float packets): two packet
+ * accumulators over the 16-byte-aligned body (pairs of packets, then one more packet if left), the
+ * lanes added as `(l0 + l2) + (l1 + l3)`, then the unaligned head and the tail one by one. `offset` is
+ * the row's start in floats; ORT's buffers are 64-byte aligned, so the head is `(4 − offset % 4) % 4`.
+ */
+function eigenSseSum(v: Float32Array, offset: number): number {
+  const n = v.length;
+  const start = Math.min((4 - (offset % 4)) % 4, n);
+  const end = start + Math.floor((n - start) / 4) * 4;
+  const end2 = start + Math.floor((n - start) / 8) * 8;
+  let res = v[0]!;
+  if (end === start) {
+    // Too short for one aligned packet: plain left-to-right sum.
+    for (let i = 1; i < n; i++) res = f32(res + v[i]!);
+    return res;
+  }
+  const p0 = Array.from(v.subarray(start, start + 4));
+  if (end - start > 4) {
+    const p1 = Array.from(v.subarray(start + 4, start + 8));
+    for (let i = start + 8; i < end2; i += 8) {
+      for (let l = 0; l < 4; l++) {
+        p0[l] = f32(p0[l]! + v[i + l]!);
+        p1[l] = f32(p1[l]! + v[i + 4 + l]!);
+      }
+    }
+    for (let l = 0; l < 4; l++) p0[l] = f32(p0[l]! + p1[l]!);
+    if (end > end2) for (let l = 0; l < 4; l++) p0[l] = f32(p0[l]! + v[end2 + l]!);
+  }
+  res = f32(f32(p0[0]! + p0[2]!) + f32(p0[1]! + p0[3]!));
+  for (let i = 0; i < start; i++) res = f32(res + v[i]!);
+  for (let i = end; i < n; i++) res = f32(res + v[i]!);
+  return res;
+}
+
+/**
+ * Engine 'ort' mean = ONNX ReduceMean between DequantizeLinear and QuantizeLinear with the input's
+ * qparams (ORT does not fuse it): each row of the reduced innermost dims is dequantized, summed in
+ * float32 and divided, `Q(f32(sum / n))`. The sum is sequential on wasm (`target: 'wasm'`, default)
+ * and Eigen's SSE packet sum on x64 ({@link eigenSseSum}). Reducing dims that are not innermost takes
+ * ORT's other reduction loops, not reproduced: `UNSUPPORTED_OP`.
+ */
+export function ortMean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTensor {
+  const op = 'mean';
+  const q = checkNonGemmInput(op, x);
+  const target = ortTarget(op, opts);
+  let r: ReturnType<typeof meanReduction>;
+  try {
+    r = meanReduction(x, params, 'ort', undefined);
+  } catch (e) {
+    if (!(e instanceof QuantError) || e.code !== 'UNSUPPORTED_OP') throw e;
+    throw new QuantError('UNSUPPORTED_OP', `${op}: dims ${JSON.stringify(params.dim)} are not the innermost dims; engine 'ort' reproduces ONNX Runtime's ReduceMean over the innermost dims only. Permute them last, or use adaptiveAvgPool2d(x, 1) for a spatial mean.`, { cause: e });
+  }
+  const { inner, outer, outShape } = r;
+  const y = allocU8(outer);
+  const row = new Float32Array(inner);
+  const tracer = elementTracer(op, 'ort', opts);
+  for (let o = 0; o < outer; o++) {
+    for (let e = 0; e < inner; e++) row[e] = ortDequantize(x.data[o * inner + e]!, q.scale, q.zeroPoint);
+    let sum = 0;
+    if (target === 'x64') sum = eigenSseSum(row, o * inner);
+    else for (let e = 0; e < inner; e++) sum = f32(sum + row[e]!);
+    const m = f32(sum / inner);
+    const code = ortQuantize(m, q.scale, q.zeroPoint);
+    y[o] = code;
+    if (tracer?.want(o)) tracer.emit({ index: o, inputs: [perTensorOperand(Array.from(x.data.subarray(o * inner, (o + 1) * inner)), q)], intermediates: { sum, count: inner, mean: m }, preRound: f32(m / f32(q.scale)), output: code });
+  }
+  return makeQuint8Out(y, outShape, q.scale, q.zeroPoint);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Activations
 
@@ -319,7 +404,7 @@ const LOGISTIC = {
  * last bits, and a few table entries round differently.
  */
 export function ortLogistic(x: number, target: OrtTarget): number {
-  const ma = target === 'x64' ? fmaf : (a: number, b: number, c: number) => f32(f32(a * b) + c);
+  const ma = multiplyAdd(target);
   const v = Math.min(Math.max(x, -18), 18);
   const v2 = f32(v * v);
   const L = LOGISTIC;
@@ -336,9 +421,47 @@ export function ortLogistic(x: number, target: OrtTarget): number {
   return Math.max(0, Math.min(1, f32(f32(p / q) + 0.5)));
 }
 
+// MLAS's tanh (tanh.cpp, Eigen's rational approximation), float32 constants.
+const TANH = {
+  a13: f32(-2.76076847742355e-16),
+  a11: f32(2.00018790482477e-13),
+  a9: f32(-8.60467152213735e-11),
+  a7: f32(5.12229709037114e-8),
+  a5: f32(1.48572235717979e-5),
+  a3: f32(6.37261928875436e-4),
+  a1: f32(4.89352455891786e-3),
+  b6: f32(1.19825839466702e-6),
+  b4: f32(1.18534705686654e-4),
+  b2: f32(2.268434632439e-3),
+  b0: f32(4.89352518554385e-3),
+};
+
+/**
+ * MLAS's tanh (what ONNX Tanh runs on float tensors; there is no QLinearTanh, so QDQ Tanh is
+ * DQ → this → Q): x clamped to [−9, 9], `f32(x·p(x²)) / q(x²)` with degree-6 and degree-3
+ * polynomials in x². x64 runs its FMA3 kernel (every multiply-add fused), wasm multiply then add.
+ */
+export function ortTanh(x: number, target: OrtTarget): number {
+  const ma = multiplyAdd(target);
+  const v = Math.min(Math.max(x, -9), 9);
+  const v2 = f32(v * v);
+  const T = TANH;
+  let p = ma(v2, T.a13, T.a11);
+  p = ma(p, v2, T.a9);
+  p = ma(p, v2, T.a7);
+  p = ma(p, v2, T.a5);
+  p = ma(p, v2, T.a3);
+  p = ma(p, v2, T.a1);
+  p = f32(p * v);
+  let q = ma(v2, T.b6, T.b4);
+  q = ma(q, v2, T.b2);
+  q = ma(q, v2, T.b0);
+  return f32(p / q);
+}
+
 /** Applies a 256-entry table (with tracing). */
 export function ortApplyTable(
-  op: 'relu6' | 'hardtanh' | 'clamp' | 'hardswish' | 'hardsigmoid' | 'sigmoid',
+  op: 'relu6' | 'hardtanh' | 'clamp' | 'hardswish' | 'hardsigmoid' | 'sigmoid' | 'tanh',
   x: QTensor,
   q: NonGemmInput,
   out: { scale: number; zeroPoint: number },

@@ -26,7 +26,7 @@ import {
   type QTensor,
 } from '@quint/qtensor';
 import { allocU8, f32 } from './ops-common.js';
-import { ortAdaptiveAvgPool2d, ortAvgPool2d } from './ort-ops.js';
+import { ortAdaptiveAvgPool2d, ortAvgPool2d, ortMean } from './ort-ops.js';
 
 function checkEngine(op: OpName, opts: KernelOptions | undefined) {
   const engine = engineOf(opts);
@@ -260,6 +260,9 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
  * - contiguous input reduced over its innermost dims: `rne(f32(f32(Σq)/n))` on the raw codes.
  * Other cases (e.g. a channels_last input on onednn) dequantize and call the float `at::mean`, whose
  * summation order is not reproduced: they throw `UNSUPPORTED_OP`.
+ * Engine `ort` (ONNX Runtime 1.30's DQ → ReduceMean → Q, innermost dims only): `Q(f32(Σ DQ(q) / n))`
+ * with a float32 sum, left to right for `opts.target: 'wasm'` (default, onnxruntime-web), Eigen's
+ * SSE packet order for `'x64'` (onnxruntime-node) (docs/numerics.md "Engine ort").
  * @throws `UNSUPPORTED_OP` as above; `AXIS_OUT_OF_RANGE`; `DTYPE_MISMATCH`; `EMPTY_TENSOR`.
  * @example
  * mean(x, { dim: [2, 3], keepdim: true });
@@ -267,6 +270,8 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
  */
 export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTensor {
   const op = 'mean';
+  // Engine ort: ONNX ReduceMean between DQ and Q, per `opts.target` (ort-ops.ts, docs/numerics.md).
+  if (engineOf(opts) === 'ort') return ortMean(x, params, opts);
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
   const { qnnpack, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);

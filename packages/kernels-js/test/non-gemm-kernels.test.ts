@@ -113,13 +113,14 @@ describe('bad input fails before any work', () => {
 });
 
 describe('supports()', () => {
-  it('claims quint8 on qnnpack and onednn, ort only for the exact ops it was checked on', () => {
+  it('claims quint8 on qnnpack and onednn, ort where ONNX Runtime\'s formula is established, not fbgemm', () => {
     expect(be.supports('add', { engine: 'qnnpack' })).toBe(true);
     expect(be.supports('add', { engine: 'onednn', dtype: 'qint8' })).toBe(false);
-    expect(be.supports('add', { engine: 'ort' })).toBe(false);
+    expect(be.supports('add', { engine: 'ort' })).toBe(true);
+    expect(be.supports('add', { engine: 'fbgemm' })).toBe(false);
     expect(be.supports('relu', { engine: 'ort' })).toBe(true);
     expect(be.supports('maxPool2d', { engine: 'ort' })).toBe(true);
-    expect(be.supports('mean', { engine: 'ort' })).toBe(false); // ReduceMean: node and web differ (docs/numerics.md)
+    expect(be.supports('mean', { engine: 'ort' })).toBe(true); // ReduceMean per `target` (docs/numerics.md)
     expect(be.supports('flatten', { engine: 'ort', dtype: 'qint8' })).toBe(true);
     expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(false);
     expect(be.supports('mean', { engine: 'qnnpack', memoryFormat: 'channels_last' })).toBe(true);

@@ -2,15 +2,15 @@
 // AVX2+FMA) and onnxruntime-web (wasm, 1 thread) run tiny QOperator (com.microsoft QLinear*) and QDQ
 // (`DequantizeLinear → op → QuantizeLinear`) models written below, with many scale sets, on random
 // codes, every code 0..255, exact ties and saturation. docs/numerics.md "Engine ort" records the
-// formulas and cites these tests. Where node and web differ (add, mul, sigmoid), each runtime is
-// compared with its own formula (ort-ops.ts, `target`), the kernel reproduces ORT-web, and a test
-// shows the two runtimes disagree.
+// formulas and cites these tests. Where node and web differ (add, mul, sigmoid, tanh, mean), the
+// kernel runs with `target: 'x64'` against node and `target: 'wasm'` (the default) against web, on
+// inputs crafted where the two formulas give different codes.
 import { QTensor, ortDequantize, ortQuantize, type QuantizedBackend } from '@quint/qtensor';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { createJsBackend } from '../src/index.js';
-import { ortAddCode, ortInput0Scalar, ortLogistic, ortMulCode, type OrtTarget } from '../src/ort-ops.js';
+import { ortAddCode, ortLogistic, ortMulCode, ortTanh, type OrtTarget } from '../src/ort-ops.js';
 
 ortWeb.env.wasm.numThreads = 1;
 type Ort = typeof ortNode;
@@ -349,6 +349,23 @@ const SIGMOID_DISAGREEING: readonly (readonly [Q, Q])[] = [
   [{ s: f32(0.05486438795924187), z: 192 }, { s: f32(0.00027611665427684784), z: 63 }],
 ];
 
+// Input qparams (output (1/128, 128), tanh's default) found by searching: the first six where MLAS's tanh
+// table differs between x64 (FMA) and wasm, the last six where both differ from f32(Math.tanh(x)).
+const TANH_CRAFTED: readonly Q[] = [
+  { s: f32(0.018335137516260147), z: 155 },
+  { s: f32(0.026814641430974007), z: 203 },
+  { s: f32(0.00801813043653965), z: 197 },
+  { s: f32(0.030796054750680923), z: 10 },
+  { s: f32(0.16411495208740234), z: 29 },
+  { s: f32(0.16411566734313965), z: 170 },
+  { s: f32(0.022933045402169228), z: 166 },
+  { s: f32(0.02494543045759201), z: 206 },
+  { s: f32(0.012524031102657318), z: 219 },
+  { s: f32(0.011459450237452984), z: 139 },
+  { s: f32(0.01685313694179058), z: 152 },
+  { s: f32(0.015280894003808498), z: 85 },
+];
+
 const BROADCASTS: readonly [readonly number[], readonly number[]][] = [
   [[2, 4, 6, 7], [2, 4, 6, 7]],
   [[2, 4, 6, 7], [1, 4, 1, 1]], // b scalar per span
@@ -357,7 +374,7 @@ const BROADCASTS: readonly [readonly number[], readonly number[]][] = [
   [[12, 1], [1, 25]],
 ];
 
-describe.each(RUNTIMES)('engine ort, add/mul/sigmoid vs %s (each runtime against its own formula)', (_name, ort, target) => {
+describe.each(RUNTIMES)('engine ort, add/mul/sigmoid/tanh/mean vs %s (target x64 for node, wasm for web)', (_name, ort, target) => {
   const be: QuantizedBackend = createJsBackend();
 
   it.each(['Add', 'Mul'] as const)('%s: QLinear and QDQ, broadcast shapes, ≥ 5,000 random codes and the crafted pairs where the runtimes disagree', async (op) => {
@@ -366,46 +383,14 @@ describe.each(RUNTIMES)('engine ort, add/mul/sigmoid vs %s (each runtime against
     let crafted = 0;
     for (let t = 0; t < 30; t++) {
       const s = randomAddQ(r, t);
-      const q = addMulQ(s);
       const [sa, sb] = BROADCASTS[t % BROADCASTS.length]!;
       const a = codes(r, numel(sa), s.a.z);
       const b = codes(r, numel(sb), s.b.z);
       const y = await run(ort, binaryModel(t % 2 ? 'qdq' : 'qop', op, s), { a: { data: a, shape: sa }, b: { data: b, shape: sb } });
       const out = { scale: s.c.s, zeroPoint: s.c.z };
-      // The kernel (ORT-web's formula) and, for node, the x64 formula through the same broadcast.
-      const web = op === 'Add' ? be.kernels.add(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort' }) : be.kernels.mul(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort' });
-      expect(web.numel).toBe(y.length);
-      if (target === 'wasm') {
-        expect(mismatches(web.data, y)).toBe(0);
-      } else {
-        const swap = ortInput0Scalar(sa, sb);
-        // Row-major broadcast source index of every output element, per input.
-        const index = (shape: readonly number[]) => {
-          const o = web.shape;
-          const strides = o.map(() => 0);
-          let st = 1;
-          for (let d = shape.length - 1; d >= 0; d--) {
-            if (shape[d]! > 1) strides[o.length - shape.length + d] = st;
-            st *= shape[d]!;
-          }
-          return Int32Array.from({ length: web.numel }, (_, i) => {
-            let off = 0;
-            for (let d = o.length - 1, rem = i; d >= 0; d--) {
-              off += (rem % o[d]!) * strides[d]!;
-              rem = Math.floor(rem / o[d]!);
-            }
-            return off;
-          });
-        };
-        const ia = index(sa);
-        const ib = index(sb);
-        const x64 = Uint8Array.from({ length: web.numel }, (_, i) => {
-          const qa = a[ia[i]!]!;
-          const qb = b[ib[i]!]!;
-          return op === 'Add' ? ortAddCode(qa, qb, q, 'x64', swap) : ortMulCode(qa, qb, q, 'x64');
-        });
-        expect(mismatches(x64, y)).toBe(0);
-      }
+      const ours = op === 'Add' ? be.kernels.add(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target }) : be.kernels.mul(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target });
+      expect(ours.numel).toBe(y.length);
+      expect(mismatches(ours.data, y)).toBe(0);
       compared += y.length;
       // Crafted, every third set: pairs where x64 and wasm disagree, run as equal-shape vectors
       // (≥ 2 elements); for add on the power-of-two-ratio sets (ties, where most disagreements are);
@@ -421,7 +406,9 @@ describe.each(RUNTIMES)('engine ort, add/mul/sigmoid vs %s (each runtime against
       const pa = Uint8Array.from(pairs, (p) => p[0]);
       const pb = Uint8Array.from(pairs, (p) => p[1]);
       const yc = await run(ort, binaryModel('qop', op, cs), { a: { data: pa, shape: [pa.length] }, b: { data: pb, shape: [pb.length] } });
-      expect(mismatches(Uint8Array.from(pairs, ([qa, qb]) => code(qa, qb, target)), yc)).toBe(0);
+      const [ta, tb, oc] = [qt(pa, [pa.length], cs.a), qt(pb, [pb.length], cs.b), { scale: cs.c.s, zeroPoint: cs.c.z }];
+      const kc = op === 'Add' ? be.kernels.add(ta, tb, oc, { engine: 'ort', target }) : be.kernels.mul(ta, tb, oc, { engine: 'ort', target });
+      expect(mismatches(kc.data, yc)).toBe(0);
       crafted += pairs.length;
     }
     expect(compared).toBeGreaterThanOrEqual(5000);
@@ -443,25 +430,76 @@ describe.each(RUNTIMES)('engine ort, add/mul/sigmoid vs %s (each runtime against
       if (mismatches(table(qi, qo, 'x64'), table(qi, qo, 'wasm')) > 0) disagreeingSets++;
       const y = await run(ort, unaryModel(t % 2 ? 'qdq' : 'qop', t % 2 ? 'Sigmoid' : 'QLinearSigmoid', {}, qi, qo), { x: { data: ALL_CODES, shape: [1, 256] } });
       expect(mismatches(table(qi, qo, target), y)).toBe(0);
-      if (target === 'wasm') {
-        const ours = be.kernels.sigmoid(qt(ALL_CODES, [1, 256], qi), { scale: qo.s, zeroPoint: qo.z }, { engine: 'ort' });
-        expect(mismatches(ours.data, y)).toBe(0);
-      }
+      const ours = be.kernels.sigmoid(qt(ALL_CODES, [1, 256], qi), { scale: qo.s, zeroPoint: qo.z }, { engine: 'ort', target });
+      expect(mismatches(ours.data, y)).toBe(0);
       compared += 256;
     }
     expect(compared).toBeGreaterThanOrEqual(5000);
     expect(disagreeingSets).toBeGreaterThanOrEqual(SIGMOID_DISAGREEING.length);
   });
+
+  it('tanh = QDQ Tanh (DQ → MLAS tanh → Q): x64 fuses the multiply-adds, wasm does not, all 256 codes × 36 scale sets incl. 12 crafted', async () => {
+    const r = prng(909);
+    const table = (qi: Q, qo: Q, f: (x: number) => number) => Uint8Array.from(ALL_CODES, (c) => ortQuantize(f(ortDequantize(c, qi.s, qi.z)), qo.s, qo.z));
+    let compared = 0;
+    let targetsDiffer = 0;
+    let libmOff = 0;
+    for (let t = 0; t < 24 + TANH_CRAFTED.length; t++) {
+      // 24 random sets (every third with the default (1/128, 128), the others fine), then the crafted ones.
+      const [qi, qo] =
+        t < 24
+          ? [{ s: f32(2 ** (-7 + r() * 6)), z: int(r, 0, 255) }, t % 3 === 0 ? { s: 1 / 128, z: 128 } : { s: f32(2 ** (-16 + r() * 8)), z: int(r, 0, 255) }]
+          : [TANH_CRAFTED[t - 24]!, { s: 1 / 128, z: 128 }];
+      // Shapes of 256 elements: MLAS's vector loop and its tail see different positions.
+      const shape = [[1, 256], [256, 1], [1, 1, 16, 16]][t % 3]!;
+      const y = await run(ort, unaryModel('qdq', 'Tanh', {}, qi, qo), { x: { data: ALL_CODES, shape } });
+      const ours = be.kernels.tanh(qt(ALL_CODES, shape, qi), { scale: qo.s, zeroPoint: qo.z }, { engine: 'ort', target });
+      expect(mismatches(ours.data, y)).toBe(0);
+      if (mismatches(table(qi, qo, (x) => ortTanh(x, 'x64')), table(qi, qo, (x) => ortTanh(x, 'wasm'))) > 0) targetsDiffer++;
+      libmOff += mismatches(table(qi, qo, (x) => f32(Math.tanh(x))), y);
+      compared += 256;
+    }
+    expect(compared).toBeGreaterThanOrEqual(9000);
+    // The crafted sets discriminate: the two builds differ on 6 of them, and f32(tanh(x)) misses codes.
+    expect(targetsDiffer).toBeGreaterThanOrEqual(6);
+    expect(libmOff).toBeGreaterThan(0);
+  });
+
+  it('mean = QDQ ReduceMean over the innermost dims: float32 sum (wasm: left to right; x64: Eigen SSE packets by row alignment) / n, ≥ 3,000 codes', async () => {
+    const r = prng(1010);
+    let compared = 0;
+    let targetsDiffer = 0;
+    for (let t = 0; t < 84; t++) {
+      const q = randQ(r);
+      // Rows of 1..520 floats at every alignment; the last sets reduce everything (one long row).
+      const shape = t < 80 ? [int(r, 1, 4), int(r, 1, 16), int(r, 1, 13), int(r, 1, 40)] : [1, int(r, 2, 4), int(r, 20, 40), int(r, 20, 40)];
+      const axes = t >= 80 ? [0, 1, 2, 3] : [[3], [2, 3], [1, 2, 3]][t % 3]!;
+      const x = codes(r, numel(shape), q.z);
+      const y = await run(ort, unaryModel('qdq', 'ReduceMean', { axes, keepdims: t % 2 }, q, q), { x: { data: x, shape } });
+      const xq = qt(x, shape, q);
+      const ours = be.kernels.mean(xq, { dim: axes, keepdim: t % 2 === 1 }, { engine: 'ort', target });
+      expect(mismatches(ours.data, y)).toBe(0);
+      targetsDiffer += mismatches(be.kernels.mean(xq, { dim: axes }, { engine: 'ort', target: 'x64' }).data, be.kernels.mean(xq, { dim: axes }, { engine: 'ort', target: 'wasm' }).data);
+      compared += y.length;
+    }
+    expect(compared).toBeGreaterThanOrEqual(3000);
+    // The summation orders give different codes on some rows, so each runtime matched only its own.
+    expect(targetsDiffer).toBeGreaterThan(0);
+  });
 });
 
-describe('engine ort: supports()', () => {
-  it('claims the ops where node and web agree, not add/mul/sigmoid/tanh/mean', () => {
-    const be = createJsBackend();
-    for (const op of ['cat', 'relu6', 'hardtanh', 'clamp', 'hardswish', 'hardsigmoid', 'avgPool2d', 'adaptiveAvgPool2d'] as const) {
+describe('engine ort: supports() and options', () => {
+  const be = createJsBackend();
+
+  it('claims every non-GEMM op whose ORT formula is established, for both targets', () => {
+    for (const op of ['add', 'addRelu', 'mul', 'mulRelu', 'cat', 'relu6', 'hardtanh', 'clamp', 'hardswish', 'hardsigmoid', 'sigmoid', 'tanh', 'avgPool2d', 'adaptiveAvgPool2d', 'mean'] as const) {
       expect(be.supports(op, { engine: 'ort' }), op).toBe(true);
     }
-    for (const op of ['add', 'addRelu', 'mul', 'mulRelu', 'sigmoid', 'tanh', 'mean'] as const) {
-      expect(be.supports(op, { engine: 'ort' }), op).toBe(false);
-    }
+  });
+
+  it('rejects an unknown target and a mean over dims that are not innermost', () => {
+    const x = qt(ALL_CODES, [4, 64], { s: 0.1, z: 3 });
+    expect(() => be.kernels.tanh(x, undefined, { engine: 'ort', target: 'arm64' as 'x64' })).toThrow(/target "arm64" is not an ONNX Runtime build/);
+    expect(() => be.kernels.mean(x, { dim: 0 }, { engine: 'ort' })).toThrow(/not the innermost dims/);
   });
 });

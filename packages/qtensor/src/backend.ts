@@ -39,7 +39,6 @@ export interface OpInfo {
   readonly engines: readonly Engine[];
 }
 
-const PT: readonly Engine[] = ['qnnpack', 'onednn'];
 const ALL: readonly Engine[] = ['qnnpack', 'onednn', 'ort', 'fbgemm'];
 // PyTorch's engines plus ONNX Runtime's, for non-GEMM ops whose ORT formula is established and
 // tested against onnxruntime-node and -web (docs/numerics.md "Engine ort").
@@ -110,25 +109,25 @@ export const OP_NAMES = {
     group: 'elementwise',
     torchOp: 'quantized::add',
     description: 'a + b requantized to the output qparams (qnnpack: fixed point) (spec §5.3)',
-    engines: PT,
+    engines: PT_ORT,
   },
   addRelu: {
     group: 'elementwise',
     torchOp: 'quantized::add_relu',
     description: 'add with ReLU fused (spec §5.3)',
-    engines: PT,
+    engines: PT_ORT,
   },
   mul: {
     group: 'elementwise',
     torchOp: 'quantized::mul',
     description: 'a · b via requantize_from_int (spec §5.4)',
-    engines: PT,
+    engines: PT_ORT,
   },
   mulRelu: {
     group: 'elementwise',
     torchOp: 'quantized::mul_relu',
     description: 'mul with ReLU fused (spec §5.4)',
-    engines: PT,
+    engines: PT_ORT,
   },
   cat: {
     group: 'elementwise',
@@ -176,13 +175,13 @@ export const OP_NAMES = {
     group: 'activations',
     torchOp: 'torch.sigmoid',
     description: '1 / (1 + exp(−x)) with fixed output qparams (1/256, 0) (spec §5.7)',
-    engines: PT,
+    engines: PT_ORT,
   },
   tanh: {
     group: 'activations',
     torchOp: 'torch.tanh',
     description: 'tanh with fixed output qparams (2/256, 128) (spec §5.7)',
-    engines: PT,
+    engines: PT_ORT,
   },
   maxPool2d: {
     group: 'pooling',
@@ -206,7 +205,7 @@ export const OP_NAMES = {
     group: 'pooling',
     torchOp: 'torch.mean',
     description: 'mean over dims, rounding per code path (spec §5.8)',
-    engines: PT,
+    engines: PT_ORT,
   },
   reshape: {
     group: 'shape',
@@ -333,6 +332,14 @@ export interface KernelOptions {
   readonly trace?: TraceOptions;
   /** The memory format PyTorch's input would have (default `'contiguous'`); see {@link MemoryFormat}. */
   readonly memoryFormat?: MemoryFormat;
+  /**
+   * Engine `ort` only: which ONNX Runtime 1.30 build to reproduce where the builds compute different
+   * float roundings (add, addRelu, mul, mulRelu, sigmoid, tanh, mean; docs/numerics.md "Engine ort").
+   * `'wasm'` (default): onnxruntime-web, whose wasm build computes the same on every platform.
+   * `'x64'`: onnxruntime-node on x86-64 with AVX2 + FMA. Native ORT on ARM or on x86-64 without AVX2
+   * is not reproduced. Every other op, and the other engines, ignore it.
+   */
+  readonly target?: 'wasm' | 'x64';
 }
 
 /** Options of `linearDynamic`. */

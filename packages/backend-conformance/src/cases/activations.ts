@@ -72,6 +72,18 @@ function differential(): ConformanceCase[] {
       run: (be, [[x], s, z]) => be.kernels.hardswish(toQ(x), { scale: s, zeroPoint: z }, { engine: 'ort' }),
     }),
     differentialCase({ ...ort, op: 'hardsigmoid', arbitrary: input, run: (be, [x]) => be.kernels.hardsigmoid(toQ(x), undefined, { engine: 'ort' }) }),
+    // sigmoid and tanh: the two ONNX Runtime builds differ (`target`), any output qparams.
+    ...(['wasm', 'x64'] as const).flatMap((target) =>
+      (['sigmoid', 'tanh'] as const).map((op) =>
+        differentialCase({
+          ...ort,
+          op,
+          name: `random, target ${target}`,
+          arbitrary: fc.tuple(input, fc.option(fc.tuple(scaleArb(0.0001, 0.02), zeroPointArb), { nil: undefined })),
+          run: (be, [[x], o]) => be.kernels[op](toQ(x), o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, { engine: 'ort', target }),
+        }),
+      ),
+    ),
     differentialCase({ op: 'relu', engine: 'ort', name: 'random', supports: { dtype: 'quint8' }, arbitrary: input, run: (be, [x]) => be.kernels.relu(toQ(x), { engine: 'ort' }) }),
     {
       kind: 'hand',

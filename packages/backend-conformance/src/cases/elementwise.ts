@@ -61,7 +61,23 @@ function differential(): ConformanceCase[] {
       }),
     );
   }
-  // Engine ort: cat (docs/numerics.md "Engine ort"; kernels-js checks it against ONNX Runtime itself).
+  // Engine ort: add/mul (both ONNX Runtime builds, `target`) and cat (docs/numerics.md "Engine ort";
+  // kernels-js checks them against ONNX Runtime itself).
+  for (const target of ['wasm', 'x64'] as const) {
+    for (const op of ['add', 'addRelu', 'mul', 'mulRelu'] as const) {
+      out.push(
+        differentialCase({
+          op,
+          engine: 'ort',
+          name: `random broadcast both ways, target ${target}`,
+          supports: { dtype: 'quint8' },
+          // [1,C,1,W] with [N,1,H,1], either order (ORT swaps the operands when input 0 is the per-span scalar).
+          arbitrary: nchwArb(2, 8, 5, 13).chain(([n, c, h, w]) => fc.tuple(qdataArb([1, c, 1, w]), qdataArb([n, 1, h, 1]), fc.boolean(), scaleArb(0.01, 0.5), zeroPointArb)),
+          run: (be, [a, b, swap, os, oz]) => be.kernels[op](toQ(swap ? b : a), toQ(swap ? a : b), { scale: os, zeroPoint: oz }, { engine: 'ort', target }),
+        }),
+      );
+    }
+  }
   out.push(
     differentialCase({
       op: 'cat',

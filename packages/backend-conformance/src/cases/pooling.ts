@@ -99,6 +99,16 @@ function differential(): ConformanceCase[] {
         return be.kernels.avgPool2d(toQ(x), { kernelSize: kk, stride: w.s, padding: Math.min(w.p, Math.floor(kk / 2)), countIncludePad: w.cip }, { engine: 'ort' });
       },
     }),
+    ...(['wasm', 'x64'] as const).map((target) =>
+      differentialCase({
+        op: 'mean',
+        engine: 'ort',
+        name: `random innermost dims, target ${target}`,
+        supports: { dtype: 'quint8' },
+        arbitrary: fc.tuple(input, fc.constantFrom([3], [2, 3], [1, 2, 3]), fc.boolean()),
+        run: (be, [[x], dim, keepdim]) => be.kernels.mean(toQ(x), { dim, keepdim }, { engine: 'ort', target }),
+      }),
+    ),
     differentialCase({ op: 'adaptiveAvgPool2d', engine: 'ort', name: 'random 1×1', supports: { dtype: 'quint8' }, arbitrary: input, run: (be, [x]) => be.kernels.adaptiveAvgPool2d(toQ(x), 1, { engine: 'ort' }) }),
     differentialCase({
       op: 'maxPool2d',
