@@ -30,7 +30,8 @@ qint8 weight (no AVX2 vpmaddubsw saturation); without it the weight codes are dr
 (see kernels_gemm.py's docstring). Weight zero points are 0 (onednn requires it).
 
 Writes packages/backend-conformance/goldens/kernels-linear-dynamic-onednn.json: the first small case
-of each kind (qscheme × reduce_range × rank × bias × near ties; no relu, which quint has no op for),
+of each kind (qscheme × reduce_range × rank × near ties × edge input: zeros, tiny range,
+all negative, constant; no relu, which quint has no op for),
 in the format of the linearDynamic cases of kernels-gemm.json, for the conformance suite.
 
 Usage: /usr/bin/python3 tools/goldens/onednn_dynamic_probe.py [n_cases]
@@ -119,8 +120,19 @@ def draw_case(i):
     x = (rng.standard_normal(shape) * std + shift).astype(f32)
     if i % 11 == 3:
         x = np.abs(x)  # all non-negative: zero point 0
-    if i % 6 == 5 and x.size > 2:
+    # ChooseQuantizationParams' special scales: 0.1 (all zeros), 6.1e-5 (tiny range); one-signed inputs
+    edge = ['zeros', 'tiny range', 'all negative', 'constant'][i // 13 % 4] if i % 13 == 7 else ''
+    tie = i % 6 == 5 and x.size > 2 and not edge
+    if tie:
         x = near_ties(x, rr)
+    if edge == 'zeros':
+        x = np.zeros_like(x)
+    elif edge == 'tiny range':
+        x = (x * f32(1e-6) / f32(std)).astype(f32)
+    elif edge == 'all negative':
+        x = -np.abs(x)
+    elif edge == 'constant':
+        x = np.full_like(x, x.flat[0])
     lo, hi = (-128, 127) if rr else (-64, 64)
     codes = rng.integers(lo, hi + 1, size=(n, k)).astype(np.int8)
     if per_channel:
@@ -134,7 +146,8 @@ def draw_case(i):
         scales = [s if i % 4 == 0 else float(f32(s))]
         w = torch._make_per_tensor_quantized_tensor(torch.from_numpy(codes.copy()), scales[0], 0)
     bias = (rng.standard_normal(n) * float(rng.choice([0.01, 0.5, 5.0]))).astype(f32) if i % 3 != 1 else None
-    return dict(x=x, codes=codes, scales=scales, per_channel=per_channel, w=w, bias=bias, rr=rr, relu=relu)
+    return dict(x=x, codes=codes, scales=scales, per_channel=per_channel, w=w, bias=bias, rr=rr, relu=relu,
+                tie=tie, edge=edge)
 
 
 def run_case(c):
@@ -207,7 +220,7 @@ def main():
             s[1] = max(s[1], int(ulps(v, y).max(initial=0)))
             s[2] += int((~same).any())
         # the golden: the first small case of each kind (quint has no dynamic linear_relu op)
-        kind = (c['per_channel'], c['rr'], c['x'].ndim, c['bias'] is not None, i % 6 == 5 and c['x'].size > 2)
+        kind = (c['per_channel'], c['rr'], c['x'].ndim, c['tie'], c['edge'])
         if not c['relu'] and kind not in kinds and c['x'].size + c['codes'].size <= 1500:
             kinds.add(kind)
             GOLDEN_DIFF['B1'] += int((cand['B1'].view(np.int32) != y.view(np.int32)).sum())
@@ -215,7 +228,7 @@ def main():
             c_desc = describe(c, y)
             c_desc['name'] = (f'{"x".join(map(str, c["x"].shape))} -> {c["codes"].shape[0]} '
                               f'{"per-channel" if c["per_channel"] else "per-tensor"} reduceRange {c["rr"]}'
-                              f'{" bias" if c["bias"] is not None else ""}{" near ties" if kind[4] else ""} #{i}')
+                              f'{" bias" if c["bias"] is not None else ""}{" near ties" if c["tie"] else ""}{" " + c["edge"] if c["edge"] else ""} #{i}')
             kept.append(c_desc)
     print(f'{n_cases} cases, {total} outputs; activation codes differing between quantizers: {DIFF}')
     for name, (mis, mx, cases) in sorted(stats.items()):

@@ -3,6 +3,7 @@
 // shared with every backend; the accumulation below is the reference.
 import type { Tensor } from '@quint/tensor';
 import {
+  OP_NAMES,
   QTensor,
   checkGemmActivation,
   checkGemmOutQparams,
@@ -89,16 +90,17 @@ export function linear(
 }
 
 /**
- * `quantized::linear_dynamic` on engine qnnpack (spec §5.10, verified: 0 mismatches in 3.6×10^4
- * outputs): the activation is quantized per call from its own min/max (qnnpack ignores
- * `reduce_range`), accumulated in int32 as {@link linear}, and each output is the float32
- * `f32(f32(f32(f32(w_s)·f32(x_s)) · f32(acc)) + b)`.
+ * `quantized::linear_dynamic` on engines qnnpack and onednn (spec §5.10): the activation is quantized
+ * per call from its own min/max (qnnpack ignores `reduce_range`; onednn honours it and quantizes with
+ * oneDNN's reorder), accumulated in int32 as {@link linear}, and each output is a float32:
+ * `f32(f32(f32(f32(w_s)·f32(x_s)) · f32(acc)) + b)` on qnnpack, `f32(f32(f32(acc) + f32(b·bs)) · f32(1/bs))`
+ * on onednn (`linearDynamicOutput` in @quint/qtensor).
  */
 export function linearDynamic(ctx: EngineContext, x: Tensor, w: JsPackedLinear, opts: LinearDynamicOptions | undefined): Tensor {
   const op: OpName = 'linearDynamic';
   const engine = resolveEngine(op, opts, ctx);
-  const k = checkLinearDynamicInput(op, engine, x, w.inFeatures);
-  const xq = quantizeDynamicInput(op, x);
+  const k = checkLinearDynamicInput(op, engine, x, w.inFeatures, OP_NAMES.linearDynamic.engines);
+  const xq = quantizeDynamicInput(op, x, engine, opts?.reduceRange ?? true);
   const xzp = (xq.qparams as PerTensorQparams).zeroPoint;
   const n = w.channels.outChannels;
   return linearDynamicOutput({

@@ -103,7 +103,7 @@ export const OP_NAMES = {
     group: 'gemm',
     torchOp: 'quantized::linear_dynamic',
     description: 'float in, float out: the activation is quantized per call as quantize_dynamic does (spec §5.10)',
-    engines: ['qnnpack'],
+    engines: ['qnnpack', 'onednn'],
   },
   add: {
     group: 'elementwise',

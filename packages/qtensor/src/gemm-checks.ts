@@ -20,7 +20,17 @@ import {
 } from './backend.js';
 import { QTensor, type PerChannelQparams, type PerTensorQparams } from './qtensor.js';
 import { quantizePerTensor } from './quantize.js';
-import { chooseQuantizationParams, prepareGemmRequantization, requantizePreRound, type GemmRequantization } from './requantize.js';
+import {
+  chooseQuantizationParams,
+  chooseQuantizationParamsDouble,
+  onednnBias,
+  onednnDynamicQuantize,
+  onednnDynamicScales,
+  onednnScaledAcc,
+  prepareGemmRequantization,
+  requantizePreRound,
+  type GemmRequantization,
+} from './requantize.js';
 
 const f32 = Math.fround;
 const INT32_MAX = 2147483647;
@@ -460,19 +470,25 @@ export function gemmCallRequantization(args: {
 }
 
 /**
- * Checks the input of `linearDynamic` and returns the size of its reduction: engine qnnpack only
- * (spec §5.10 determines only qnnpack's dynamic linear), a non-empty float Tensor whose last dim is
- * `inFeatures`.
+ * Checks the input of `linearDynamic` and returns the size of its reduction: an engine among
+ * `engines` (the calling backend's; default qnnpack only, spec §5.10 determines qnnpack's and
+ * onednn's dynamic linear), a non-empty float Tensor whose last dim is `inFeatures`.
  *
  * @throws `UNSUPPORTED_OP` for another engine; `INVALID_ARGUMENT`, `EMPTY_TENSOR`, `SHAPE_MISMATCH`.
  * @example
- * const k = checkLinearDynamicInput('linearDynamic', engine, x, w.inFeatures);
+ * const k = checkLinearDynamicInput('linearDynamic', engine, x, w.inFeatures, OP_NAMES.linearDynamic.engines);
  */
-export function checkLinearDynamicInput(op: OpName, engine: Engine, x: Tensor, inFeatures: number): number {
-  if (engine !== 'qnnpack') {
+export function checkLinearDynamicInput(
+  op: OpName,
+  engine: Engine,
+  x: Tensor,
+  inFeatures: number,
+  engines: readonly Engine[] = ['qnnpack'],
+): number {
+  if (!engines.includes(engine)) {
     throw new QuantError(
       'UNSUPPORTED_OP',
-      `${op}: engine ${engine} is not reproduced bit for bit (spec §5.10 determines only qnnpack's dynamic linear); use engine qnnpack.`,
+      `${op}: engine ${engine} is not implemented by this backend's dynamic linear (it has ${engines.join(', ')}); use one of those.`,
     );
   }
   if (!(x instanceof Tensor)) {
@@ -485,16 +501,19 @@ export function checkLinearDynamicInput(op: OpName, engine: Engine, x: Tensor, i
 }
 
 /**
- * The activation of `quantized::linear_dynamic` on qnnpack (spec §5.10): qparams from
- * `ChooseQuantizationParams(min(x), max(x), 0, 255)` over the whole tensor — qnnpack ignores
- * `reduce_range` ("qnnpack incorrectly ignores reduce_range"), so it is accepted for API parity with
- * nnqd.Linear and not used — then `quantize_per_tensor` to quint8.
+ * The activation of `quantized::linear_dynamic` (spec §5.10), qparams from
+ * `ChooseQuantizationParams(min(x), max(x), 0, 255)` over the whole tensor, then:
+ * - qnnpack (default): `reduceRange` is ignored ("qnnpack incorrectly ignores reduce_range"; accepted
+ *   for API parity with nnqd.Linear), codes by `quantize_per_tensor`;
+ * - onednn: `reduceRange` honoured (0..127), the scale kept a double as PyTorch holds it
+ *   (`chooseQuantizationParamsDouble`), codes by oneDNN's reorder, {@link onednnDynamicQuantize}
+ *   with `inv = f32(1.0/x_s)`.
  *
  * @throws `NON_FINITE` for NaN or ±Inf in `x`.
  * @example
- * const xq = quantizeDynamicInput('linearDynamic', x);
+ * const xq = quantizeDynamicInput('linearDynamic', x, 'onednn', opts?.reduceRange ?? true);
  */
-export function quantizeDynamicInput(op: OpName, x: Tensor): QTensor {
+export function quantizeDynamicInput(op: OpName, x: Tensor, engine: Engine = 'qnnpack', reduceRange = true): QTensor {
   const xf = x.toFloat32Array();
   let mn = Infinity;
   let mx = -Infinity;
@@ -506,14 +525,25 @@ export function quantizeDynamicInput(op: OpName, x: Tensor): QTensor {
     if (v < mn) mn = v;
     if (v > mx) mx = v;
   }
-  const qp = chooseQuantizationParams({ min: mn, max: mx, qmin: 0, qmax: 255, reduceRange: false });
-  return quantizePerTensor(x, qp.scale, qp.zeroPoint, 'quint8');
+  if (engine !== 'onednn') {
+    const qp = chooseQuantizationParams({ min: mn, max: mx, qmin: 0, qmax: 255 });
+    return quantizePerTensor(x, qp.scale, qp.zeroPoint, 'quint8');
+  }
+  // onednn keeps PyTorch's double scale: ideep gets src_scales = 1.0/x_s, divided in double, stored as float
+  const qp = chooseQuantizationParamsDouble({ min: mn, max: mx, qmin: 0, qmax: 255, reduceRange });
+  const inv = f32(1 / qp.scale);
+  const codes = new Uint8Array(xf.length);
+  for (let i = 0; i < xf.length; i++) codes[i] = onednnDynamicQuantize(xf[i]!, inv, qp.zeroPoint);
+  return new QTensor(codes, x.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: qp.scale, zeroPoint: qp.zeroPoint });
 }
 
 /**
- * The output of `quantized::linear_dynamic` from its int32 accumulators (spec §5.10, verified: 0
- * mismatches in 3.6×10^4 outputs): `y = f32(f32(f32(f32(w_s)·f32(x_s)) · f32(acc)) + b)`, shaped
- * `[...x.shape[:-1], N]`; with `opts.trace`, the records of the traced elements.
+ * The output of `quantized::linear_dynamic` from its int32 accumulators (spec §5.10), shaped
+ * `[...x.shape[:-1], N]`; with `opts.trace`, the records of the traced elements:
+ * - qnnpack (verified: 0 mismatches in 3.6×10^4 outputs): `y = f32(f32(f32(f32(w_s)·f32(x_s)) · f32(acc)) + b)`;
+ * - onednn (verified: 0 of 440,600 outputs differ): `y = f32(f32(f32(acc) + f32(b·bs)) · f32(1/bs))`
+ *   ({@link onednnDynamicScales}, {@link onednnScaledAcc}); `xq` must come from
+ *   {@link quantizeDynamicInput} for the same engine.
  *
  * @example
  * const y = linearDynamicOutput({ op, engine, x, xq, weight: w.channels, bias: w.bias, opts, acc: (i) => accs[i]! });
@@ -535,13 +565,31 @@ export function linearDynamicOutput(args: {
   const n = w.outChannels;
   const k = xq.shape[xq.shape.length - 1]!;
   const xqp = xq.qparams as PerTensorQparams;
+  const onednn = args.engine === 'onednn';
+  // qnnpack: f32(w_s·x_s); onednn: f32(1/bs)
   const mult = new Float32Array(n);
-  for (let f = 0; f < n; f++) mult[f] = f32(f32(w.scales[f]!) * f32(xqp.scale));
+  // onednn: f32(b·bs), the bias as the pp kernel adds it
+  const biasTerm = new Float32Array(n);
+  const biasScale = new Float32Array(n);
+  for (let f = 0; f < n; f++) {
+    if (onednn) {
+      const s = onednnDynamicScales(xqp.scale, w.scales[f]!, w.perChannel);
+      mult[f] = s.outputScale;
+      biasScale[f] = s.biasScale;
+      if (b !== null) biasTerm[f] = onednnBias(b[f]!, s.biasScale);
+    } else {
+      mult[f] = f32(f32(w.scales[f]!) * f32(xqp.scale));
+    }
+  }
   const y = new Float32Array(xq.numel / k * n);
   for (let i = 0; i < y.length; i++) {
     const f = i % n;
-    const v = f32(mult[f]! * f32(args.acc(i)));
-    y[i] = b === null ? v : f32(v + b[f]!);
+    if (onednn) {
+      y[i] = onednnScaledAcc(args.acc(i), biasTerm[f]!, mult[f]!);
+    } else {
+      const v = f32(mult[f]! * f32(args.acc(i)));
+      y[i] = b === null ? v : f32(v + b[f]!);
+    }
   }
   const trace = args.opts?.trace;
   if (trace !== undefined) {
@@ -558,9 +606,9 @@ export function linearDynamicOutput(args: {
         weight: { codes: Array.from(w.codes.subarray(f * k, (f + 1) * k)), zeroPoint: w.zeroPoints[f]!, scale: w.scales[f]! },
         acc: args.acc(index),
         biasKind: b === null ? 'none' : 'float',
-        bias: b === null ? 0 : b[f]!,
+        bias: b === null ? 0 : onednn ? biasTerm[f]! : b[f]!,
         multiplier: mult[f]!,
-        extra: {},
+        extra: onednn ? { biasScale: biasScale[f]! } : {},
         preRound: y[index]!,
         output: y[index]!,
       });

@@ -141,9 +141,21 @@ export function onednnPreRound(args: {
   readonly zeroPoint: number;
   readonly relu: boolean;
 }): number {
-  let v = f32(f32(f32(args.acc) + args.biasTerm) * args.outputScale);
+  let v = onednnScaledAcc(args.acc, args.biasTerm, args.outputScale);
   if (args.relu && v < 0) v = 0;
   return f32(v + f32(args.zeroPoint));
+}
+
+/**
+ * oneDNN's post-processing of one int32 accumulator to float (jit pp kernel: convert, add the bias,
+ * multiply by the output scale): `f32(f32(f32(acc) + biasTerm) · outputScale)`. The static conv/linear
+ * add the zero point and round it ({@link onednnPreRound}); the dynamic linear returns it.
+ *
+ * @example
+ * onednnScaledAcc(6375, 1062.5, 0.0094117643); // 70
+ */
+export function onednnScaledAcc(acc: number, biasTerm: number, outputScale: number): number {
+  return f32(f32(f32(acc) + biasTerm) * outputScale);
 }
 
 /**
@@ -465,13 +477,29 @@ export function requantizeAcc(rq: GemmRequantization, acc: number, c: number): n
  * chooseQuantizationParams({ min: -1, max: 3, qmin: 0, qmax: 255 }); // { scale: 0.015686275…, zeroPoint: 64 }
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/aten/src/ATen/native/quantized/cpu/QuantUtils.h
  */
-export function chooseQuantizationParams(args: {
+export function chooseQuantizationParams(args: DynamicRange): { scale: number; zeroPoint: number } {
+  const qp = chooseQuantizationParamsDouble(args);
+  return { scale: f32(qp.scale), zeroPoint: qp.zeroPoint };
+}
+
+/** The arguments of {@link chooseQuantizationParams}. */
+export interface DynamicRange {
   readonly min: number;
   readonly max: number;
   readonly qmin: number;
   readonly qmax: number;
   readonly reduceRange?: boolean;
-}): { scale: number; zeroPoint: number } {
+}
+
+/**
+ * {@link chooseQuantizationParams} with the scale as PyTorch's `TensorQuantizationParams` holds it: a
+ * double, not rounded to float32 (`(max − min)/(qmax − qmin)`, 0.1, or 6.1e−5f). onednn's dynamic
+ * linear divides 1.0 by this double (`1.0/q_params.scale`); `torch._choose_qparams_per_tensor` returns it.
+ *
+ * @example
+ * chooseQuantizationParamsDouble({ min: -1, max: 3, qmin: 0, qmax: 255 }); // { scale: 0.01568627450980392, zeroPoint: 64 }
+ */
+export function chooseQuantizationParamsDouble(args: DynamicRange): { scale: number; zeroPoint: number } {
   let { qmin, qmax } = args;
   if (args.reduceRange) {
     qmin = Math.trunc(qmin / 2);
@@ -499,5 +527,41 @@ export function chooseQuantizationParams(args: {
   const emax = Math.abs(qmax) - Math.abs(mx / scale);
   const z = emin < emax ? zmin : zmax;
   const zeroPoint = z < qmin ? qmin : z > qmax ? qmax : rne(z);
-  return { scale: f32(scale), zeroPoint };
+  return { scale, zeroPoint };
+}
+
+// onednn's dynamic linear (spec §5.10; verified by tools/goldens/onednn_dynamic_probe.py: 0 of
+// 440,600 outputs differ). PyTorch hands ideep the float input; oneDNN quantizes it with a reorder,
+// accumulates in int32 and scales back to float with its post-processing kernel.
+
+/**
+ * One activation code of onednn's dynamic linear: oneDNN's f32→u8 reorder with output scale
+ * `inv = f32(1/x_s)` and destination zero point adds the zero point as a float *before* rounding and
+ * saturates to 0..255 (not 0..127, even with `reduce_range`): `rne(clamp(f32(f32(x·inv) + zp), 0, 255))`.
+ * `zp + rne(x·inv)` (quantize_per_tensor) differs near ties.
+ *
+ * @example
+ * onednnDynamicQuantize(0.5, 100, 64); // 114
+ */
+export function onednnDynamicQuantize(x: number, inv: number, zeroPoint: number): number {
+  return rne(clamp(f32(f32(x * inv) + zeroPoint), 0, 255));
+}
+
+/**
+ * ideep's two scales of one output channel of onednn's dynamic linear: `biasScale =
+ * f32(f32(1/x_s)·wsc)` (`bs`, the bias is reordered to `f32(b·bs)`) and `outputScale = f32(1/bs)`.
+ * `wsc` is the reciprocal PyTorch's onednn prepack stores: `f32(1.0/w_s)` in double per tensor,
+ * `1.0f/f32(w_s)` in float per channel (they differ when `w_s` is not a float32).
+ *
+ * @example
+ * onednnDynamicScales(0.01, 0.005, false); // { biasScale: 20000, outputScale: 0.0000499999987… }
+ */
+export function onednnDynamicScales(
+  inputScale: number,
+  weightScale: number,
+  perChannel: boolean,
+): { biasScale: number; outputScale: number } {
+  const wsc = perChannel ? f32(1 / f32(weightScale)) : f32(1 / weightScale);
+  const bs = f32(f32(1 / inputScale) * wsc);
+  return { biasScale: bs, outputScale: f32(1 / bs) };
 }
