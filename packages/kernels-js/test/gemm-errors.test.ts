@@ -128,6 +128,10 @@ describe('bad input is refused before any work', () => {
     expect(be.supports('linear', { engine: 'onednn', symmetricWeight: false })).toBe(false);
     expect(be.supports('linear', { engine: 'onednn', symmetricWeight: true })).toBe(true);
     expect(codeOf(() => be.kernels.linear(xq(new Uint8Array(3), [1, 3]), be.prepackLinear(wt, null), { scale: 1, zeroPoint: 0 }, { engine: 'onednn' }))).toBe('UNSUPPORTED_OP');
+    expect(be.supports('linearDynamic', { engine: 'onednn', symmetricWeight: false })).toBe(false);
+    expect(messageOf(() => be.kernels.linearDynamic(Tensor.fromArray([1, 2, 3], [1, 3]), be.prepackLinear(wt, null), { engine: 'onednn' }))).toMatch(
+      /linearDynamic: engine onednn needs weight zero points 0 .*linear weight \[2, 3\] has \[3, 3\]/,
+    );
   });
 
   it('a weight packed by another backend instance, or after dispose()', () => {

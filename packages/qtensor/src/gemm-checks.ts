@@ -414,6 +414,16 @@ export function conv2dGeometry(
   return { N, C, H, W, OC, ICG, KH, KW, G, OCG: OC / G, sh, sw, ph, pw, dh, dw, OH, OW };
 }
 
+/** PyTorch's onednn prepack refuses weight zero points ≠ 0 (spec §5.2b); so does every onednn kernel here. */
+function checkOnednnWeight(op: OpName, engine: Engine, w: WeightChannels, layer: string): void {
+  if (engine === 'onednn' && !w.symmetric) {
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: engine onednn needs weight zero points 0 (PyTorch: "ONEDNN only supports symmetric quantization of weight"), ${layer} has [${Array.from(w.zeroPoints).slice(0, 4).join(', ')}${w.outChannels > 4 ? ', …' : ''}]; quantize the weight symmetrically or use engine qnnpack.`,
+    );
+  }
+}
+
 /**
  * The requantization of one conv/linear call, after the engine's own restrictions and the exact
  * overflow check now that the input's zero point and scale are known: for every output channel
@@ -437,12 +447,7 @@ export function gemmCallRequantization(args: {
   readonly layer: string;
 }): GemmRequantization {
   const { op, engine, weight: w } = args;
-  if (engine === 'onednn' && !w.symmetric) {
-    throw new QuantError(
-      'UNSUPPORTED_OP',
-      `${op}: engine onednn needs weight zero points 0 (PyTorch: "ONEDNN only supports symmetric quantization of weight"), ${args.layer} has [${Array.from(w.zeroPoints).slice(0, 4).join(', ')}${w.outChannels > 4 ? ', …' : ''}]; quantize the weight symmetrically or use engine qnnpack.`,
-    );
-  }
+  checkOnednnWeight(op, engine, w, args.layer);
   const rq = prepareGemmRequantization(engine, {
     inputScale: args.input.scale,
     weightScales: w.scales,
@@ -545,6 +550,7 @@ export function quantizeDynamicInput(op: OpName, x: Tensor, engine: Engine = 'qn
  *   ({@link onednnDynamicScales}, {@link onednnScaledAcc}); `xq` must come from
  *   {@link quantizeDynamicInput} for the same engine.
  *
+ * @throws `UNSUPPORTED_OP` on onednn for a weight zero point ≠ 0.
  * @example
  * const y = linearDynamicOutput({ op, engine, x, xq, weight: w.channels, bias: w.bias, opts, acc: (i) => accs[i]! });
  */
@@ -564,6 +570,7 @@ export function linearDynamicOutput(args: {
   const { op, xq, weight: w, bias: b } = args;
   const n = w.outChannels;
   const k = xq.shape[xq.shape.length - 1]!;
+  checkOnednnWeight(op, args.engine, w, `linear weight [${n}, ${k}]`);
   const xqp = xq.qparams as PerTensorQparams;
   const onednn = args.engine === 'onednn';
   // qnnpack: f32(w_s·x_s); onednn: f32(1/bs)
