@@ -6,7 +6,8 @@ onednn over many random cases and counts, per candidate formula, the float32 out
 
 What the sources say (read, not copied; `DNNL_VERBOSE=2` shows the same three primitives per call):
   1. `PackedLinearWeightsOnednn::apply_dynamic_impl` picks (x_s, x_zp) with ChooseQuantizationParams
-     (reduce_range honoured) and hands ideep `src_scales = 1.0/x_s` (double division, stored float).
+     (reduce_range honoured; its scale is a double, not rounded to float32) and hands ideep
+     `src_scales = 1.0/x_s` (double division, stored float).
   2. ideep `matmul_forward` (dynamic) quantizes x with a oneDNN f32→u8 reorder, oscale `inv` and dst
      zero point: jit_uni_reorder multiplies, adds the zero point as a float, saturates, then rounds
      (cvtps2dq, half to even): `x_q = rne(clamp(f32(f32(x·inv) + zp), 0, 255))`.
@@ -20,6 +21,7 @@ Candidates measured (quantization × output):
   quantization  A: oneDNN reorder `rne(f32(f32(x·inv) + zp))`, inv = f32(1/(double)x_s)
                 B: `zp + rne(f32(x·inv))` (zero point after rounding)
                 C: PyTorch `quantize_per_tensor(x, x_s, zp)`
+                D: as A with the scale rounded to float32 first, `inv = f32(1/f32(x_s))`
   output        1: `f32(f32(f32(acc) + f32(b·bs))·f32(1/bs))` (steps 3–4)
                 2: `f32(f32(f32(x_s·w_s)·f32(acc)) + b)` (qnnpack's form)
                 3: `f32(f32(acc)·f32(1/bs)) + b` (bias added unscaled)
@@ -61,8 +63,8 @@ def hexcodes(a):
 
 
 def quantize(x, scale, zp, how):
-    inv = f32(1.0 / scale)
-    if how == 'A':
+    inv = f32(1.0 / (f32(scale) if how == 'D' else scale))
+    if how in 'AD':
         return np.rint(np.clip(x * inv + f32(zp), f32(0), f32(255))).astype(np.int64)
     if how == 'B':
         return np.clip(np.rint(x * inv).astype(np.int64) + zp, 0, 255)
@@ -164,11 +166,11 @@ def candidates(c):
     n = c['codes'].shape[0]
     w_s = np.array(c['scales'] * (1 if c['per_channel'] else n), np.float64)
     out = {}
-    xqs = {q: quantize(x.reshape(-1, k), x_s, zp, q) for q in 'ABC'}
+    xqs = {q: quantize(x.reshape(-1, k), x_s, zp, q) for q in 'ABCD'}
     DIFF['A≠B'] += int((xqs['A'] != xqs['B']).sum())
     DIFF['A≠C'] += int((xqs['A'] != xqs['C']).sum())
     DIFF['B≠C'] += int((xqs['B'] != xqs['C']).sum())
-    for q in 'ABC':
+    for q in 'ABCD':
         xq = xqs[q]
         acc = (xq - zp) @ c['codes'].astype(np.int64).T
         assert np.abs(acc).max(initial=0) < 2 ** 24
