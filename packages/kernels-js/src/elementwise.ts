@@ -161,7 +161,10 @@ export function add(a: QTensor, b: QTensor, out: OutQparams, opts?: KernelOption
 
 /**
  * {@link add} with ReLU fused: the generic kernel clamps the float sum at 0 before quantizing, the
- * QNNPACK kernel clamps the code at the output zero point (spec §5.3).
+ * QNNPACK kernel clamps the code at the output zero point (spec §5.3). Engine `ort` clamps ORT's
+ * QLinearAdd code at the output zero point, as ORT computes `QLinearAdd → DQ → Relu → Q`, and QDQ
+ * `Add → Relu → Q` when the output zero point is 0 (with another zero point ORT keeps that QDQ pair
+ * in float: docs/numerics.md).
  * @throws as {@link add}.
  * @example
  * const y = addRelu(a, b, { scale: 0.2, zeroPoint: 3 });

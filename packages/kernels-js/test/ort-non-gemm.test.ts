@@ -320,6 +320,25 @@ function binaryModel(form: 'qop' | 'qdq', op: 'Add' | 'Mul', s: AddQ): Uint8Arra
   return onnxModel([dq('a'), dq('b'), { op, inputs: ['a_f', 'b_f'], outputs: ['c'] }, qz('c')], inits, ['a', 'b']);
 }
 
+/**
+ * ReLU after add/mul, as quint's ONNX export writes it: QOperator `QLinearAdd → DQ → Relu → Q` (same
+ * output qparams), or QDQ `DQ, DQ → Add → Relu → Q`.
+ */
+function reluModel(form: 'qop' | 'qdq', op: 'Add' | 'Mul', s: AddQ): Uint8Array {
+  const inits = [...qInits('a', s.a), ...qInits('b', s.b), ...qInits('y', s.c)];
+  if (form === 'qdq') return onnxModel([dq('a'), dq('b'), { op, inputs: ['a_f', 'b_f'], outputs: ['c'] }, { op: 'Relu', inputs: ['c'], outputs: ['r'] }, qz('r')], inits, ['a', 'b']);
+  return onnxModel(
+    [
+      { op: `QLinear${op}`, ms: true, inputs: ['a', 'a_s', 'a_z', 'b', 'b_s', 'b_z', 'y_s', 'y_z'], outputs: ['t'] },
+      { op: 'DequantizeLinear', inputs: ['t', 'y_s', 'y_z'], outputs: ['t_f'] },
+      { op: 'Relu', inputs: ['t_f'], outputs: ['r'] },
+      qz('r'),
+    ],
+    inits,
+    ['a', 'b'],
+  );
+}
+
 function randomAddQ(r: () => number, t: number): AddQ {
   const c = randQ(r);
   if (t % 3 === 0) return { a: { s: f32(c.s * [0.5, 1, 2, 0.25, 1.5][int(r, 0, 4)]!), z: int(r, 0, 255) }, b: { s: f32(c.s * [0.5, 1, 0.25, 0.75][int(r, 0, 3)]!), z: int(r, 0, 255) }, c };
@@ -414,6 +433,41 @@ describe.each(RUNTIMES)('engine ort, add/mul/sigmoid/tanh/mean vs %s (target x64
     expect(compared).toBeGreaterThanOrEqual(5000);
     // Crafted disagreements exist (add: 0.2 % of random codes; mul: rare), so no formula fits both.
     expect(crafted).toBeGreaterThan(0);
+  });
+
+  it('addRelu, mulRelu = QLinearAdd/Mul → DQ → Relu → Q (any output zp) and QDQ Add/Mul → Relu → Q with output zp 0, ≥ 10,000 codes', async () => {
+    const r = prng(1111);
+    const shape = [2, 4, 6, 7];
+    let compared = 0;
+    let floatPath = 0;
+    for (let t = 0; t < 24; t++) {
+      const s0 = randomAddQ(r, t);
+      // Half the sets with output zp 0 (what calibration gives after a ReLU).
+      const s: AddQ = t % 2 ? s0 : { ...s0, c: { s: s0.c.s, z: 0 } };
+      const a = codes(r, numel(shape), s.a.z);
+      const b = codes(r, numel(shape), s.b.z);
+      const out = { scale: s.c.s, zeroPoint: s.c.z };
+      for (const op of ['Add', 'Mul'] as const) {
+        const ours = (op === 'Add' ? be.kernels.addRelu : be.kernels.mulRelu)(qt(a, shape, s.a), qt(b, shape, s.b), out, { engine: 'ort', target });
+        const yq = await run(ort, reluModel('qop', op, s), { a: { data: a, shape }, b: { data: b, shape } });
+        expect(mismatches(ours.data, yq)).toBe(0);
+        compared += yq.length;
+        if (s.c.z !== 0 && op === 'Add') {
+          // Output zp ≠ 0: ORT keeps the QDQ Add + Relu in float, Q(max(0, f32(DQ(a) + DQ(b)))),
+          // which is not the kernel's formula (docs/numerics.md); checked here so the limit is exact.
+          const yd = await run(ort, reluModel('qdq', op, s), { a: { data: a, shape }, b: { data: b, shape } });
+          const float = Uint8Array.from(a, (qa, i) => ortQuantize(Math.max(0, f32(ortDequantize(qa, s.a.s, s.a.z) + ortDequantize(b[i]!, s.b.s, s.b.z))), s.c.s, s.c.z));
+          expect(mismatches(float, yd)).toBe(0);
+          floatPath += mismatches(ours.data, yd);
+        } else if (s.c.z === 0) {
+          const yd = await run(ort, reluModel('qdq', op, s), { a: { data: a, shape }, b: { data: b, shape } });
+          expect(mismatches(ours.data, yd)).toBe(0);
+          compared += yd.length;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(10000);
+    expect(floatPath).toBeGreaterThan(0);
   });
 
   it('sigmoid = QLinearSigmoid and QDQ Sigmoid: MLAS logistic table (x64: FMA, wasm: multiply-add), all 256 codes × scale sets incl. disagreeing ones', async () => {
