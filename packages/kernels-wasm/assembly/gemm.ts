@@ -146,6 +146,47 @@ export function qs16_gemv_1x16__wasmsimd(a: usize, b: usize, c: usize, n0: i32, 
 }
 
 /**
+ * Batch-1 GEMV on int8 weights (`w − w_zp` with zero points 0, so they fit), for columns [n0, n1)
+ * with n0 a multiple of 16. Layout: blocks of 16 columns; block j, k-pair t at `b + (j·kp/2 + t)·32`
+ * holds two 8-column panels' 16 bytes in the int16 panels' order. Half the bytes of the int16
+ * panels; each `v128.load8x8_s` widens 8 of them as it loads. Two k-pairs per iteration amortize
+ * the loop's own instructions; more accumulators would spill (V8 hoists the loads).
+ */
+export function qs8_gemv_1x16__wasmsimd(a: usize, b: usize, c: usize, n0: i32, n1: i32, kp: i32): void {
+  const blockBytes = <usize>kp << 4;
+  const aEnd = a + (<usize>kp << 1);
+  for (let n = n0; n < n1; n += 16) {
+    let bp = b + <usize>(n >> 4) * blockBytes;
+    let x0 = i32x4.splat(0), x1 = i32x4.splat(0), x2 = i32x4.splat(0), x3 = i32x4.splat(0);
+    let p = a;
+    for (; p + 8 <= aEnd; p += 8) {
+      const s = v128.load32_splat(p);
+      const t = v128.load32_splat(p, 4);
+      x0 = i32x4.add(x0, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp)));
+      x1 = i32x4.add(x1, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 8)));
+      x2 = i32x4.add(x2, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 16)));
+      x3 = i32x4.add(x3, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 24)));
+      x0 = i32x4.add(x0, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 32)));
+      x1 = i32x4.add(x1, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 40)));
+      x2 = i32x4.add(x2, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 48)));
+      x3 = i32x4.add(x3, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 56)));
+      bp += 64;
+    }
+    if (p < aEnd) {
+      const s = v128.load32_splat(p);
+      x0 = i32x4.add(x0, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp)));
+      x1 = i32x4.add(x1, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 8)));
+      x2 = i32x4.add(x2, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 16)));
+      x3 = i32x4.add(x3, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 24)));
+    }
+    const cols = n1 - n;
+    const cp = c + (<usize>n << 2);
+    storeRow(cp, x0, x1, cols);
+    if (cols > 8) storeRow(cp + 32, x2, x3, cols - 8);
+  }
+}
+
+/**
  * Widens `rows` rows of `k` 8-bit codes (row stride `xStride` bytes) to int16 `x − zp`, written as
  * rows of `kp` int16 (zero-padded from k to kp) at `out`. `signed` selects qint8 (else quint8).
  */

@@ -5,6 +5,7 @@
 export {
   qs16_gemm_4x8__wasmsimd,
   qs16_gemv_1x16__wasmsimd,
+  qs8_gemv_1x16__wasmsimd,
   q8_widen_rows__wasmsimd,
   q8_pack_a4__wasmsimd,
 } from './gemm';

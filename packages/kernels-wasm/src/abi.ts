@@ -7,6 +7,7 @@ import { WasmHeap } from './heap.js';
 interface RawExports {
   qs16_gemm_4x8__wasmsimd(a: number, b: number, c: number, cStride: number, m: number, n0: number, n1: number, kp: number): void;
   qs16_gemv_1x16__wasmsimd(a: number, b: number, c: number, n0: number, n1: number, kp: number): void;
+  qs8_gemv_1x16__wasmsimd(a: number, b: number, c: number, n0: number, n1: number, kp: number): void;
   q8_widen_rows__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number): void;
   q8_pack_a4__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number, tmp: number): void;
   qs8_conv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tmp: number): void;
@@ -49,6 +50,7 @@ interface RawExports {
 export const KERNEL_EXPORTS = [
   'qs16_gemm_4x8__wasmsimd',
   'qs16_gemv_1x16__wasmsimd',
+  'qs8_gemv_1x16__wasmsimd',
   'q8_widen_rows__wasmsimd',
   'q8_pack_a4__wasmsimd',
   'qs8_conv2d_acc__wasmsimd',

@@ -26,7 +26,7 @@ import {
   type PerTensorQparams,
 } from '@quint/qtensor';
 import { CONV_DESC_BYTES, type KernelExport, type KernelsAbi } from './abi.js';
-import type { WasmPackedConv2d, WasmPackedLinear, WasmWeights } from './prepack.js';
+import { int8Panels, type WasmPackedConv2d, type WasmPackedLinear, type WasmWeights } from './prepack.js';
 
 /** One kernel call a lane runs: a raw export and its i32 arguments. */
 export type Task = readonly [KernelExport, readonly number[]];
@@ -139,12 +139,16 @@ function linearAccumulators(
   const n = w.channels.outChannels;
   const kp = w.packed.kp;
   const gemv = m === 1;
+  const b8 = gemv ? int8Panels(abi, w.packed) : 0;
   if (gemv) abi.widenRows({ x: a.x, xStride: k, rows: 1, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp });
   else abi.packA4({ x: a.x, xStride: k, rows: m, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp, tmp: a.tmp });
-  const lanes = splitRange(Math.ceil(n / 8), lanesFor(runner, m * n * k)).map(([p0, p1]): Task[] => {
-    const n0 = p0 * 8;
-    const n1 = Math.min(p1 * 8, n);
+  // Lanes take whole column blocks: 16 columns for the int8 GEMV, 8 (one panel) otherwise.
+  const block = b8 !== 0 ? 16 : 8;
+  const lanes = splitRange(Math.ceil(n / block), lanesFor(runner, m * n * k)).map(([q0, q1]): Task[] => {
+    const n0 = q0 * block;
+    const n1 = Math.min(q1 * block, n);
     if (n0 >= n1) return [];
+    if (b8 !== 0) return [['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]];
     if (gemv) return [['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]];
     const tasks: Task[] = [];
     for (let r = 0; r < m; r += ROW_BLOCK) {

@@ -26,6 +26,13 @@ export interface WasmWeights {
   readonly bias: number;
   readonly mult: number;
   /**
+   * Linear only: the panels again as int8, built by the first batch-1 call when every `w − w_zp`
+   * fits (see {@link int8Panels}); 0 until then, or when they do not fit.
+   */
+  int8: number;
+  /** True when every packed value fits in int8 (linear weights with zero points 0). */
+  readonly fitsInt8: boolean;
+  /**
    * The last call's requantization, reused while the input and output qparams, engine and ReLU stay
    * the same (a pure function of them): most calls of a converted model repeat them.
    */
@@ -50,17 +57,43 @@ export interface WasmPackedConv2d extends PackedConv2d {
   readonly groupBytes: number;
 }
 
-function copyIn(abi: KernelsAbi, data: Int16Array, channels: number, kp: number, what: string): WasmWeights {
+function copyIn(abi: KernelsAbi, data: Int16Array, channels: number, kp: number, what: string, fitsInt8 = false): WasmWeights {
   const bytes = data.byteLength;
   const [ptr, bias, mult] = abi.heap.allocAll([bytes, channels * 4, channels * 4], what) as [number, number, number];
   abi.heap.i16(ptr, data.length).set(data);
-  return { ptr, bytes, kp, bias, mult, cache: null };
+  return { ptr, bytes, kp, bias, mult, int8: 0, fitsInt8, cache: null };
+}
+
+/**
+ * The address of a linear weight's int8 GEMV blocks (`qs8_gemv_1x16__wasmsimd`'s layout: two
+ * 8-column panels interleaved per k-pair, zero columns padding the last block), copied from the
+ * int16 panels on first use; 0 when `w − w_zp` may need 9 bits (nonzero zero points), and the int16
+ * panels serve. The batch-1 GEMV streams all the weights once per call: half the bytes.
+ */
+export function int8Panels(abi: KernelsAbi, w: WasmWeights): number {
+  if (w.int8 === 0 && w.fitsInt8) {
+    const kp = w.kp;
+    const panels = w.bytes / (kp * 16);
+    const bytes = Math.ceil(panels / 2) * kp * 16;
+    w.int8 = abi.heap.alloc(bytes, `linear int8 GEMV copy (${bytes} bytes)`);
+    const src = abi.heap.i16(w.ptr, panels * kp * 8);
+    const dst = new Int8Array(abi.heap.memory.buffer, w.int8, bytes).fill(0);
+    for (let p = 0; p < panels; p++) {
+      for (let t = 0; t < kp / 2; t++) {
+        const from = p * kp * 8 + t * 16;
+        const to = (p >> 1) * kp * 16 + t * 32 + (p & 1) * 16;
+        for (let i = 0; i < 16; i++) dst[to + i] = src[from + i]!;
+      }
+    }
+  }
+  return w.int8;
 }
 
 /** Frees a packed weight's wasm memory (idempotent). */
 export function freeWeights(abi: KernelsAbi | undefined, w: WasmWeights): void {
-  if (w.ptr !== 0 && abi) for (const p of [w.ptr, w.bias, w.mult]) abi.heap.release(p);
+  if (w.ptr !== 0 && abi) for (const p of [w.ptr, w.bias, w.mult, w.int8]) abi.heap.release(p);
   w.ptr = 0;
+  w.int8 = 0;
   w.cache = null;
 }
 
@@ -87,7 +120,8 @@ export function prepackLinear(
     const base = (o >> 3) * kp * 8 + (o & 7) * 2;
     for (let j = 0; j < k; j++) data[base + (j >> 1) * 16 + (j & 1)] = codes[o * k + j]! - z;
   }
-  const packed = copyIn(abi, data, n, kp, `${what} [${n}, ${k}]`);
+  // With zero points 0 the packed values are the qint8 codes themselves, so they fit int8.
+  const packed = copyIn(abi, data, n, kp, `${what} [${n}, ${k}]`, channels.symmetric);
   return { kind: 'linear', backend, weight, bias: b, channels, inFeatures: k, packed };
 }
 
