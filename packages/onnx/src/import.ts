@@ -1055,9 +1055,13 @@ class Importer {
     if (a.kind === 'dq' && b.kind === 'dq') {
       const f = this.fusedOutput(n);
       if (f !== undefined) {
-        const op = n.opType === 'Add' ? (f.relu === null ? 'add' : 'addRelu') : f.relu === null ? 'mul' : null;
+        const zeroPoint = this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype);
+        // ORT drops the Relu of DQ → Add → Relu → Q only when Q's zero point is the code of 0.0;
+        // otherwise it adds and clamps in float (docs/numerics.md, engine ort), as the float path does.
+        const ortFloatRelu = this.engine === 'ort' && f.relu !== null && zeroPoint !== 0;
+        const op = n.opType === 'Add' ? (f.relu === null ? 'add' : ortFloatRelu ? null : 'addRelu') : f.relu === null ? 'mul' : null;
         if (op !== null) {
-          const m = new QuantizedOp(op, { scale: f.scale, zeroPoint: this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype), backend: this.requireBackend(n), engine: this.engine });
+          const m = new QuantizedOp(op, { scale: f.scale, zeroPoint, backend: this.requireBackend(n), engine: this.engine });
           const node = this.addModule(n, m, [a.of.node, b.of.node]);
           this.finishFused(f, this.quantValue(node, this.sample(node, [a.of.sample, b.of.sample]), a.of.dyn || b.of.dyn, n));
           return;

@@ -54,10 +54,10 @@ function quantizeOrt(x: Tensor, scale: number, zeroPoint: number): QTensor {
 /**
  * A quantized op with its output qparams (PyTorch's `torch.ops.quantized.add(a, b, scale, zp)` and
  * friends, as a module): `add`, `addRelu`, `mul`, `cat`, `avgPool2d`, `adaptiveAvgPool2d`,
- * `sigmoid`. It runs the backend's kernel when `backend.supports(op, { engine })`; otherwise (for
- * engine `ort`, whose formula for these ops is not established yet, docs/numerics.md) it computes
- * the reference path `QuantizeLinear(op(DequantizeLinear(x)))` in float32, which is not claimed to
- * be bit-exact with ONNX Runtime's fused kernels.
+ * `sigmoid`. It runs the backend's kernel when `backend.supports(op, { engine })` (on engine `ort`,
+ * ONNX Runtime's formulas, docs/numerics.md); otherwise — a backend without the kernel, or pools
+ * whose output qparams differ from the input's — it computes the reference path
+ * `QuantizeLinear(op(DequantizeLinear(x)))` in float32.
  *
  * @example
  * const qadd = new QuantizedOp('add', { scale: 0.05, zeroPoint: 128, backend, engine: 'ort' });
