@@ -7,7 +7,9 @@
 // integers and rounding is monotone; it also keeps the float → int32 conversion in range.
 //
 // Channel layout: `perRow` = 1 means channel = row (conv output [C][H·W]); 0 means channel = column
-// (linear output [M][N]). Outputs are stored as bytes; `lo`/`hi` are already within the dtype.
+// (linear output [M][N]). Rows are `stride` elements apart in both the accumulators and the output,
+// so a thread lane can requantize its own block of columns. Outputs are stored as bytes; `lo`/`hi`
+// are already within the dtype.
 
 // @ts-ignore: decorator
 @inline
@@ -70,13 +72,13 @@ function fbiasScalar(acc: i32, fb: f32, mult: f32, fmin: f32, fmax: f32, zb: f32
 // @ts-ignore: decorator
 @inline
 function requantRows<B>(
-  acc: usize, bias: usize, mult: usize, out: usize, rows: i32, cols: i32, perRow: i32, signed: i32,
+  acc: usize, bias: usize, mult: usize, out: usize, rows: i32, cols: i32, stride: i32, perRow: i32, signed: i32,
   fmin: f32, fmax: f32, p: f32, q: i32, qf: f32, vp: v128, vq: v128,
 ): void {
   const vmin = f32x4.splat(fmin), vmax = f32x4.splat(fmax);
   for (let r = 0; r < rows; r++) {
-    const ap = acc + (<usize>r * <usize>cols << 2);
-    const op = out + <usize>r * <usize>cols;
+    const ap = acc + (<usize>r * <usize>stride << 2);
+    const op = out + <usize>r * <usize>stride;
     let j = 0;
     if (perRow) {
       const bs = load<B>(bias + (<usize>r << 2));
@@ -140,6 +142,7 @@ export function q8_requant_minmax_fp32__wasmsimd(
   out: usize,
   rows: i32,
   cols: i32,
+  stride: i32,
   perRow: i32,
   zp: i32,
   lo: i32,
@@ -149,7 +152,7 @@ export function q8_requant_minmax_fp32__wasmsimd(
 ): void {
   const fmin = <f32>(lo - zp), fmax = <f32>(hi - zp), fzp = <f32>zp;
   const sat = qnnpack ? i32x4.splat(-1) : i32x4.splat(0);
-  requantRows<i32>(acc, bias, mult, out, rows, cols, perRow, signed, fmin, fmax, fzp, qnnpack, 0, f32x4.splat(fzp), sat);
+  requantRows<i32>(acc, bias, mult, out, rows, cols, stride, perRow, signed, fmin, fmax, fzp, qnnpack, 0, f32x4.splat(fzp), sat);
 }
 
 /**
@@ -165,6 +168,7 @@ export function q8_requant_minmax_fbias__wasmsimd(
   out: usize,
   rows: i32,
   cols: i32,
+  stride: i32,
   perRow: i32,
   zp: i32,
   lo: i32,
@@ -175,5 +179,5 @@ export function q8_requant_minmax_fbias__wasmsimd(
   // onednn clamps v + zp to [lo, hi]; fbgemm clamps v to [lo − zp, hi − zp] and adds zp after.
   const zb: f32 = zpBefore ? <f32>zp : 0, za: f32 = zpBefore ? 0 : <f32>zp;
   const fmin = <f32>lo - za, fmax = <f32>hi - za;
-  requantRows<f32>(acc, fbias, mult, out, rows, cols, perRow, signed, fmin, fmax, zb, 0, za, f32x4.splat(zb), f32x4.splat(za));
+  requantRows<f32>(acc, fbias, mult, out, rows, cols, stride, perRow, signed, fmin, fmax, zb, 0, za, f32x4.splat(zb), f32x4.splat(za));
 }

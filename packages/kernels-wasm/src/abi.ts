@@ -15,11 +15,11 @@ interface RawExports {
   qs16_conv2d_acc__wasmsimd(desc: number, xp: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tab: number): void;
   qs8_dwconv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, c0: number, c1: number, pad: number): void;
   q8_requant_minmax_fp32__wasmsimd(
-    acc: number, bias: number, mult: number, out: number, rows: number, cols: number,
+    acc: number, bias: number, mult: number, out: number, rows: number, cols: number, stride: number,
     perRow: number, zp: number, lo: number, hi: number, signed: number, qnnpack: number,
   ): void;
   q8_requant_minmax_fbias__wasmsimd(
-    acc: number, fbias: number, mult: number, out: number, rows: number, cols: number,
+    acc: number, fbias: number, mult: number, out: number, rows: number, cols: number, stride: number,
     perRow: number, zp: number, lo: number, hi: number, signed: number, zpBefore: number,
   ): void;
   q8_clamp__wasmsimd(x: number, y: number, n: number, lo: number, hi: number): void;
@@ -127,7 +127,9 @@ export interface RequantArgs {
   readonly out: number;
   readonly rows: number;
   readonly cols: number;
-  /** Channel = row (conv) or column (linear). */
+  /** Elements between rows, in the accumulators and in the output (≥ cols). */
+  readonly stride: number;
+  /** Channel = row (conv) or column (linear); `bias` and `mult` start at the first row or column. */
   readonly perRow: boolean;
   readonly zeroPoint: number;
   readonly lo: number;
@@ -158,8 +160,8 @@ export interface KernelsAbi {
   widenPad(args: { readonly desc: number; readonly x: number; readonly planes: number; readonly out: number }): void;
   conv2dAccArgs(args: ConvAccArgs): number[];
   dwconv2dAccArgs(args: DwAccArgs): number[];
-  requantFp32(args: RequantArgs & { readonly qnnpackSaturation: boolean }): void;
-  requantFbias(args: RequantArgs & { readonly zeroPointBeforeRounding: boolean }): void;
+  requantFp32Args(args: RequantArgs & { readonly qnnpackSaturation: boolean }): number[];
+  requantFbiasArgs(args: RequantArgs & { readonly zeroPointBeforeRounding: boolean }): number[];
   // Non-GEMM kernels (assembly/nongemm.ts); addresses into wasm memory, n = element count.
   clamp(args: { readonly x: number; readonly y: number; readonly n: number; readonly lo: number; readonly hi: number }): void;
   lut(args: { readonly x: number; readonly y: number; readonly n: number; readonly table: number }): void;
@@ -332,14 +334,12 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
     widenPad: (p) => raw.q8_widen_pad__wasmsimd(p.desc, p.x, p.planes, p.out),
     conv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.p0, c.p1, c.chunk, c.panels, c.tmp],
     dwconv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.c0, c.c1, c.pad],
-    requantFp32: (r) =>
-      raw.q8_requant_minmax_fp32__wasmsimd(
-        r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.qnnpackSaturation),
-      ),
-    requantFbias: (r) =>
-      raw.q8_requant_minmax_fbias__wasmsimd(
-        r.acc, r.bias, r.mult, r.out, r.rows, r.cols, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.zeroPointBeforeRounding),
-      ),
+    requantFp32Args: (r) => [
+      r.acc, r.bias, r.mult, r.out, r.rows, r.cols, r.stride, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.qnnpackSaturation),
+    ],
+    requantFbiasArgs: (r) => [
+      r.acc, r.bias, r.mult, r.out, r.rows, r.cols, r.stride, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.zeroPointBeforeRounding),
+    ],
     clamp: (c) => raw.q8_clamp__wasmsimd(c.x, c.y, c.n, c.lo, c.hi),
     lut: (c) => raw.q8_lut__wasmsimd(c.x, c.y, c.n, c.table),
     nchwToNhwc: (t) => raw.q8_nchw_to_nhwc__wasmsimd(t.x, t.y, t.n, t.c, t.hw),

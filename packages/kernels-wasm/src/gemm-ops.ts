@@ -89,30 +89,37 @@ function checkLive(op: OpName, packed: { ptr: number }): void {
   }
 }
 
-/** The vectorized requantization, with the per-channel values already in the weight's buffers. */
-function requantize(
+/**
+ * The vectorized requantization of a block of `rows × cols` accumulators (rows `stride` apart), as a
+ * lane task, with the per-channel values already in the weight's buffers; `channel0` is the block's
+ * first channel (row for conv, column for linear).
+ */
+function requantTask(
   abi: KernelsAbi,
   rq: GemmRequantization,
   buf: { bias: number; mult: number },
   acc: number,
   out: number,
-  shape: { rows: number; cols: number; perRow: boolean },
-): void {
+  shape: { rows: number; cols: number; stride: number; perRow: boolean; channel0: number },
+): Task {
   const common = {
     acc,
-    bias: buf.bias,
-    mult: buf.mult,
+    bias: buf.bias + shape.channel0 * 4,
+    mult: buf.mult + shape.channel0 * 4,
     out,
     rows: shape.rows,
     cols: shape.cols,
+    stride: shape.stride,
     perRow: shape.perRow,
     zeroPoint: rq.outputZeroPoint,
     lo: rq.range.lo,
     hi: rq.range.hi,
     signedOut: false,
   };
-  if (rq.engine === 'onednn' || rq.engine === 'fbgemm') abi.requantFbias({ ...common, zeroPointBeforeRounding: rq.engine === 'onednn' });
-  else abi.requantFp32({ ...common, qnnpackSaturation: rq.engine === 'qnnpack' });
+  if (rq.engine === 'onednn' || rq.engine === 'fbgemm') {
+    return ['q8_requant_minmax_fbias__wasmsimd', abi.requantFbiasArgs({ ...common, zeroPointBeforeRounding: rq.engine === 'onednn' })];
+  }
+  return ['q8_requant_minmax_fp32__wasmsimd', abi.requantFp32Args({ ...common, qnnpackSaturation: rq.engine === 'qnnpack' })];
 }
 
 // Rows of A per GEMM call: 64 rows of K ≤ 1024 int16 (128 KiB) stay in L2 while B panels stream.
@@ -127,12 +134,16 @@ function linearScratch(m: number, w: WasmPackedLinear): [number, number] {
 /**
  * int32 accumulators `acc[r, f]` of `m` rows of quint8 codes at `x` (row stride K) against `w`: the
  * activation is widened to int16 `x − zp` (GEMV: one row; otherwise 4-row groups), then threads split
- * the output features into panel-aligned ranges, every lane reading all of A.
+ * the output features into panel-aligned ranges, every lane reading all of A. With `requant`, each
+ * lane then requantizes its own columns into `requant.out`.
  */
 function linearAccumulators(
   abi: KernelsAbi,
   runner: Runner,
-  a: { x: number; a: number; tmp: number; acc: number; m: number; zeroPoint: number; w: WasmPackedLinear },
+  a: {
+    x: number; a: number; tmp: number; acc: number; m: number; zeroPoint: number; w: WasmPackedLinear;
+    requant?: { rq: GemmRequantization; out: number };
+  },
 ): void {
   const { m, w } = a;
   const k = w.inFeatures;
@@ -148,12 +159,18 @@ function linearAccumulators(
     const n0 = q0 * block;
     const n1 = Math.min(q1 * block, n);
     if (n0 >= n1) return [];
-    if (b8 !== 0) return [['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]];
-    if (gemv) return [['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]];
     const tasks: Task[] = [];
-    for (let r = 0; r < m; r += ROW_BLOCK) {
-      const rows = Math.min(ROW_BLOCK, m - r);
-      tasks.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
+    if (b8 !== 0) tasks.push(['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]);
+    else if (gemv) tasks.push(['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]);
+    else {
+      for (let r = 0; r < m; r += ROW_BLOCK) {
+        const rows = Math.min(ROW_BLOCK, m - r);
+        tasks.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
+      }
+    }
+    if (a.requant) {
+      const shape = { rows: m, cols: n1 - n0, stride: n, perRow: false, channel0: n0 };
+      tasks.push(requantTask(abi, a.requant.rq, w.packed, a.acc + n0 * 4, a.requant.out + n0, shape));
     }
     return tasks;
   });
@@ -201,8 +218,7 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   ) as [number, number, number, number, number];
   {
     heap.u8().set(x.data as Uint8Array, xp);
-    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w });
-    requantize(abi, rq, w.packed, acc, yp, { rows: m, cols: n, perRow: false });
+    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w, requant: { rq, out: yp } });
     const y = heap.u8().slice(yp, yp + m * n);
     const trace = opts?.trace;
     if (trace !== undefined) {
@@ -271,23 +287,22 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       for (let img = 0; img < N; img++) {
         ranges.forEach(([c0, c1], l) => {
           if (c0 < c1) {
-            laneTasks[l]!.push([
-              'qs8_dwconv2d_acc__wasmsimd',
-              abi.dwconv2dAccArgs({ desc, x: xp + img * C * H * W, w: w.packed.ptr, acc: acc + img * OC * P * 4, c0, c1, pad: scratch[l]! }),
-            ]);
+            const accImg = acc + img * OC * P * 4;
+            laneTasks[l]!.push(
+              ['qs8_dwconv2d_acc__wasmsimd', abi.dwconv2dAccArgs({ desc, x: xp + img * C * H * W, w: w.packed.ptr, acc: accImg, c0, c1, pad: scratch[l]! })],
+              requantTask(abi, rq, w.packed, accImg + c0 * P * 4, yp + img * OC * P + c0 * P, { rows: c1 - c0, cols: P, stride: P, perRow: true, channel0: c0 }),
+            );
           }
         });
       }
     } else {
-      // Each lane takes a chunk-aligned range of output pixels of every image and group.
-      const chunks = Math.ceil(P / chunk);
-      const ranges = splitRange(chunks, lanes);
+      // Each lane takes a chunk-aligned range of output pixels of every image and group, then
+      // requantizes those pixels of every channel.
+      const ranges = splitRange(Math.ceil(P / chunk), lanes).map(([q0, q1]) => [q0 * chunk, Math.min(q1 * chunk, P)] as const);
       for (let img = 0; img < N; img++) {
         for (let g = 0; g < G; g++) {
           const plane0 = img * C + g * ICG;
-          ranges.forEach(([q0, q1], l) => {
-            const p0 = q0 * chunk;
-            const p1 = Math.min(q1 * chunk, P);
+          ranges.forEach(([p0, p1], l) => {
             if (p0 >= p1) return;
             const s = scratch[l]!;
             laneTasks[l]!.push([
@@ -306,12 +321,14 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
             ]);
           });
         }
+        ranges.forEach(([p0, p1], l) => {
+          if (p0 >= p1) return;
+          const shape = { rows: OC, cols: p1 - p0, stride: P, perRow: true, channel0: 0 };
+          laneTasks[l]!.push(requantTask(abi, rq, w.packed, acc + (img * OC * P + p0) * 4, yp + img * OC * P + p0, shape));
+        });
       }
     }
     runner.run(laneTasks);
-    for (let img = 0; img < N; img++) {
-      requantize(abi, rq, w.packed, acc + img * OC * P * 4, yp + img * OC * P, { rows: OC, cols: P, perRow: true });
-    }
     const y = heap.u8().slice(yp, yp + N * OC * P);
     const trace = opts?.trace;
     if (trace !== undefined) {

@@ -8,7 +8,7 @@ import { KERNEL_EXPORTS, type KernelsAbi } from './abi.js';
 import type { Runner, Task } from './gemm-ops.js';
 
 const MAX_TASKS = 256;
-const MAX_ARGS = 12;
+const MAX_ARGS = 13;
 const TASK_INTS = 2 + MAX_ARGS;
 // Slot layout (int32): [0] sequence number posted by the caller (−1: exit), [1] sequence number the
 // worker finished, [2] task count, then MAX_TASKS × (export index, argc, args…).

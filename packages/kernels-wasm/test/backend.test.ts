@@ -162,15 +162,20 @@ describe('threads', () => {
     const xv = activation(r, [1, 512]);
     const wc = weight(r, [40, 32, 3, 3], { perChannel: true, symmetric: false });
     const xc = activation(r, [2, 32, 30, 30]);
+    // Big enough (≥ 2·2^20 MACs) that depthwise and the int8 GEMV split over both lanes too.
     const wd = weight(r, [64, 1, 3, 3], { perChannel: true, symmetric: true });
-    const xd = activation(r, [1, 64, 40, 40]);
+    const xd = activation(r, [1, 64, 64, 64]);
+    const wv = weight(r, [1000, 2100], { perChannel: true, symmetric: true });
+    const bv = bias(r, 1000, true);
+    const xw = activation(r, [1, 2100]);
     const out = { scale: 0.5, zeroPoint: 120 };
     for (const engine of ['qnnpack', 'onednn', 'ort'] as const) {
       const lin = (be: QuantizedBackend) => be.kernels.linear(xl, be.prepackLinear(wl, bl), out, { engine });
       const gemv = (be: QuantizedBackend) => be.kernels.linearRelu(xv, be.prepackLinear(wl, bl), out, { engine });
+      const gemv8 = (be: QuantizedBackend) => be.kernels.linear(xw, be.prepackLinear(wv, bv), out, { engine });
       const conv = (be: QuantizedBackend) => be.kernels.conv2d(xc, be.prepackConv2d(wc, null, { padding: 1 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
       const dw = (be: QuantizedBackend) => be.kernels.conv2dRelu(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out, { engine });
-      for (const f of [lin, gemv, conv, dw]) expect(run(t2, f)).toEqual(run(t1, f));
+      for (const f of [lin, gemv, gemv8, conv, dw]) expect(run(t2, f)).toEqual(run(t1, f));
     }
     t2.dispose();
     t1.dispose();
