@@ -18,11 +18,11 @@ import {
   type QuantizedBackend,
 } from '@quint/qtensor';
 import { compileKernels, instantiateKernels, readWasmBytes, type KernelsAbi } from './abi.js';
-import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, type Runner } from './gemm-ops.js';
+import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES } from './gemm-ops.js';
 import { MAX_WASM_BYTES } from './heap.js';
 import { freeWeights, prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
 import * as ng from './nongemm.js';
-import { createThreadPool, threadsAvailable, type ThreadPool } from './threads.js';
+import { createThreadPool, inlineRunner, threadsAvailable, type Runner, type ThreadPool } from './threads.js';
 
 /** Options of {@link createWasmBackend}. */
 export interface WasmBackendOptions {
@@ -55,16 +55,6 @@ export const WASM_OPS: readonly OpName[] = [
   'conv2d', 'conv2dRelu', 'linear', 'linearRelu', 'linearDynamic',
   ...(Object.keys(ng.WASM_NON_GEMM_ENGINES) as OpName[]),
 ];
-
-// Without workers every lane runs here, in order.
-function inline(abi: KernelsAbi): Runner {
-  return {
-    lanes: 1,
-    run(lanes) {
-      for (const lane of lanes) for (const [name, args] of lane) abi.call(name, args);
-    },
-  };
-}
 
 function toUrl(u: string | URL): URL {
   return u instanceof URL ? u : new URL(u, typeof location === 'object' ? location.href : undefined);
@@ -140,7 +130,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
       const url = toUrl(options.wasmUrl ?? new URL('../build/kernels.wasm', import.meta.url));
       const module = await compileKernels(await readWasmBytes(url), url);
       abi = await instantiateKernels(module, new WebAssembly.Memory({ initial: 256 }));
-      runner = inline(abi);
+      runner = inlineRunner(abi);
     },
     engines: {
       ...(Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<Record<OpName, readonly Engine[]>>),

@@ -25,18 +25,9 @@ import {
   type OutQparams,
   type PerTensorQparams,
 } from '@quint/qtensor';
-import { CONV_DESC_BYTES, type KernelExport, type KernelsAbi } from './abi.js';
+import { CONV_DESC_BYTES, type KernelsAbi } from './abi.js';
 import { int8Panels, type WasmPackedConv2d, type WasmPackedLinear, type WasmWeights } from './prepack.js';
-
-/** One kernel call a lane runs: a raw export and its i32 arguments. */
-export type Task = readonly [KernelExport, readonly number[]];
-
-/** Runs lanes of tasks: lane 0 on the calling thread, the others on workers when there are any. */
-export interface Runner {
-  /** How many lanes run at once (1 without threads). */
-  readonly lanes: number;
-  run(lanes: readonly (readonly Task[])[]): void;
-}
+import type { Call, Runner, Unit } from './threads.js';
 
 // Below ~2 M multiply-accumulates a call takes < 100 µs, and waking workers would cost more than
 // they save: such calls run on one lane.
@@ -44,6 +35,15 @@ const MIN_MACS_PER_LANE = 1 << 20;
 
 function lanesFor(runner: Runner, macs: number): number {
   return Math.max(1, Math.min(runner.lanes, Math.floor(macs / MIN_MACS_PER_LANE)));
+}
+
+// Work units per lane: lanes claim units as they finish, so a lane on a busier core or a late
+// worker takes fewer; units stay ≥ 2^18 MACs (tens of µs) so claiming costs nothing noticeable.
+const UNITS_PER_LANE = 4;
+
+function unitCount(lanes: number, blocks: number, macs: number): number {
+  if (lanes === 1) return 1;
+  return Math.max(1, Math.min(blocks, lanes * UNITS_PER_LANE, Math.floor(macs / (1 << 18))));
 }
 
 /** The engines whose conv/linear requantization the wasm kernels implement (fbgemm experimental). */
@@ -91,17 +91,17 @@ function checkLive(op: OpName, packed: { ptr: number }): void {
 
 /**
  * The vectorized requantization of a block of `rows × cols` accumulators (rows `stride` apart), as a
- * lane task, with the per-channel values already in the weight's buffers; `channel0` is the block's
+ * call, with the per-channel values already in the weight's buffers; `channel0` is the block's
  * first channel (row for conv, column for linear).
  */
-function requantTask(
+function requantCall(
   abi: KernelsAbi,
   rq: GemmRequantization,
   buf: { bias: number; mult: number },
   acc: number,
   out: number,
   shape: { rows: number; cols: number; stride: number; perRow: boolean; channel0: number },
-): Task {
+): Call {
   const common = {
     acc,
     bias: buf.bias + shape.channel0 * 4,
@@ -133,9 +133,9 @@ function linearScratch(m: number, w: WasmPackedLinear): [number, number] {
 
 /**
  * int32 accumulators `acc[r, f]` of `m` rows of quint8 codes at `x` (row stride K) against `w`: the
- * activation is widened to int16 `x − zp` (GEMV: one row; otherwise 4-row groups), then threads split
- * the output features into panel-aligned ranges, every lane reading all of A. With `requant`, each
- * lane then requantizes its own columns into `requant.out`.
+ * activation is widened to int16 `x − zp` (GEMV: one row; otherwise 4-row groups), then work units
+ * take panel-aligned ranges of output features, every unit reading all of A. With `requant`, each
+ * unit then requantizes its own columns into `requant.out`.
  */
 function linearAccumulators(
   abi: KernelsAbi,
@@ -153,28 +153,29 @@ function linearAccumulators(
   const b8 = gemv ? int8Panels(abi, w.packed) : 0;
   if (gemv) abi.widenRows({ x: a.x, xStride: k, rows: 1, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp });
   else abi.packA4({ x: a.x, xStride: k, rows: m, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp, tmp: a.tmp });
-  // Lanes take whole column blocks: 16 columns for the int8 GEMV, 8 (one panel) otherwise.
+  // Units take whole column blocks: 16 columns for the int8 GEMV, 8 (one panel) otherwise.
   const block = b8 !== 0 ? 16 : 8;
-  const lanes = splitRange(Math.ceil(n / block), lanesFor(runner, m * n * k)).map(([q0, q1]): Task[] => {
+  const blocks = Math.ceil(n / block);
+  const lanes = lanesFor(runner, m * n * k);
+  const units = splitRange(blocks, unitCount(lanes, blocks, m * n * k)).map(([q0, q1]): Unit => {
     const n0 = q0 * block;
     const n1 = Math.min(q1 * block, n);
-    if (n0 >= n1) return [];
-    const tasks: Task[] = [];
-    if (b8 !== 0) tasks.push(['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]);
-    else if (gemv) tasks.push(['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]);
+    const calls: Call[] = [];
+    if (b8 !== 0) calls.push(['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]);
+    else if (gemv) calls.push(['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]);
     else {
       for (let r = 0; r < m; r += ROW_BLOCK) {
         const rows = Math.min(ROW_BLOCK, m - r);
-        tasks.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
+        calls.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
       }
     }
     if (a.requant) {
       const shape = { rows: m, cols: n1 - n0, stride: n, perRow: false, channel0: n0 };
-      tasks.push(requantTask(abi, a.requant.rq, w.packed, a.acc + n0 * 4, a.requant.out + n0, shape));
+      calls.push(requantCall(abi, a.requant.rq, w.packed, a.acc + n0 * 4, a.requant.out + n0, shape));
     }
-    return tasks;
+    return calls;
   });
-  runner.run(lanes);
+  runner.run(units, lanes, []);
 }
 
 /**
@@ -232,7 +233,7 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   }
 }
 
-/** Splits [0, total) into `parts` contiguous ranges (some may be empty). */
+/** Splits [0, total) into `parts` contiguous ranges (empty ones when parts > total). */
 function splitRange(total: number, parts: number): [number, number][] {
   const out: [number, number][] = [];
   for (let i = 0; i < parts; i++) out.push([Math.floor((total * i) / parts), Math.floor((total * (i + 1)) / parts)]);
@@ -280,55 +281,52 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       xZeroPoint: xq.zeroPoint, signed: false, kp, cout: OCG, multiplier: OCG,
     });
     if (padded) abi.widenPad({ desc, x: xp, planes: N * C, out: xpad });
-    const laneTasks: Task[][] = Array.from({ length: lanes }, () => []);
+    const units: Unit[] = [];
+    const macsPerImage = OC * P * ICG * KH * KW;
     if (w.depthwise) {
-      // Each lane takes a range of output channels of every image.
-      const ranges = splitRange(OC, lanes);
+      // A unit is a range of output channels of one image; `pad` (argument 6) is lane scratch.
       for (let img = 0; img < N; img++) {
-        ranges.forEach(([c0, c1], l) => {
-          if (c0 < c1) {
-            const accImg = acc + img * OC * P * 4;
-            laneTasks[l]!.push(
-              ['qs8_dwconv2d_acc__wasmsimd', abi.dwconv2dAccArgs({ desc, x: xp + img * C * H * W, w: w.packed.ptr, acc: accImg, c0, c1, pad: scratch[l]! })],
-              requantTask(abi, rq, w.packed, accImg + c0 * P * 4, yp + img * OC * P + c0 * P, { rows: c1 - c0, cols: P, stride: P, perRow: true, channel0: c0 }),
-            );
-          }
-        });
+        const accImg = acc + img * OC * P * 4;
+        for (const [c0, c1] of splitRange(OC, unitCount(lanes, OC, macsPerImage))) {
+          if (c0 >= c1) continue;
+          units.push([
+            ['qs8_dwconv2d_acc__wasmsimd', abi.dwconv2dAccArgs({ desc, x: xp + img * C * H * W, w: w.packed.ptr, acc: accImg, c0, c1, pad: 0 }), 1 << 6],
+            requantCall(abi, rq, w.packed, accImg + c0 * P * 4, yp + img * OC * P + c0 * P, { rows: c1 - c0, cols: P, stride: P, perRow: true, channel0: c0 }),
+          ]);
+        }
       }
     } else {
-      // Each lane takes a chunk-aligned range of output pixels of every image and group, then
-      // requantizes those pixels of every channel.
-      const ranges = splitRange(Math.ceil(P / chunk), lanes).map(([q0, q1]) => [q0 * chunk, Math.min(q1 * chunk, P)] as const);
+      // A unit is a chunk-aligned range of output pixels of one image, over every group, then
+      // requantized in every channel; `panels` and `tmp` (arguments 7, 8) are lane scratch.
+      const chunks = Math.ceil(P / chunk);
       for (let img = 0; img < N; img++) {
-        for (let g = 0; g < G; g++) {
-          const plane0 = img * C + g * ICG;
-          ranges.forEach(([p0, p1], l) => {
-            if (p0 >= p1) return;
-            const s = scratch[l]!;
-            laneTasks[l]!.push([
-              padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd',
-              abi.conv2dAccArgs({
-                desc,
-                x: padded ? xpad + plane0 * planeBytes : xp + plane0 * H * W,
-                w: w.packed.ptr + g * w.groupBytes,
-                acc: acc + (img * OC + g * OCG) * P * 4,
-                p0,
-                p1,
-                chunk,
-                panels: s,
-                tmp: s + chunk * kp * 2,
-              }),
-            ]);
-          });
-        }
-        ranges.forEach(([p0, p1], l) => {
-          if (p0 >= p1) return;
+        for (const [q0, q1] of splitRange(chunks, unitCount(lanes, chunks, macsPerImage))) {
+          const p0 = q0 * chunk;
+          const p1 = Math.min(q1 * chunk, P);
+          if (p0 >= p1) continue;
+          const calls: Call[] = [];
+          for (let g = 0; g < G; g++) {
+            const plane0 = img * C + g * ICG;
+            const args = abi.conv2dAccArgs({
+              desc,
+              x: padded ? xpad + plane0 * planeBytes : xp + plane0 * H * W,
+              w: w.packed.ptr + g * w.groupBytes,
+              acc: acc + (img * OC + g * OCG) * P * 4,
+              p0,
+              p1,
+              chunk,
+              panels: 0,
+              tmp: chunk * kp * 2,
+            });
+            calls.push([padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)]);
+          }
           const shape = { rows: OC, cols: p1 - p0, stride: P, perRow: true, channel0: 0 };
-          laneTasks[l]!.push(requantTask(abi, rq, w.packed, acc + (img * OC * P + p0) * 4, yp + img * OC * P + p0, shape));
-        });
+          calls.push(requantCall(abi, rq, w.packed, acc + (img * OC * P + p0) * 4, yp + img * OC * P + p0, shape));
+          units.push(calls);
+        }
       }
     }
-    runner.run(laneTasks);
+    runner.run(units, lanes, scratch);
     const y = heap.u8().slice(yp, yp + N * OC * P);
     const trace = opts?.trace;
     if (trace !== undefined) {

@@ -1,23 +1,62 @@
 // Worker threads over one shared wasm memory (spec/toolchain-facts.md §4d: shared memory +
 // worker_threads work in Node 20 without flags). Each worker instantiates the threads build on the
-// same memory and blocks in Atomics.wait on its slot of a control block inside that memory; the
-// calling thread posts a lane of kernel calls, runs lane 0 itself and waits for the others. Lanes
-// write disjoint output ranges and use their own scratch, so results equal the single-thread ones.
+// same memory and blocks in Atomics.wait on a control block inside that memory. A call's work is a
+// list of independent units (each a few kernel calls run in order); the calling thread posts them,
+// wakes the workers and starts on them at once, and every lane claims the next unit with
+// Atomics.add when it finishes one. So a lane that wakes late or runs on a busier core simply takes
+// fewer units. Units write disjoint outputs, and scratch arguments are rebased onto the running
+// lane's own scratch, so results equal the single-thread ones whichever lane runs what.
 import { QuantError } from '@quint/tensor';
-import { KERNEL_EXPORTS, type KernelsAbi } from './abi.js';
-import type { Runner, Task } from './gemm-ops.js';
+import { KERNEL_EXPORTS, type KernelExport, type KernelsAbi } from './abi.js';
 
-const MAX_TASKS = 256;
-const MAX_ARGS = 13;
-const TASK_INTS = 2 + MAX_ARGS;
-// Slot layout (int32): [0] sequence number posted by the caller (−1: exit), [1] sequence number the
-// worker finished, [2] task count, then MAX_TASKS × (export index, argc, args…).
-const SLOT_INTS = 4 + MAX_TASKS * TASK_INTS;
+/**
+ * One kernel call: a raw export, its i32 arguments, and a bit mask of the arguments that are byte
+ * offsets into the running lane's scratch (bit i: argument i).
+ */
+export type Call = readonly [KernelExport, readonly number[], number?];
+
+/** Calls one lane runs in order; the units of one run are independent of each other. */
+export type Unit = readonly Call[];
+
+/** Runs units of kernel calls on lanes: lane 0 on the calling thread, the others on workers. */
+export interface Runner {
+  /** How many lanes can run at once (1 without threads). */
+  readonly lanes: number;
+  /** Runs every unit on up to `lanes` lanes; `scratch[l]` is lane l's scratch address. */
+  run(units: readonly Unit[], lanes: number, scratch: readonly number[]): void;
+}
 
 /** A started pool: a {@link Runner} plus `terminate()`. */
 export interface ThreadPool extends Runner {
   terminate(): void;
 }
+
+function runCall(abi: KernelsAbi, [name, args, mask = 0]: Call, scratch: number): void {
+  abi.call(name, mask === 0 ? args : args.map((v, i) => ((mask >> i) & 1 ? v + scratch : v)));
+}
+
+/** The runner without workers: every unit on the calling thread, in order. */
+export function inlineRunner(abi: KernelsAbi): Runner {
+  return {
+    lanes: 1,
+    run(units, _lanes, scratch) {
+      for (const unit of units) for (const call of unit) runCall(abi, call, scratch[0] ?? 0);
+    },
+  };
+}
+
+const MAX_ARGS = 13;
+const CALL_INTS = 3 + MAX_ARGS;
+const MAX_UNITS = 256;
+const MAX_CALLS = 1024;
+// Control block (int32): [0] sequence number posted by the caller (−1: exit), [1] next unit to
+// claim, [2] unit count, then per worker its scratch address and the last sequence number it
+// finished, then MAX_UNITS × (first call, call count), then MAX_CALLS × (export index, argc,
+// scratch mask, args…).
+const SEQ = 0;
+const CLAIM = 1;
+const UNITS = 2;
+const HEADER = 3;
 
 interface WorkerLike {
   postMessage(msg: unknown): void;
@@ -38,32 +77,40 @@ export function threadsAvailable(): boolean {
 }
 
 // The worker's whole program, as a string so it runs from src/ (tests), dist/ and a browser Blob
-// alike. It binds exports by the index order of KERNEL_EXPORTS.
+// alike. It binds exports by the index order of KERNEL_EXPORTS; `lane` is its worker index.
 const WORKER_SOURCE = `
 function start(d, ready) {
   const inst = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
   const fns = d.names.map((n) => inst.exports[n]);
-  const base = d.slot >> 2;
+  const base = d.ctrl >> 2;
+  const mine = base + ${HEADER} + 2 * d.lane;
+  const units = base + ${HEADER} + 2 * d.workers;
+  const calls = units + 2 * ${MAX_UNITS};
   ready();
   let seen = 0;
   for (;;) {
-    const ctrl = new Int32Array(d.memory.buffer);
-    Atomics.wait(ctrl, base, seen);
-    const seq = Atomics.load(ctrl, base);
+    Atomics.wait(new Int32Array(d.memory.buffer), base + ${SEQ}, seen);
+    const view = new Int32Array(d.memory.buffer);
+    const seq = Atomics.load(view, base + ${SEQ});
     if (seq === -1) return;
     if (seq === seen) continue;
     seen = seq;
-    const view = new Int32Array(d.memory.buffer);
-    const n = view[base + 2];
-    for (let t = 0; t < n; t++) {
-      const o = base + 4 + t * ${TASK_INTS};
-      const argc = view[o + 1];
-      const args = [];
-      for (let i = 0; i < argc; i++) args.push(view[o + 2 + i]);
-      fns[view[o]](...args);
+    const scratch = view[mine];
+    // Scratch −1: this run uses fewer lanes; only acknowledge it.
+    const n = scratch === -1 ? 0 : view[base + ${UNITS}];
+    for (let u = Atomics.add(view, base + ${CLAIM}, 1); u < n; u = Atomics.add(view, base + ${CLAIM}, 1)) {
+      const first = view[units + 2 * u];
+      for (let c = first; c < first + view[units + 2 * u + 1]; c++) {
+        const o = calls + c * ${CALL_INTS};
+        const argc = view[o + 1];
+        const mask = view[o + 2];
+        const args = [];
+        for (let i = 0; i < argc; i++) args.push(view[o + 3 + i] + ((mask >> i) & 1 ? scratch : 0));
+        fns[view[o]](...args);
+      }
     }
-    Atomics.store(view, base + 1, seq);
-    Atomics.notify(view, base + 1);
+    Atomics.store(view, mine + 1, seq);
+    Atomics.notify(view, mine + 1);
   }
 }
 if (typeof require === 'function') {
@@ -98,22 +145,23 @@ async function spawn(data: Record<string, unknown>): Promise<WorkerLike> {
 }
 
 /**
- * Starts `threads − 1` workers on `abi`'s shared memory. Kernel calls are split into `threads`
- * lanes; lane 0 runs on the calling thread.
+ * Starts `threads − 1` workers on `abi`'s shared memory. Runs use up to `threads` lanes; lane 0 is
+ * the calling thread.
  *
  * @throws `QuantError('BACKEND_INIT_FAILED')` when a worker cannot start.
  */
 export async function createThreadPool(abi: KernelsAbi, threads: number): Promise<ThreadPool> {
   const workers = threads - 1;
-  const ctrlPtr = abi.heap.alloc(workers * SLOT_INTS * 4, 'thread control block');
-  abi.heap.u8().fill(0, ctrlPtr, ctrlPtr + workers * SLOT_INTS * 4);
+  const ctrlBytes = (HEADER + 2 * workers + 2 * MAX_UNITS + MAX_CALLS * CALL_INTS) * 4;
+  const ctrlPtr = abi.heap.alloc(ctrlBytes, 'thread control block');
+  abi.heap.u8().fill(0, ctrlPtr, ctrlPtr + ctrlBytes);
   const names = [...KERNEL_EXPORTS];
   const index = new Map<string, number>(names.map((n, i) => [n, i]));
   let started: WorkerLike[] = [];
   try {
     started = await Promise.all(
-      Array.from({ length: workers }, (_, i) =>
-        spawn({ module: abi.module, memory: abi.heap.memory, slot: ctrlPtr + i * SLOT_INTS * 4, names }),
+      Array.from({ length: workers }, (_, lane) =>
+        spawn({ module: abi.module, memory: abi.heap.memory, ctrl: ctrlPtr, lane, workers, names }),
       ),
     );
   } catch (cause) {
@@ -123,54 +171,74 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
       { cause },
     );
   }
+  const base = ctrlPtr >> 2;
+  const unitsAt = base + HEADER + 2 * workers;
+  const callsAt = unitsAt + 2 * MAX_UNITS;
   let seq = 0;
   let alive = true;
+  const inline = inlineRunner(abi);
+  // Posts units that fit the control block, works on them with `helpers` workers and waits until
+  // every worker has acknowledged this sequence number.
+  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[]): void => {
+    seq = (seq + 1) & 0x3fffffff;
+    if (seq === 0) seq = 1;
+    const view = new Int32Array(abi.heap.memory.buffer);
+    let c = 0;
+    units.forEach((unit, u) => {
+      view[unitsAt + 2 * u] = c;
+      view[unitsAt + 2 * u + 1] = unit.length;
+      for (const [name, args, mask = 0] of unit) {
+        const o = callsAt + c * CALL_INTS;
+        view[o] = index.get(name)!;
+        view[o + 1] = args.length;
+        view[o + 2] = mask;
+        for (let i = 0; i < args.length; i++) view[o + 3 + i] = args[i]!;
+        c++;
+      }
+    });
+    for (let w = 0; w < workers; w++) view[base + HEADER + 2 * w] = w < helpers ? (scratch[w + 1] ?? 0) : -1;
+    view[base + UNITS] = units.length;
+    Atomics.store(view, base + CLAIM, 0);
+    Atomics.store(view, base + SEQ, seq);
+    Atomics.notify(view, base + SEQ);
+    for (let u = Atomics.add(view, base + CLAIM, 1); u < units.length; u = Atomics.add(view, base + CLAIM, 1)) {
+      for (const call of units[u]!) runCall(abi, call, scratch[0] ?? 0);
+    }
+    // Every worker wakes for a new sequence number, so wait for all: none may still be reading this
+    // run's units when the next run rewrites them.
+    for (let w = 0; w < workers; w++) {
+      const at = base + HEADER + 2 * w + 1;
+      for (;;) {
+        const done = Atomics.load(view, at);
+        if (done === seq) break;
+        Atomics.wait(view, at, done);
+      }
+    }
+  };
   return {
     lanes: threads,
-    run(lanes: readonly (readonly Task[])[]) {
+    run(units, lanes, scratch) {
       if (!alive) throw new QuantError('INVALID_ARGUMENT', 'kernels-wasm: the thread pool was disposed; create a new backend.');
-      seq = (seq + 1) & 0x3fffffff;
-      if (seq === 0) seq = 1;
-      const view = new Int32Array(abi.heap.memory.buffer);
-      const posted: number[] = [];
-      for (let l = 1; l < lanes.length; l++) {
-        const tasks = lanes[l]!;
-        if (tasks.length === 0) continue;
-        if (tasks.length > MAX_TASKS) {
-          // More calls than a slot holds (huge batches): run this lane here instead.
-          for (const [name, args] of tasks) abi.call(name, args);
-          continue;
-        }
-        const base = (ctrlPtr >> 2) + (l - 1) * SLOT_INTS;
-        view[base + 2] = tasks.length;
-        tasks.forEach(([name, args], t) => {
-          const o = base + 4 + t * TASK_INTS;
-          view[o] = index.get(name)!;
-          view[o + 1] = args.length;
-          for (let i = 0; i < args.length; i++) view[o + 2 + i] = args[i]!;
-        });
-        Atomics.store(view, base, seq);
-        Atomics.notify(view, base);
-        posted.push(base);
+      if (lanes <= 1 || units.length <= 1) {
+        inline.run(units, 1, scratch);
+        return;
       }
-      for (const [name, args] of lanes[0] ?? []) abi.call(name, args);
-      for (const base of posted) {
-        for (;;) {
-          const done = Atomics.load(view, base + 1);
-          if (done === seq) break;
-          Atomics.wait(view, base + 1, done);
-        }
+      // Batches that fit the control block, one after another.
+      for (let u = 0; u < units.length; ) {
+        let calls = 0;
+        let end = u;
+        while (end < units.length && end - u < MAX_UNITS && calls + units[end]!.length <= MAX_CALLS) calls += units[end++]!.length;
+        if (end === u) throw new QuantError('INVALID_ARGUMENT', `kernels-wasm: a work unit of ${units[u]!.length} calls exceeds ${MAX_CALLS}.`);
+        post(units.slice(u, end), Math.min(lanes, threads) - 1, scratch);
+        u = end;
       }
     },
     terminate() {
       if (!alive) return;
       alive = false;
       const view = new Int32Array(abi.heap.memory.buffer);
-      for (let i = 0; i < workers; i++) {
-        const base = (ctrlPtr >> 2) + i * SLOT_INTS;
-        Atomics.store(view, base, -1);
-        Atomics.notify(view, base);
-      }
+      Atomics.store(view, base + SEQ, -1);
+      Atomics.notify(view, base + SEQ);
       for (const w of started) void w.terminate();
     },
   };
