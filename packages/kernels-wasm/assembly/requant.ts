@@ -5,6 +5,9 @@
 // and `f32x4.nearest` is round-half-to-even (PyTorch's nearbyint, MLAS's cvtps2dq).
 // Clamping to [lo − zp, hi − zp] before rounding equals clamping after it because the bounds are
 // integers and rounding is monotone; it also keeps the float → int32 conversion in range.
+// The vector clamps are `pmax(v, lo)`/`pmin(v, hi)` (`v < lo ? lo : v`, `hi < v ? hi : v`: one
+// maxps/minps each, where `f32x4.max`/`min` cost V8 ~7 instructions for NaN and −0 handling). They
+// differ from max/min only for −0, which rounds to the same integer, and keep NaN as NaN, as those do.
 //
 // Channel layout: `perRow` = 1 means channel = row (conv output [C][H·W]); 0 means channel = column
 // (linear output [M][N]). Rows are `stride` elements apart in both the accumulators and the output,
@@ -29,7 +32,7 @@ function narrowStore16(p: usize, v0: v128, v1: v128, v2: v128, v3: v128, signed:
 function fp32Vec(acc: v128, bias: v128, mult: v128, fmin: v128, fmax: v128, fzp: v128, sat: v128): v128 {
   let v = f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(acc, bias)), mult);
   const bad = v128.andnot(sat, f32x4.lt(v, f32x4.splat(2147483648.0)));
-  v = f32x4.min(f32x4.max(v, fmin), fmax);
+  v = f32x4.pmin(f32x4.pmax(v, fmin), fmax);
   v = v128.bitselect(fmin, v, bad);
   return i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.nearest(v), fzp));
 }
@@ -50,7 +53,7 @@ function fp32Scalar(acc: i32, bias: i32, mult: f32, fmin: f32, fmax: f32, fzp: f
 function fbiasVec(acc: v128, fb: v128, mult: v128, fmin: v128, fmax: v128, zb: v128, za: v128): v128 {
   let v = f32x4.mul(f32x4.add(f32x4.convert_i32x4_s(acc), fb), mult);
   v = f32x4.add(v, zb);
-  v = f32x4.min(f32x4.max(v, fmin), fmax);
+  v = f32x4.pmin(f32x4.pmax(v, fmin), fmax);
   return i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.nearest(v), za));
 }
 
