@@ -63,18 +63,21 @@ function resolveEngine(op: OpName, opts: KernelOptions | undefined, ctx: EngineC
 }
 
 /**
- * The call's requantization, from the packed weight's cache when the engine, ReLU and qparams repeat;
- * otherwise computed (with the overflow check) and its per-channel bias and multipliers written to the
- * weight's wasm buffers.
+ * The call's requantization, from the packed weight's cache when the engine, ReLU and qparams repeat
+ * (compared field by field, and the layer name built only on a miss: small calls such as batch-1
+ * GEMV feel every microsecond); otherwise computed (with the overflow check) and its per-channel
+ * bias and multipliers written to the weight's wasm buffers.
  */
 function cachedRequantization(
   abi: KernelsAbi,
   packed: WasmWeights,
-  args: Parameters<typeof gemmCallRequantization>[0],
+  args: Omit<Parameters<typeof gemmCallRequantization>[0], 'layer'>,
+  layer: () => string,
 ): GemmRequantization {
-  const key = `${args.engine}|${args.relu}|${args.input.scale}|${args.input.zeroPoint}|${args.out.scale}|${args.out.zeroPoint}`;
-  if (packed.cache?.key === key) return packed.cache.rq;
-  const rq = gemmCallRequantization(args);
+  const key = [args.engine, args.relu, args.input.scale, args.input.zeroPoint, args.out.scale, args.out.zeroPoint] as const;
+  const hit = packed.cache;
+  if (hit && key.every((v, i) => Object.is(v, hit.key[i]))) return hit.rq;
+  const rq = gemmCallRequantization({ ...args, layer: layer() });
   const n = rq.multipliers.length;
   abi.heap.f32(packed.mult, n).set(rq.multipliers);
   if (rq.bias instanceof Int32Array) abi.heap.i32(packed.bias, n).set(rq.bias);
@@ -102,7 +105,9 @@ function requantCall(
   out: number,
   shape: { rows: number; cols: number; stride: number; perRow: boolean; channel0: number },
 ): Call {
-  const common = {
+  const fbias = rq.engine === 'onednn' || rq.engine === 'fbgemm';
+  // One object literal per flavour (no spread): small calls such as batch-1 GEMV feel its cost.
+  const args = {
     acc,
     bias: buf.bias + shape.channel0 * 4,
     mult: buf.mult + shape.channel0 * 4,
@@ -115,11 +120,10 @@ function requantCall(
     lo: rq.range.lo,
     hi: rq.range.hi,
     signedOut: false,
+    zeroPointBeforeRounding: rq.engine === 'onednn',
+    qnnpackSaturation: rq.engine === 'qnnpack',
   };
-  if (rq.engine === 'onednn' || rq.engine === 'fbgemm') {
-    return ['q8_requant_minmax_fbias__wasmsimd', abi.requantFbiasArgs({ ...common, zeroPointBeforeRounding: rq.engine === 'onednn' })];
-  }
-  return ['q8_requant_minmax_fp32__wasmsimd', abi.requantFp32Args({ ...common, qnnpackSaturation: rq.engine === 'qnnpack' })];
+  return fbias ? ['q8_requant_minmax_fbias__wasmsimd', abi.requantFbiasArgs(args)] : ['q8_requant_minmax_fp32__wasmsimd', abi.requantFp32Args(args)];
 }
 
 // Rows of A per GEMM call: 64 rows of K ≤ 1024 int16 (128 KiB) stay in L2 while B panels stream.
@@ -210,7 +214,7 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const k = checkInFeatures(op, x.shape, w.inFeatures);
   checkLive(op, w.packed);
   const n = w.channels.outChannels;
-  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `linear weight [${n}, ${k}]` });
+  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu }, () => `linear weight [${n}, ${k}]`);
   const m = x.numel / k;
   const heap = abi.heap;
   const [xp, ap, tmp, acc, yp] = heap.scratch(
@@ -256,7 +260,7 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const geom = conv2dGeometry(op, x.shape, w);
   const { N, C, H, W, OC, ICG, KH, KW, G, OCG, sh, sw, ph, pw, dh, dw, OH, OW } = geom;
   checkLive(op, w.packed);
-  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu, layer: `conv2d weight [${w.kernelShape.join(', ')}]` });
+  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu }, () => `conv2d weight [${w.kernelShape.join(', ')}]`);
   const P = OH * OW;
   const kp = w.packed.kp;
   const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);

@@ -36,7 +36,7 @@ export interface WasmWeights {
    * The last call's requantization, reused while the input and output qparams, engine and ReLU stay
    * the same (a pure function of them): most calls of a converted model repeat them.
    */
-  cache: { key: string; rq: GemmRequantization } | null;
+  cache: { key: readonly unknown[]; rq: GemmRequantization } | null;
 }
 
 /** A linear weight packed into wasm memory: B panels of 8 output features. */
