@@ -13,6 +13,7 @@ import {
   type QTensor,
   type WeightChannels,
 } from '@quint/qtensor';
+import { QuantError } from '@quint/tensor';
 import type { KernelsAbi } from './abi.js';
 
 /** The wasm side of a packed weight. */
@@ -30,8 +31,11 @@ export interface WasmWeights {
    * fits (see {@link int8Panels}); 0 until then, or when they do not fit.
    */
   int8: number;
-  /** True when every packed value fits in int8 (linear weights with zero points 0). */
-  readonly fitsInt8: boolean;
+  /**
+   * True when every packed value fits in int8 (linear weights with zero points 0); set false when
+   * wasm memory cannot hold the int8 copy, and the int16 panels serve.
+   */
+  fitsInt8: boolean;
   /**
    * The last call's requantization, reused while the input and output qparams, engine and ReLU stay
    * the same (a pure function of them): most calls of a converted model repeat them.
@@ -67,15 +71,22 @@ function copyIn(abi: KernelsAbi, data: Int16Array, channels: number, kp: number,
 /**
  * The address of a linear weight's int8 GEMV blocks (`qs8_gemv_1x16__wasmsimd`'s layout: two
  * 8-column panels interleaved per k-pair, zero columns padding the last block), copied from the
- * int16 panels on first use; 0 when `w − w_zp` may need 9 bits (nonzero zero points), and the int16
- * panels serve. The batch-1 GEMV streams all the weights once per call: half the bytes.
+ * int16 panels on first use; 0 when `w − w_zp` may need 9 bits (nonzero zero points) or wasm memory
+ * has no room for the copy, and the int16 panels serve. The batch-1 GEMV streams all the weights once per call: half the bytes.
  */
 export function int8Panels(abi: KernelsAbi, w: WasmWeights): number {
   if (w.int8 === 0 && w.fitsInt8) {
     const kp = w.kp;
     const panels = w.bytes / (kp * 16);
     const bytes = Math.ceil(panels / 2) * kp * 16;
-    w.int8 = abi.heap.alloc(bytes, `linear int8 GEMV copy (${bytes} bytes)`);
+    try {
+      w.int8 = abi.heap.alloc(bytes, `linear int8 GEMV copy (${bytes} bytes)`);
+    } catch (e) {
+      // An optional copy: without room for it the GEMV reads the int16 panels.
+      if (!(e instanceof QuantError && e.code === 'LIMIT_EXCEEDED')) throw e;
+      w.fitsInt8 = false;
+      return 0;
+    }
     const src = abi.heap.i16(w.ptr, panels * kp * 8);
     const dst = new Int8Array(abi.heap.memory.buffer, w.int8, bytes).fill(0);
     for (let p = 0; p < panels; p++) {
