@@ -246,10 +246,12 @@ function splitRange(total: number, parts: number): [number, number][] {
 
 // Pixels per im2col chunk: its B panels (chunk·kp·2 bytes) should sit in L2 (512 KiB to 2 MiB per
 // core on the hosts measured; 96 KiB leaves room for the weights) while every weight row passes over
-// them. Each panel is then reused from L1 by all row groups; 40 to 320 pixels measured the same.
-function chunkPixels(kp: number, pixels: number): number {
+// them. Each panel is then reused from L1 by all row groups; 40 to 320 pixels measured the same, so
+// with several lanes small images take smaller chunks, enough for every lane's units.
+function chunkPixels(kp: number, pixels: number, lanes: number): number {
   const fit = Math.max(8, Math.floor(98304 / (kp * 2) / 8) * 8);
-  return Math.min(fit, Math.ceil(pixels / 8) * 8);
+  const share = lanes > 1 ? Math.max(8, Math.ceil(pixels / (lanes * UNITS_PER_LANE) / 8) * 8) : Infinity;
+  return Math.min(fit, share, Math.ceil(pixels / 8) * 8);
 }
 
 /** NCHW conv2d, requantized per the call's engine. */
@@ -265,7 +267,7 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const P = OH * OW;
   const kp = w.packed.kp;
   const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);
-  const chunk = chunkPixels(kp, P);
+  const chunk = chunkPixels(kp, P, lanes);
   // Stride 1 along x with rows of ≥ 7 pixels (so 8 pixels span at most two rows): im2col from
   // zero-bordered int16 copies of the input planes, widened once per call.
   const padded = !w.depthwise && sw === 1 && OW >= 7;
