@@ -90,8 +90,8 @@ function im2colRow(desc: usize, x: usize, k: i32, p0: i32, np: i32, dst: usize):
 }
 
 // Widens `planes` NCHW planes of ih×iw 8-bit codes at `x` to int16 `x − zp` with a zero border of
-// ph rows and pw columns, as consecutive (ih + 2ph)×(iw + 2pw) planes at `out`, then 16 zero int16
-// (the slack that 8-lane reads past the last row may touch).
+// ph rows and pw columns, as consecutive (ih + 2ph)×(iw + 2pw) planes at `out`, then 32 zero int16
+// (the slack that reads of 8 or 16 lanes past the last row may touch).
 function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i32, zp: i32, signed: i32, out: usize): void {
   const wp = iw + 2 * pw;
   const rowBytes = <usize>wp << 1;
@@ -117,12 +117,12 @@ function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i3
     zeroI16(d, ph * wp);
     d += <usize>(ph * wp) << 1;
   }
-  zeroI16(d, 16);
+  zeroI16(d, 32);
 }
 
 /**
  * Widens the `planes` input channels at `x` (NCHW, the desc's ih×iw, zero point and signedness)
- * into zero-bordered int16 planes of (ih + 2ph)×(iw + 2pw) at `out`, followed by 16 zero int16:
+ * into zero-bordered int16 planes of (ih + 2ph)×(iw + 2pw) at `out`, followed by 32 zero int16:
  * the input of {@link qs16_conv2d_acc__wasmsimd}.
  */
 export function q8_widen_pad__wasmsimd(desc: usize, x: usize, planes: i32, out: usize): void {
@@ -202,44 +202,62 @@ function im2colOffsets(desc: usize, tab: usize): void {
   if (cin * kh * kw < kp) store<i32>(t, 0);
 }
 
-// B panels for pixels [p0, p0 + 8·npanels) from padded planes `xp` when sw = 1 and ow ≥ 7: a
-// panel's 8 pixels are 8 consecutive int16 of one padded row, or the end of one output row and the
-// start of the next, joined with a lane mask. Each panel is written front to back, one k-pair
-// (32 bytes) at a time, with no bounds checks: the border is already zero. Pixels past oh·ow read the
-// slack after the planes; their columns are never stored.
+// 8 pixels of one padded row from `p`: consecutive int16 (sw = 1), or every other one (sw = 2).
+// @ts-ignore: decorator
+@inline
+function row8(p: usize, sw2: bool): v128 {
+  return sw2 ? v128.shuffle<i16>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6, 8, 10, 12, 14) : v128.load(p);
+}
+
+// One panel: per k-pair (row offsets at `tab`), the 8 pixels of both rows interleaved; with
+// `straddle`, lanes < a come from `r1` and the others from `r2` (mask `m`). The flags are constants
+// at each call, so each of the four uses compiles to its own loop.
+// @ts-ignore: decorator
+@inline
+function packPanel(r1: usize, r2: usize, m: v128, tab: usize, tEnd: usize, dp: usize, sw2: bool, straddle: bool): void {
+  for (let t = tab; t < tEnd; t += 8) {
+    const o0 = load<u32>(t);
+    const o1 = load<u32>(t, 4);
+    let v0 = row8(r1 + o0, sw2);
+    let v1 = row8(r1 + o1, sw2);
+    if (straddle) {
+      v0 = v128.bitselect(v0, row8(r2 + o0, sw2), m);
+      v1 = v128.bitselect(v1, row8(r2 + o1, sw2), m);
+    }
+    v128.store(dp, v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+    v128.store(dp, v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+    dp += 32;
+  }
+}
+
+// B panels for pixels [p0, p0 + 8·npanels) from padded planes `xp` when sw is 1 or 2 and ow ≥ 7: a
+// panel's 8 pixels lie in one padded row (8 consecutive int16, or every other one of 16), or are the
+// end of one output row and the start of the next, joined with a lane mask. Each panel is written
+// front to back, one k-pair (32 bytes) at a time, with no bounds checks: the border is already zero.
+// Pixels past oh·ow read the slack after the planes; their columns are never stored.
 function im2colPackS1(desc: usize, xp: usize, tab: usize, p0: i32, npanels: i32, out: usize): void {
-  const kp = field(desc, 15), oh = field(desc, 11), ow = field(desc, 12);
+  const kp = field(desc, 15), oh = field(desc, 11), ow = field(desc, 12), sw = field(desc, 6);
   const rowStep = <usize>(field(desc, 5) * (field(desc, 2) + 2 * field(desc, 8))) << 1;
   const tEnd = tab + (<usize>kp << 2);
   const lane = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+  const none = i32x4.splat(0);
   let oy = p0 / ow;
   let ox = p0 - oy * ow;
   let dp = out;
   for (let j = 0; j < npanels; j++) {
-    const r1 = xp + <usize>oy * rowStep + (<usize>ox << 1);
+    const r1 = xp + <usize>oy * rowStep + (<usize>(ox * sw) << 1);
     const a = ow - ox;
     if (a >= 8 || oy + 1 >= oh) {
-      for (let t = tab; t < tEnd; t += 8) {
-        const v0 = v128.load(r1 + load<u32>(t));
-        const v1 = v128.load(r1 + load<u32>(t, 4));
-        v128.store(dp, v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-        v128.store(dp, v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
-        dp += 32;
-      }
+      if (sw == 2) packPanel(r1, 0, none, tab, tEnd, dp, true, false);
+      else packPanel(r1, 0, none, tab, tEnd, dp, false, false);
     } else {
       // Lanes < a from row oy, lanes ≥ a from the start of row oy + 1.
-      const r2 = xp + <usize>(oy + 1) * rowStep - (<usize>a << 1);
+      const r2 = xp + <usize>(oy + 1) * rowStep - (<usize>(a * sw) << 1);
       const m = i16x8.lt_s(lane, i16x8.splat(<i16>a));
-      for (let t = tab; t < tEnd; t += 8) {
-        const o0 = load<u32>(t);
-        const o1 = load<u32>(t, 4);
-        const v0 = v128.bitselect(v128.load(r1 + o0), v128.load(r2 + o0), m);
-        const v1 = v128.bitselect(v128.load(r1 + o1), v128.load(r2 + o1), m);
-        v128.store(dp, v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-        v128.store(dp, v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
-        dp += 32;
-      }
+      if (sw == 2) packPanel(r1, r2, m, tab, tEnd, dp, true, true);
+      else packPanel(r1, r2, m, tab, tEnd, dp, false, true);
     }
+    dp += <usize>kp << 4;
     ox += 8;
     while (ox >= ow) {
       ox -= ow;
@@ -249,7 +267,7 @@ function im2colPackS1(desc: usize, xp: usize, tab: usize, p0: i32, npanels: i32,
 }
 
 /**
- * {@link qs8_conv2d_acc__wasmsimd} for sw = 1 and ow ≥ 7, reading the zero-bordered int16 planes
+ * {@link qs8_conv2d_acc__wasmsimd} for sw = 1 or 2 and ow ≥ 7, reading the zero-bordered int16 planes
  * `xp` of {@link q8_widen_pad__wasmsimd} (the group's first channel) instead of the 8-bit input, so
  * that building the im2col panels is plain vector copies. `tab` holds kp int32 (row offsets).
  */
@@ -277,7 +295,7 @@ export function qs16_conv2d_acc__wasmsimd(
 
 /**
  * Depthwise conv accumulators for output channels [c0, c1): `acc[c, oy, ox]`. Each input channel
- * is first widened into a zero-bordered int16 plane (`pad`: (ih + 2ph)·(iw + 2pw) + 16 int16, see
+ * is first widened into a zero-bordered int16 plane (`pad`: (ih + 2ph)·(iw + 2pw) + 32 int16, see
  * {@link widenPadPlanes}), so
  * the stride-1 inner loop is 8 output pixels × one tap per `i32x4.extmul` pair, with no bounds
  * checks. `w` holds kh·kw int16 taps `w − w_zp[c]` per output channel.

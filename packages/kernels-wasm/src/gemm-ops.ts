@@ -268,15 +268,15 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const kp = w.packed.kp;
   const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);
   const chunk = chunkPixels(kp, P, lanes);
-  // Stride 1 along x with rows of ≥ 7 pixels (so 8 pixels span at most two rows): im2col from
-  // zero-bordered int16 copies of the input planes, widened once per call.
-  const padded = !w.depthwise && sw === 1 && OW >= 7;
+  // Stride 1 or 2 along x with rows of ≥ 7 pixels (so 8 pixels span at most two rows): im2col
+  // from zero-bordered int16 copies of the input planes, widened once per call.
+  const padded = !w.depthwise && (sw === 1 || sw === 2) && OW >= 7;
   const planeBytes = (H + 2 * ph) * (W + 2 * pw) * 2;
   // Per-lane scratch: im2col panels plus two rows or the row-offset table (GEMM path), or one padded
   // plane (depthwise).
-  const laneScratch = w.depthwise ? planeBytes + 32 : chunk * kp * 2 + (padded ? kp * 4 : 2 * (chunk + 8) * 2);
+  const laneScratch = w.depthwise ? planeBytes + 64 : chunk * kp * 2 + (padded ? kp * 4 : 2 * (chunk + 8) * 2);
   const heap = abi.heap;
-  const sizes = [CONV_DESC_BYTES, N * C * H * W + 16, N * OC * P * 4, N * OC * P + 16, padded ? N * C * planeBytes + 32 : 0];
+  const sizes = [CONV_DESC_BYTES, N * C * H * W + 16, N * OC * P * 4, N * OC * P + 16, padded ? N * C * planeBytes + 64 : 0];
   for (let l = 0; l < lanes; l++) sizes.push(laneScratch);
   const ptrs = heap.scratch(sizes, () => `${op} [${x.shape.join(', ')}] * [${w.kernelShape.join(', ')}]`);
   const [desc, xp, acc, yp, xpad] = ptrs as [number, number, number, number, number];

@@ -107,6 +107,11 @@ const CONV_CASES: readonly ConvCase[] = [
   { x: [1, 5, 12, 11], oc: 6, k: [3, 3], stride: [2, 1], padding: 1 },
   { x: [1, 3, 5, 9], oc: 4, k: [1, 3], padding: [3, 4] },
   { x: [2, 8, 9, 10], oc: 6, k: [2, 2], dilation: [1, 2], groups: 2 },
+  // The same with stride 2 along x.
+  { x: [1, 3, 15, 17], oc: 5, k: [3, 3], stride: 2, padding: 1 },
+  { x: [2, 4, 10, 32], oc: 6, k: [1, 1], stride: 2 },
+  { x: [1, 6, 9, 20], oc: 4, k: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [1, 2], groups: 2 },
+  { x: [1, 2, 6, 14], oc: 3, k: [2, 2], stride: 2 },
 ];
 
 describe('conv2d / conv2dRelu vs kernels-js', () => {
