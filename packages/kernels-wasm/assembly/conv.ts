@@ -235,7 +235,7 @@ function packPanel(r1: usize, r2: usize, m: v128, tab: usize, tEnd: usize, dp: u
 // end of one output row and the start of the next, joined with a lane mask. Each panel is written
 // front to back, one k-pair (32 bytes) at a time, with no bounds checks: the border is already zero.
 // Pixels past oh·ow read the slack after the planes; their columns are never stored.
-function im2colPackS1(desc: usize, xp: usize, tab: usize, p0: i32, npanels: i32, out: usize): void {
+function im2colPackPadded(desc: usize, xp: usize, tab: usize, p0: i32, npanels: i32, out: usize): void {
   const kp = field(desc, 15), oh = field(desc, 11), ow = field(desc, 12), sw = field(desc, 6);
   const rowStep = <usize>(field(desc, 5) * (field(desc, 2) + 2 * field(desc, 8))) << 1;
   const tEnd = tab + (<usize>kp << 2);
@@ -288,7 +288,7 @@ export function qs16_conv2d_acc__wasmsimd(
   im2colOffsets(desc, tab);
   for (let p = p0; p < p1; p += chunk) {
     const n = min(chunk, p1 - p);
-    im2colPackS1(desc, xp, tab, p, (n + 7) >> 3, panels);
+    im2colPackPadded(desc, xp, tab, p, (n + 7) >> 3, panels);
     qs16_gemm_4x8__wasmsimd(w, panels, acc + (<usize>p << 2), cStride, cout, 0, n, kp);
   }
 }
