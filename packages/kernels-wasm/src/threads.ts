@@ -223,13 +223,15 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
         inline.run(units, 1, scratch);
         return;
       }
-      // Batches that fit the control block, one after another.
-      for (let u = 0; u < units.length; ) {
+      // A unit with more calls than the control block holds (a linear of > 65 000 rows) runs here;
+      // the others go in batches that fit, one after another.
+      const fits = units.filter((unit) => unit.length <= MAX_CALLS);
+      if (fits.length < units.length) inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch);
+      for (let u = 0; u < fits.length; ) {
         let calls = 0;
         let end = u;
-        while (end < units.length && end - u < MAX_UNITS && calls + units[end]!.length <= MAX_CALLS) calls += units[end++]!.length;
-        if (end === u) throw new QuantError('INVALID_ARGUMENT', `kernels-wasm: a work unit of ${units[u]!.length} calls exceeds ${MAX_CALLS}.`);
-        post(units.slice(u, end), Math.min(lanes, threads) - 1, scratch);
+        while (end < fits.length && end - u < MAX_UNITS && calls + fits[end]!.length <= MAX_CALLS) calls += fits[end++]!.length;
+        post(fits.slice(u, end), Math.min(lanes, threads) - 1, scratch);
         u = end;
       }
     },

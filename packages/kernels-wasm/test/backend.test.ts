@@ -168,7 +168,12 @@ describe('threads', () => {
     const wv = weight(r, [1000, 2100], { perChannel: true, symmetric: true });
     const bv = bias(r, 1000, true);
     const xw = activation(r, [1, 2100]);
+    // 70 000 rows: more GEMM calls per work unit than the workers' control block holds (run here).
+    const wt = weight(r, [16, 4], { perChannel: false, symmetric: true });
+    const xt = activation(r, [70000, 4]);
     const out = { scale: 0.5, zeroPoint: 120 };
+    const tall = (be: QuantizedBackend) => be.kernels.linear(xt, be.prepackLinear(wt, null), out);
+    expect(Buffer.from(tall(t2).data).equals(Buffer.from(tall(t1).data))).toBe(true);
     for (const engine of ['qnnpack', 'onednn', 'ort'] as const) {
       const lin = (be: QuantizedBackend) => be.kernels.linear(xl, be.prepackLinear(wl, bl), out, { engine });
       const gemv = (be: QuantizedBackend) => be.kernels.linearRelu(xv, be.prepackLinear(wl, bl), out, { engine });
