@@ -94,25 +94,27 @@ function im2colRow(desc: usize, x: usize, k: i32, p0: i32, np: i32, dst: usize):
 // (the slack that reads of 8 or 16 lanes past the last row may touch).
 function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i32, zp: i32, signed: i32, out: usize): void {
   const wp = iw + 2 * pw;
-  const rowBytes = <usize>wp << 1;
+  // Without a left/right border a plane's rows are contiguous on both sides: one long row.
+  const rows = pw == 0 ? 1 : ih;
+  const cols = pw == 0 ? ih * iw : iw;
   const vzp = i16x8.splat(<i16>zp);
   let d = out;
   for (let c = 0; c < planes; c++) {
     zeroI16(d, ph * wp);
     d += <usize>(ph * wp) << 1;
-    for (let y = 0; y < ih; y++) {
-      const src = x + <usize>(c * ih + y) * <usize>iw;
+    for (let y = 0; y < rows; y++) {
+      const src = x + <usize>(c * rows + y) * <usize>cols;
       const o = d + (<usize>pw << 1);
       zeroI16(d, pw);
       // Whole vectors: the ≤ 7 int16 written past the row are rewritten by the border and the
       // rows that follow (or are the zeroed slack); the ≤ 7 bytes read past it are in the input.
       if (signed) {
-        for (let j = 0; j < iw; j += 8) v128.store(o + (<usize>j << 1), i16x8.sub(v128.load8x8_s(src + <usize>j), vzp));
+        for (let j = 0; j < cols; j += 8) v128.store(o + (<usize>j << 1), i16x8.sub(v128.load8x8_s(src + <usize>j), vzp));
       } else {
-        for (let j = 0; j < iw; j += 8) v128.store(o + (<usize>j << 1), i16x8.sub(v128.load8x8_u(src + <usize>j), vzp));
+        for (let j = 0; j < cols; j += 8) v128.store(o + (<usize>j << 1), i16x8.sub(v128.load8x8_u(src + <usize>j), vzp));
       }
-      zeroI16(o + (<usize>iw << 1), pw);
-      d += rowBytes;
+      zeroI16(o + (<usize>cols << 1), pw);
+      d += <usize>(cols + 2 * pw) << 1;
     }
     zeroI16(d, ph * wp);
     d += <usize>(ph * wp) << 1;
