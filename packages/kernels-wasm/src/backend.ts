@@ -18,7 +18,7 @@ import {
   type QuantizedBackend,
 } from '@quint/qtensor';
 import { compileKernels, instantiateKernels, readWasmBytes, type KernelsAbi } from './abi.js';
-import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES } from './gemm-ops.js';
+import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, WASM_LINEAR_DYNAMIC_ENGINES } from './gemm-ops.js';
 import { MAX_WASM_BYTES } from './heap.js';
 import { freeWeights, prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
 import * as ng from './nongemm.js';
@@ -134,7 +134,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
     },
     engines: {
       ...(Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<Record<OpName, readonly Engine[]>>),
-      linearDynamic: ['qnnpack'],
+      linearDynamic: WASM_LINEAR_DYNAMIC_ENGINES,
       ...ng.WASM_NON_GEMM_ENGINES,
     },
     // The reference's rules (@quint/qtensor): conv/linear dtypes and onednn; non-GEMM ops quint8

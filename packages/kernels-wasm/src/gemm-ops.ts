@@ -182,17 +182,21 @@ function linearAccumulators(
   runner.run(units, lanes, []);
 }
 
+/** The engines of the wasm `linearDynamic` (PyTorch's; ORT's dynamic path is MatMulInteger, not this op). */
+export const WASM_LINEAR_DYNAMIC_ENGINES: readonly Engine[] = ['qnnpack', 'onednn'];
+
 /**
- * `quantized::linear_dynamic` on engine qnnpack (spec §5.10), as @quint/kernels-js computes it: the
- * activation quantized per call with `ChooseQuantizationParams(min, max, 0, 255)` (qnnpack ignores
- * reduce_range), int32 accumulators on the wasm GEMM, then `f32(f32(f32(w_s)·f32(x_s))·f32(acc)) + b`.
+ * `quantized::linear_dynamic` (spec §5.10, docs/numerics.md), as @quint/kernels-js computes it with
+ * @quint/qtensor's shared steps: the activation quantized per call (qnnpack: `quantize_per_tensor`
+ * with `ChooseQuantizationParams(min, max, 0, 255)`, reduce_range ignored; onednn: oneDNN's reorder,
+ * reduce_range honoured), int32 accumulators on the wasm GEMM, then each engine's float output.
  */
 export function linearDynamic(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Tensor, w: WasmPackedLinear, opts: LinearDynamicOptions | undefined): Tensor {
   const op: OpName = 'linearDynamic';
   const engine = resolveEngine(op, opts, ctx);
-  const k = checkLinearDynamicInput(op, engine, x, w.inFeatures);
+  const k = checkLinearDynamicInput(op, engine, x, w.inFeatures, WASM_LINEAR_DYNAMIC_ENGINES);
   checkLive(op, w.packed);
-  const xq = quantizeDynamicInput(op, x);
+  const xq = quantizeDynamicInput(op, x, engine, opts?.reduceRange ?? true);
   const m = x.numel / k;
   const n = w.channels.outChannels;
   const heap = abi.heap;
