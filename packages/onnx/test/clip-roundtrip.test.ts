@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor} from '@quint/tensor';
 import { randn, Generator } from '@quint/tensor';
-import { encodeModel, loadModel, quantizeModel, runModel, saveModel, type OnnxModel, type OnnxNode } from '../src/index.js';
+import { encodeModel, loadModel, quantizeModel, runModel, saveModel, type OnnxNode } from '../src/index.js';
+import { modelOf } from './helpers.js';
 
 function node(opType: string, inputs: string[], outputs: string[], name: string): OnnxNode {
   return { name, opType, domain: '', inputs, outputs, attributes: {} };
@@ -17,18 +18,10 @@ function convClipConv(lo: number, hi: number): Uint8Array {
   const b1 = randn([8], g).toFloat32Array().map((v) => v + 1.5);
   const w2 = randn([4, 8, 1, 1], g).toFloat32Array().map((v) => v * 0.4);
   const b2 = randn([4], g).toFloat32Array();
-  const model: OnnxModel = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    producerName: 'test',
-    producerVersion: '',
-    domain: '',
-    modelVersion: 0,
-    docString: '',
-    graph: {
-      name: 'g',
+  return encodeModel(
+    modelOf({
       nodes: [
-        { ...node('Conv', ['x', 'w1', 'b1'], ['c1'], '/conv1/Conv'), attributes: {} },
+        node('Conv', ['x', 'w1', 'b1'], ['c1'], '/conv1/Conv'),
         node('Clip', ['c1', 'lo', 'hi'], ['r'], '/relu6/Clip'),
         node('Conv', ['r', 'w2', 'b2'], ['y'], '/conv2/Conv'),
       ],
@@ -42,11 +35,8 @@ function convClipConv(lo: number, hi: number): Uint8Array {
       ],
       inputs: [{ name: 'x', elemType: 'float', shape: [1, 3, 6, 6] }],
       outputs: [{ name: 'y', elemType: 'float', shape: null }],
-      valueInfo: [],
-    },
-    metadataProps: {},
-  };
-  return encodeModel(model);
+    }),
+  );
 }
 
 describe('conv → ReLU6/Hardtanh (Clip) → conv, quantized, saved and reloaded', () => {

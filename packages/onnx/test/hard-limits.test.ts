@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { isQuantError } from '@quint/tensor';
 import { decodeModel, encodeModel, importModel, loadModel, type OnnxModel, type OnnxNode } from '../src/index.js';
 import { ONNX_SCHEMA } from '../src/onnx-schema.js';
-import { fixture } from './helpers.js';
+import { fixture, modelOf } from './helpers.js';
 
 async function error(fn: () => unknown): Promise<{ code: string; message: string }> {
   try {
@@ -23,24 +23,7 @@ async function error(fn: () => unknown): Promise<{ code: string; message: string
 
 /** A float model x[shape] → nodes → y. */
 function model(shape: number[], nodes: OnnxNode[], out: string): OnnxModel {
-  return {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    producerName: 'test',
-    producerVersion: '',
-    domain: '',
-    modelVersion: 0,
-    docString: '',
-    metadataProps: {},
-    graph: {
-      name: 'g',
-      nodes,
-      initializers: [],
-      inputs: [{ name: 'x', elemType: 'float', shape }],
-      outputs: [{ name: out, elemType: 'float', shape: null }],
-      valueInfo: [],
-    },
-  };
+  return modelOf({ nodes, inputs: [{ name: 'x', elemType: 'float', shape }], outputs: [{ name: out, elemType: 'float', shape: null }] });
 }
 const node = (name: string, opType: string, inputs: string[], attributes: OnnxNode['attributes'] = {}): OnnxNode => ({
   name,

@@ -1,6 +1,7 @@
 // Shared by the onnx tests: fixtures, and onnxruntime-node / onnxruntime-web (wasm, 1 thread) as peers.
 import { readFileSync } from 'node:fs';
 import { npyToTensor, type Tensor } from '@quint/tensor';
+import type { OnnxGraph, OnnxModel } from '../src/index.js';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 
@@ -54,4 +55,23 @@ export function diff(a: ArrayLike<number>, b: ArrayLike<number>): { mismatches: 
   }
   if (a.length !== b.length) mismatches += Math.abs(a.length - b.length);
   return { mismatches, maxAbs };
+}
+
+/**
+ * An opset-13 model around a graph that tests build by hand: the graph's name, initializers,
+ * value infos and the model's other fields get neutral defaults, which `extra` may override.
+ */
+export function modelOf(graph: Pick<OnnxGraph, 'nodes' | 'inputs' | 'outputs'> & Partial<OnnxGraph>, extra: Partial<OnnxModel> = {}): OnnxModel {
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    producerName: 'test',
+    producerVersion: '',
+    domain: '',
+    modelVersion: 0,
+    docString: '',
+    metadataProps: {},
+    ...extra,
+    graph: { name: 'g', initializers: [], valueInfo: [], ...graph },
+  };
 }

@@ -2,28 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { isQuantError } from '@quint/tensor';
 import { decodeModel, encodeModel, externalDataLocations, tensorToFloat32, type OnnxModel, type OnnxTensor } from '../src/index.js';
-import { fixture } from './helpers.js';
+import { fixture, modelOf } from './helpers.js';
 
 function tiny(init: OnnxTensor, extra: Partial<OnnxModel> = {}): OnnxModel {
-  return {
-    irVersion: 7,
-    opsetImport: [{ domain: '', version: 13 }],
-    producerName: 'test',
-    producerVersion: '',
-    domain: '',
-    modelVersion: 0,
-    docString: '',
-    graph: {
-      name: 'g',
-      nodes: [{ name: 'add', opType: 'Add', domain: '', inputs: ['x', init.name], outputs: ['y'], attributes: {} }],
-      initializers: [init],
-      inputs: [{ name: 'x', elemType: 'float', shape: ['batch', init.dims[0] ?? 1] }],
-      outputs: [{ name: 'y', elemType: 'float', shape: ['batch', init.dims[0] ?? 1] }],
-      valueInfo: [],
-    },
-    metadataProps: { 'quint.engine': 'ort' },
-    ...extra,
+  const graph = {
+    nodes: [{ name: 'add', opType: 'Add', domain: '', inputs: ['x', init.name], outputs: ['y'], attributes: {} }],
+    initializers: [init],
+    inputs: [{ name: 'x', elemType: 'float' as const, shape: ['batch', init.dims[0] ?? 1] }],
+    outputs: [{ name: 'y', elemType: 'float' as const, shape: ['batch', init.dims[0] ?? 1] }],
   };
+  const m = modelOf(graph, { irVersion: 7, metadataProps: { 'quint.engine': 'ort' } });
+  return { ...m, ...extra };
 }
 
 describe('decodeModel / encodeModel', () => {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { createJsBackend } from '@quint/kernels-js';
 import { Generator, randn, Tensor } from '@quint/tensor';
-import { decodeModel, encodeModel, importModel, type OnnxModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
-import { diff, RUNTIMES } from './helpers.js';
+import { decodeModel, encodeModel, importModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
+import { diff, modelOf, RUNTIMES } from './helpers.js';
 
 function node(opType: string, inputs: string[], outputs: string[]): OnnxNode {
   return { name: outputs[0]!, opType, domain: '', inputs, outputs, attributes: {} };
@@ -21,16 +21,8 @@ const scalar = (name: string, v: number, dataType: 'float' | 'uint8'): OnnxTenso
 });
 
 function addReluModel(sa: number, sb: number, sy: number, zy: number, n: number): Uint8Array {
-  const model: OnnxModel = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    producerName: 'test',
-    producerVersion: '',
-    domain: '',
-    modelVersion: 0,
-    docString: '',
-    graph: {
-      name: 'g',
+  return encodeModel(
+    modelOf({
       nodes: [
         node('QuantizeLinear', ['a', 'sa', 'za'], ['aq']),
         node('DequantizeLinear', ['aq', 'sa', 'za'], ['ad']),
@@ -51,11 +43,8 @@ function addReluModel(sa: number, sb: number, sy: number, zy: number, n: number)
         { name: 'b', elemType: 'float', shape: [1, n] },
       ],
       outputs: [{ name: 'y', elemType: 'float', shape: null }],
-      valueInfo: [],
-    },
-    metadataProps: {},
-  };
-  return encodeModel(model);
+    }),
+  );
 }
 
 async function ortY(ort: (typeof RUNTIMES)[number][1], bytes: Uint8Array, a: Tensor, b: Tensor): Promise<Float32Array> {
