@@ -4,11 +4,13 @@ import { QuantError } from '@quint/tensor';
 import {
   adaptiveAvgPool2dGeometry,
   adaptiveWindow,
+  atenMeanFallback,
   avgPool2dGeometry,
   checkNonGemmInput,
   clampU8,
   elementTracer,
   engineOf,
+  invFloat,
   makeQuint8Out,
   maxPool2dGeometry,
   meanReduction,
@@ -257,13 +259,15 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
  * Quantized mean over dims, output qparams = input qparams, bit-exact with PyTorch 1.13 (spec §5.8):
  * - engine `qnnpack`, 4-D input, `dim` exactly `[2, 3]` (PyTorch compares the literal dims; −2, −1
  *   do not qualify): QNNPACK's global average pool, `zp + rne(f32(Σ(q−zp) · f32(s/f32(s·HW))))`;
- * - contiguous input reduced over its innermost dims: `rne(f32(f32(Σq)/n))` on the raw codes.
- * Other cases (e.g. a channels_last input on onednn) dequantize and call the float `at::mean`, whose
- * summation order is not reproduced: they throw `UNSUPPORTED_OP`.
+ * - contiguous input reduced over its innermost dims: `rne(f32(f32(Σq)/n))` on the raw codes;
+ * - anything else (e.g. a channels_last input on onednn): PyTorch's fallback, dequantize → float
+ *   `at::mean` in ATen's cascade-sum order → quantize (`atenMeanFallback`, docs/numerics.md); the
+ *   input is taken to sit in memory as `opts.memoryFormat` says (channels_last: NHWC).
  * Engine `ort` (ONNX Runtime 1.30's DQ → ReduceMean → Q, innermost dims only): `Q(f32(Σ DQ(q) / n))`
  * with a float32 sum, left to right for `opts.target: 'wasm'` (default, onnxruntime-web), Eigen's
  * SSE packet order for `'x64'` (onnxruntime-node) (docs/numerics.md "Engine ort").
- * @throws `UNSUPPORTED_OP` as above; `AXIS_OUT_OF_RANGE`; `DTYPE_MISMATCH`; `EMPTY_TENSOR`.
+ * @throws `AXIS_OUT_OF_RANGE`; `INVALID_ARGUMENT`; `DTYPE_MISMATCH`; `EMPTY_TENSOR`; `UNSUPPORTED_OP`
+ *   on engine ort beyond the innermost dims.
  * @example
  * mean(x, { dim: [2, 3], keepdim: true });
  * @see https://pytorch.org/docs/stable/generated/torch.mean.html
@@ -274,9 +278,10 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
   if (engineOf(opts) === 'ort') return ortMean(x, params, opts);
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const { qnnpack, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);
-  const y = allocU8(outer);
+  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat, true);
   const tracer = elementTracer(op, engine, opts);
+  if (fallback) return meanFallback(x, q, dims, strides, outShape, tracer);
+  const y = allocU8(outer);
   const scale = qnnpackPoolMultiplier(q.scale, inner);
   for (let o = 0; o < outer; o++) {
     let raw = 0;
@@ -297,6 +302,19 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
     }
   }
   return makeQuint8Out(y, outShape, q.scale, q.zeroPoint);
+}
+
+/** `mean` on PyTorch's dequantize → float mean → quantize path (spec §5.8), with its trace. */
+function meanFallback(x: QTensor, q: NonGemmInput, dims: readonly number[], strides: readonly number[], outShape: number[], tracer: ReturnType<typeof elementTracer>): QTensor {
+  const { codes, means } = atenMeanFallback(x.data, x.shape, strides, dims, q.scale, q.zeroPoint);
+  if (tracer) {
+    const count = dims.reduce((p, d) => p * x.shape[d]!, 1);
+    const inv = invFloat(q.scale);
+    for (let o = 0; o < codes.length; o++) {
+      if (tracer.want(o)) tracer.emit({ index: o, inputs: [], intermediates: { mean: means[o]!, count }, preRound: f32(means[o]! * inv), output: codes[o]! });
+    }
+  }
+  return makeQuint8Out(codes, outShape, q.scale, q.zeroPoint);
 }
 
 /** The pooling kernels, for createJsBackend's kernel table. */

@@ -39,6 +39,7 @@ export type {
 export { quantizePerTensor, quantizePerChannel, dequantize, makePerTensorQuantizedTensor, makePerChannelQuantizedTensor } from './quantize.js';
 export type { IntTensor } from './quantize.js';
 export { quantizeVal, dequantizeVal, dequantizeValFma, fmaf } from './affine-quantizer-base.js';
+export { atenSum, atenMeanFallback } from './aten-sum.js';
 export {
   qnnpackMultiplier,
   qnnpackBias,

@@ -238,17 +238,18 @@ const NON_GEMM_OPS: ReadonlySet<OpName> = new Set([
 
 /**
  * The `supports()` rule of the non-GEMM kernels: quint8 activations (reshape/flatten: any dtype),
- * and `mean` on a channels_last input only on engine qnnpack (the generic path dequantizes and runs
- * the float mean, not reproduced). True for every other op; engines are filtered by `OP_NAMES` (or a
- * backend's `engines`) before this is asked.
+ * and `mean` on a channels_last input off engine qnnpack only for a backend that runs PyTorch's
+ * dequantize → float mean → quantize fallback (`meanFallback`: `atenMeanFallback`, as kernels-js
+ * does). True for every other op; engines are filtered by `OP_NAMES` (or a backend's `engines`)
+ * before this is asked.
  *
  * @example
- * supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p),
+ * supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p, true),
  */
-export function supportsNonGemm(op: OpName, p: SupportsParams): boolean {
+export function supportsNonGemm(op: OpName, p: SupportsParams, meanFallback = false): boolean {
   if (!NON_GEMM_OPS.has(op)) return true;
   if (!NON_GEMM_ANY_DTYPE.has(op) && p.dtype !== undefined && p.dtype !== 'quint8') return false;
-  if (op === 'mean' && p.memoryFormat === 'channels_last' && (p.engine ?? DEFAULT_ENGINE) !== 'qnnpack') return false;
+  if (op === 'mean' && !meanFallback && p.memoryFormat === 'channels_last' && (p.engine ?? DEFAULT_ENGINE) !== 'qnnpack') return false;
   return true;
 }
 
@@ -817,6 +818,10 @@ export interface MeanReduction {
   readonly dims: readonly number[];
   /** True on QNNPACK's global average pool (engine qnnpack, 4-D, dim exactly [2, 3]). */
   readonly qnnpack: boolean;
+  /** True on PyTorch's dequantize → float `at::mean` → quantize path (see `atenMeanFallback`). */
+  readonly fallback: boolean;
+  /** The input's memory strides in elements (NHWC for a 4-D channels_last input), for the fallback. */
+  readonly strides: number[];
   /** Elements per output (the product of the reduced dims) and the output count. */
   readonly inner: number;
   readonly outer: number;
@@ -827,14 +832,15 @@ export interface MeanReduction {
  * Checks the dims of `mean` and decides its path (spec §5.8): engine qnnpack with a 4-D input and
  * `dim` exactly `[2, 3]` (PyTorch compares the literal dims) takes QNNPACK's global average pool;
  * a contiguous input reduced over its innermost dims takes the integer row mean; anything else is
- * PyTorch's dequantize → float mean path, not reproduced.
+ * PyTorch's dequantize → float mean → quantize path (`fallback`), which a kernel runs only when it
+ * passes `allowFallback` (it reproduces `atenMeanFallback`).
  *
  * @throws `AXIS_OUT_OF_RANGE`; `INVALID_ARGUMENT` for repeated or no dims; `UNSUPPORTED_OP` for the
- *   float path.
+ *   float path unless `allowFallback`.
  * @example
  * const r = meanReduction(x, { dim: [2, 3], keepdim: true }, 'qnnpack', undefined);
  */
-export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, memoryFormat: MemoryFormat | undefined): MeanReduction {
+export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, memoryFormat: MemoryFormat | undefined, allowFallback = false): MeanReduction {
   const op = 'mean';
   const given = typeof params.dim === 'number' ? [params.dim] : [...params.dim];
   const nd = x.ndim;
@@ -853,7 +859,8 @@ export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, me
   const innermost = sorted.every((d, i) => d === nd - sorted.length + i);
   // A channels_last tensor is `is_contiguous(Contiguous)` only when C == 1 or H = W = 1.
   const contiguous = memoryFormat !== 'channels_last' || nd !== 4 || x.shape[1] === 1 || x.shape[2]! * x.shape[3]! === 1;
-  if (!qnnpack && !(contiguous && innermost)) {
+  const fallback = !qnnpack && !(contiguous && innermost);
+  if (fallback && !allowFallback) {
     throw new QuantError(
       'UNSUPPORTED_OP',
       `${op}: dims ${JSON.stringify(given)} on a ${contiguous ? 'contiguous' : 'channels_last'} input take PyTorch's dequantize → float mean → quantize path, whose float summation order is not reproduced; reduce the innermost dims of a contiguous input${engine === 'qnnpack' ? ' or pass dim [2, 3]' : ''}.`,
@@ -862,5 +869,5 @@ export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, me
   const inner = sorted.reduce((p, d) => p * x.shape[d]!, 1);
   const outer = x.numel / inner;
   const outShape = x.shape.map((d, i) => (dims.includes(i) ? 1 : d)).filter((_, i) => keepdim || !dims.includes(i));
-  return { dims, qnnpack, inner, outer, outShape };
+  return { dims, qnnpack, fallback, strides: memoryStrides(x.shape, !contiguous), inner, outer, outShape };
 }

@@ -17,6 +17,8 @@ test('public API surface', () => {
       "adaptiveAvgPool2dGeometry",
       "adaptiveWindow",
       "allocStorage",
+      "atenMeanFallback",
+      "atenSum",
       "avgPool2dGeometry",
       "binaryOutShape",
       "broadcastIndex",

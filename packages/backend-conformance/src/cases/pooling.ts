@@ -134,8 +134,12 @@ function differential(): ConformanceCase[] {
   return out;
 }
 
-/** Pooling cases: PyTorch 1.13 goldens (tools/goldens/kernels_ops.py) and differential cases. */
+/**
+ * Pooling cases: PyTorch 1.13 goldens (tools/goldens/kernels_ops.py; `mean` on PyTorch's dequantize →
+ * float mean → quantize fallback, mostly channels_last on onednn: tools/goldens/kernels_mean_cl.py)
+ * and differential cases.
+ */
 export const poolingCases: CaseGroup = {
   name: 'pooling',
-  cases: () => [...nonGemmGoldenCases('kernels-pooling.json', RUNNERS), ...differential()],
+  cases: () => [...nonGemmGoldenCases('kernels-pooling.json', RUNNERS), ...nonGemmGoldenCases('kernels-mean-cl.json', RUNNERS), ...differential()],
 };
