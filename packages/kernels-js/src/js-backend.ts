@@ -91,7 +91,7 @@ export function createJsBackend(options: JsBackendOptions = {}): QuantizedBacken
       packs.add(p);
       return p;
     },
-    supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p),
+    supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p, true),
     dispose() {
       packs = new WeakSet();
     },

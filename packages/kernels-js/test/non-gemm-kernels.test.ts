@@ -107,8 +107,9 @@ describe('bad input fails before any work', () => {
     expect(codeOf(() => k.sigmoid(a, { scale: 0.1, zeroPoint: 0 }, { engine: 'qnnpack' }))).toBe('INVALID_QPARAMS');
     expect(codeOf(() => k.add(a, a, { scale: 0.1, zeroPoint: 0 }, { engine: 'fbgemm' }))).toBe('UNSUPPORTED_OP');
   });
-  it('declines the mean fallback path it does not reproduce', () => {
-    expect(codeOf(() => k.mean(q([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2], 0.1, 0), { dim: [2, 3] }, { engine: 'onednn', memoryFormat: 'channels_last' }))).toBe('UNSUPPORTED_OP');
+  it('runs the mean fallback path (dequantize → float mean → quantize; goldens: kernels-mean-cl.json)', () => {
+    // PyTorch 1.13, onednn, channels_last: torch.mean(x, (2, 3)).int_repr() == [[2, 6]]
+    expect(Array.from(k.mean(q([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2], 0.1, 0), { dim: [2, 3] }, { engine: 'onednn', memoryFormat: 'channels_last' }).data)).toEqual([2, 6]);
   });
 });
 
@@ -122,7 +123,7 @@ describe('supports()', () => {
     expect(be.supports('maxPool2d', { engine: 'ort' })).toBe(true);
     expect(be.supports('mean', { engine: 'ort' })).toBe(true); // ReduceMean per `target` (docs/numerics.md)
     expect(be.supports('flatten', { engine: 'ort', dtype: 'qint8' })).toBe(true);
-    expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(false);
+    expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(true); // the float-mean fallback
     expect(be.supports('mean', { engine: 'qnnpack', memoryFormat: 'channels_last' })).toBe(true);
   });
 });
