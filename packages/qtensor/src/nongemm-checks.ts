@@ -863,7 +863,7 @@ export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, me
   if (fallback && !allowFallback) {
     throw new QuantError(
       'UNSUPPORTED_OP',
-      `${op}: dims ${JSON.stringify(given)} on a ${contiguous ? 'contiguous' : 'channels_last'} input take PyTorch's dequantize → float mean → quantize path, whose float summation order is not reproduced; reduce the innermost dims of a contiguous input${engine === 'qnnpack' ? ' or pass dim [2, 3]' : ''}.`,
+      `${op}: dims ${JSON.stringify(given)} on a ${contiguous ? 'contiguous' : 'channels_last'} input take PyTorch's dequantize → float mean → quantize path, which this backend does not run; use createJsBackend() from @quint/kernels-js, or reduce the innermost dims of a contiguous input${engine === 'qnnpack' ? ' or pass dim [2, 3]' : ''}.`,
     );
   }
   const inner = sorted.reduce((p, d) => p * x.shape[d]!, 1);

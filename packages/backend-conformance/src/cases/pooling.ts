@@ -136,7 +136,7 @@ function differential(): ConformanceCase[] {
 
 /**
  * Pooling cases: PyTorch 1.13 goldens (tools/goldens/kernels_ops.py; `mean` on PyTorch's dequantize →
- * float mean → quantize fallback, mostly channels_last on onednn: tools/goldens/kernels_mean_cl.py)
+ * float mean → quantize fallback on channels_last inputs on onednn: tools/goldens/kernels_mean_cl.py)
  * and differential cases.
  */
 export const poolingCases: CaseGroup = {
