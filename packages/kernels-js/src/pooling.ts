@@ -19,6 +19,7 @@ import {
   roundHalfToEven,
   type AvgPool2dParams,
   type AvgPoolPath,
+  type ElementTracer,
   type KernelOptions,
   type KernelTable,
   type MaxPool2dParams,
@@ -304,8 +305,12 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
   return makeQuint8Out(y, outShape, q.scale, q.zeroPoint);
 }
 
-/** `mean` on PyTorch's dequantize → float mean → quantize path (spec §5.8), with its trace. */
-function meanFallback(x: QTensor, q: NonGemmInput, dims: readonly number[], strides: readonly number[], outShape: number[], tracer: ReturnType<typeof elementTracer>): QTensor {
+/**
+ * `mean` on PyTorch's dequantize → float mean → quantize path (spec §5.8). Its trace records carry
+ * the float mean and the product that is rounded; `inputs` is empty (the reduced elements are
+ * scattered in memory and summed in ATen's order, not as a list).
+ */
+function meanFallback(x: QTensor, q: NonGemmInput, dims: readonly number[], strides: readonly number[], outShape: number[], tracer: ElementTracer | null): QTensor {
   const { codes, means } = atenMeanFallback(x.data, x.shape, strides, dims, q.scale, q.zeroPoint);
   if (tracer) {
     const count = dims.reduce((p, d) => p * x.shape[d]!, 1);
