@@ -112,6 +112,16 @@ def main():
                         ((1, 18, 12, 12), (1,))]:
         run('onednn', conv_output(shape, float(f32(rng.uniform(0.01, 0.1))), int(rng.integers(40, 200))),
             dims, True, 'conv')
+    # The same float path elsewhere: qnnpack with channels_last and dims other than literally [2, 3]
+    # (−2, −1 included), and contiguous inputs over dims that are not the innermost, on both engines.
+    nchw = torch.contiguous_format
+    for engine, shape, dims, mf in [('qnnpack', (1, 20, 9, 10), (-2, -1), cl), ('qnnpack', (2, 33, 6, 7), (3,), cl),
+                                    ('qnnpack', (1, 17, 8, 8), (1,), cl), ('qnnpack', (1, 40, 6, 5), (2,), nchw),
+                                    ('onednn', (2, 12, 7, 9), (1,), nchw), ('onednn', (1, 9, 20, 18), (2,), nchw),
+                                    ('qnnpack', (3, 10, 11), (0,), nchw), ('onednn', (4, 6, 35), (0, 1), nchw)]:
+        sc, zp = scale_zp(i)
+        run(engine, mk(shape, sc, zp, mf), dims, bool(i % 2), 'random')
+        i += 1
     with open(OUT, 'w') as f:
         json.dump({'generator': 'tools/goldens/kernels_mean_cl.py', 'torchPackage': TORCH_PACKAGE,
                    'torchVersion': torch.__version__, 'seed': SEED, 'threads': 1, 'tensors': TENSORS,

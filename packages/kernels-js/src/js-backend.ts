@@ -91,7 +91,7 @@ export function createJsBackend(options: JsBackendOptions = {}): QuantizedBacken
       packs.add(p);
       return p;
     },
-    supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p, true),
+    supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p),
     dispose() {
       packs = new WeakSet();
     },

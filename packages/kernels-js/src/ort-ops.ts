@@ -356,14 +356,10 @@ export function ortMean(x: QTensor, params: MeanParams, opts?: KernelOptions): Q
   const op = 'mean';
   const q = checkNonGemmInput(op, x);
   const target = ortTarget(op, opts);
-  let r: ReturnType<typeof meanReduction>;
-  try {
-    r = meanReduction(x, params, 'ort', undefined);
-  } catch (e) {
-    if (!(e instanceof QuantError) || e.code !== 'UNSUPPORTED_OP') throw e;
-    throw new QuantError('UNSUPPORTED_OP', `${op}: dims ${JSON.stringify(params.dim)} are not the innermost dims; engine 'ort' reproduces ONNX Runtime's ReduceMean over the innermost dims only. Permute them last, or use adaptiveAvgPool2d(x, 1) for a spatial mean.`, { cause: e });
+  const { fallback, inner, outer, outShape } = meanReduction(x, params, 'ort', undefined);
+  if (fallback) {
+    throw new QuantError('UNSUPPORTED_OP', `${op}: dims ${JSON.stringify(params.dim)} are not the innermost dims; engine 'ort' reproduces ONNX Runtime's ReduceMean over the innermost dims only. Permute them last, or use adaptiveAvgPool2d(x, 1) for a spatial mean.`);
   }
-  const { inner, outer, outShape } = r;
   const y = allocU8(outer);
   const row = new Float32Array(inner);
   const tracer = elementTracer(op, 'ort', opts);

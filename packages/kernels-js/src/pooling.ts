@@ -279,7 +279,7 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
   if (engineOf(opts) === 'ort') return ortMean(x, params, opts);
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat, true);
+  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);
   const tracer = elementTracer(op, engine, opts);
   if (fallback) return meanFallback(x, q, dims, strides, outShape, tracer);
   const y = allocU8(outer);

@@ -137,8 +137,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
       linearDynamic: WASM_LINEAR_DYNAMIC_ENGINES,
       ...ng.WASM_NON_GEMM_ENGINES,
     },
-    // The reference's rules (@quint/qtensor): conv/linear dtypes and onednn; non-GEMM ops quint8
-    // only, and mean on a channels_last input only on engine qnnpack.
+    // The reference's rules (@quint/qtensor): conv/linear dtypes and onednn; non-GEMM ops quint8 only.
     supports: (op, p) => (op in ng.WASM_NON_GEMM_ENGINES ? supportsNonGemm(op, p) : supportsGemm(op, p)),
     kernels: {
       linear: (x: QTensor, w: PackedLinear, out: OutQparams, opts?: KernelOptions) =>

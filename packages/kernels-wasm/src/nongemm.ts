@@ -40,6 +40,7 @@ import {
   ortHardsigmoidFloat,
   ortHardswishFloat,
   ortUnaryTable,
+  atenMeanFallback,
   meanReduction,
   perTensorOperand,
   qnnpackAddParams,
@@ -510,7 +511,13 @@ export function mean(abi: KernelsAbi, x: QTensor, params: MeanParams, opts?: Ker
   const op = 'mean';
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const { qnnpack, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);
+  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);
+  if (fallback) {
+    // PyTorch's dequantize → float at::mean → quantize path: its float order is computed in JS.
+    const { codes } = atenMeanFallback(x.data, x.shape, strides, dims, q.scale, q.zeroPoint);
+    tracePool(op, engine, opts, codes);
+    return makeQuint8Out(codes, outShape, q.scale, q.zeroPoint);
+  }
   const qs = qnnpackPoolMultiplier(q.scale, inner);
   const y = runU8(abi, op, [x.data as Uint8Array], [], outer, ([xp, yp]) =>
     abi.meanRows({ x: xp!, y: yp!, outer, inner, zeroPoint: q.zeroPoint, qnnpack, qs }),

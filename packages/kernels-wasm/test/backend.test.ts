@@ -75,7 +75,7 @@ describe('loading', () => {
     expect(be.supports('avgPool2d', { engine: 'ort' })).toBe(false);
     expect(be.supports('hardswish', { engine: 'ort' })).toBe(true);
     expect(be.supports('relu', { dtype: 'qint8' })).toBe(false);
-    expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(false);
+    expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(true);
     expect(be.supports('mul')).toBe(true);
     expect(be.supports('mulRelu', { engine: 'ort' })).toBe(false);
     expect(be.supports('cat', { engine: 'ort' })).toBe(true);

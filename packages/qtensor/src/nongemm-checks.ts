@@ -237,19 +237,17 @@ const NON_GEMM_OPS: ReadonlySet<OpName> = new Set([
 ]);
 
 /**
- * The `supports()` rule of the non-GEMM kernels: quint8 activations (reshape/flatten: any dtype),
- * and `mean` on a channels_last input off engine qnnpack only for a backend that runs PyTorch's
- * dequantize → float mean → quantize fallback (`meanFallback`: `atenMeanFallback`, as kernels-js
- * does). True for every other op; engines are filtered by `OP_NAMES` (or a backend's `engines`)
- * before this is asked.
+ * The `supports()` rule of the non-GEMM kernels: quint8 activations (reshape/flatten: any dtype).
+ * True for every other op (a channels_last `mean` off engine qnnpack included: backends run
+ * PyTorch's float fallback, `atenMeanFallback`); engines are filtered by `OP_NAMES` (or a
+ * backend's `engines`) before this is asked.
  *
  * @example
- * supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p, true),
+ * supports: (op, p) => supportsGemm(op, p) && supportsNonGemm(op, p),
  */
-export function supportsNonGemm(op: OpName, p: SupportsParams, meanFallback = false): boolean {
+export function supportsNonGemm(op: OpName, p: SupportsParams): boolean {
   if (!NON_GEMM_OPS.has(op)) return true;
   if (!NON_GEMM_ANY_DTYPE.has(op) && p.dtype !== undefined && p.dtype !== 'quint8') return false;
-  if (op === 'mean' && !meanFallback && p.memoryFormat === 'channels_last' && (p.engine ?? DEFAULT_ENGINE) !== 'qnnpack') return false;
   return true;
 }
 
@@ -832,15 +830,14 @@ export interface MeanReduction {
  * Checks the dims of `mean` and decides its path (spec §5.8): engine qnnpack with a 4-D input and
  * `dim` exactly `[2, 3]` (PyTorch compares the literal dims) takes QNNPACK's global average pool;
  * a contiguous input reduced over its innermost dims takes the integer row mean; anything else is
- * PyTorch's dequantize → float mean → quantize path (`fallback`), which a kernel runs only when it
- * passes `allowFallback` (it reproduces `atenMeanFallback`).
+ * PyTorch's dequantize → float mean → quantize path (`fallback`), which kernels run with
+ * `atenMeanFallback`.
  *
- * @throws `AXIS_OUT_OF_RANGE`; `INVALID_ARGUMENT` for repeated or no dims; `UNSUPPORTED_OP` for the
- *   float path unless `allowFallback`.
+ * @throws `AXIS_OUT_OF_RANGE`; `INVALID_ARGUMENT` for repeated or no dims.
  * @example
  * const r = meanReduction(x, { dim: [2, 3], keepdim: true }, 'qnnpack', undefined);
  */
-export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, memoryFormat: MemoryFormat | undefined, allowFallback = false): MeanReduction {
+export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, memoryFormat: MemoryFormat | undefined): MeanReduction {
   const op = 'mean';
   const given = typeof params.dim === 'number' ? [params.dim] : [...params.dim];
   const nd = x.ndim;
@@ -860,12 +857,6 @@ export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, me
   // A channels_last tensor is `is_contiguous(Contiguous)` only when C == 1 or H = W = 1.
   const contiguous = memoryFormat !== 'channels_last' || nd !== 4 || x.shape[1] === 1 || x.shape[2]! * x.shape[3]! === 1;
   const fallback = !qnnpack && !(contiguous && innermost);
-  if (fallback && !allowFallback) {
-    throw new QuantError(
-      'UNSUPPORTED_OP',
-      `${op}: dims ${JSON.stringify(given)} on a ${contiguous ? 'contiguous' : 'channels_last'} input take PyTorch's dequantize → float mean → quantize path, which this backend does not run; use createJsBackend() from @quint/kernels-js, or reduce the innermost dims of a contiguous input${engine === 'qnnpack' ? ' or pass dim [2, 3]' : ''}.`,
-    );
-  }
   const inner = sorted.reduce((p, d) => p * x.shape[d]!, 1);
   const outer = x.numel / inner;
   const outShape = x.shape.map((d, i) => (dims.includes(i) ? 1 : d)).filter((_, i) => keepdim || !dims.includes(i));
