@@ -90,9 +90,10 @@ function im2colRow(desc: usize, x: usize, k: i32, p0: i32, np: i32, dst: usize):
 }
 
 // Widens `planes` NCHW planes of ih×iw 8-bit codes at `x` to int16 `x − zp` with a zero border of
-// ph rows and pw columns, as consecutive (ih + 2ph)×(iw + 2pw) planes at `out`, then 32 zero int16
-// (the slack that reads of 8 or 16 lanes past the last row may touch).
-function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i32, zp: i32, signed: i32, out: usize): void {
+// ph rows and pw columns, as consecutive (ih + 2ph)×(iw + 2pw) planes at `out`, and returns the end
+// address, where the caller zeroes 32 int16 of slack (reads of 8 or 16 lanes past the last row may
+// touch them). With ph ≥ 1 every write stays inside the planes, so ranges can run in parallel.
+function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i32, zp: i32, signed: i32, out: usize): usize {
   const wp = iw + 2 * pw;
   // Without a left/right border a plane's rows are contiguous on both sides: one long row.
   const rows = pw == 0 ? 1 : ih;
@@ -119,13 +120,13 @@ function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i3
     zeroI16(d, ph * wp);
     d += <usize>(ph * wp) << 1;
   }
-  zeroI16(d, 32);
+  return d;
 }
 
 /**
  * Widens the `planes` input channels at `x` (NCHW, the desc's ih×iw, zero point and signedness)
- * into zero-bordered int16 planes of (ih + 2ph)×(iw + 2pw) at `out`, followed by 32 zero int16:
- * the input of {@link qs16_conv2d_acc__wasmsimd}.
+ * into zero-bordered int16 planes of (ih + 2ph)×(iw + 2pw) at `out`: the input of
+ * {@link qs16_conv2d_acc__wasmsimd}, once the caller has zeroed 32 int16 after the last plane.
  */
 export function q8_widen_pad__wasmsimd(desc: usize, x: usize, planes: i32, out: usize): void {
   widenPadPlanes(x, planes, field(desc, 1), field(desc, 2), field(desc, 7), field(desc, 8), field(desc, 13), field(desc, 14), out);
@@ -315,7 +316,7 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
     const ci = c / mult;
     if (ci != loaded) {
       loaded = ci;
-      widenPadPlanes(x + <usize>ci * <usize>ih * <usize>iw, 1, ih, iw, ph, pw, zp, signed, pad);
+      zeroI16(widenPadPlanes(x + <usize>ci * <usize>ih * <usize>iw, 1, ih, iw, ph, pw, zp, signed, pad), 32);
     }
     const wc = w + (<usize>(c * khw) << 1);
     const out = acc + (<usize>c * <usize>oh * <usize>ow << 2);

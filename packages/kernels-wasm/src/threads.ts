@@ -22,8 +22,12 @@ export type Unit = readonly Call[];
 export interface Runner {
   /** How many lanes can run at once (1 without threads). */
   readonly lanes: number;
-  /** Runs every unit on up to `lanes` lanes; `scratch[l]` is lane l's scratch address. */
-  run(units: readonly Unit[], lanes: number, scratch: readonly number[]): void;
+  /**
+   * Runs every unit on up to `lanes` lanes; `scratch[l]` is lane l's scratch address. `serial`, if
+   * given, runs on the calling thread first, after the workers have been woken: JS work (such as
+   * allocating the result) that then overlaps theirs.
+   */
+  run(units: readonly Unit[], lanes: number, scratch: readonly number[], serial?: () => void): void;
 }
 
 /** A started pool: a {@link Runner} plus `terminate()`. */
@@ -39,12 +43,18 @@ function runCall(abi: KernelsAbi, [name, args, mask = 0]: Call, scratch: number)
 export function inlineRunner(abi: KernelsAbi): Runner {
   return {
     lanes: 1,
-    run(units, _lanes, scratch) {
+    run(units, _lanes, scratch, serial) {
+      serial?.();
       for (const unit of units) for (const call of unit) runCall(abi, call, scratch[0] ?? 0);
     },
   };
 }
 
+// How long a worker polls for the next run, and the caller for the workers' last units, before
+// sleeping in Atomics.wait: waking a sleeping thread costs tens of µs (more under a hypervisor),
+// while a model's large calls come microseconds apart. So a worker keeps its core busy for at most
+// this long after a run.
+const SPIN_MS = 2;
 const MAX_ARGS = 13;
 const CALL_INTS = 3 + MAX_ARGS;
 const MAX_UNITS = 256;
@@ -89,11 +99,14 @@ function start(d, ready) {
   ready();
   let seen = 0;
   for (;;) {
-    Atomics.wait(new Int32Array(d.memory.buffer), base + ${SEQ}, seen);
     const view = new Int32Array(d.memory.buffer);
-    const seq = Atomics.load(view, base + ${SEQ});
+    let seq = Atomics.load(view, base + ${SEQ});
+    for (let until = performance.now() + ${SPIN_MS}; seq === seen && performance.now() < until; ) seq = Atomics.load(view, base + ${SEQ});
+    if (seq === seen) {
+      Atomics.wait(view, base + ${SEQ}, seen);
+      continue;
+    }
     if (seq === -1) return;
-    if (seq === seen) continue;
     seen = seq;
     const scratch = view[mine];
     // Scratch −1: this run uses fewer lanes; only acknowledge it.
@@ -179,7 +192,7 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
   const inline = inlineRunner(abi);
   // Posts units that fit the control block, works on them with `helpers` workers and waits until
   // every worker has acknowledged this sequence number.
-  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[]): void => {
+  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[], serial: (() => void) | undefined): void => {
     seq = (seq + 1) & 0x3fffffff;
     if (seq === 0) seq = 1;
     const view = new Int32Array(abi.heap.memory.buffer);
@@ -201,6 +214,7 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     Atomics.store(view, base + CLAIM, 0);
     Atomics.store(view, base + SEQ, seq);
     Atomics.notify(view, base + SEQ);
+    serial?.();
     for (let u = Atomics.add(view, base + CLAIM, 1); u < units.length; u = Atomics.add(view, base + CLAIM, 1)) {
       for (const call of units[u]!) runCall(abi, call, scratch[0] ?? 0);
     }
@@ -208,30 +222,31 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     // run's units when the next run rewrites them.
     for (let w = 0; w < workers; w++) {
       const at = base + HEADER + 2 * w + 1;
-      for (;;) {
-        const done = Atomics.load(view, at);
-        if (done === seq) break;
+      let done = Atomics.load(view, at);
+      for (const until = performance.now() + SPIN_MS; done !== seq && performance.now() < until; ) done = Atomics.load(view, at);
+      while (done !== seq) {
         Atomics.wait(view, at, done);
+        done = Atomics.load(view, at);
       }
     }
   };
   return {
     lanes: threads,
-    run(units, lanes, scratch) {
+    run(units, lanes, scratch, serial) {
       if (!alive) throw new QuantError('INVALID_ARGUMENT', 'kernels-wasm: the thread pool was disposed; create a new backend.');
       if (lanes <= 1 || units.length <= 1) {
-        inline.run(units, 1, scratch);
+        inline.run(units, 1, scratch, serial);
         return;
       }
       // A unit with more calls than the control block holds (a linear of > 65 000 rows) runs here;
       // the others go in batches that fit, one after another.
       const fits = units.filter((unit) => unit.length <= MAX_CALLS);
-      if (fits.length < units.length) inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch);
+      if (fits.length < units.length) inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch, serial);
       for (let u = 0; u < fits.length; ) {
         let calls = 0;
         let end = u;
         while (end < fits.length && end - u < MAX_UNITS && calls + fits[end]!.length <= MAX_CALLS) calls += fits[end++]!.length;
-        post(fits.slice(u, end), Math.min(lanes, threads) - 1, scratch);
+        post(fits.slice(u, end), Math.min(lanes, threads) - 1, scratch, u === 0 && fits.length === units.length ? serial : undefined);
         u = end;
       }
     },
