@@ -264,10 +264,11 @@ function splitRange(total: number, parts: number): [number, number][] {
 // Pixels per im2col chunk: its B panels (chunk·kp·2 bytes) should sit in L2 (512 KiB to 2 MiB per
 // core on the hosts measured; 96 KiB leaves room for the weights) while every weight row passes over
 // them. Each panel is then reused from L1 by all row groups; 40 to 320 pixels measured the same, so
-// with several lanes small images take smaller chunks, enough for every lane's units.
+// with several lanes small images take smaller chunks, 4 per lane, but no smaller: each chunk
+// streams every weight row once, so very small chunks would read the weights many times over.
 function chunkPixels(kp: number, pixels: number, lanes: number): number {
   const fit = Math.max(8, Math.floor(98304 / (kp * 2) / 8) * 8);
-  const share = lanes > 1 ? Math.max(8, Math.ceil(pixels / (lanes * UNITS_PER_LANE) / 8) * 8) : Infinity;
+  const share = lanes > 1 ? Math.max(8, Math.ceil(pixels / (lanes * 4) / 8) * 8) : Infinity;
   return Math.min(fit, share, Math.ceil(pixels / 8) * 8);
 }
 
