@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { BENCH_BACKENDS, formatBenchTable, runBench } from '../src/bench/index.js';
+import { BENCH_BACKENDS, formatBenchTable, pairedSpeedup, runBench, type BenchResult } from '../src/bench/index.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const CLI = join(ROOT, 'apps/reference/bin/quint.mjs');
@@ -14,9 +14,11 @@ describe('runBench', () => {
     expect(results.map((r) => r.backend)).toEqual([...BENCH_BACKENDS]);
     const macs = 128 * 9 * 56 * 56;
     for (const r of results) {
-      expect(Object.keys(r).sort()).toEqual(['backend', 'gmacPerS', 'maxMs', 'medianMs', 'minMs', 'samples', 'shape']);
+      expect(Object.keys(r).sort()).toEqual(['backend', 'gmacPerS', 'maxMs', 'medianMs', 'minMs', 'sampleMs', 'samples', 'shape']);
       expect(r.shape).toBe('dw3x3_128_56');
       expect(r.samples).toBe(2);
+      expect(r.sampleMs).toHaveLength(2);
+      expect(r.medianMs).toBeCloseTo((r.sampleMs[0]! + r.sampleMs[1]!) / 2, 12);
       expect(r.minMs).toBeGreaterThan(0);
       expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
       expect(r.medianMs).toBeLessThanOrEqual(r.maxMs);
@@ -27,6 +29,18 @@ describe('runBench', () => {
     expect(table.split('\n')[1]).toContain('wasm/ort-int8');
     expect(table.split('\n')[3]).toMatch(/^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d×$/);
   }, 120_000);
+});
+
+describe('pairedSpeedup', () => {
+  const result = (sampleMs: number[]): BenchResult => ({
+    shape: 'mm_1x1024x1024', backend: 'kernels-wasm', gmacPerS: 1, medianMs: 1, minMs: 1, maxMs: 1, samples: sampleMs.length, sampleMs,
+  });
+  test('takes the median of per-round ratios, over the rounds both sampled', () => {
+    // Round 2 is a slow spell for both: the ratio of medians (4 / 2) would say 2×, each round says 1.5×.
+    expect(pairedSpeedup(result([1, 2, 8]), result([1.5, 3, 12]))).toBe(1.5);
+    expect(pairedSpeedup(result([2, 2, 2]), result([4, 6]))).toBe(2.5);
+    expect(pairedSpeedup(result([1]), result([]))).toBeUndefined();
+  });
 });
 
 describe('quint bench usage errors', () => {

@@ -32,6 +32,8 @@ export interface BenchResult {
   readonly maxMs: number;
   /** How many samples were taken. */
   readonly samples: number;
+  /** Each sample's milliseconds per call, in round order (sample r was taken in round r). */
+  readonly sampleMs: readonly number[];
 }
 
 /** Options of {@link runBench}. */
@@ -358,7 +360,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       }
       for (const cell of cells) {
         const t = timing(cell.per);
-        results.push({ shape, backend: cell.backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t });
+        results.push({ shape, backend: cell.backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t, sampleMs: cell.per });
       }
     } finally {
       for (const cell of cells) cell.prepared.dispose();
@@ -367,13 +369,28 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   return { results };
 }
 
+/**
+ * How many times faster `a` ran than `b` on the same shape: the median, over the rounds in which
+ * both took a sample, of `b`'s time over `a`'s. Samples of one round are taken moments apart, so
+ * this ratio holds through the slow and fast spells of a shared machine that move every runtime's
+ * medians; undefined when no round has both.
+ *
+ * @example
+ * pairedSpeedup(cell('kernels-wasm-2t'), cell('kernels-wasm')); // 1.8: two threads, same rounds
+ */
+export function pairedSpeedup(a: BenchResult, b: BenchResult): number | undefined {
+  const n = Math.min(a.sampleMs.length, b.sampleMs.length);
+  if (n === 0) return undefined;
+  return timing(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!)).medianMs;
+}
+
 /** The SIMD128 `dot_i16x8_s` + add ceiling on this machine (spec/performance-anchors.md), GMAC/s. */
 export const SIMD128_CEILING_GMACS = 42;
 
 /**
  * Formats results as a text table: one row per shape, one column per runtime, each cell
- * `GMAC/s (min–max)`, then kernels-wasm's ratios to ORT-web int8 and fp32 and its share of the
- * SIMD128 ceiling.
+ * `GMAC/s (min–max)`, then kernels-wasm's speed-ups over ORT-web int8 and fp32 (each
+ * {@link pairedSpeedup}), its share of the SIMD128 ceiling, and the 2-thread speed-up.
  *
  * @example
  * formatBenchTable((await runBench()).results);
@@ -387,7 +404,10 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     const g = (ms: number): number => r.gmacPerS * (r.medianMs / ms);
     return `${r.gmacPerS.toFixed(2)} (${g(r.maxMs).toFixed(1)}–${g(r.minMs).toFixed(1)})`;
   };
-  const ratio = (a: BenchResult | undefined, b: BenchResult | undefined): string => (a && b ? `${(a.gmacPerS / b.gmacPerS).toFixed(2)}×` : '–');
+  const ratio = (a: BenchResult | undefined, b: BenchResult | undefined): string => {
+    const x = a && b ? pairedSpeedup(a, b) : undefined;
+    return x === undefined ? '–' : `${x.toFixed(2)}×`;
+  };
   const head = ['shape', ...backends, 'wasm/ort-int8', 'wasm/ort-fp32', 'wasm % of 42', ...(backends.includes('kernels-wasm-2t') ? ['2t/1t'] : [])];
   const rows = shapes.map((s) => {
     const w = cell(s, 'kernels-wasm');
@@ -403,7 +423,7 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
-    'GMAC/s, median of samples (min–max), single op, steady state',
+    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
