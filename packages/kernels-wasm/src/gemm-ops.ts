@@ -149,8 +149,8 @@ function linearScratch(m: number, w: WasmPackedLinear): [number, number] {
 /**
  * int32 accumulators `acc[r, f]` of `m` rows of quint8 codes at `x` (row stride K) against `w`: the
  * activation is widened to int16 `x − zp` (GEMV: one row; otherwise 4-row groups), then work units
- * take panel-aligned ranges of output features, every unit reading all of A. With `requant`, each
- * unit then requantizes its own columns into `requant.out`.
+ * take blocks of rows × output features. With `requant`, each unit then requantizes its own block
+ * into `requant.out`.
  */
 function linearAccumulators(
   abi: KernelsAbi,
@@ -169,28 +169,40 @@ function linearAccumulators(
   const b8 = gemv ? int8Panels(abi, w.packed) : 0;
   if (gemv) abi.widenRows({ x: a.x, xStride: k, rows: 1, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp });
   else abi.packA4({ x: a.x, xStride: k, rows: m, k, zeroPoint: a.zeroPoint, signed: false, out: a.a, kp, tmp: a.tmp });
-  // Units take whole column blocks: 16 columns for the int8 GEMV, 8 (one panel) otherwise.
-  const block = b8 !== 0 ? 16 : 8;
-  const blocks = Math.ceil(n / block);
+  // A unit is a range of row blocks (64 rows; the GEMV has one row) times a range of column
+  // blocks: 16 columns for the GEMV, 64 for the GEMM, so a GEMM unit writes whole 64-byte lines of
+  // its output rows and two lanes never write one cache line (units of one 8-column panel had the
+  // lanes fighting over every line: 2 threads ran at half the speed of one on 256×256×256).
+  const block = gemv ? 16 : 64;
+  const rowBlocks = Math.ceil(m / ROW_BLOCK);
+  const colBlocks = Math.ceil(n / block);
   const lanes = lanesFor(runner, m * n * k);
-  const units = splitRange(blocks, unitCount(lanes, blocks, m * n * k)).map(([q0, q1]): Unit => {
-    const n0 = q0 * block;
-    const n1 = Math.min(q1 * block, n);
-    const calls: Call[] = [];
-    if (b8 !== 0) calls.push(['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]);
-    else if (gemv) calls.push(['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]);
-    else {
-      for (let r = 0; r < m; r += ROW_BLOCK) {
-        const rows = Math.min(ROW_BLOCK, m - r);
-        calls.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
+  const parts = unitCount(lanes, rowBlocks * colBlocks, m * n * k);
+  const colParts = Math.min(colBlocks, Math.ceil(parts / rowBlocks));
+  const rowParts = Math.min(rowBlocks, Math.ceil(parts / colParts));
+  const units: Unit[] = [];
+  for (const [rb0, rb1] of splitRange(rowBlocks, rowParts)) {
+    const r0 = rb0 * ROW_BLOCK;
+    const r1 = Math.min(rb1 * ROW_BLOCK, m);
+    for (const [cb0, cb1] of splitRange(colBlocks, colParts)) {
+      const n0 = cb0 * block;
+      const n1 = Math.min(cb1 * block, n);
+      const calls: Call[] = [];
+      if (b8 !== 0) calls.push(['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]);
+      else if (gemv) calls.push(['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]);
+      else {
+        for (let r = r0; r < r1; r += ROW_BLOCK) {
+          const rows = Math.min(ROW_BLOCK, r1 - r);
+          calls.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
+        }
       }
+      if (a.requant) {
+        const shape = { rows: r1 - r0, cols: n1 - n0, stride: n, perRow: false, channel0: n0 };
+        calls.push(requantCall(abi, a.requant.rq, w.packed, a.acc + (r0 * n + n0) * 4, a.requant.out + r0 * n + n0, shape));
+      }
+      units.push(calls);
     }
-    if (a.requant) {
-      const shape = { rows: m, cols: n1 - n0, stride: n, perRow: false, channel0: n0 };
-      calls.push(requantCall(abi, a.requant.rq, w.packed, a.acc + n0 * 4, a.requant.out + n0, shape));
-    }
-    return calls;
-  });
+  }
   runner.run(units, lanes, [], serial);
 }
 

@@ -238,7 +238,7 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
         inline.run(units, 1, scratch, serial);
         return;
       }
-      // A unit with more calls than the control block holds (a linear of > 65 000 rows) runs here;
+      // A unit with more calls than the control block holds (a linear of > 500 000 rows and few MACs) runs here;
       // the others go in batches that fit, one after another.
       const fits = units.filter((unit) => unit.length <= MAX_CALLS);
       if (fits.length < units.length) inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch, serial);

@@ -159,6 +159,8 @@ describe('threads', () => {
     const wl = weight(r, [200, 512], { perChannel: true, symmetric: true });
     const bl = bias(r, 200, true);
     const xl = activation(r, [33, 512]);
+    // 130 rows: units are blocks of rows × columns (3 × 4, the last of each partial).
+    const xl3 = activation(r, [130, 512]);
     const xv = activation(r, [1, 512]);
     const wc = weight(r, [40, 32, 3, 3], { perChannel: true, symmetric: false });
     const xc = activation(r, [2, 32, 30, 30]);
@@ -168,14 +170,16 @@ describe('threads', () => {
     const wv = weight(r, [1000, 2100], { perChannel: true, symmetric: true });
     const bv = bias(r, 1000, true);
     const xw = activation(r, [1, 2100]);
-    // 70 000 rows: more GEMM calls per work unit than the workers' control block holds (run here).
-    const wt = weight(r, [16, 4], { perChannel: false, symmetric: true });
-    const xt = activation(r, [70000, 4]);
+    // 600 000 rows of 4 features into 1: few MACs, so only 9 units of about 1 042 GEMM calls, more
+    // than the workers' control block holds (they run on the calling thread).
+    const wt = weight(r, [1, 4], { perChannel: false, symmetric: true });
+    const xt = activation(r, [600000, 4]);
     const out = { scale: 0.5, zeroPoint: 120 };
     const tall = (be: QuantizedBackend) => be.kernels.linear(xt, be.prepackLinear(wt, null), out);
     expect(Buffer.from(tall(t2).data).equals(Buffer.from(tall(t1).data))).toBe(true);
     for (const engine of ['qnnpack', 'onednn', 'ort'] as const) {
       const lin = (be: QuantizedBackend) => be.kernels.linear(xl, be.prepackLinear(wl, bl), out, { engine });
+      const lin3 = (be: QuantizedBackend) => be.kernels.linear(xl3, be.prepackLinear(wl, bl), out, { engine });
       const gemv = (be: QuantizedBackend) => be.kernels.linearRelu(xv, be.prepackLinear(wl, bl), out, { engine });
       const gemv8 = (be: QuantizedBackend) => be.kernels.linear(xw, be.prepackLinear(wv, bv), out, { engine });
       const convAt = (padding: readonly [number, number]) => (be: QuantizedBackend) =>
@@ -183,7 +187,7 @@ describe('threads', () => {
       // Input planes are widened in parallel ranges only with a top border: one per border shape.
       const convs = ([[1, 1], [1, 0], [0, 1], [0, 0]] as const).map(convAt);
       const dw = (be: QuantizedBackend) => be.kernels.conv2dRelu(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out, { engine });
-      for (const f of [lin, gemv, gemv8, ...convs, dw]) expect(run(t2, f)).toEqual(run(t1, f));
+      for (const f of [lin, lin3, gemv, gemv8, ...convs, dw]) expect(run(t2, f)).toEqual(run(t1, f));
     }
     t2.dispose();
     t1.dispose();
