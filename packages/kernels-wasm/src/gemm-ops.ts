@@ -129,8 +129,8 @@ function requantCall(
 /**
  * A new `n`-byte array with its pages already written. Threaded calls allocate their result this
  * way as the `serial` work of {@link Runner.run}, while the workers compute: a fresh buffer of a
- * few hundred KB page-faults on its first write (glibc maps it anew each time; about 0.2 ms per
- * 200 KB measured under this machine's hypervisor), which would otherwise add serial time to every
+ * few hundred KB page-faults on its first write (in Node, glibc maps it anew each time; about
+ * 0.2 ms per 200 KB measured under this machine's hypervisor), which would otherwise add serial time to every
  * call.
  */
 function touchedBytes(n: number): Uint8Array<ArrayBuffer> {

@@ -238,8 +238,8 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
         inline.run(units, 1, scratch, serial);
         return;
       }
-      // A unit with more calls than the control block holds (a linear of > 500 000 rows and few MACs) runs here;
-      // the others go in batches that fit, one after another.
+      // A unit with more calls than the control block holds (a linear of > 500 000 rows and few
+      // MACs) runs here; the others go in batches that fit, one after another.
       const fits = units.filter((unit) => unit.length <= MAX_CALLS);
       if (fits.length < units.length) inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch, serial);
       for (let u = 0; u < fits.length; ) {
