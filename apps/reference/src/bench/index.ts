@@ -271,8 +271,15 @@ async function warmUp(cell: Cell): Promise<void> {
   }
 }
 
+// Idle time before each sample, so that background work the previous runtime left (V8's
+// concurrent GC tasks, the kernel's) is done before the next one starts: on a 2-core machine it
+// would take a core from a 2-thread runtime. Measured on mm_64x1024x1024 and conv3x3_64_56, two
+// runs each: 2t/1t 1.64/1.36 and 0.98/1.68 without it, 1.92/1.81 and 1.91/1.77 with 30 ms.
+const SETTLE_MS = 30;
+
 // One sample: a batch of calls lasting ≥ 60 ms (one call for a slow runtime), in ms per call.
 async function sample(cell: Cell): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   let calls = 0;
   const t0 = now();
   do {
