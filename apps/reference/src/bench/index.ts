@@ -289,11 +289,16 @@ async function sample(cell: Cell): Promise<void> {
   cell.per.push((now() - t0) / calls);
 }
 
-function timing(per: readonly number[]): Timing {
-  const sorted = [...per].sort((a, b) => a - b);
+function median(sorted: readonly number[]): number {
   const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { medianMs, minMs: sorted[0]!, maxMs: sorted[sorted.length - 1]!, samples: sorted.length };
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
+
+function timing(per: readonly number[]): Timing {
+  const sorted = ascending(per);
+  return { medianMs: median(sorted), minMs: sorted[0]!, maxMs: sorted[sorted.length - 1]!, samples: sorted.length };
 }
 
 async function prepare(backend: BenchBackend, o: Operands, ort: Ort | undefined): Promise<Prepared> {
@@ -388,7 +393,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
 export function pairedSpeedup(a: BenchResult, b: BenchResult): number | undefined {
   const n = Math.min(a.sampleMs.length, b.sampleMs.length);
   if (n === 0) return undefined;
-  return timing(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!)).medianMs;
+  return median(ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!)));
 }
 
 /** The SIMD128 `dot_i16x8_s` + add ceiling on this machine (spec/performance-anchors.md), GMAC/s. */
