@@ -46,6 +46,26 @@ function unitCount(lanes: number, blocks: number, macs: number): number {
   return Math.max(1, Math.min(blocks, lanes * UNITS_PER_LANE, Math.floor(macs / (1 << 18))));
 }
 
+// The last TAIL_UNITS_PER_LANE × lanes units of a threaded run are each cut into TAIL_PIECES: a
+// run ends when its last unit does, and lanes that start their last units at different moments
+// then finish within a piece of each other rather than a whole unit (measured: the caller waited
+// 50–100 µs per call for the worker's last unit on conv3x3_64_56 and mm_64x1024x1024).
+const TAIL_UNITS_PER_LANE = 2;
+const TAIL_PIECES = 4;
+
+/** `blocks` in claim order, the last ones of a threaded run cut by `cut` into {@link TAIL_PIECES}. */
+function refineTail<T>(blocks: readonly T[], lanes: number, cut: (block: T, pieces: number) => T[]): T[] {
+  if (lanes === 1) return [...blocks];
+  const head = Math.max(0, blocks.length - TAIL_UNITS_PER_LANE * lanes);
+  return [...blocks.slice(0, head), ...blocks.slice(head).flatMap((b) => cut(b, TAIL_PIECES))];
+}
+
+/** Splits [lo, hi) into at most `parts` non-empty ranges whose inner bounds are multiples of `align` from lo. */
+function splitAligned(lo: number, hi: number, parts: number, align: number): [number, number][] {
+  const steps = Math.ceil((hi - lo) / align);
+  return splitRange(steps, Math.min(parts, steps)).map(([a, b]) => [lo + a * align, Math.min(lo + b * align, hi)]);
+}
+
 /** The engines whose conv/linear requantization the wasm kernels implement (fbgemm experimental). */
 export const WASM_GEMM_ENGINES: readonly Engine[] = ['qnnpack', 'onednn', 'ort', 'fbgemm'];
 
@@ -126,6 +146,15 @@ function requantCall(
   return fbias ? ['q8_requant_minmax_fbias__wasmsimd', abi.requantFbiasArgs(args)] : ['q8_requant_minmax_fp32__wasmsimd', abi.requantFp32Args(args)];
 }
 
+/** `build()`, or the weight's last units when `key` equals the last call's value by value. */
+function cachedUnits(packed: WasmWeights, key: readonly unknown[], build: () => Unit[]): readonly Unit[] {
+  const hit = packed.units;
+  if (hit && key.length === hit.key.length && key.every((v, i) => v === hit.key[i])) return hit.units;
+  const units = build();
+  packed.units = { key, units };
+  return units;
+}
+
 /**
  * A new `n`-byte array with its pages already written. Threaded calls allocate their result this
  * way as the `serial` work of {@link Runner.run}, while the workers compute: a fresh buffer of a
@@ -173,20 +202,27 @@ function linearAccumulators(
   // blocks: 16 columns for the GEMV, 64 for the GEMM, so a GEMM unit writes whole 64-byte lines of
   // its output rows and two lanes never write one cache line (units of one 8-column panel had the
   // lanes fighting over every line: 2 threads ran at half the speed of one on 256×256×256).
-  const block = gemv ? 16 : 64;
-  const rowBlocks = Math.ceil(m / ROW_BLOCK);
-  const colBlocks = Math.ceil(n / block);
   const lanes = lanesFor(runner, m * n * k);
-  const parts = unitCount(lanes, rowBlocks * colBlocks, m * n * k);
-  const colParts = Math.min(colBlocks, Math.ceil(parts / rowBlocks));
-  const rowParts = Math.min(rowBlocks, Math.ceil(parts / colParts));
-  const units: Unit[] = [];
-  for (const [rb0, rb1] of splitRange(rowBlocks, rowParts)) {
-    const r0 = rb0 * ROW_BLOCK;
-    const r1 = Math.min(rb1 * ROW_BLOCK, m);
-    for (const [cb0, cb1] of splitRange(colBlocks, colParts)) {
-      const n0 = cb0 * block;
-      const n1 = Math.min(cb1 * block, n);
+  const build = (): Unit[] => {
+    const block = gemv ? 16 : 64;
+    const rowBlocks = Math.ceil(m / ROW_BLOCK);
+    const colBlocks = Math.ceil(n / block);
+    const parts = unitCount(lanes, rowBlocks * colBlocks, m * n * k);
+    const colParts = Math.min(colBlocks, Math.ceil(parts / rowBlocks));
+    const rowParts = Math.min(rowBlocks, Math.ceil(parts / colParts));
+    const blocks: { r0: number; r1: number; n0: number; n1: number }[] = [];
+    for (const [rb0, rb1] of splitRange(rowBlocks, rowParts)) {
+      for (const [cb0, cb1] of splitRange(colBlocks, colParts)) {
+        blocks.push({ r0: rb0 * ROW_BLOCK, r1: Math.min(rb1 * ROW_BLOCK, m), n0: cb0 * block, n1: Math.min(cb1 * block, n) });
+      }
+    }
+    // Tail blocks are cut by rows, on the 4-row groups of the packed activation, so each piece
+    // still writes whole 64-byte lines of its own rows; the GEMV's by columns, 16 at a time.
+    const cut = (b: (typeof blocks)[number], pieces: number) =>
+      gemv
+        ? splitAligned(b.n0, b.n1, pieces, 16).map(([n0, n1]) => ({ ...b, n0, n1 }))
+        : splitAligned(b.r0, b.r1, pieces, 4).map(([r0, r1]) => ({ ...b, r0, r1 }));
+    return refineTail(blocks, lanes, cut).map(({ r0, r1, n0, n1 }): Unit => {
       const calls: Call[] = [];
       if (b8 !== 0) calls.push(['qs8_gemv_1x16__wasmsimd', [a.a, b8, a.acc, n0, n1, kp]]);
       else if (gemv) calls.push(['qs16_gemv_1x16__wasmsimd', [a.a, w.packed.ptr, a.acc, n0, n1, kp]]);
@@ -200,9 +236,10 @@ function linearAccumulators(
         const shape = { rows: r1 - r0, cols: n1 - n0, stride: n, perRow: false, channel0: n0 };
         calls.push(requantCall(abi, a.requant.rq, w.packed, a.acc + (r0 * n + n0) * 4, a.requant.out + r0 * n + n0, shape));
       }
-      units.push(calls);
-    }
-  }
+      return calls;
+    });
+  };
+  const units = cachedUnits(w.packed, [m, lanes, a.a, a.acc, b8, a.requant?.rq, a.requant?.out], build);
   runner.run(units, lanes, [], serial);
 }
 
@@ -317,6 +354,51 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       cin: ICG, ih: H, iw: W, kh: KH, kw: KW, sh, sw, ph, pw, dh, dw, oh: OH, ow: OW,
       xZeroPoint: xq.zeroPoint, signed: false, kp, cout: OCG, multiplier: OCG,
     });
+    const macsPerImage = OC * P * ICG * KH * KW;
+    // Depthwise: a unit is a range of output channels of one image; `pad` (argument 6) is lane
+    // scratch. Otherwise: a range of output pixels of one image (chunk-aligned; tail pieces on
+    // 16-pixel, 64-byte, bounds), over every group, then requantized in every channel; `panels`
+    // and `tmp` (arguments 7, 8) are lane scratch.
+    const convUnits = (): Unit[] => {
+      const blocks: { img: number; lo: number; hi: number }[] = [];
+      const count = w.depthwise ? OC : Math.ceil(P / chunk);
+      const step = w.depthwise ? 1 : chunk;
+      for (let img = 0; img < N; img++) {
+        for (const [q0, q1] of splitRange(count, unitCount(lanes, count, macsPerImage))) {
+          if (q0 < q1) blocks.push({ img, lo: q0 * step, hi: Math.min(q1 * step, w.depthwise ? OC : P) });
+        }
+      }
+      const cut = (b: (typeof blocks)[number], pieces: number) => splitAligned(b.lo, b.hi, pieces, w.depthwise ? 1 : 16).map(([lo, hi]) => ({ ...b, lo, hi }));
+      return refineTail(blocks, lanes, cut).map(({ img, lo, hi }): Unit => {
+        if (w.depthwise) {
+          const accImg = acc + img * OC * P * 4;
+          return [
+            ['qs8_dwconv2d_acc__wasmsimd', abi.dwconv2dAccArgs({ desc, x: xp + img * C * H * W, w: w.packed.ptr, acc: accImg, c0: lo, c1: hi, pad: 0 }), 1 << 6],
+            requantCall(abi, rq, w.packed, accImg + lo * P * 4, yp + img * OC * P + lo * P, { rows: hi - lo, cols: P, stride: P, perRow: true, channel0: lo }),
+          ];
+        }
+        const calls: Call[] = [];
+        for (let g = 0; g < G; g++) {
+          const plane0 = img * C + g * ICG;
+          const args = abi.conv2dAccArgs({
+            desc,
+            x: padded ? xpad + plane0 * planeBytes : xp + plane0 * H * W,
+            w: w.packed.ptr + g * w.groupBytes,
+            acc: acc + (img * OC + g * OCG) * P * 4,
+            p0: lo,
+            p1: hi,
+            chunk,
+            panels: 0,
+            tmp: chunk * kp * 2,
+          });
+          calls.push([padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)]);
+        }
+        const shape = { rows: OC, cols: hi - lo, stride: P, perRow: true, channel0: 0 };
+        calls.push(requantCall(abi, rq, w.packed, acc + (img * OC * P + lo) * 4, yp + img * OC * P + lo, shape));
+        return calls;
+      });
+    };
+    const units = cachedUnits(w.packed, [rq, N, H, W, lanes, desc, xp, acc, yp, xpad], convUnits);
     if (padded) {
       // Planes are widened in parallel ranges when a top border (ph ≥ 1) keeps each range's
       // writes inside its own planes; the slack after the last plane is zeroed here.
@@ -325,51 +407,6 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       const ranges = splitRange(planes, lanes > 1 && ph >= 1 ? Math.min(planes, lanes * UNITS_PER_LANE) : 1);
       const widen = ranges.map(([c0, c1]): Unit => [['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]]]);
       runner.run(widen, lanes, scratch);
-    }
-    const units: Unit[] = [];
-    const macsPerImage = OC * P * ICG * KH * KW;
-    if (w.depthwise) {
-      // A unit is a range of output channels of one image; `pad` (argument 6) is lane scratch.
-      for (let img = 0; img < N; img++) {
-        const accImg = acc + img * OC * P * 4;
-        for (const [c0, c1] of splitRange(OC, unitCount(lanes, OC, macsPerImage))) {
-          if (c0 >= c1) continue;
-          units.push([
-            ['qs8_dwconv2d_acc__wasmsimd', abi.dwconv2dAccArgs({ desc, x: xp + img * C * H * W, w: w.packed.ptr, acc: accImg, c0, c1, pad: 0 }), 1 << 6],
-            requantCall(abi, rq, w.packed, accImg + c0 * P * 4, yp + img * OC * P + c0 * P, { rows: c1 - c0, cols: P, stride: P, perRow: true, channel0: c0 }),
-          ]);
-        }
-      }
-    } else {
-      // A unit is a chunk-aligned range of output pixels of one image, over every group, then
-      // requantized in every channel; `panels` and `tmp` (arguments 7, 8) are lane scratch.
-      const chunks = Math.ceil(P / chunk);
-      for (let img = 0; img < N; img++) {
-        for (const [q0, q1] of splitRange(chunks, unitCount(lanes, chunks, macsPerImage))) {
-          const p0 = q0 * chunk;
-          const p1 = Math.min(q1 * chunk, P);
-          if (p0 >= p1) continue;
-          const calls: Call[] = [];
-          for (let g = 0; g < G; g++) {
-            const plane0 = img * C + g * ICG;
-            const args = abi.conv2dAccArgs({
-              desc,
-              x: padded ? xpad + plane0 * planeBytes : xp + plane0 * H * W,
-              w: w.packed.ptr + g * w.groupBytes,
-              acc: acc + (img * OC + g * OCG) * P * 4,
-              p0,
-              p1,
-              chunk,
-              panels: 0,
-              tmp: chunk * kp * 2,
-            });
-            calls.push([padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)]);
-          }
-          const shape = { rows: OC, cols: p1 - p0, stride: P, perRow: true, channel0: 0 };
-          calls.push(requantCall(abi, rq, w.packed, acc + (img * OC * P + p0) * 4, yp + img * OC * P + p0, shape));
-          units.push(calls);
-        }
-      }
     }
     let y = new Uint8Array(0);
     runner.run(units, lanes, scratch, () => (y = touchedBytes(N * OC * P)));

@@ -15,6 +15,7 @@ import {
 } from '@quint/qtensor';
 import { QuantError } from '@quint/tensor';
 import type { KernelsAbi } from './abi.js';
+import type { Unit } from './threads.js';
 
 /** The wasm side of a packed weight. */
 export interface WasmWeights {
@@ -41,6 +42,12 @@ export interface WasmWeights {
    * the same (a pure function of them): most calls of a converted model repeat them.
    */
   cache: { key: readonly unknown[]; rq: GemmRequantization } | null;
+  /**
+   * The last call's work units, reused while its key (requantization, input shape, lanes and
+   * scratch addresses) stays the same: building them costs tens of µs, serial time for every
+   * threaded call, and a model's layer repeats its call on each inference.
+   */
+  units: { key: readonly unknown[]; units: readonly Unit[] } | null;
 }
 
 /** A linear weight packed into wasm memory: B panels of 8 output features. */
@@ -65,7 +72,7 @@ function copyIn(abi: KernelsAbi, data: Int16Array, channels: number, kp: number,
   const bytes = data.byteLength;
   const [ptr, bias, mult] = abi.heap.allocAll([bytes, channels * 4, channels * 4], what) as [number, number, number];
   abi.heap.i16(ptr, data.length).set(data);
-  return { ptr, bytes, kp, bias, mult, int8: 0, fitsInt8, cache: null };
+  return { ptr, bytes, kp, bias, mult, int8: 0, fitsInt8, cache: null, units: null };
 }
 
 /**
@@ -106,6 +113,7 @@ export function freeWeights(abi: KernelsAbi | undefined, w: WasmWeights): void {
   w.ptr = 0;
   w.int8 = 0;
   w.cache = null;
+  w.units = null;
 }
 
 /**

@@ -192,4 +192,36 @@ describe('threads', () => {
     t2.dispose();
     t1.dispose();
   });
+
+  it('a packed weight called again with another shape, scratch or output qparams gets its own units', async () => {
+    const t2 = createWasmBackend({ threads: 2 });
+    const js = createJsBackend();
+    await t2.init();
+    await js.init();
+    const r = rng(12);
+    const wc = weight(r, [32, 16, 3, 3], { perChannel: true, symmetric: true });
+    const wl = weight(r, [256, 256], { perChannel: true, symmetric: true });
+    const pc = t2.prepackConv2d(wc, null, { padding: 1 });
+    const pl = t2.prepackLinear(wl, null);
+    const jc = js.prepackConv2d(wc, null, { padding: 1 });
+    const jl = js.prepackLinear(wl, null);
+    const big = activation(r, [1, 16, 64, 64]);
+    const small = activation(r, [1, 16, 40, 40]);
+    const [rows64, rows48] = [activation(r, [64, 256]), activation(r, [48, 256])];
+    const [o1, o2] = [{ scale: 0.5, zeroPoint: 120 }, { scale: 0.25, zeroPoint: 100 }];
+    // Outputs compared as bytes (a failing toEqual on 10^5 elements spends minutes on its diff).
+    // Each call differs from the one before in one key: the input shape (so the scratch addresses
+    // and unit ranges), then the output qparams (so the requantization).
+    try {
+      for (const [x, out] of [[big, o1], [small, o1], [big, o1], [big, o2]] as const) {
+        expect(Buffer.from(t2.kernels.conv2d(x, pc, out).data).equals(Buffer.from(js.kernels.conv2d(x, jc, out).data))).toBe(true);
+      }
+      for (const [x, out] of [[rows64, o1], [rows48, o1], [rows64, o2]] as const) {
+        expect(Buffer.from(t2.kernels.linear(x, pl, out).data).equals(Buffer.from(js.kernels.linear(x, jl, out).data))).toBe(true);
+      }
+    } finally {
+      t2.dispose();
+      js.dispose();
+    }
+  });
 });
