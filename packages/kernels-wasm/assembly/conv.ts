@@ -92,7 +92,8 @@ function im2colRow(desc: usize, x: usize, k: i32, p0: i32, np: i32, dst: usize):
 // Widens `planes` NCHW planes of ih×iw 8-bit codes at `x` to int16 `x − zp` with a zero border of
 // ph rows and pw columns, as consecutive (ih + 2ph)×(iw + 2pw) planes at `out`, and returns the end
 // address, where the caller zeroes 32 int16 of slack (reads of 8 or 16 lanes past the last row may
-// touch them). With ph ≥ 1 every write stays inside the planes, so ranges can run in parallel.
+// touch them). With ph ≥ 1, or rows of whole vectors (iw, or ih·iw when pw = 0, a multiple of 8),
+// every write stays inside the planes, so ranges can run in parallel.
 function widenPadPlanes(x: usize, planes: i32, ih: i32, iw: i32, ph: i32, pw: i32, zp: i32, signed: i32, out: usize): usize {
   const wp = iw + 2 * pw;
   // Without a left/right border a plane's rows are contiguous on both sides: one long row.

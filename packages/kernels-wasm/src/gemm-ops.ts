@@ -400,11 +400,13 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     };
     const units = cachedUnits(w.packed, [rq, N, H, W, lanes, desc, xp, acc, yp, xpad], convUnits);
     if (padded) {
-      // Planes are widened in parallel ranges when a top border (ph ≥ 1) keeps each range's
-      // writes inside its own planes; the slack after the last plane is zeroed here.
+      // Planes are widened in parallel ranges when each range's writes stay inside its own planes:
+      // with a top border (ph ≥ 1), or when rows (one long row without a side border) are whole
+      // vectors of 8, so no store runs past a plane; the slack after the last plane is zeroed here.
       const planes = N * C;
       heap.u8().fill(0, xpad + planes * planeBytes, xpad + planes * planeBytes + 64);
-      const ranges = splitRange(planes, lanes > 1 && ph >= 1 ? Math.min(planes, lanes * UNITS_PER_LANE) : 1);
+      const inside = ph >= 1 || (pw === 0 ? H * W : W) % 8 === 0;
+      const ranges = splitRange(planes, lanes > 1 && inside ? Math.min(planes, lanes * UNITS_PER_LANE) : 1);
       const widen = ranges.map(([c0, c1]): Unit => [['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]]]);
       runner.run(widen, lanes, scratch);
     }
