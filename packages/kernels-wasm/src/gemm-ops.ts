@@ -38,7 +38,8 @@ function lanesFor(runner: Runner, macs: number): number {
 }
 
 // Work units per lane: lanes claim units as they finish, so a lane on a busier core or a late
-// worker takes fewer; units stay ≥ 2^18 MACs (tens of µs) so claiming costs nothing noticeable.
+// worker takes fewer; units stay ≥ 2^18 MACs (tens of µs; the tail pieces below about a quarter) so
+// claiming costs nothing noticeable.
 const UNITS_PER_LANE = 16;
 
 function unitCount(lanes: number, blocks: number, macs: number): number {
@@ -54,8 +55,8 @@ const TAIL_UNITS_PER_LANE = 2;
 const TAIL_PIECES = 4;
 
 /** `blocks` in claim order, the last ones of a threaded run cut by `cut` into {@link TAIL_PIECES}. */
-function refineTail<T>(blocks: readonly T[], lanes: number, cut: (block: T, pieces: number) => T[]): T[] {
-  if (lanes === 1) return [...blocks];
+function refineTail<T>(blocks: readonly T[], lanes: number, cut: (block: T, pieces: number) => T[]): readonly T[] {
+  if (lanes === 1) return blocks;
   const head = Math.max(0, blocks.length - TAIL_UNITS_PER_LANE * lanes);
   return [...blocks.slice(0, head), ...blocks.slice(head).flatMap((b) => cut(b, TAIL_PIECES))];
 }
