@@ -5,7 +5,10 @@ import { Graph, GraphModule, Interpreter, type Node } from '../src/index.js';
 
 // Random DAGs of add/mul/relu over two inputs, some values unused, several returned.
 const step = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.nat(), fc.nat());
-const dag = fc.record({ steps: fc.array(step, { minLength: 1, maxLength: 12 }), outs: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) });
+const dag = fc.record({
+  steps: fc.array(step, { minLength: 1, maxLength: 12 }),
+  outs: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+});
 
 function build({ steps, outs }: { steps: [number, number, number][]; outs: number[] }): Graph {
   const g = new Graph();
@@ -13,7 +16,9 @@ function build({ steps, outs }: { steps: [number, number, number][]; outs: numbe
   for (const [op, a, b] of steps) {
     const p = vals[a % vals.length]!;
     const q = vals[b % vals.length]!;
-    vals.push(op === 0 ? g.callFunction(add, [p, q]) : op === 1 ? g.callFunction(mul, [p, q]) : g.callFunction(relu, [p]));
+    vals.push(
+      op === 0 ? g.callFunction(add, [p, q]) : op === 1 ? g.callFunction(mul, [p, q]) : g.callFunction(relu, [p]),
+    );
   }
   g.output(outs.map((i) => vals[2 + (i % (vals.length - 2))]!));
   return g;
@@ -21,7 +26,8 @@ function build({ steps, outs }: { steps: [number, number, number][]; outs: numbe
 
 const x = tensor([0.5, -1.25]);
 const y = tensor([2, 0.75]);
-const run = (g: Graph, gc = true): number[][] => (new Interpreter(new GraphModule({}, g), { garbageCollectValues: gc }).run(x, y) as Tensor[]).map((t) => t.toArray());
+const run = (g: Graph, gc = true): number[][] =>
+  (new Interpreter(new GraphModule({}, g), { garbageCollectValues: gc }).run(x, y) as Tensor[]).map((t) => t.toArray());
 
 test.prop([dag])('built graphs lint clean; interpretation does not depend on freeing values', (d) => {
   const g = build(d);
@@ -39,7 +45,24 @@ test.prop([dag])('eliminateDeadCode keeps the outputs and leaves only used nodes
 });
 
 // The example is CI's counterexample for `add(input, 0)`: mul(-1.25, 0) gives -0.
-test.prop([dag, fc.nat()], { examples: [[{ steps: [[2, 0, 0], [0, 0, 0], [1, 0, 1552891054], [0, 0, 0], [0, 0, 0], [1, 1725034651, 0]], outs: [1712077571, 0] }, 507027749]] })('inserting an identity before a node and rewiring keeps lint clean and results equal', (d, pick) => {
+test.prop([dag, fc.nat()], {
+  examples: [
+    [
+      {
+        steps: [
+          [2, 0, 0],
+          [0, 0, 0],
+          [1, 0, 1552891054],
+          [0, 0, 0],
+          [0, 0, 0],
+          [1, 1725034651, 0],
+        ],
+        outs: [1712077571, 0],
+      },
+      507027749,
+    ],
+  ],
+})('inserting an identity before a node and rewiring keeps lint clean and results equal', (d, pick) => {
   const g = build(d);
   const before = run(g);
   const calls = g.nodes.filter((n) => n.op === 'call_function');
@@ -58,7 +81,8 @@ test.prop([dag])('generated code never reads a value after freeing it', (d) => {
     const [stmt, frees] = line.trim().split(';  ');
     const rhs = stmt!.includes(' = ') ? stmt!.slice(stmt!.indexOf(' = ') + 3) : stmt!.replace(/^return /, '');
     // Values only: `add(` names the function, not the value `add`.
-    for (const name of rhs.replace(/[A-Za-z_]\w*\(/g, '(').match(/[A-Za-z_]\w*/g) ?? []) expect(freed.has(name)).toBe(false);
+    for (const name of rhs.replace(/[A-Za-z_]\w*\(/g, '(').match(/[A-Za-z_]\w*/g) ?? [])
+      expect(freed.has(name)).toBe(false);
     for (const name of frees?.replace(/ = None$/, '').split(' = ') ?? []) freed.add(name);
   }
 });
