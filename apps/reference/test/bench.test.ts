@@ -3,15 +3,19 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { BENCH_BACKENDS, formatBenchTable, pairedSpeedup, runBench, type BenchResult } from '../src/bench/index.js';
+import { BENCH_BACKENDS, formatBenchTable, pairedSpeedup, roundOrder, runBench, type BenchBackend, type BenchResult } from '../src/bench/index.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const CLI = join(ROOT, 'apps/reference/bin/quint.mjs');
 
 describe('runBench', () => {
   test('two interleaved rounds of every runtime on the depthwise shape gives a complete, consistent document', async () => {
-    const { results } = await runBench({ shapes: ['dw3x3_128_56'], samples: 2 });
+    const sampled: BenchBackend[] = [];
+    const { results } = await runBench({ shapes: ['dw3x3_128_56'], samples: 2, onProgress: (e) => sampled.push(e.backend) });
     expect(results.map((r) => r.backend)).toEqual([...BENCH_BACKENDS]);
+    // After each runtime's set-up and warm-up (two events each), the rounds sample in roundOrder.
+    const n = BENCH_BACKENDS.length;
+    expect(sampled.slice(2 * n)).toEqual([...roundOrder(BENCH_BACKENDS, 0), ...roundOrder(BENCH_BACKENDS, 1)]);
     const macs = 128 * 9 * 56 * 56;
     for (const r of results) {
       expect(Object.keys(r).sort()).toEqual(['backend', 'gmacPerS', 'maxMs', 'medianMs', 'minMs', 'sampleMs', 'samples', 'shape']);
@@ -29,6 +33,24 @@ describe('runBench', () => {
     expect(table.split('\n')[1]).toContain('wasm/ort-int8');
     expect(table.split('\n')[3]).toMatch(/^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d×$/);
   }, 120_000);
+});
+
+describe('roundOrder', () => {
+  test('every round samples each runtime once, starts one further on, and keeps 1t and 2t back to back, each first in turn', () => {
+    const firsts = new Set<BenchBackend>();
+    for (let round = 0; round < 10; round++) {
+      const order = roundOrder(BENCH_BACKENDS, round);
+      expect([...order].sort()).toEqual([...BENCH_BACKENDS].sort());
+      const one = order.indexOf('kernels-wasm');
+      const two = order.indexOf('kernels-wasm-2t');
+      expect(Math.abs(one - two)).toBe(1);
+      expect(one < two).toBe(round % 2 === 0);
+      firsts.add(order[0]!);
+    }
+    // Five groups (the pair counts as one): ten rounds start at each twice, the pair once with each first.
+    expect(firsts.size).toBe(6);
+    expect(roundOrder(['kernels-js', 'float32', 'kernels-wasm'], 2)).toEqual(['kernels-wasm', 'kernels-js', 'float32']);
+  });
 });
 
 describe('pairedSpeedup', () => {

@@ -322,12 +322,36 @@ async function prepare(backend: BenchBackend, o: Operands, ort: Ort | undefined)
   }
 }
 
+// Runtimes whose per-round ratio is reported (2t/1t): sampled back to back in every round.
+const PAIRED: readonly BenchBackend[] = ['kernels-wasm', 'kernels-wasm-2t'];
+
+/**
+ * The order in which round `round` samples `backends`: a rotation that starts one further on each
+ * round, with kernels-wasm and kernels-wasm-2t kept back to back and each first in turn, so a
+ * round's 2-thread/1-thread ratio compares adjacent moments of this shared machine (not moments up
+ * to a second apart, with a slow runtime between them) and neither always runs first.
+ *
+ * @example
+ * roundOrder(['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'float32'], 1);
+ * // ['kernels-wasm-2t', 'kernels-wasm', 'float32', 'kernels-js']
+ */
+export function roundOrder(backends: readonly BenchBackend[], round: number): BenchBackend[] {
+  const groups: BenchBackend[][] = [];
+  for (const b of backends) {
+    const pair = PAIRED.includes(b) ? groups.find((g) => PAIRED.includes(g[0]!)) : undefined;
+    if (pair) pair.push(b);
+    else groups.push([b]);
+  }
+  const start = round % groups.length;
+  return [...groups.slice(start), ...groups.slice(0, start)].flatMap((g) => (round % 2 ? [...g].reverse() : g));
+}
+
 /**
  * Runs the benchmark: every requested runtime on every requested shape, in one process, and returns
  * the medians with min–max. The runtimes of a shape are interleaved: each round takes one sample of
- * every runtime (starting with a different one each round), so a slower spell of this shared machine
- * lands on all of them rather than on one, and the ratios stay meaningful. Run it under
- * `node --no-liftoff` for steady-state wasm figures.
+ * every runtime (in {@link roundOrder}), so a slower spell of this shared machine lands on all of
+ * them rather than on one, and the ratios stay meaningful. Run it under `node --no-liftoff` for
+ * steady-state wasm figures.
  *
  * @example
  * const { results } = await runBench({ shapes: ['mm_256x256x256'], samples: 5 });
@@ -364,8 +388,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
         step(shape, backend);
       }
       for (let round = 0; round < samples; round++) {
-        for (let i = 0; i < cells.length; i++) {
-          const cell = cells[(round + i) % cells.length]!;
+        for (const backend of roundOrder(backends, round)) {
+          const cell = cells.find((c) => c.backend === backend)!;
           if (!cell.slow || cell.per.length < Math.min(samples, 3)) await sample(cell);
           step(shape, cell.backend);
         }
