@@ -31,7 +31,7 @@ describe('runBench', () => {
     }
     const table = formatBenchTable(results);
     expect(table.split('\n')[1]).toContain('wasm/ort-int8');
-    expect(table.split('\n')[3]).toMatch(/^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d×$/);
+    expect(table.split('\n')[3]).toMatch(/^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/);
   }, 120_000);
 });
 
@@ -62,6 +62,12 @@ describe('pairedSpeedup', () => {
     expect(pairedSpeedup(result([1, 2, 8]), result([1.5, 3, 12]))).toBe(1.5);
     expect(pairedSpeedup(result([2, 2, 2]), result([4, 6]))).toBe(2.5);
     expect(pairedSpeedup(result([1]), result([]))).toBeUndefined();
+  });
+  test("the table's 2t/1t column gives the same-round ratios' median and quartiles", () => {
+    const one = { ...result([4, 4, 4, 4, 4]), backend: 'kernels-wasm' as const };
+    const two = { ...result([2, 4, 2.5, 1.6, 2]), backend: 'kernels-wasm-2t' as const };
+    // Ratios 2, 1, 1.6, 2.5, 2: sorted 1, 1.6, 2, 2, 2.5.
+    expect(formatBenchTable([one, two]).split('\n')[3]).toMatch(/ 2\.00× \(1\.60–2\.00\)$/);
   });
 });
 

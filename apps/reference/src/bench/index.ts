@@ -415,9 +415,21 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
  * pairedSpeedup(cell('kernels-wasm-2t'), cell('kernels-wasm')); // 1.8: two threads, same rounds
  */
 export function pairedSpeedup(a: BenchResult, b: BenchResult): number | undefined {
+  const r = roundRatios(a, b);
+  return r.length === 0 ? undefined : median(r);
+}
+
+/** `b`'s time over `a`'s in each round in which both took a sample, ascending. */
+function roundRatios(a: BenchResult, b: BenchResult): number[] {
   const n = Math.min(a.sampleMs.length, b.sampleMs.length);
-  if (n === 0) return undefined;
-  return median(ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!)));
+  return ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!));
+}
+
+// The q-quantile of ascending values, interpolated between neighbours.
+function quantile(sorted: readonly number[], q: number): number {
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo);
 }
 
 /** The SIMD128 `dot_i16x8_s` + add ceiling on this machine (spec/performance-anchors.md), GMAC/s. */
@@ -426,7 +438,8 @@ export const SIMD128_CEILING_GMACS = 42;
 /**
  * Formats results as a text table: one row per shape, one column per runtime, each cell
  * `GMAC/s (min–max)`, then kernels-wasm's speed-ups over ORT-web int8 and fp32 (each
- * {@link pairedSpeedup}), its share of the SIMD128 ceiling, and the 2-thread speed-up.
+ * {@link pairedSpeedup}), its share of the SIMD128 ceiling, and the 2-thread speed-up with the
+ * quartiles of its same-round ratios (how much the machine moved it from round to round).
  *
  * @example
  * formatBenchTable((await runBench()).results);
@@ -444,7 +457,11 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     const x = a && b ? pairedSpeedup(a, b) : undefined;
     return x === undefined ? '–' : `${x.toFixed(2)}×`;
   };
-  const head = ['shape', ...backends, 'wasm/ort-int8', 'wasm/ort-fp32', 'wasm % of 42', ...(backends.includes('kernels-wasm-2t') ? ['2t/1t'] : [])];
+  const spread = (a: BenchResult | undefined, b: BenchResult | undefined): string => {
+    const r = a && b ? roundRatios(a, b) : [];
+    return r.length === 0 ? '–' : `${median(r).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
+  };
+  const head = ['shape', ...backends, 'wasm/ort-int8', 'wasm/ort-fp32', 'wasm % of 42', ...(backends.includes('kernels-wasm-2t') ? ['2t/1t (q25–q75)'] : [])];
   const rows = shapes.map((s) => {
     const w = cell(s, 'kernels-wasm');
     return [
@@ -453,13 +470,13 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
       ratio(w, cell(s, 'ort-web-int8')),
       ratio(w, cell(s, 'ort-web-fp32')),
       w ? `${((100 * w.gmacPerS) / SIMD128_CEILING_GMACS).toFixed(0)}%` : '–',
-      ...(backends.includes('kernels-wasm-2t') ? [ratio(cell(s, 'kernels-wasm-2t'), w)] : []),
+      ...(backends.includes('kernels-wasm-2t') ? [spread(cell(s, 'kernels-wasm-2t'), w)] : []),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
-    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios',
+    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t with their quartiles)',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
