@@ -289,10 +289,14 @@ async function sample(cell: Cell): Promise<void> {
   cell.per.push((now() - t0) / calls);
 }
 
-function median(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+// The q-quantile of ascending values, interpolated between neighbours (q = 0.5: the median).
+function quantile(sorted: readonly number[], q: number): number {
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo);
 }
+
+const median = (sorted: readonly number[]): number => quantile(sorted, 0.5);
 
 const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
 
@@ -425,12 +429,6 @@ function roundRatios(a: BenchResult, b: BenchResult): number[] {
   return ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!));
 }
 
-// The q-quantile of ascending values, interpolated between neighbours.
-function quantile(sorted: readonly number[], q: number): number {
-  const at = q * (sorted.length - 1);
-  const lo = Math.floor(at);
-  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo);
-}
 
 /** The SIMD128 `dot_i16x8_s` + add ceiling on this machine (spec/performance-anchors.md), GMAC/s. */
 export const SIMD128_CEILING_GMACS = 42;
