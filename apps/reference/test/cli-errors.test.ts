@@ -173,6 +173,18 @@ describe('quint run / compare / inspect, bad input', () => {
     expectFailure(quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'y.npy'), '--backend', 'gpu'), 'USAGE', 2);
   });
 
+  test.each([['0'], ['65'], ['1.5'], ['two']])('run: --threads %s (not a whole number in 1..64)', (n) => {
+    const line = expectFailure(quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'yt.npy'), '--backend', 'wasm', '--threads', n), 'USAGE', 2);
+    expect(line).toContain('from 1 to 64');
+    expect(existsSync(join(dir, 'yt.npy'))).toBe(false);
+  });
+
+  test('run: --threads 2 without --backend wasm', () => {
+    const line = expectFailure(quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'yt.npy'), '--threads', '2'), 'USAGE', 2);
+    expect(line).toContain('needs --backend wasm');
+    expect(existsSync(join(dir, 'yt.npy'))).toBe(false);
+  });
+
   test('inspect: a truncated ONNX file', () => {
     const p = join(dir, 'cut.onnx');
     copyFileSync(mlp, p);

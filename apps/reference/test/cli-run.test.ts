@@ -74,6 +74,18 @@ describe('quantized models', () => {
     for (const o of outs.slice(1)) expect(Buffer.compare(o, outs[0]!)).toBe(0);
   });
 
+  // conv1 (3→8, 3×3, on 64 images of 16×16: 3.5 M multiply-accumulates) and conv2 (2.4 M) are
+  // above kernels-wasm's 2 M threshold, so they run on both lanes.
+  test('--backend wasm --threads 2 gives the bits of one thread', () => {
+    const outs = ['1', '2'].map((threads) => {
+      const out = join(dir, `y-threads-${threads}.npy`);
+      const r = quint('run', q, '--input', join(FIX, 'cnn.x64.npy'), '--out', out, '--backend', 'wasm', '--threads', threads);
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(out);
+    });
+    expect(Buffer.compare(outs[1]!, outs[0]!)).toBe(0);
+  });
+
   test('--engine overrides the file quint.engine (qnnpack); ort moves at most one output code', () => {
     const a = join(dir, 'y-file-engine.npy');
     const b = join(dir, 'y-qnnpack.npy');

@@ -17,12 +17,14 @@ export async function jsBackend(): Promise<QuantizedBackend> {
 
 /**
  * kernels-wasm for the ops it supports under `engine`, kernels-js for the rest, as one backend;
- * weights are prepacked in wasm memory. `dispose()` frees both.
+ * weights are prepacked in wasm memory. `threads` > 1 runs large conv/linear calls on that many
+ * lanes (worker threads on shared memory; outputs are identical). `dispose()` frees both.
  *
- * @throws QuantError `BACKEND_INIT_FAILED` when WebAssembly SIMD128 is unavailable.
+ * @throws QuantError `BACKEND_INIT_FAILED` when WebAssembly SIMD128 is unavailable or the workers
+ * cannot start.
  */
-export async function wasmBackend(engine: Engine): Promise<QuantizedBackend> {
-  const backend = composeBackends({ primary: createWasmBackend(), fallback: createJsBackend(), engine, name: 'kernels-wasm+js' });
+export async function wasmBackend(engine: Engine, threads = 1): Promise<QuantizedBackend> {
+  const backend = composeBackends({ primary: createWasmBackend({ threads }), fallback: createJsBackend(), engine, name: 'kernels-wasm+js' });
   await backend.init();
   return backend;
 }

@@ -18,6 +18,18 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** The most lanes `--threads` takes: `createWasmBackend`'s own limit. */
+export const MAX_THREADS = 64;
+
+/** Commander parser of `--threads`: a whole number of lanes in 1..{@link MAX_THREADS}. */
+export function threadCount(value: string): number {
+  const n = Number(value);
+  if (!/^\s*[+]?\d+\s*$/.test(value) || n < 1 || n > MAX_THREADS) {
+    throw new InvalidArgumentError(`'${value}' is not a thread count; pass a whole number from 1 to ${MAX_THREADS} (the cores to use, e.g. 2).`);
+  }
+  return n;
+}
+
 /** Commander parser of a comma-separated list (`--keep-float a,b`), repeatable. */
 export function commaList(value: string, previous: string[] | undefined): string[] {
   const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');

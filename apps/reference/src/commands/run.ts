@@ -6,7 +6,7 @@ import type { Engine, QTensor, QuantizedBackend } from '@quint/qtensor';
 import { QuantError, Tensor, cat, writeNpy } from '@quint/tensor';
 import { writeFileAtomic } from '../io.js';
 import { jsBackend, wasmBackend } from '../cli-io/backends.js';
-import { checkOutputFolder, loadModelArg, outputFileName, readInputs, repeatable } from '../cli-io/options.js';
+import { checkOutputFolder, loadModelArg, outputFileName, readInputs, repeatable, threadCount } from '../cli-io/options.js';
 import { progressBar } from '../cli-io/progress.js';
 
 /** The options `quint run` parses. */
@@ -15,9 +15,10 @@ export interface RunOptions {
   readonly out: string;
   readonly backend: 'js' | 'wasm';
   readonly engine?: Engine;
+  readonly threads: number;
 }
 
-/** `quint run <model.onnx> --input <x.npy> --out <y.npy> [--backend js|wasm] [--engine …]`. */
+/** `quint run <model.onnx> --input <x.npy> --out <y.npy> [--backend js|wasm] [--threads n] [--engine …]`. */
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -26,9 +27,10 @@ export function registerRun(program: Command): void {
     .requiredOption('--input <[name=]x.npy>', 'float32 .npy input; for several inputs --input name=x.npy, repeated', repeatable)
     .requiredOption('--out <y.npy|folder>', 'output .npy; for several outputs an existing folder that receives <output-name>.npy')
     .addOption(new Option('--backend <backend>', 'integer kernels: js (reference) or wasm (SIMD128)').choices(['js', 'wasm']).default('js'))
+    .option('--threads <n>', 'with --backend wasm: lanes for large conv/linear calls, the main thread and n − 1 worker threads; outputs are identical', threadCount, 1)
     .addOption(new Option('--engine <engine>', "requantization convention (default: the file's quint.engine, else ort)").choices(['qnnpack', 'onednn', 'ort', 'fbgemm']))
     .option('--debug', 'print stack traces on failure')
-    .addHelpText('after', '\nExamples:\n  quint run model.int8.onnx --input x.npy --out y.npy\n  quint run two.onnx --input a=a.npy --input b=b.npy --out outputs/\n')
+    .addHelpText('after', '\nExamples:\n  quint run model.int8.onnx --input x.npy --out y.npy\n  quint run model.int8.onnx --input x.npy --out y.npy --backend wasm --threads 2\n  quint run two.onnx --input a=a.npy --input b=b.npy --out outputs/\n')
     .action(async (model: string, opts: RunOptions) => {
       await runCommand(model, opts);
     });
@@ -96,6 +98,9 @@ async function runBatched(model: QuintModel, inputs: Record<string, Tensor>, opt
 }
 
 async function runCommand(path: string, opts: RunOptions): Promise<void> {
+  if (opts.threads > 1 && opts.backend !== 'wasm') {
+    throw new QuantError('USAGE', `--threads ${opts.threads} needs --backend wasm (kernels-js runs on one thread); add --backend wasm or drop --threads.`);
+  }
   const js = await jsBackend();
   let wasm: QuantizedBackend | null = null;
   try {
@@ -104,7 +109,7 @@ async function runCommand(path: string, opts: RunOptions): Promise<void> {
     const inputs = readInputs(model, opts.input);
     // The wasm kernels a model can use depend on its engine, known once the file is read: runModel
     // rebuilds the model on that backend.
-    if (opts.backend === 'wasm' && model.kind === 'quantized') wasm = await wasmBackend(model.engine);
+    if (opts.backend === 'wasm' && model.kind === 'quantized') wasm = await wasmBackend(model.engine, opts.threads);
     const outputs = await runBatched(model, inputs, wasm === null ? {} : { backend: wasm });
     for (const [name, file] of paths) {
       const t = outputs[name];
