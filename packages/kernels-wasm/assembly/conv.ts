@@ -301,8 +301,8 @@ export function qs16_conv2d_acc__wasmsimd(
  * Depthwise conv accumulators for output channels [c0, c1): `acc[c, oy, ox]`. Each input channel
  * is first widened into a zero-bordered int16 plane (`pad`: (ih + 2ph)·(iw + 2pw) + 32 int16, see
  * {@link widenPadPlanes}), so
- * the stride-1 inner loop is 8 output pixels × one tap per `i32x4.extmul` pair, with no bounds
- * checks. `w` holds kh·kw int16 taps `w − w_zp[c]` per output channel.
+ * the stride-1 and stride-2 inner loops are 8 output pixels × one tap per `i32x4.extmul` pair, with
+ * no bounds checks. `w` holds kh·kw int16 taps `w − w_zp[c]` per output channel.
  */
 export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc: usize, c0: i32, c1: i32, pad: usize): void {
   const ih = field(desc, 1), iw = field(desc, 2), kh = field(desc, 3), kw = field(desc, 4);
@@ -376,6 +376,32 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
             const wr = wc + (<usize>(ky * kw) << 1);
             for (let kx = 0; kx < kw; kx++) {
               const v = v128.load(src + (<usize>(kx * dw) << 1));
+              const t = i16x8.splat(load<i16>(wr + (<usize>kx << 1)));
+              a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, t));
+              a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, t));
+            }
+          }
+          const cols = ow - ox;
+          const op = orow + (<usize>ox << 2);
+          if (cols >= 8) {
+            v128.store(op, a0);
+            v128.store(op, a1, 16);
+          } else {
+            storeTail(op, a0, a1, cols);
+          }
+        }
+      } else if (sw == 2) {
+        // Stride 2 along x: the 8 outputs' inputs for one tap are every other int16 of 16, joined
+        // from two loads by one shuffle. The last group reads up to 15 int16 past its row (the
+        // next row, or the plane's slack), into lanes that are not stored.
+        for (let ox = 0; ox < ow; ox += 8) {
+          let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            const src = prow + <usize>(ky * dh) * rowBytes + (<usize>ox << 2);
+            const wr = wc + (<usize>(ky * kw) << 1);
+            for (let kx = 0; kx < kw; kx++) {
+              const q = src + (<usize>(kx * dw) << 1);
+              const v = v128.shuffle<i16>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6, 8, 10, 12, 14);
               const t = i16x8.splat(load<i16>(wr + (<usize>kx << 1)));
               a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, t));
               a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, t));

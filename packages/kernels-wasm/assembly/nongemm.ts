@@ -41,28 +41,77 @@ export function q8_lut__wasmsimd(x: usize, y: usize, n: i32, table: usize): void
   for (; i < n; i++) store<u8>(y + <usize>i, load<u8>(table + <usize>load<u8>(x + <usize>i)));
 }
 
-// NCHW → NHWC (memory order of a channels_last tensor), bytes.
-export function q8_nchw_to_nhwc__wasmsimd(x: usize, y: usize, n: i32, c: i32, hw: i32): void {
-  for (let b = 0; b < n; b++) {
-    const xb = x + <usize>(b * c * hw);
-    const yb = y + <usize>(b * c * hw);
-    for (let ch = 0; ch < c; ch++) {
-      const xc = xb + <usize>(ch * hw);
-      for (let p = 0; p < hw; p++) store<u8>(yb + <usize>(p * c + ch), load<u8>(xc + <usize>p));
-    }
+// Interleaving the low or high halves of two vectors by 1, 2 or 4 bytes (x86's punpckl/h).
+// @ts-ignore: decorator
+@inline
+function lo8(a: v128, b: v128): v128 { return v128.shuffle<u8>(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23); }
+// @ts-ignore: decorator
+@inline
+function hi8(a: v128, b: v128): v128 { return v128.shuffle<u8>(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31); }
+// @ts-ignore: decorator
+@inline
+function lo16(a: v128, b: v128): v128 { return v128.shuffle<u16>(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
+// @ts-ignore: decorator
+@inline
+function hi16(a: v128, b: v128): v128 { return v128.shuffle<u16>(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
+// @ts-ignore: decorator
+@inline
+function lo32(a: v128, b: v128): v128 { return v128.shuffle<u32>(a, b, 0, 4, 1, 5); }
+// @ts-ignore: decorator
+@inline
+function hi32(a: v128, b: v128): v128 { return v128.shuffle<u32>(a, b, 2, 6, 3, 7); }
+
+// A 16×16 byte block: row i at `x + i·xs` (16 bytes) becomes column i of the rows `y + j·ys`. Rows
+// 0–7 and 8–15 are done apart (fewer live vectors): three rounds of interleaving (bytes, then 2 and
+// 4 bytes) double each time the run of one column's bytes that sit together, until a vector holds
+// two columns' 8 bytes, stored as the left or right half of two output rows.
+function transposeBlock16(x: usize, xs: usize, y: usize, ys: usize): void {
+  for (let half: usize = 0; half < 2; half++) {
+    const r = x + half * 8 * xs;
+    const t0 = v128.load(r), t1 = v128.load(r + xs), t2 = v128.load(r + 2 * xs), t3 = v128.load(r + 3 * xs);
+    const t4 = v128.load(r + 4 * xs), t5 = v128.load(r + 5 * xs), t6 = v128.load(r + 6 * xs), t7 = v128.load(r + 7 * xs);
+    // a: 2-row runs of columns 0–7 / 8–15; b: 4-row runs of columns 0–3, 4–7, 8–11, 12–15.
+    const a0 = lo8(t0, t1), a1 = hi8(t0, t1), a2 = lo8(t2, t3), a3 = hi8(t2, t3);
+    const a4 = lo8(t4, t5), a5 = hi8(t4, t5), a6 = lo8(t6, t7), a7 = hi8(t6, t7);
+    const b0 = lo16(a0, a2), b1 = hi16(a0, a2), b2 = lo16(a1, a3), b3 = hi16(a1, a3);
+    const b4 = lo16(a4, a6), b5 = hi16(a4, a6), b6 = lo16(a5, a7), b7 = hi16(a5, a7);
+    // c_k: columns 2k and 2k+1 of these 8 rows, 8 bytes each.
+    const c0 = lo32(b0, b4), c1 = hi32(b0, b4), c2 = lo32(b1, b5), c3 = hi32(b1, b5);
+    const c4 = lo32(b2, b6), c5 = hi32(b2, b6), c6 = lo32(b3, b7), c7 = hi32(b3, b7);
+    const o = y + half * 8;
+    v128.store64_lane(o, c0, 0); v128.store64_lane(o + ys, c0, 1);
+    v128.store64_lane(o + 2 * ys, c1, 0); v128.store64_lane(o + 3 * ys, c1, 1);
+    v128.store64_lane(o + 4 * ys, c2, 0); v128.store64_lane(o + 5 * ys, c2, 1);
+    v128.store64_lane(o + 6 * ys, c3, 0); v128.store64_lane(o + 7 * ys, c3, 1);
+    v128.store64_lane(o + 8 * ys, c4, 0); v128.store64_lane(o + 9 * ys, c4, 1);
+    v128.store64_lane(o + 10 * ys, c5, 0); v128.store64_lane(o + 11 * ys, c5, 1);
+    v128.store64_lane(o + 12 * ys, c6, 0); v128.store64_lane(o + 13 * ys, c6, 1);
+    v128.store64_lane(o + 14 * ys, c7, 0); v128.store64_lane(o + 15 * ys, c7, 1);
   }
 }
 
-// NHWC → NCHW, bytes.
-export function q8_nhwc_to_nchw__wasmsimd(x: usize, y: usize, n: i32, c: i32, hw: i32): void {
-  for (let b = 0; b < n; b++) {
-    const xb = x + <usize>(b * c * hw);
-    const yb = y + <usize>(b * c * hw);
-    for (let p = 0; p < hw; p++) {
-      const xp = xb + <usize>(p * c);
-      for (let ch = 0; ch < c; ch++) store<u8>(yb + <usize>(ch * hw + p), load<u8>(xp + <usize>ch));
-    }
+// y[c, r] = x[r, c] for an r×c byte matrix (row stride `cols`) into a c×r one (row stride `rows`):
+// 16×16 blocks, then the edge rows and columns one byte at a time.
+function transposeBytes(x: usize, y: usize, rows: i32, cols: i32): void {
+  const rs = <usize>rows, cs = <usize>cols;
+  const r16 = rows & ~15, c16 = cols & ~15;
+  for (let r = 0; r < r16; r += 16) {
+    for (let c = 0; c < c16; c += 16) transposeBlock16(x + <usize>r * cs + <usize>c, cs, y + <usize>c * rs + <usize>r, rs);
+    for (let c = c16; c < cols; c++) for (let i = r; i < r + 16; i++) store<u8>(y + <usize>c * rs + <usize>i, load<u8>(x + <usize>i * cs + <usize>c));
   }
+  for (let i = r16; i < rows; i++) for (let c = 0; c < cols; c++) store<u8>(y + <usize>c * rs + <usize>i, load<u8>(x + <usize>i * cs + <usize>c));
+}
+
+// NCHW → NHWC (memory order of a channels_last tensor), bytes: per image, C×HW becomes HW×C.
+export function q8_nchw_to_nhwc__wasmsimd(x: usize, y: usize, n: i32, c: i32, hw: i32): void {
+  const image = <usize>c * <usize>hw;
+  for (let b = 0; b < n; b++) transposeBytes(x + <usize>b * image, y + <usize>b * image, c, hw);
+}
+
+// NHWC → NCHW, bytes: per image, HW×C becomes C×HW.
+export function q8_nhwc_to_nchw__wasmsimd(x: usize, y: usize, n: i32, c: i32, hw: i32): void {
+  const image = <usize>c * <usize>hw;
+  for (let b = 0; b < n; b++) transposeBytes(x + <usize>b * image, y + <usize>b * image, hw, c);
 }
 
 // QNNPACK q8vadd (same shapes): acc = zpp + a·aMult + b·bMult in int32 (|acc| < 2^31 for ratios in

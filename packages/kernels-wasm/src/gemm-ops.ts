@@ -27,7 +27,7 @@ import {
 } from '@quint/qtensor';
 import { CONV_DESC_BYTES, type KernelsAbi } from './abi.js';
 import { int8Panels, type WasmPackedConv2d, type WasmPackedLinear, type WasmWeights } from './prepack.js';
-import type { Call, Runner, Unit } from './threads.js';
+import type { Call, Runner, Serial, Unit } from './threads.js';
 
 // Below ~2 M multiply-accumulates a call takes < 100 µs, and waking workers would cost more than
 // they save: such calls run on one lane.
@@ -157,14 +157,15 @@ function cachedUnits(packed: WasmWeights, key: readonly unknown[], build: () => 
 }
 
 /**
- * A new `n`-byte array with its pages already written. Threaded calls allocate their result this
- * way as the `serial` work of {@link Runner.run}, while the workers compute: a fresh buffer of a
- * few hundred KB page-faults on its first write (in Node, glibc maps it anew each time; about
- * 0.2 ms per 200 KB measured under this machine's hypervisor), which would otherwise add serial time to every
- * call.
+ * A new `n`-byte result array, allocated as the `serial` work of {@link Runner.run}. On a run of
+ * several lanes its pages are written at once, while the workers compute: a fresh buffer of a few
+ * hundred KB page-faults on its first write (in Node, glibc maps it anew each time; about 0.2 ms
+ * per 200 KB measured under this machine's hypervisor), which would otherwise add serial time to
+ * every call. On one lane the copy-out's own writes fault them in, and a second pass would only cost.
  */
-function touchedBytes(n: number): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(n).fill(0);
+function resultBytes(n: number, lanes: number): Uint8Array<ArrayBuffer> {
+  const y = new Uint8Array(n);
+  return lanes > 1 ? y.fill(0) : y;
 }
 
 // Rows of A per GEMM call: 64 rows of K ≤ 1024 int16 (128 KiB) stay in L2 while B panels stream.
@@ -189,7 +190,7 @@ function linearAccumulators(
     x: number; a: number; tmp: number; acc: number; m: number; zeroPoint: number; w: WasmPackedLinear;
     requant?: { rq: GemmRequantization; out: number };
   },
-  serial?: () => void,
+  serial?: Serial,
 ): void {
   const { m, w } = a;
   const k = w.inFeatures;
@@ -290,7 +291,7 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   {
     heap.u8().set(x.data as Uint8Array, xp);
     let y = new Uint8Array(0);
-    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w, requant: { rq, out: yp } }, () => (y = touchedBytes(m * n)));
+    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w, requant: { rq, out: yp } }, (lanes) => (y = resultBytes(m * n, lanes)));
     y.set(heap.u8().subarray(yp, yp + m * n));
     const trace = opts?.trace;
     if (trace !== undefined) {
@@ -412,7 +413,7 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       runner.run(widen, lanes, scratch);
     }
     let y = new Uint8Array(0);
-    runner.run(units, lanes, scratch, () => (y = touchedBytes(N * OC * P)));
+    runner.run(units, lanes, scratch, (lanes) => (y = resultBytes(N * OC * P, lanes)));
     y.set(heap.u8().subarray(yp, yp + N * OC * P));
     const trace = opts?.trace;
     if (trace !== undefined) {

@@ -25,10 +25,13 @@ export interface Runner {
   /**
    * Runs every unit on up to `lanes` lanes; `scratch[l]` is lane l's scratch address. `serial`, if
    * given, runs on the calling thread first, after the workers have been woken: JS work (such as
-   * allocating the result) that then overlaps theirs.
+   * allocating the result) that then overlaps theirs. It is told how many lanes the run uses.
    */
-  run(units: readonly Unit[], lanes: number, scratch: readonly number[], serial?: () => void): void;
+  run(units: readonly Unit[], lanes: number, scratch: readonly number[], serial?: Serial): void;
 }
+
+/** The calling thread's own work in a run (see {@link Runner.run}), given the run's lane count. */
+export type Serial = (lanes: number) => void;
 
 /** A started pool: a {@link Runner} plus `terminate()`. */
 export interface ThreadPool extends Runner {
@@ -44,7 +47,7 @@ export function inlineRunner(abi: KernelsAbi): Runner {
   return {
     lanes: 1,
     run(units, _lanes, scratch, serial) {
-      serial?.();
+      serial?.(1);
       for (const unit of units) for (const call of unit) runCall(abi, call, scratch[0] ?? 0);
     },
   };
@@ -192,7 +195,7 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
   const inline = inlineRunner(abi);
   // Posts units that fit the control block, works on them with `helpers` workers and waits until
   // every worker has acknowledged this sequence number.
-  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[], serial: (() => void) | undefined): void => {
+  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[], serial: Serial | undefined): void => {
     seq = (seq + 1) & 0x3fffffff;
     if (seq === 0) seq = 1;
     const view = new Int32Array(abi.heap.memory.buffer);
@@ -214,7 +217,7 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     Atomics.store(view, base + CLAIM, 0);
     Atomics.store(view, base + SEQ, seq);
     Atomics.notify(view, base + SEQ);
-    serial?.();
+    serial?.(helpers + 1);
     for (let u = Atomics.add(view, base + CLAIM, 1); u < units.length; u = Atomics.add(view, base + CLAIM, 1)) {
       for (const call of units[u]!) runCall(abi, call, scratch[0] ?? 0);
     }

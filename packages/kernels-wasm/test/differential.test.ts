@@ -112,6 +112,12 @@ const CONV_CASES: readonly ConvCase[] = [
   { x: [2, 4, 10, 32], oc: 6, k: [1, 1], stride: 2 },
   { x: [1, 6, 9, 20], oc: 4, k: [3, 2], stride: [1, 2], padding: [1, 0], dilation: [1, 2], groups: 2 },
   { x: [1, 2, 6, 14], oc: 3, k: [2, 2], stride: 2 },
+  // Depthwise with stride 2 along x (8 outputs from every other input): rows of 9 and 17 outputs
+  // (one full group and a tail), only a tail (7), a channel multiplier of 2, a 5×5 kernel, dilation.
+  { x: [1, 24, 15, 17], oc: 24, k: [3, 3], stride: 2, padding: 1, groups: 24 },
+  { x: [2, 16, 14, 14], oc: 32, k: [3, 3], stride: 2, padding: 1, groups: 16 },
+  { x: [1, 8, 20, 33], oc: 8, k: [5, 5], stride: 2, padding: 2, groups: 8 },
+  { x: [1, 8, 12, 30], oc: 8, k: [3, 3], stride: [1, 2], padding: 2, dilation: 2, groups: 8 },
 ];
 
 describe('conv2d / conv2dRelu vs kernels-js', () => {
@@ -144,6 +150,24 @@ describe('conv2d / conv2dRelu vs kernels-js', () => {
         }
       });
     }
+  }
+});
+
+// channels_last ops go through the byte transposes NCHW ↔ NHWC: 16×16 blocks, then the edge
+// channels and pixels one by one. The conformance suite's small shapes (C ≤ 12) never fill a block.
+describe('channels_last transposes (blocks and edges) vs kernels-js', () => {
+  const SHAPES = [[1, 16, 4, 4], [2, 32, 7, 7], [1, 40, 6, 5], [1, 3, 17, 19], [1, 96, 14, 14], [2, 17, 16, 2]] as const;
+  for (const shape of SHAPES) {
+    it(`[${shape.join('×')}]: qnnpack relu6 (NCHW → NHWC), onednn add (NHWC → NCHW)`, () => {
+      const r = rng(shape.reduce((a: number, b) => a * 31 + b, 7));
+      const x = activation(r, shape);
+      const y = activation(r, shape);
+      const out = { scale: 0.04, zeroPoint: 120 };
+      const relu6 = { engine: 'qnnpack', memoryFormat: 'channels_last' } as const;
+      same(wasm.kernels.relu6(x, relu6), js.kernels.relu6(x, relu6));
+      const add = { engine: 'onednn', memoryFormat: 'channels_last' } as const;
+      same(wasm.kernels.add(x, y, out, add), js.kernels.add(x, y, out, add));
+    });
   }
 });
 

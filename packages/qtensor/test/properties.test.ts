@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { Tensor } from '@quint/tensor';
 import { describe, expect } from 'vitest';
-import { DTYPE_RANGE, fmaf, quantizePerChannel, quantizePerTensor, roundHalfToEven, type QDtype } from '../src/index.js';
+import { DTYPE_RANGE, fmaf, quantizePerChannel, quantizePerTensor, quantizeVal, roundHalfToEven, type QDtype } from '../src/index.js';
 
 const f32 = Math.fround;
 const dtypeArb = fc.constantFrom<QDtype>('quint8', 'qint8', 'qint32');
@@ -23,6 +23,18 @@ describe('quantize properties', () => {
         expect(c).toBeGreaterThanOrEqual(qmin);
         expect(c).toBeLessThanOrEqual(qmax);
       }
+    },
+  );
+
+  // The 8-bit dtypes take a faster whole-array path (rounding by adding 1.5·2^52 while
+  // |x·inv| < 2^30); it must give quantizeVal's code for every float: ties both ways, the edges of
+  // that range, NaN, ±Infinity, ±0 and values past int64.
+  const edges = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2 ** 30, -(2 ** 30), f32(2 ** 30 - 64), -f32(2 ** 30 - 64), 2 ** 24 + 2, 2 ** 63, -(2 ** 63), 1e38, Number.NaN, Infinity, -Infinity, 0, -0];
+  test.prop([fc.array(fc.oneof(fc.float(), fc.constantFrom(...edges)), { minLength: 1, maxLength: 64 }), fc.oneof(scaleArb, fc.constant(1)), dtypeZpArb])(
+    'quantizePerTensor gives quantizeVal for every element',
+    (xs, scale, { dtype, zeroPoint }) => {
+      const q = quantizePerTensor(Tensor.fromArray(xs), scale, zeroPoint, dtype);
+      expect(Array.from(q.intRepr())).toEqual(xs.map((x) => quantizeVal(x, scale, zeroPoint, dtype)));
     },
   );
 
