@@ -297,6 +297,27 @@ export function qs16_conv2d_acc__wasmsimd(
   }
 }
 
+// Two taps' weights as the int16 pair (a, b) in every 32-bit lane, for `i32x4.dot_i16x8_s`.
+// @ts-ignore: decorator
+@inline
+function tapPair(a: i16, b: i16): v128 {
+  return i32x4.splat((<i32>b << 16) | (<i32>a & 0xffff));
+}
+
+// Σ over a tap pair for outputs 0–3 (dotLo) or 4–7 (dotHi): inputs `x` (tap a) and `y` (tap b)
+// interleaved lane by lane, times the pair's weights.
+// @ts-ignore: decorator
+@inline
+function dotLo(x: v128, y: v128, w: v128): v128 {
+  return i32x4.dot_i16x8_s(v128.shuffle<i16>(x, y, 0, 8, 1, 9, 2, 10, 3, 11), w);
+}
+
+// @ts-ignore: decorator
+@inline
+function dotHi(x: v128, y: v128, w: v128): v128 {
+  return i32x4.dot_i16x8_s(v128.shuffle<i16>(x, y, 4, 12, 5, 13, 6, 14, 7, 15), w);
+}
+
 /**
  * Depthwise conv accumulators for output channels [c0, c1): `acc[c, oy, ox]`. Each input channel
  * is first widened into a zero-bordered int16 plane (`pad`: (ih + 2ph)·(iw + 2pw) + 32 int16, see
@@ -325,41 +346,28 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
       const orow = out + (<usize>oy * <usize>ow << 2);
       const prow = pad + <usize>(oy * sh) * rowBytes;
       if (sw == 1 && kh == 3 && kw == 3 && dw == 1) {
-        // 3×3, stride 1 along x: the nine tap splats stay in registers across the row.
-        const w0 = i16x8.splat(load<i16>(wc)), w1 = i16x8.splat(load<i16>(wc, 2)), w2 = i16x8.splat(load<i16>(wc, 4));
-        const w3 = i16x8.splat(load<i16>(wc, 6)), w4 = i16x8.splat(load<i16>(wc, 8)), w5 = i16x8.splat(load<i16>(wc, 10));
-        const w6 = i16x8.splat(load<i16>(wc, 12)), w7 = i16x8.splat(load<i16>(wc, 14)), w8 = i16x8.splat(load<i16>(wc, 16));
+        // 3×3, stride 1 along x: taps go in pairs through `i32x4.dot_i16x8_s` (one pmaddwd per 4
+        // outputs × 2 taps, where extmul costs three instructions per 4 × 1): the inputs of two taps
+        // are interleaved by one shuffle per 4 outputs, against the taps' weights (w_a, w_b) in each
+        // 32-bit lane. Pairs: (0,1), (3,4), (6,7), (2,5), and (8, 0) with a zero weight.
+        const w0 = load<i16>(wc), w1 = load<i16>(wc, 2), w2 = load<i16>(wc, 4);
+        const w3 = load<i16>(wc, 6), w4 = load<i16>(wc, 8), w5 = load<i16>(wc, 10);
+        const w6 = load<i16>(wc, 12), w7 = load<i16>(wc, 14), w8 = load<i16>(wc, 16);
+        const p01 = tapPair(w0, w1), p34 = tapPair(w3, w4), p67 = tapPair(w6, w7), p25 = tapPair(w2, w5), p8 = tapPair(w8, 0);
         const r1 = <usize>dh * rowBytes, r2 = r1 << 1;
         for (let ox = 0; ox < ow; ox += 8) {
           const q = prow + (<usize>ox << 1);
-          let v = v128.load(q);
-          let a0 = i32x4.extmul_low_i16x8_s(v, w0), a1 = i32x4.extmul_high_i16x8_s(v, w0);
-          v = v128.load(q, 2);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w1));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w1));
-          v = v128.load(q, 4);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w2));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w2));
-          const q1 = q + r1;
-          v = v128.load(q1);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w3));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w3));
-          v = v128.load(q1, 2);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w4));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w4));
-          v = v128.load(q1, 4);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w5));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w5));
-          const q2 = q + r2;
-          v = v128.load(q2);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w6));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w6));
-          v = v128.load(q2, 2);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w7));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w7));
-          v = v128.load(q2, 4);
-          a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, w8));
-          a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, w8));
+          const q1 = q + r1, q2 = q + r2;
+          const x02 = v128.load(q, 4), x12 = v128.load(q1, 4), x22 = v128.load(q2, 4);
+          let a0 = dotLo(v128.load(q), v128.load(q, 2), p01), a1 = dotHi(v128.load(q), v128.load(q, 2), p01);
+          a0 = i32x4.add(a0, dotLo(v128.load(q1), v128.load(q1, 2), p34));
+          a1 = i32x4.add(a1, dotHi(v128.load(q1), v128.load(q1, 2), p34));
+          a0 = i32x4.add(a0, dotLo(v128.load(q2), v128.load(q2, 2), p67));
+          a1 = i32x4.add(a1, dotHi(v128.load(q2), v128.load(q2, 2), p67));
+          a0 = i32x4.add(a0, dotLo(x02, x12, p25));
+          a1 = i32x4.add(a1, dotHi(x02, x12, p25));
+          a0 = i32x4.add(a0, dotLo(x22, x22, p8));
+          a1 = i32x4.add(a1, dotHi(x22, x22, p8));
           const op = orow + (<usize>ox << 2);
           if (ow - ox >= 8) {
             v128.store(op, a0);
