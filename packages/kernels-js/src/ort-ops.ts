@@ -24,6 +24,7 @@ import {
   ortUnaryTable,
   perTensorOperand,
   roundHalfToEven,
+  sameShape,
   type AvgPool2dParams,
   type KernelOptions,
   type MeanParams,
@@ -136,6 +137,31 @@ export function ortMulCode(qa: number, qb: number, q: AddMulQ, target: OrtTarget
   return clampU8(roundHalfToEven(f32(f32((qa - q.a.zeroPoint) * (qb - q.b.zeroPoint) * m) + zC)));
 }
 
+// With the qparams, the target and the operand order fixed, a QLinearAdd/Mul code depends only on
+// the pair of input codes. Calls of at least TABLE_MIN_ELEMENTS codes look them up in a 256×256
+// table of the per-code formula (65,536 evaluations instead of one per element), kept for the next
+// call with the same parameters: a model's node repeats them on every call. The last TABLE_CACHE
+// tables (64 KiB each) are kept.
+const TABLE_MIN_ELEMENTS = 1 << 14;
+const TABLE_CACHE = 16;
+const pairTables = new Map<string, Uint8Array>();
+
+function pairTable(isAdd: boolean, q: AddMulQ, target: OrtTarget, swap: boolean): Uint8Array {
+  const key = [isAdd, target, swap, q.a.scale, q.a.zeroPoint, q.b.scale, q.b.zeroPoint, q.c.scale, q.c.zeroPoint].join(' ');
+  let table = pairTables.get(key);
+  if (table !== undefined) {
+    pairTables.delete(key); // most recently used goes last
+  } else {
+    table = new Uint8Array(1 << 16);
+    for (let qa = 0; qa < 256; qa++) {
+      for (let qb = 0; qb < 256; qb++) table[(qa << 8) | qb] = isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
+    }
+    if (pairTables.size >= TABLE_CACHE) pairTables.delete(pairTables.keys().next().value!);
+  }
+  pairTables.set(key, table);
+  return table;
+}
+
 /**
  * Engine 'ort' add/addRelu/mul/mulRelu: ONNX Runtime's QLinearAdd/QLinearMul (and QDQ Add/Mul, which
  * ORT fuses into them), numpy broadcasting both ways, with `opts.target`'s formula (default wasm).
@@ -153,17 +179,18 @@ export function ortBinary(
   const target = ortTarget(op, opts);
   const outShape = broadcast(op, a.shape, b.shape);
   const n = outShape.reduce((p, d) => p * d, 1);
-  const aIdx = broadcastIndex(a.shape, outShape);
-  const bIdx = broadcastIndex(b.shape, outShape);
+  const aIdx = sameShape(a.shape, outShape) ? null : broadcastIndex(a.shape, outShape);
+  const bIdx = sameShape(b.shape, outShape) ? null : broadcastIndex(b.shape, outShape);
   const swap = ortInput0Scalar(a.shape, b.shape);
   const isAdd = op === 'add' || op === 'addRelu';
   const relu = op === 'addRelu' || op === 'mulRelu';
+  const table = n >= TABLE_MIN_ELEMENTS ? pairTable(isAdd, q, target, swap) : null;
   const y = allocU8(n);
   const tracer = elementTracer(op, 'ort', opts);
   for (let i = 0; i < n; i++) {
-    const qa = a.data[aIdx[i]!]!;
-    const qb = b.data[bIdx[i]!]!;
-    let v = isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
+    const qa = a.data[aIdx === null ? i : aIdx[i]!]!;
+    const qb = b.data[bIdx === null ? i : bIdx[i]!]!;
+    let v = table !== null ? table[(qa << 8) | qb]! : isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
     if (relu && v < q.c.zeroPoint) v = q.c.zeroPoint;
     y[i] = v;
     if (tracer?.want(i)) {

@@ -435,6 +435,31 @@ describe.each(RUNTIMES)('engine ort, add/mul/sigmoid/tanh/mean vs %s (target x64
     expect(crafted).toBeGreaterThan(0);
   });
 
+  // Calls of ≥ 16,384 codes look codes up in a 256×256 table of the formula, cached by parameters:
+  // the same shapes' both operand orders (ORT swaps when a is the per-span scalar), twice each so the
+  // second call reads the cached table.
+  it.each(['Add', 'Mul'] as const)('%s on ≥ 16,384 codes (the pair-table path): QLinear, same shape and both broadcast orders', async (op) => {
+    const r = prng(op === 'Add' ? 808 : 909);
+    const big: readonly [readonly number[], readonly number[]][] = [
+      [[2, 16, 32, 32], [2, 16, 32, 32]],
+      [[2, 16, 32, 32], [1, 16, 1, 1]],
+      [[1, 16, 1, 1], [2, 16, 32, 32]],
+    ];
+    for (const [t, [sa, sb]] of big.entries()) {
+      const s = randomAddQ(r, t);
+      const out = { scale: s.c.s, zeroPoint: s.c.z };
+      for (let call = 0; call < 2; call++) {
+        const a = codes(r, numel(sa), s.a.z);
+        const b = codes(r, numel(sb), s.b.z);
+        const y = await run(ort, binaryModel('qop', op, s), { a: { data: a, shape: sa }, b: { data: b, shape: sb } });
+        const f = op === 'Add' ? be.kernels.add : be.kernels.mul;
+        const ours = f(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target });
+        expect(ours.numel).toBe(2 * 16 * 32 * 32);
+        expect(mismatches(ours.data, y)).toBe(0);
+      }
+    }
+  });
+
   it('addRelu, mulRelu = QLinearAdd/Mul → DQ → Relu → Q (any output zp) and QDQ Add/Mul → Relu → Q with output zp 0, ≥ 10,000 codes', async () => {
     const r = prng(1111);
     const shape = [2, 4, 6, 7];

@@ -1005,20 +1005,22 @@ class Importer {
     }
     let m: Module;
     let kernel: 'relu' | 'relu6' | 'hardtanh' | null = null;
-    // DQ → Clip → Q with the input's qparams is PyTorch's quantized relu6/hardtanh (what saveModel
-    // writes for them): on qnnpack/onednn it runs that kernel on the codes, so that the reloaded model
-    // keeps the memory-format hint of its input, e.g. qnnpack's permuted codes after a quantized conv
-    // (docs/numerics.md, "Two PyTorch 1.13 quirks"). Engine ort keeps ONNX's Clip through float.
-    const pytorchClamp = this.engine !== 'ort' && lo !== undefined && hi !== undefined && Number.isFinite(lo) && Number.isFinite(hi);
+    // DQ → Clip → Q with the input's qparams runs the clamp kernel on the codes. On qnnpack/onednn
+    // that is PyTorch's quantized relu6/hardtanh (what saveModel writes for them), so the reloaded
+    // model keeps the memory-format hint of its input, e.g. qnnpack's permuted codes after a quantized
+    // conv (docs/numerics.md, "Two PyTorch 1.13 quirks"). On ort it is the integer clamp at
+    // ORT-quantized bounds, which equals ONNX Runtime's float DQ → Clip → Q on every code (kernels-js
+    // test/ort-non-gemm.test.ts), without a float pass over the tensor.
+    const clampOnCodes = lo !== undefined && hi !== undefined && Number.isFinite(lo) && Number.isFinite(hi);
     if (lo === 0 && hi === 6) {
       m = new ReLU6();
-      if (pytorchClamp) kernel = 'relu6';
+      if (clampOnCodes) kernel = 'relu6';
     } else if (lo === 0 && (hi === undefined || hi === Infinity)) {
       m = new ReLU();
       kernel = 'relu';
     } else {
       m = new Hardtanh({ minVal: lo ?? -Infinity, maxVal: hi ?? Infinity });
-      if (pytorchClamp) kernel = 'hardtanh';
+      if (clampOnCodes) kernel = 'hardtanh';
     }
     // Only the data input is a graph value.
     this.unary({ ...n, inputs: [n.inputs[0] ?? ''] }, m, kernel);

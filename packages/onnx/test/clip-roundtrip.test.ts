@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor} from '@quint/tensor';
 import { randn, Generator } from '@quint/tensor';
 import { encodeModel, loadModel, quantizeModel, runModel, saveModel, type OnnxNode } from '../src/index.js';
-import { modelOf } from './helpers.js';
+import { diff, modelOf, RUNTIMES, runOrt } from './helpers.js';
 
 function node(opType: string, inputs: string[], outputs: string[], name: string): OnnxNode {
   return { name, opType, domain: '', inputs, outputs, attributes: {} };
@@ -55,6 +55,32 @@ describe('conv → ReLU6/Hardtanh (Clip) → conv, quantized, saved and reloaded
       const back = await loadModel(saveModel(q, { format }));
       const again = (await runModel(back, x))['y'] as Tensor;
       expect(Array.from(again.toFloat32Array()), format).toEqual(Array.from(ours.toFloat32Array()));
+    }
+  });
+});
+
+// On engine ort the imported DQ → Clip → Q (input qparams kept) runs the integer clamp on the codes
+// instead of a float pass; the model's output must stay what onnxruntime-web computes. (The native
+// x64 build's u8s8 convs may differ by a code, as in quantized.test.ts; the clamp is checked against
+// both builds in kernels-js.)
+describe('conv → Clip → conv, QDQ, on engine ort', () => {
+  it.each([
+    [0, 6],
+    [-0.5, 2],
+  ] as const)('Clip(%d, %d): identical to onnxruntime-web', async (lo, hi) => {
+    const f = await loadModel(convClipConv(lo, hi));
+    const calib = [0, 1, 2, 3].map((i) => randn([1, 3, 6, 6], new Generator(200 + i)));
+    const q = await quantizeModel(f, calib, { engine: 'qnnpack', onWarning: () => {} });
+    const bytes = saveModel(q, { format: 'qdq' });
+    const ortModel = await loadModel(bytes, { engine: 'ort' });
+    // On the codes: the clamp reads the quantized conv directly, with no dequantize in between.
+    const clip = ortModel.graphModule.graph.nodes.find((n) => n.meta['onnxOp'] === 'Clip')!;
+    expect((clip.args[0] as { meta: Record<string, unknown> }).meta['onnxOp']).toBe('Conv');
+    for (let i = 0; i < 4; i++) {
+      const x = randn([1, 3, 6, 6], new Generator(300 + i));
+      const ours = ((await runModel(ortModel, x))['y'] as Tensor).toFloat32Array();
+      const web = (await runOrt(RUNTIMES[1]![1], bytes, { x }))['y']!.data as Float32Array;
+      expect(diff(ours, web).mismatches).toBe(0);
     }
   });
 });
