@@ -1,5 +1,6 @@
 import { QuantError, shapeNumel, type Tensor } from '@quint/tensor';
 import { quantizeWithInv } from './affine-quantizer-base.js';
+import { RNE_MAGIC } from './rounding.js';
 import { axisLoop } from './dequantize.js';
 import { allocStorage, DTYPE_RANGE, type IntArray, type QDtype } from './dtypes.js';
 import { checkScale, checkZeroPoint, QTensor } from './qtensor.js';
@@ -53,10 +54,7 @@ export function quantizePerTensor(x: Tensor, scale: number, zeroPoint: number, d
   return new QTensor(out, x.shape, dtype, { qscheme: 'per_tensor_affine', scale, zeroPoint });
 }
 
-// 1.5·2^52: for |y| < 2^51, `(y + RNE_MAGIC) − RNE_MAGIC` is y rounded to an integer with ties to
-// even (the addition's own rounding), about 3× faster than Math.round with the tie fix-up; a
-// model's input quantization runs this over every pixel of every call.
-const RNE_MAGIC = 6755399441055744;
+// |f32(x·inv)| below this: zp + rne is exact as a double, and rne is the RNE_MAGIC addition.
 const FAST_LIMIT = 2 ** 30;
 
 /**
@@ -69,7 +67,7 @@ function quantize8(src: Float32Array, out: Uint8Array | Int8Array, inv: number, 
   for (let i = 0; i < src.length; i++) {
     const y = f32(src[i]! * inv);
     if (y > -FAST_LIMIT && y < FAST_LIMIT) {
-      const v = zpF32 + (y + RNE_MAGIC - RNE_MAGIC);
+      const v = zpF32 + (y + RNE_MAGIC - RNE_MAGIC); // a model's input: every pixel of every call
       out[i] = v < qmin ? qmin : v > qmax ? qmax : v;
     } else {
       out[i] = quantizeWithInv(src[i]!, inv, zpF32, qmin, qmax);

@@ -1,5 +1,15 @@
+import { fc, test as prop } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import { roundHalfToEven } from '../src/index.js';
+
+/** The definition: the nearer integer, the even one on a tie, x's sign on a zero (C `nearbyint`). */
+function nearbyint(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const lo = Math.floor(x);
+  const d = x - lo; // exact: x and its floor are within 1 of each other
+  const r = d < 0.5 ? lo : d > 0.5 ? lo + 1 : lo % 2 === 0 ? lo : lo + 1;
+  return r === 0 ? (Object.is(x, -0) || x < 0 ? -0 : 0) : r;
+}
 
 describe('roundHalfToEven', () => {
   test('ties go to the even neighbour, unlike Math.round', () => {
@@ -17,4 +27,13 @@ describe('roundHalfToEven', () => {
     expect(roundHalfToEven(-Infinity)).toBe(-Infinity);
     expect(roundHalfToEven(NaN)).toBeNaN();
   });
+  // The fast path (|x| < 2^51) adds and subtracts 1.5·2^52; around its edges, on ties and zeros
+  // of both signs it must equal the definition.
+  const special = [0, -0, 0.5, -0.5, 1.5, -2.5, 2 ** 51 - 0.5, -(2 ** 51 - 0.5), 2 ** 51 - 1.5, 2 ** 51, 2 ** 51 + 0.5, 2 ** 52 - 0.5, 2 ** 53, Number.MIN_VALUE, -Number.MIN_VALUE, NaN, Infinity, -Infinity];
+  prop.prop([fc.oneof(fc.double(), fc.double({ min: -1e6, max: 1e6 }), fc.integer({ min: -1e6, max: 1e6 }).map((k) => k + 0.5), fc.constantFrom(...special))])(
+    'equals nearbyint for every double, signed zeros included',
+    (x) => {
+      expect(Object.is(roundHalfToEven(x), nearbyint(x)) || (Number.isNaN(x) && Number.isNaN(roundHalfToEven(x)))).toBe(true);
+    },
+  );
 });
