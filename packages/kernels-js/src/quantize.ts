@@ -7,6 +7,7 @@ import {
   DTYPE_RANGE,
   QTensor,
   allocStorage,
+  checkPerTensorQparams,
   dequantize as dequantizePt,
   fmaf,
   quantizePerChannel as quantizePerChannelPt,
@@ -39,9 +40,9 @@ const FBGEMM_VEC = 8;
 export function quantizePerTensor(ctx: EngineContext, x: Tensor, out: OutQparams, opts: KernelOptions | undefined): QTensor {
   const engine = resolveEngine('quantizePerTensor', opts, ctx);
   const dtype: QDtype = out.dtype ?? 'quint8';
-  // Validates dtype, scale and zero point exactly as PyTorch does, and is the qnnpack/onednn result.
-  const pt = quantizePerTensorPt(x, out.scale, out.zeroPoint, dtype);
-  if (engine === 'qnnpack' || engine === 'onednn') return pt;
+  if (engine === 'qnnpack' || engine === 'onednn') return quantizePerTensorPt(x, out.scale, out.zeroPoint, dtype);
+  // The same checks and errors as PyTorch's path, without its pass over the tensor.
+  checkPerTensorQparams(out.scale, out.zeroPoint, dtype, 'quantizePerTensor');
   const src = x.toFloat32Array();
   const [qmin, qmax] = DTYPE_RANGE[dtype];
   const codes = allocStorage(dtype, src.length);
@@ -57,7 +58,7 @@ export function quantizePerTensor(ctx: EngineContext, x: Tensor, out: OutQparams
       codes[i] = clamp(roundHalfToEven(v), qmin, qmax);
     }
   }
-  return new QTensor(codes, x.shape, dtype, pt.qparams);
+  return new QTensor(codes, x.shape, dtype, { qscheme: 'per_tensor_affine', scale: out.scale, zeroPoint: out.zeroPoint });
 }
 
 /** quantizePerChannel per engine; ort divides by each channel's float32 scale, the others use `quantize_val` (§1.3). */

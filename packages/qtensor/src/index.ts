@@ -36,7 +36,7 @@ export type {
   QuantizedBackend,
   BackendDefinition,
 } from './backend.js';
-export { quantizePerTensor, quantizePerChannel, dequantize, makePerTensorQuantizedTensor, makePerChannelQuantizedTensor } from './quantize.js';
+export { checkPerTensorQparams, quantizePerTensor, quantizePerChannel, dequantize, makePerTensorQuantizedTensor, makePerChannelQuantizedTensor } from './quantize.js';
 export type { IntTensor } from './quantize.js';
 export { quantizeVal, dequantizeVal, dequantizeValFma, fmaf } from './affine-quantizer-base.js';
 export { atenSum, atenMeanFallback } from './aten-sum.js';

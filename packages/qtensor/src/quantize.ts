@@ -23,6 +23,20 @@ function checkAxis(axis: number, shape: readonly number[], what: string): void {
 }
 
 /**
+ * The checks of {@link quantizePerTensor}, for kernels that quantize with another formula (ONNX
+ * Runtime's, FBGEMM's) and must reject the same qparams with the same errors, naming `what`.
+ *
+ * @throws `BAD_DTYPE`, `INVALID_QPARAMS` as {@link quantizePerTensor}.
+ * @example
+ * checkPerTensorQparams(0.1, 300, 'quint8', 'quantizePerTensor'); // throws INVALID_QPARAMS
+ */
+export function checkPerTensorQparams(scale: number, zeroPoint: number, dtype: QDtype, what: string): void {
+  checkDtype(dtype, what);
+  checkScale(scale, what);
+  checkZeroPoint(zeroPoint, dtype, what);
+}
+
+/**
  * Quantizes a float tensor with one scale and zero point, bit-exact with PyTorch 1.13 builds without
  * FBGEMM (Debian x86, ARM, macOS; spec pytorch-semantics §1.2):
  * `inv = f32(1/f32(scale))`, `q = clamp(zp + rne(f32(x·inv)), qmin, qmax)`, ties to even, the zero
@@ -37,10 +51,7 @@ function checkAxis(axis: number, shape: readonly number[], what: string): void {
  * @see https://pytorch.org/docs/stable/generated/torch.quantize_per_tensor.html
  */
 export function quantizePerTensor(x: Tensor, scale: number, zeroPoint: number, dtype: QDtype): QTensor {
-  const what = 'quantizePerTensor';
-  checkDtype(dtype, what);
-  checkScale(scale, what);
-  checkZeroPoint(zeroPoint, dtype, what);
+  checkPerTensorQparams(scale, zeroPoint, dtype, 'quantizePerTensor');
   const src = x.toFloat32Array();
   const out = allocStorage(dtype, src.length);
   const [qmin, qmax] = DTYPE_RANGE[dtype];

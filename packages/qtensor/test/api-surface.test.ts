@@ -38,6 +38,7 @@ test('public API surface', () => {
       "checkNonGemmInput",
       "checkNonGemmOut",
       "checkPair",
+      "checkPerTensorQparams",
       "chooseQuantizationParams",
       "clampU8",
       "composeBackends",
