@@ -199,30 +199,59 @@ export function q8_maxpool2d__wasmsimd(
   x: usize, y: usize, planes: i32, H: i32, W: i32, oH: i32, oW: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, edge: i32,
 ): void {
-  let o: usize = y;
+  // Outputs whose taps all lie inside the image (the same under both padding rules) go 16 at a
+  // time when the stride along x is 1 (16 consecutive bytes per tap) or 2 (every other byte of 32,
+  // one shuffle; the last load reads one byte past the row, inside the input's slack). Columns
+  // [owLo, owHi) are inside on every row whose kernel rows are.
+  const owLo = min(oW, (pw + sw - 1) / sw);
+  const reach = W - 1 + pw - (kw - 1) * dw;
+  const owHi = reach >= 0 ? min(oW, reach / sw + 1) : 0;
+  const vector = (sw == 1 || sw == 2) && owHi - owLo >= 16;
   for (let pl = 0; pl < planes; pl++) {
     const base = x + <usize>(pl * H * W);
     for (let oh = 0; oh < oH; oh++) {
-      for (let ow = 0; ow < oW; ow++) {
-        // −1 when every tap is padding: stored as 255, as kernels-js's Uint8Array store of −1.
-        let mx: i32 = -1;
-        for (let i = 0; i < kh; i++) {
-          let ih = oh * sh - ph + i * dh;
-          if (edge) ih = min(max(ih, 0), H - 1);
-          else if (ih < 0 || ih >= H) continue;
-          const row = base + <usize>(ih * W);
-          for (let j = 0; j < kw; j++) {
-            let iw = ow * sw - pw + j * dw;
-            if (edge) iw = min(max(iw, 0), W - 1);
-            else if (iw < 0 || iw >= W) continue;
-            mx = max(mx, <i32>load<u8>(row + <usize>iw));
+      const o = y + <usize>((pl * oH + oh) * oW);
+      const ih0 = oh * sh - ph;
+      let ow = 0;
+      if (vector && ih0 >= 0 && ih0 + (kh - 1) * dh < H) {
+        for (; ow < owLo; ow++) store<u8>(o + <usize>ow, maxTap(base, H, W, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, edge));
+        for (; ow + 16 <= owHi; ow += 16) {
+          let m = i8x16.splat(0);
+          for (let i = 0; i < kh; i++) {
+            const row = base + <usize>((ih0 + i * dh) * W) + <usize>(ow * sw - pw);
+            for (let j = 0; j < kw; j++) {
+              const p = row + <usize>(j * dw);
+              const v = sw == 1 ? v128.load(p) : v128.shuffle<u8>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+              m = i8x16.max_u(m, v);
+            }
           }
+          v128.store(o + <usize>ow, m);
         }
-        store<u8>(o, mx);
-        o++;
       }
+      for (; ow < oW; ow++) store<u8>(o + <usize>ow, maxTap(base, H, W, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, edge));
     }
   }
+}
+
+// One output of q8_maxpool2d: the largest tap; −1 when every tap is padding (stored as 255, as
+// kernels-js's Uint8Array store of −1).
+// @ts-ignore: decorator
+@inline
+function maxTap(base: usize, H: i32, W: i32, oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, edge: i32): i32 {
+  let mx: i32 = -1;
+  for (let i = 0; i < kh; i++) {
+    let ih = oh * sh - ph + i * dh;
+    if (edge) ih = min(max(ih, 0), H - 1);
+    else if (ih < 0 || ih >= H) continue;
+    const row = base + <usize>(ih * W);
+    for (let j = 0; j < kw; j++) {
+      let iw = ow * sw - pw + j * dw;
+      if (edge) iw = min(max(iw, 0), W - 1);
+      else if (iw < 0 || iw >= W) continue;
+      mx = max(mx, <i32>load<u8>(row + <usize>iw));
+    }
+  }
+  return mx;
 }
 
 // Average pooling: sum = Σ(q − zp) over the valid part of each window, then one of three formulas

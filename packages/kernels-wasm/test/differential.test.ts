@@ -171,6 +171,26 @@ describe('channels_last transposes (blocks and edges) vs kernels-js', () => {
   }
 });
 
+// maxPool2d's vector path (16 outputs whose taps are all inside the image, stride 1 or 2 along x)
+// needs rows of ≥ 16 such outputs, which the conformance suite's small shapes never have.
+describe('maxPool2d on wide rows (vector interior, scalar borders) vs kernels-js', () => {
+  const CASES = [
+    { x: [2, 3, 40, 50], p: { kernelSize: 3, stride: 2, padding: 1 } },
+    { x: [1, 4, 21, 37], p: { kernelSize: 3, stride: 1, padding: 1 } },
+    { x: [1, 2, 18, 64], p: { kernelSize: 2, stride: 2 } },
+    { x: [1, 2, 19, 47], p: { kernelSize: [3, 2], stride: [1, 2], padding: [1, 1], dilation: 2 } },
+    { x: [1, 3, 17, 45], p: { kernelSize: 3, stride: 2, padding: 1, ceilMode: true } },
+    { x: [1, 2, 9, 80], p: { kernelSize: 5, stride: 3, padding: 2 } },
+  ] as const;
+  for (const c of CASES) {
+    it(`[${c.x.join('×')}] ${JSON.stringify(c.p)}`, () => {
+      const r = rng(c.x.reduce((a: number, b) => a * 17 + b, 3));
+      const x = activation(r, c.x);
+      for (const engine of ['qnnpack', 'onednn', 'ort'] as const) same(wasm.kernels.maxPool2d(x, c.p, { engine }), js.kernels.maxPool2d(x, c.p, { engine }));
+    });
+  }
+});
+
 describe('trace records equal the reference', () => {
   for (const engine of ENGINES) {
     it(`linear and conv2d · ${engine}`, () => {
