@@ -18,6 +18,7 @@ export {
 } from './conv';
 export { q8_requant_minmax_fp32__wasmsimd, q8_requant_minmax_fbias__wasmsimd } from './requant';
 export {
+  q8_quantize_fp32__wasmsimd,
   q8_clamp__wasmsimd,
   q8_lut__wasmsimd,
   q8_nchw_to_nhwc__wasmsimd,

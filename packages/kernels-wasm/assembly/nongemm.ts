@@ -23,6 +23,33 @@ export function q8_clamp__wasmsimd(x: usize, y: usize, n: i32, lo: i32, hi: i32)
   for (; i < n; i++) store<u8>(y + <usize>i, min(max(<i32>load<u8>(x + <usize>i), lo), hi));
 }
 
+// quantize_per_tensor as PyTorch without FBGEMM (@quint/qtensor quantize.ts): q = f32(zp + rne(f32(x·inv)))
+// clamped to [qmin, qmax], and qmin for NaN, ±Infinity and |q| ≥ 2^63 (x86's int64 conversion).
+// Each step is one IEEE float32 operation, as in the scalar reference: the product, `f32x4.nearest`
+// (ties to even), the sum with zp. The clamp is pmin/pmax (NaN is replaced just after).
+// @ts-ignore: decorator
+@inline
+function quantizeVec(x: v128, inv: v128, zp: v128, qmin: v128, qmax: v128): v128 {
+  const v = f32x4.add(f32x4.nearest(f32x4.mul(x, inv)), zp);
+  const inRange = f32x4.lt(f32x4.abs(v), f32x4.splat(9223372036854775808.0));
+  return i32x4.trunc_sat_f32x4_s(v128.bitselect(f32x4.pmin(f32x4.pmax(v, qmin), qmax), qmin, inRange));
+}
+
+export function q8_quantize_fp32__wasmsimd(x: usize, y: usize, n: i32, inv: f32, zp: f32, qmin: f32, qmax: f32, signed: i32): void {
+  const vinv = f32x4.splat(inv), vzp = f32x4.splat(zp), vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    const h0 = i16x8.narrow_i32x4_s(quantizeVec(v128.load(p), vinv, vzp, vmin, vmax), quantizeVec(v128.load(p, 16), vinv, vzp, vmin, vmax));
+    const h1 = i16x8.narrow_i32x4_s(quantizeVec(v128.load(p, 32), vinv, vzp, vmin, vmax), quantizeVec(v128.load(p, 48), vinv, vzp, vmin, vmax));
+    v128.store(y + <usize>i, signed ? i8x16.narrow_i16x8_s(h0, h1) : i8x16.narrow_i16x8_u(h0, h1));
+  }
+  for (; i < n; i++) {
+    const v = nearest<f32>(load<f32>(x + (<usize>i << 2)) * inv) + zp;
+    store<i8>(y + <usize>i, <i8>(<i32>(abs<f32>(v) < 9223372036854775808.0 ? min(max(v, qmin), qmax) : qmin)));
+  }
+}
+
 // y[i] = table[x[i]] (256 bytes at `table`). Scalar: SIMD128 has no 256-entry byte gather.
 export function q8_lut__wasmsimd(x: usize, y: usize, n: i32, table: usize): void {
   let i = 0;

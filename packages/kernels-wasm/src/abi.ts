@@ -22,6 +22,7 @@ interface RawExports {
     acc: number, fbias: number, mult: number, out: number, rows: number, cols: number, stride: number,
     perRow: number, zp: number, lo: number, hi: number, signed: number, zpBefore: number,
   ): void;
+  q8_quantize_fp32__wasmsimd(x: number, y: number, n: number, inv: number, zp: number, qmin: number, qmax: number, signed: number): void;
   q8_clamp__wasmsimd(x: number, y: number, n: number, lo: number, hi: number): void;
   q8_lut__wasmsimd(x: number, y: number, n: number, table: number): void;
   q8_nchw_to_nhwc__wasmsimd(x: number, y: number, n: number, c: number, hw: number): void;
@@ -71,6 +72,7 @@ export const KERNEL_EXPORTS = [
   'q8_mean_rows__wasmsimd',
   'q8_mul_minmax_fp32__wasmsimd',
   'q8_cat__wasmsimd',
+  'q8_quantize_fp32__wasmsimd',
 ] as const satisfies readonly (keyof RawExports)[];
 
 /** A raw export's name. */
@@ -163,6 +165,11 @@ export interface KernelsAbi {
   requantFp32Args(args: RequantArgs & { readonly qnnpackSaturation: boolean }): number[];
   requantFbiasArgs(args: RequantArgs & { readonly zeroPointBeforeRounding: boolean }): number[];
   // Non-GEMM kernels (assembly/nongemm.ts); addresses into wasm memory, n = element count.
+  /** float32 → 8-bit codes with PyTorch's quantize_per_tensor steps; `inv` = f32(1/f32(scale)). */
+  quantize(args: {
+    readonly x: number; readonly y: number; readonly n: number; readonly inv: number; readonly zeroPoint: number;
+    readonly qmin: number; readonly qmax: number; readonly signed: boolean;
+  }): void;
   clamp(args: { readonly x: number; readonly y: number; readonly n: number; readonly lo: number; readonly hi: number }): void;
   lut(args: { readonly x: number; readonly y: number; readonly n: number; readonly table: number }): void;
   nchwToNhwc(args: TransposeArgs): void;
@@ -340,6 +347,7 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
     requantFbiasArgs: (r) => [
       r.acc, r.bias, r.mult, r.out, r.rows, r.cols, r.stride, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.zeroPointBeforeRounding),
     ],
+    quantize: (q) => raw.q8_quantize_fp32__wasmsimd(q.x, q.y, q.n, q.inv, q.zeroPoint, q.qmin, q.qmax, b(q.signed)),
     clamp: (c) => raw.q8_clamp__wasmsimd(c.x, c.y, c.n, c.lo, c.hi),
     lut: (c) => raw.q8_lut__wasmsimd(c.x, c.y, c.n, c.table),
     nchwToNhwc: (t) => raw.q8_nchw_to_nhwc__wasmsimd(t.x, t.y, t.n, t.c, t.hw),

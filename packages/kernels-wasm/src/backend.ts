@@ -150,6 +150,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
         conv2d(ready('conv2d'), runner!, ctx, x, mine('conv2d', w) as WasmPackedConv2d, out, opts, false),
       conv2dRelu: (x: QTensor, w: PackedConv2d, out: OutQparams, opts?: KernelOptions) =>
         conv2d(ready('conv2dRelu'), runner!, ctx, x, mine('conv2dRelu', w) as WasmPackedConv2d, out, opts, true),
+      quantizePerTensor: (x, out, opts) => ng.quantizePerTensor(ready('quantizePerTensor'), x, out, opts),
       add: (a, b, out, opts) => ng.add(ready('add'), 'add', a, b, out, opts),
       addRelu: (a, b, out, opts) => ng.add(ready('addRelu'), 'addRelu', a, b, out, opts),
       mul: (a, b, out, opts) => ng.mul(ready('mul'), 'mul', a, b, out, opts),

@@ -1,11 +1,13 @@
-// The non-GEMM ops on the wasm kernels of assembly/nongemm.ts: clamps, table activations, add, mul,
-// cat, pooling, mean. Checks, error codes and messages, pooling geometry, the inner-loop split and every
+// The non-GEMM ops on the wasm kernels of assembly/nongemm.ts: quantize_per_tensor, clamps, table
+// activations, add, mul, cat, pooling, mean. Checks, error codes and messages, pooling geometry, the inner-loop split and every
 // float formula are @quint/qtensor's (nongemm-checks.ts, lookup-tables.ts), shared with
 // @quint/kernels-js: tables that depend on float library functions (exp, tanh, Sleef's expf, the FMA
 // dequantize) are built in JS, then applied in wasm. Per-element trace records carry the input
 // code(s) and the output only (kernels-js reports every intermediate; use it for `quint explain`).
-import { QuantError } from '@quint/tensor';
+import { QuantError, type Tensor } from '@quint/tensor';
 import {
+  DTYPE_RANGE,
+  QTensor,
   SIGMOID_OUT_QPARAMS,
   TANH_OUT_QPARAMS,
   VEC_STEP_U8,
@@ -21,6 +23,7 @@ import {
   checkHardtanhBounds,
   checkNonGemmInput,
   checkNonGemmOut,
+  checkPerTensorQparams,
   dequantizeTables,
   dequantizeVal,
   dequantizeValFma,
@@ -48,6 +51,7 @@ import {
   qnnpackPoolMultiplier,
   qnnpackSigmoidTable,
   qnnpackTanhTable,
+  quantizePerTensor as quantizePerTensorPt,
   quantizeVal,
   quantizeWithInvU8,
   sameShape,
@@ -64,7 +68,7 @@ import {
   type NonGemmQparams,
   type OpName,
   type OutQparams,
-  type QTensor,
+  type QDtype,
   type UnaryBody,
 } from '@quint/qtensor';
 import type { KernelsAbi } from './abi.js';
@@ -73,6 +77,7 @@ const f32 = Math.fround;
 
 /** Engines per non-GEMM op with a wasm kernel (the rest of OP_NAMES' claims run on kernels-js). */
 export const WASM_NON_GEMM_ENGINES: Partial<Record<OpName, readonly Engine[]>> = {
+  quantizePerTensor: ['qnnpack', 'onednn'],
   add: ['qnnpack', 'onednn'],
   addRelu: ['qnnpack', 'onednn'],
   mul: ['qnnpack', 'onednn'],
@@ -153,6 +158,30 @@ function runU8(abi: KernelsAbi, what: string, inputs: readonly Uint8Array[], ext
   const y = allocStorage('quint8', outBytes) as Uint8Array;
   y.set(heap.u8().subarray(yp, yp + outBytes));
   return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// quantize_per_tensor (spec §1.2)
+
+/**
+ * PyTorch's quantize_per_tensor (engines qnnpack, onednn) with @quint/qtensor's checks and errors:
+ * 8-bit codes in wasm, 16 at a time; qint32 codes by @quint/qtensor itself.
+ */
+export function quantizePerTensor(abi: KernelsAbi, x: Tensor, out: OutQparams, opts?: KernelOptions): QTensor {
+  const op = 'quantizePerTensor';
+  checkEngine(op, opts);
+  const dtype: QDtype = out.dtype ?? 'quint8';
+  if (dtype === 'qint32') return quantizePerTensorPt(x, out.scale, out.zeroPoint, dtype);
+  checkPerTensorQparams(out.scale, out.zeroPoint, dtype, op);
+  const n = x.numel;
+  const heap = abi.heap;
+  const [xp, yp] = heap.scratch([n * 4 + 16, n + 16], () => `${op} [${x.shape.join(', ')}]`) as [number, number];
+  heap.f32(xp, n).set(x.isContiguous() ? x.data.subarray(x.offset, x.offset + n) : x.toFloat32Array());
+  const [qmin, qmax] = DTYPE_RANGE[dtype];
+  abi.quantize({ x: xp, y: yp, n, inv: invFloat(out.scale), zeroPoint: f32(out.zeroPoint), qmin, qmax, signed: dtype === 'qint8' });
+  const codes = allocStorage(dtype, n);
+  codes.set(heap.u8().subarray(yp, yp + n)); // into an Int8Array, bytes ≥ 128 become negative
+  return new QTensor(codes, x.shape, dtype, { qscheme: 'per_tensor_affine', scale: out.scale, zeroPoint: out.zeroPoint });
 }
 
 function applyTable(abi: KernelsAbi, op: OpName, x: QTensor, table: Uint8Array): Uint8Array {

@@ -2,6 +2,7 @@
 // shapes, every claimed engine, with and without ReLU, bias, per-channel and asymmetric weights.
 // Integer outputs must be identical, and so must trace records.
 import { createJsBackend } from '@quint/kernels-js';
+import { Tensor } from '@quint/tensor';
 import type { Engine, QuantizedBackend, QTensor, TraceRecord } from '@quint/qtensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackend } from '../src/index.js';
@@ -187,6 +188,29 @@ describe('maxPool2d on wide rows (vector interior, scalar borders) vs kernels-js
       const r = rng(c.x.reduce((a: number, b) => a * 17 + b, 3));
       const x = activation(r, c.x);
       for (const engine of ['qnnpack', 'onednn', 'ort'] as const) same(wasm.kernels.maxPool2d(x, c.p, { engine }), js.kernels.maxPool2d(x, c.p, { engine }));
+    });
+  }
+});
+
+// quantizePerTensor: 16 codes per vector step, then a scalar tail; NaN, ±Infinity and values past
+// int64 give qmin, ties go to even, as @quint/kernels-js (PyTorch's formula) gives them.
+describe('quantizePerTensor vs kernels-js', () => {
+  const special = [Number.NaN, Infinity, -Infinity, 1e30, -1e30, 0, -0, 0.5, 1.5, 2.5, -0.5, -2.5, 3e9, -3e9];
+  for (const n of [1, 15, 16, 17, 100, 333]) {
+    it(`${n} values, quint8 and qint8, engines qnnpack and onednn, contiguous and strided`, () => {
+      const r = rng(n * 7 + 1);
+      const data = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? special[(i / 5) % special.length]! : (r() - 0.5) * 8));
+      const flat = new Tensor(data, [n]);
+      // The same values read through a view: a permuted 2-D tensor over a padded buffer.
+      const buf = new Float32Array(2 * n + 3);
+      for (let i = 0; i < n; i++) buf[3 + 2 * i] = data[i]!;
+      const strided = new Tensor(buf, [n, 1], [2, 1], 3).permute([1, 0]);
+      for (const [scale, zeroPoint, dtype] of [[1, 0, 'quint8'], [0.0173, 131, 'quint8'], [0.05, -7, 'qint8'], [1, 0, 'qint8']] as const) {
+        for (const engine of ['qnnpack', 'onednn'] as const) {
+          const out = { scale, zeroPoint, dtype };
+          for (const x of [flat, strided]) same(wasm.kernels.quantizePerTensor(x, out, { engine }), js.kernels.quantizePerTensor(x, out, { engine }));
+        }
+      }
     });
   }
 });
