@@ -1,8 +1,8 @@
 // The non-GEMM ops on the wasm kernels of assembly/nongemm.ts: quantize_per_tensor, clamps, table
-// activations, add, mul, cat, pooling, mean. Checks, error codes and messages, pooling geometry, the inner-loop split and every
-// float formula are @quint/qtensor's (nongemm-checks.ts, lookup-tables.ts), shared with
-// @quint/kernels-js: tables that depend on float library functions (exp, tanh, Sleef's expf, the FMA
-// dequantize) are built in JS, then applied in wasm. Per-element trace records carry the input
+// activations, add, mul, cat, pooling, mean. Checks, error codes and messages, pooling geometry, the
+// inner-loop split and every float formula are @quint/qtensor's (nongemm-checks.ts,
+// lookup-tables.ts), shared with @quint/kernels-js: tables that depend on float library functions
+// (exp, tanh, Sleef's expf, the FMA dequantize) are built in JS, then applied in wasm. Per-element trace records carry the input
 // code(s) and the output only (kernels-js reports every intermediate; use it for `quint explain`).
 import { QuantError, type Tensor } from '@quint/tensor';
 import {
