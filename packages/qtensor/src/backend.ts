@@ -637,11 +637,12 @@ export function defineBackend(def: BackendDefinition): QuantizedBackend {
 }
 
 /**
- * One backend made of two: each op runs on `primary` when it supports the op for `engine`, else on
- * `fallback`; weights are prepacked by `primary` (it must support conv2d/linear for `engine`).
- * This is how kernels-wasm is used in practice: its SIMD kernels where it has them, kernels-js for
- * the rest. The combination is built for one engine because support differs per engine (kernels-wasm
- * has no `add` for engine ort, for example). `dispose()` disposes both.
+ * One backend made of two: each op runs on `primary` when it supports the op for the call's engine,
+ * else on `fallback`; weights are prepacked by `primary` (it must support conv2d/linear for
+ * `engine`). This is how kernels-wasm is used in practice: its SIMD kernels where it has them,
+ * kernels-js for the rest. Support differs per engine (kernels-wasm has no `add` for engine ort, for
+ * example), so each call is routed by the engine its options name (the last argument), and `engine`
+ * for a call that names none. `dispose()` disposes both.
  *
  * @example
  * const backend = composeBackends({ primary: createWasmBackend(), fallback: createJsBackend(), engine: 'qnnpack' });
@@ -655,16 +656,28 @@ export function composeBackends(opts: {
   readonly name?: string;
 }): QuantizedBackend {
   const { primary, fallback, engine } = opts;
-  // Chosen at the first call, after init(): a backend may only know what it supports once loaded.
-  let chosen: Partial<Record<OpName, (...a: unknown[]) => unknown>> | undefined;
-  const kernelFor = (op: OpName): ((...a: unknown[]) => unknown) => {
-    chosen ??= Object.fromEntries(
-      opNames().map((o) => [o, (primary.supports(o, { engine }) ? primary : fallback).kernels[o]]),
-    ) as Partial<Record<OpName, (...a: unknown[]) => unknown>>;
-    return chosen[op]!;
+  // Chosen per engine at its first call, after init(): a backend may only know what it supports
+  // once loaded.
+  const chosen = new Map<Engine, Partial<Record<OpName, (...a: unknown[]) => unknown>>>();
+  const kernelFor = (op: OpName, e: Engine): ((...a: unknown[]) => unknown) => {
+    let table = chosen.get(e);
+    if (table === undefined) {
+      table = Object.fromEntries(
+        opNames().map((o) => [o, (primary.supports(o, { engine: e }) ? primary : fallback).kernels[o]]),
+      ) as Partial<Record<OpName, (...a: unknown[]) => unknown>>;
+      chosen.set(e, table);
+    }
+    return table[op]!;
+  };
+  // Every kernel takes its KernelOptions last; other arguments (tensors, qparams, op parameters)
+  // have no `engine` field.
+  const callEngine = (args: readonly unknown[]): Engine => {
+    const last = args[args.length - 1];
+    const named = typeof last === 'object' && last !== null && 'engine' in last ? (last as KernelOptions).engine : undefined;
+    return named ?? engine;
   };
   const table = {} as Record<string, unknown>;
-  for (const op of opNames()) table[op] = (...args: unknown[]) => kernelFor(op)(...args);
+  for (const op of opNames()) table[op] = (...args: unknown[]) => kernelFor(op, callEngine(args))(...args);
   return defineBackend({
     name: opts.name ?? `${primary.name}+${fallback.name}`,
     kernels: table as Partial<KernelTable>,

@@ -22,11 +22,23 @@ describe('composeBackends', () => {
     expect(b.supports('mean')).toBe(false);
   });
 
-  it('is built for one engine: an op the primary lacks on that engine goes to the fallback', async () => {
+  it("a call that names no engine uses the composition's: an op the primary lacks on it goes to the fallback", async () => {
     const calls: string[] = [];
     const b = composeBackends({ primary: fake('wasm', ['relu'], calls), fallback: fake('js', ['relu'], calls), engine: 'ort' });
     await b.init();
     (b.kernels.relu as unknown as () => void)();
     expect(calls).toEqual(['js.relu']);
+  });
+
+  it("routes a call by the engine its options name: the primary's op for its engines, the fallback's for others", async () => {
+    const calls: string[] = [];
+    const b = composeBackends({ primary: fake('wasm', ['relu'], calls), fallback: fake('js', ['relu'], calls), engine: 'qnnpack' });
+    await b.init();
+    const relu = b.kernels.relu as unknown as (x: unknown, o?: { engine?: string }) => void;
+    relu({}, { engine: 'ort' });
+    relu({}, { engine: 'qnnpack' });
+    relu({});
+    relu({}, {});
+    expect(calls).toEqual(['js.relu', 'wasm.relu', 'wasm.relu', 'wasm.relu']);
   });
 });

@@ -1,7 +1,7 @@
 // The backends of the model commands. kernels-wasm has SIMD128 kernels for conv2d/linear and, per
 // engine, a few other ops; everything else runs on kernels-js. Which ops kernels-wasm takes depends on
-// the engine (e.g. `add` has no wasm kernel for engine ort), so the combined backend is built for one
-// engine (the demo's createWasmWithJsFallback is fixed to qnnpack).
+// the engine (e.g. `add` has no wasm kernel for engine ort): the combined backend routes each call by
+// the engine it names, and the given engine decides where weights are prepacked.
 import { createJsBackend } from '@quint/kernels-js';
 import { createWasmBackend } from '@quint/kernels-wasm';
 import { composeBackends, type Engine, type QuantizedBackend } from '@quint/qtensor';
