@@ -1,12 +1,19 @@
 // `quint bench` is a benchmark, not a test: nothing here looks at speed. It checks the document the
-// bench writes (issue #9's schema), that every runtime ran the same shape, and the CLI's usage errors.
+// bench writes (issue #9's schema), that every runtime ran the same shape, the model bench's
+// document, and the CLI's usage errors.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { npyToTensor } from '@quint/tensor';
 import { BENCH_BACKENDS, formatBenchTable, pairedSpeedup, roundOrder, runBench, type BenchBackend, type BenchResult } from '../src/bench/index.js';
+import { MODEL_BENCH_BACKENDS, formatModelBenchTable, runModelBench } from '../src/bench/model.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const CLI = join(ROOT, 'apps/reference/bin/quint.mjs');
+// A small QDQ int8 CNN from ONNX Runtime's quantizer (engine ort) and its input [2, 3, 8, 8].
+const QDQ = join(ROOT, 'packages/onnx/test/fixtures/qdq-u8s8.onnx');
+const QDQ_X = join(ROOT, 'packages/onnx/test/fixtures/x.npy');
 
 describe('runBench', () => {
   test('two interleaved rounds of every runtime on the depthwise shape gives a complete, consistent document', async () => {
@@ -71,11 +78,44 @@ describe('pairedSpeedup', () => {
   });
 });
 
+describe('runModelBench', () => {
+  test('every runtime runs the same file in interleaved rounds; the table has a row per runtime and the paired ratios', async () => {
+    const sampled: BenchBackend[] = [];
+    const x = npyToTensor(new Uint8Array(readFileSync(QDQ_X)));
+    const results = await runModelBench({ model: QDQ, inputs: { x }, samples: 2, onProgress: (e) => sampled.push(e.backend) });
+    expect(results.map((r) => r.backend)).toEqual([...MODEL_BENCH_BACKENDS]);
+    const n = MODEL_BENCH_BACKENDS.length;
+    expect(sampled.slice(2 * n)).toEqual([...roundOrder(MODEL_BENCH_BACKENDS, 0), ...roundOrder(MODEL_BENCH_BACKENDS, 1)]);
+    for (const r of results) {
+      expect(Object.keys(r).sort()).toEqual(['backend', 'maxMs', 'medianMs', 'minMs', 'model', 'sampleMs', 'samples']);
+      expect(r.model).toBe('qdq-u8s8.onnx');
+      expect(r.sampleMs).toHaveLength(2);
+      expect(r.minMs).toBeGreaterThan(0);
+      expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
+      expect(r.medianMs).toBeLessThanOrEqual(r.maxMs);
+    }
+    const lines = formatModelBenchTable(results).split('\n');
+    expect(lines[0]).toMatch(/^qdq-u8s8\.onnx: one forward pass per call/);
+    expect(lines.slice(3).map((l) => l.split(' ')[0])).toEqual([...MODEL_BENCH_BACKENDS]);
+    expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('kernels-wasm-2t')]).toMatch(/ \d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/);
+  }, 120_000);
+
+  test('a float model is refused', async () => {
+    const x = npyToTensor(new Uint8Array(readFileSync(join(ROOT, 'packages/onnx/test/fixtures/cnn-static.x.npy'))));
+    await expect(runModelBench({ model: join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'), inputs: { x }, samples: 1 })).rejects.toThrow(/is a float model; quantize it first/);
+  });
+});
+
 describe('quint bench usage errors', () => {
   const quint = (...args: string[]) => spawnSync(process.execPath, [CLI, 'bench', ...args], { cwd: ROOT, encoding: 'utf8' });
   test.each([
     [['--shapes', 'mm_3x3x3'], /^quint: USAGE: unknown shape 'mm_3x3x3' for --shapes; use some of mm_1x1024x1024, /],
     [['--samples', '0'], /^quint: USAGE: --samples must be a positive integer, got '0'$/],
+    [['--input', QDQ_X], /^quint: USAGE: --input needs --model; /],
+    [['--model', QDQ, '--input', QDQ_X, '--shapes', 'mm_256x256x256'], /^quint: USAGE: --shapes and --model measure different things; /],
+    [['--model', QDQ], /^quint: USAGE: --model needs --input <x\.npy>/],
+    // Found in the child the bench re-runs itself as: its status must come through.
+    [['--model', join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'), '--input', join(ROOT, 'packages/onnx/test/fixtures/cnn-static.x.npy')], /^quint: USAGE: .*cnn-static\.onnx is a float model; quantize it first/],
   ])('%j', (args, line) => {
     const r = quint(...args);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(line);

@@ -151,11 +151,9 @@ function operands(shape: BenchShape): Operands {
   return { def, xShape, wShape, yShape, xq, wq, xs, ws, ys, xf, wf };
 }
 
-/** A prepared runtime on one shape: one call per invocation. */
-type Runner = () => unknown;
-
-interface Prepared {
-  readonly call: Runner;
+/** A runtime ready to be called on one subject. @internal */
+export interface Prepared {
+  readonly call: () => unknown;
   readonly dispose: () => void;
 }
 
@@ -219,7 +217,8 @@ function ortModel(o: Operands, int8: boolean): SingleOpModel {
   return { opType: d.kind === 'mm' ? 'QLinearMatMul' : 'QLinearConv', inputs, attributes: convAttrs, initializers, input, output };
 }
 
-type Ort = typeof import('onnxruntime-web');
+/** The onnxruntime-web module. @internal */
+export type Ort = typeof import('onnxruntime-web');
 
 async function ortRunner(ort: Ort, o: Operands, int8: boolean): Promise<{ call: () => Promise<unknown>; dispose: () => void }> {
   const bytes = encodeSingleOpModel(ortModel(o, int8));
@@ -235,7 +234,8 @@ async function ortRunner(ort: Ort, o: Operands, int8: boolean): Promise<{ call: 
   return { call: () => session.run(feeds), dispose: () => void session.release() };
 }
 
-interface Timing {
+/** A runtime's times per call, in ms. @internal */
+export interface Timing {
   medianMs: number;
   minMs: number;
   maxMs: number;
@@ -289,8 +289,8 @@ async function sample(cell: Cell): Promise<void> {
   cell.per.push((now() - t0) / calls);
 }
 
-// The q-quantile of ascending values, interpolated between neighbours (q = 0.5: the median).
-function quantile(sorted: readonly number[], q: number): number {
+/** The q-quantile of ascending values, interpolated between neighbours (q = 0.5: the median). @internal */
+export function quantile(sorted: readonly number[], q: number): number {
   const at = q * (sorted.length - 1);
   const lo = Math.floor(at);
   return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo);
@@ -300,7 +300,8 @@ const median = (sorted: readonly number[]): number => quantile(sorted, 0.5);
 
 const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
 
-function timing(per: readonly number[]): Timing {
+/** Median, fastest and slowest of sample times, and their count. @internal */
+export function timing(per: readonly number[]): Timing {
   const sorted = ascending(per);
   return { medianMs: median(sorted), minMs: sorted[0]!, maxMs: sorted[sorted.length - 1]!, samples: sorted.length };
 }
@@ -366,47 +367,71 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const backends = opts.backends ?? BENCH_BACKENDS;
   const samples = opts.samples ?? 9;
   const results: BenchResult[] = [];
-  let ort: Ort | undefined;
-  if (backends.some((b) => b.startsWith('ort-web'))) {
-    ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = 1;
-    ort.env.wasm.proxy = false;
-    ort.env.logLevel = 'error';
-  }
+  const ort = backends.some((b) => b.startsWith('ort-web')) ? await loadOrtWeb() : undefined;
   // Progress steps: per cell, its warm-up and each round.
   const total = shapes.length * backends.length * (samples + 1);
   let done = 0;
-  const step = (shape: BenchShape, backend: BenchBackend): void => {
-    done++;
-    opts.onProgress?.({ shape, backend, done, total });
-  };
   for (const shape of shapes) {
     const o = operands(shape);
-    const cells: Cell[] = [];
-    try {
-      for (const backend of backends) {
-        opts.onProgress?.({ shape, backend, done, total });
-        const cell: Cell = { backend, prepared: await prepare(backend, o, ort), slow: false, per: [] };
-        cells.push(cell);
-        await warmUp(cell);
-        step(shape, backend);
-      }
-      for (let round = 0; round < samples; round++) {
-        for (const backend of roundOrder(backends, round)) {
-          const cell = cells.find((c) => c.backend === backend)!;
-          if (!cell.slow || cell.per.length < Math.min(samples, 3)) await sample(cell);
-          step(shape, cell.backend);
-        }
-      }
-      for (const cell of cells) {
-        const t = timing(cell.per);
-        results.push({ shape, backend: cell.backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t, sampleMs: cell.per });
-      }
-    } finally {
-      for (const cell of cells) cell.prepared.dispose();
+    const cells = await measureCells(backends, samples, (backend) => prepare(backend, o, ort), (backend, stepped) => {
+      if (stepped) done++;
+      opts.onProgress?.({ shape, backend, done, total });
+    });
+    for (const cell of cells) {
+      const t = timing(cell.per);
+      results.push({ shape, backend: cell.backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t, sampleMs: cell.per });
     }
   }
   return { results };
+}
+
+/** onnxruntime-web on its single-threaded wasm build, quiet. @internal */
+export async function loadOrtWeb(): Promise<Ort> {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+  return ort;
+}
+
+/** A runtime measured on one subject: its sample times, in round order. @internal */
+export interface MeasuredCell {
+  readonly backend: BenchBackend;
+  readonly per: readonly number[];
+}
+
+/**
+ * Warms up every runtime on one subject (a shape or a model), then takes `samples` rounds of one
+ * sample each in {@link roundOrder}; slow runtimes (≥ 60 ms per call) take at most 3 samples.
+ * `progress(backend, stepped)` is called before each warm-up (stepped false) and after each warm-up
+ * and sample (stepped true). Every runtime is disposed at the end. @internal
+ */
+export async function measureCells(
+  backends: readonly BenchBackend[],
+  samples: number,
+  prepareOne: (backend: BenchBackend) => Promise<Prepared>,
+  progress: (backend: BenchBackend, stepped: boolean) => void,
+): Promise<MeasuredCell[]> {
+  const cells: Cell[] = [];
+  try {
+    for (const backend of backends) {
+      progress(backend, false);
+      const cell: Cell = { backend, prepared: await prepareOne(backend), slow: false, per: [] };
+      cells.push(cell);
+      await warmUp(cell);
+      progress(backend, true);
+    }
+    for (let round = 0; round < samples; round++) {
+      for (const backend of roundOrder(backends, round)) {
+        const cell = cells.find((c) => c.backend === backend)!;
+        if (!cell.slow || cell.per.length < Math.min(samples, 3)) await sample(cell);
+        progress(cell.backend, true);
+      }
+    }
+    return cells;
+  } finally {
+    for (const cell of cells) cell.prepared.dispose();
+  }
 }
 
 /**
@@ -418,13 +443,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
  * @example
  * pairedSpeedup(cell('kernels-wasm-2t'), cell('kernels-wasm')); // 1.8: two threads, same rounds
  */
-export function pairedSpeedup(a: BenchResult, b: BenchResult): number | undefined {
+export function pairedSpeedup(a: Pick<BenchResult, 'sampleMs'>, b: Pick<BenchResult, 'sampleMs'>): number | undefined {
   const r = roundRatios(a, b);
   return r.length === 0 ? undefined : median(r);
 }
 
-/** `b`'s time over `a`'s in each round in which both took a sample, ascending. */
-function roundRatios(a: BenchResult, b: BenchResult): number[] {
+/** `b`'s time over `a`'s in each round in which both took a sample, ascending. @internal */
+export function roundRatios(a: Pick<BenchResult, 'sampleMs'>, b: Pick<BenchResult, 'sampleMs'>): number[] {
   const n = Math.min(a.sampleMs.length, b.sampleMs.length);
   return ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!));
 }

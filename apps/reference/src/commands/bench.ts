@@ -5,6 +5,9 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { QuantError } from '@quint/tensor';
 import { BENCH_SHAPES, formatBenchTable, runBench, type BenchShape } from '../bench/index.js';
+import { formatModelBenchTable, runModelBench } from '../bench/model.js';
+import { jsBackend } from '../cli-io/backends.js';
+import { loadModelArg, readInputs, repeatable } from '../cli-io/options.js';
 import { writeFileAtomic } from '../io.js';
 
 // Steady-state wasm figures need TurboFan from the first call (spec/performance-anchors.md: the
@@ -29,17 +32,32 @@ function parseSamples(v: string | undefined): number | undefined {
   return n;
 }
 
-/** `quint bench`: kernels and models, ours vs ONNX Runtime Web, in one run; writes out/bench.json. */
+/** The options `quint bench` parses. */
+interface BenchCliOptions {
+  readonly json?: boolean;
+  readonly samples?: string;
+  readonly shapes?: string;
+  readonly model?: string;
+  readonly input?: string[];
+}
+
+/** `quint bench`: kernels, or one quantized model end to end, ours vs ONNX Runtime Web, in one run. */
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('benchmark int8 kernels (js, wasm) against float32 and ONNX Runtime Web; writes out/bench.json')
+    .description('benchmark int8 kernels (js, wasm) against float32 and ONNX Runtime Web (writes out/bench.json), or a quantized model end to end (--model, writes out/bench-model.json)')
     .option('--json', 'print the bench document as JSON')
     .option('--samples <n>', 'samples per runtime (default 9)')
     .option('--shapes <list>', `comma-separated subset of ${BENCH_SHAPES.join(', ')}`)
-    .action(async (opts: { json?: boolean; samples?: string; shapes?: string }) => {
+    .option('--model <model.onnx>', 'a quantized ONNX model: kernels-js, kernels-wasm on 1 and 2 threads and onnxruntime-web on the same file')
+    .option('--input <[name=]x.npy>', 'with --model: float32 .npy input; for several inputs --input name=x.npy, repeated', repeatable)
+    .addHelpText('after', '\nExamples:\n  quint bench --shapes conv3x3_64_56 --samples 15\n  quint bench --model model.int8.onnx --input x.npy\n')
+    .action(async (opts: BenchCliOptions) => {
       const shapes = parseShapes(opts.shapes);
       const samples = parseSamples(opts.samples);
+      if (opts.model === undefined && opts.input !== undefined) throw new QuantError('USAGE', '--input needs --model; pass the quantized model to run on it.');
+      if (opts.model !== undefined && shapes !== undefined) throw new QuantError('USAGE', '--shapes and --model measure different things; pass one of them.');
+      if (opts.model !== undefined && opts.input === undefined) throw new QuantError('USAGE', '--model needs --input <x.npy> (the model\'s input, float32).');
       if (!process.execArgv.includes(NO_LIFTOFF)) {
         const child = spawnSync(process.execPath, [NO_LIFTOFF, ...process.execArgv, ...process.argv.slice(1)], {
           stdio: 'inherit',
@@ -48,14 +66,36 @@ export function registerBench(program: Command): void {
         return;
       }
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'bench {bar} {value}/{total} {cell}', stream: process.stderr }) : undefined;
+      const progress = (cell: string, done: number, total: number): void => {
+        if (!bar) return;
+        if (done === 0) bar.start(total, 0, { cell: '' });
+        bar.update(done, { cell });
+      };
+      if (opts.model !== undefined) {
+        const js = await jsBackend();
+        let inputs;
+        try {
+          inputs = readInputs(await loadModelArg(opts.model, { backend: js }), opts.input ?? []);
+        } finally {
+          js.dispose();
+        }
+        const models = await runModelBench({
+          model: opts.model,
+          inputs,
+          ...(samples ? { samples } : {}),
+          onProgress: ({ backend, done, total }) => progress(backend, done, total),
+        });
+        bar?.stop();
+        const doc = { models };
+        mkdirSync(resolve('out'), { recursive: true });
+        writeFileAtomic('out/bench-model.json', `${JSON.stringify(doc, null, 2)}\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify(doc)}\n` : `${formatModelBenchTable(models)}\n`);
+        return;
+      }
       const report = await runBench({
         ...(shapes ? { shapes } : {}),
         ...(samples ? { samples } : {}),
-        onProgress: ({ shape, backend, done, total }) => {
-          if (!bar) return;
-          if (done === 0) bar.start(total, 0, { cell: '' });
-          bar.update(done, { cell: `${shape} ${backend}` });
-        },
+        onProgress: ({ shape, backend, done, total }) => progress(`${shape} ${backend}`, done, total),
       });
       bar?.stop();
       mkdirSync(resolve('out'), { recursive: true });

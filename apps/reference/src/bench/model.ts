@@ -1,0 +1,120 @@
+// `quint bench --model`: one quantized ONNX model end to end, the same file on quint's backends and
+// on ONNX Runtime Web (wasm, 1 thread, which fuses the file's QDQ into its int8 kernels), sampled
+// as the kernel benchmark samples its shapes (bench/index.ts): interleaved rounds, medians with
+// min–max, same-round ratios.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { loadModel, type QuintModel } from '@quint/onnx';
+import { QuantError, type Tensor } from '@quint/tensor';
+import { jsBackend, wasmBackend } from '../cli-io/backends.js';
+import { loadOrtWeb, measureCells, quantile, roundRatios, timing, type BenchBackend, type Ort, type Prepared, type Timing } from './index.js';
+
+/** The runtimes of a model benchmark, in table order. */
+export const MODEL_BENCH_BACKENDS = ['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'ort-web-int8'] as const satisfies readonly BenchBackend[];
+
+/** One runtime on the model: ms per call (a whole forward pass over the given inputs). */
+export interface ModelBenchResult extends Timing {
+  /** The model file's name. */
+  readonly model: string;
+  readonly backend: (typeof MODEL_BENCH_BACKENDS)[number];
+  /** Each sample's milliseconds per call, in round order. */
+  readonly sampleMs: readonly number[];
+}
+
+/** Options of {@link runModelBench}. */
+export interface ModelBenchOptions {
+  /** Path of a quantized ONNX model (QDQ or QOperator). */
+  readonly model: string;
+  /** The model's inputs by name (float32). */
+  readonly inputs: Readonly<Record<string, Tensor>>;
+  /** Samples per runtime (default 9); runtimes slower than 60 ms per call take at most 3. */
+  readonly samples?: number;
+  /** Default: every runtime of {@link MODEL_BENCH_BACKENDS}. */
+  readonly backends?: readonly (typeof MODEL_BENCH_BACKENDS)[number][];
+  /** Called before each runtime's warm-up and after each warm-up and sample. */
+  readonly onProgress?: (event: { readonly backend: BenchBackend; readonly done: number; readonly total: number }) => void;
+}
+
+function quintRunner(model: QuintModel, inputs: Readonly<Record<string, Tensor>>, dispose: () => void): Prepared {
+  const xs = model.inputNames.map((n) => inputs[n]!);
+  return { call: () => model.graphModule.call(...xs), dispose };
+}
+
+async function ortRunner(ort: Ort, bytes: Uint8Array, inputs: Readonly<Record<string, Tensor>>): Promise<Prepared> {
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor('float32', t.toFloat32Array(), [...t.shape])]));
+  return { call: () => session.run(feeds), dispose: () => void session.release() };
+}
+
+/**
+ * Runs one quantized model on every requested runtime, in one process, and returns the medians with
+ * min–max. quint's runtimes run the model on its engine (the file's `quint.engine`, else ort):
+ * kernels-js, and kernels-wasm (with kernels-js for the ops it has no kernel for) on 1 and 2 threads.
+ * Run it under `node --no-liftoff` for steady-state wasm figures.
+ *
+ * @throws QuantError `USAGE` when the model is not quantized.
+ * @example
+ * const results = await runModelBench({ model: 'resnet18.int8.onnx', inputs: { x }, samples: 5 });
+ * console.log(formatModelBenchTable(results));
+ */
+export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBenchResult[]> {
+  const bytes = new Uint8Array(readFileSync(opts.model));
+  const js = await jsBackend();
+  const probe = await loadModel(bytes, { backend: js });
+  if (probe.kind !== 'quantized') {
+    js.dispose();
+    throw new QuantError('USAGE', `${opts.model} is a float model; quantize it first (quint quantize), then bench the int8 file.`);
+  }
+  const backends = opts.backends ?? MODEL_BENCH_BACKENDS;
+  const samples = opts.samples ?? 9;
+  const ort = backends.includes('ort-web-int8') ? await loadOrtWeb() : undefined;
+  const prepare = async (backend: BenchBackend): Promise<Prepared> => {
+    if (backend === 'kernels-js') return quintRunner(probe, opts.inputs, () => {});
+    if (backend === 'ort-web-int8') return ortRunner(ort!, bytes, opts.inputs);
+    const be = await wasmBackend(probe.engine, backend === 'kernels-wasm-2t' ? 2 : 1);
+    return quintRunner(await loadModel(bytes, { backend: be }), opts.inputs, () => be.dispose());
+  };
+  const total = backends.length * (samples + 1);
+  let done = 0;
+  try {
+    const cells = await measureCells(backends, samples, prepare, (backend, stepped) => {
+      if (stepped) done++;
+      opts.onProgress?.({ backend, done, total });
+    });
+    const model = basename(opts.model);
+    return cells.map((c) => ({ model, backend: c.backend as ModelBenchResult['backend'], ...timing(c.per), sampleMs: c.per }));
+  } finally {
+    js.dispose();
+  }
+}
+
+/**
+ * Formats model results: one row per runtime with ms per call (min–max), then how many times faster
+ * than ONNX Runtime Web it ran and, for kernels-wasm-2t, than kernels-wasm (medians of same-round
+ * ratios, with their quartiles).
+ *
+ * @example
+ * formatModelBenchTable(await runModelBench({ model: 'm.int8.onnx', inputs: { x } }));
+ */
+export function formatModelBenchTable(results: readonly ModelBenchResult[]): string {
+  const of = (b: string): ModelBenchResult | undefined => results.find((r) => r.backend === b);
+  const ratio = (a: ModelBenchResult | undefined, b: ModelBenchResult | undefined): string => {
+    const r = a && b ? roundRatios(a, b) : [];
+    return r.length === 0 ? '–' : `${quantile(r, 0.5).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
+  };
+  const head = ['runtime', 'ms per call (min–max)', 'vs ort-web-int8 (q25–q75)', 'vs 1 thread (q25–q75)'];
+  const rows = results.map((r) => [
+    r.backend,
+    `${r.medianMs.toFixed(1)} (${r.minMs.toFixed(1)}–${r.maxMs.toFixed(1)})`,
+    r.backend === 'ort-web-int8' ? '1×' : ratio(r, of('ort-web-int8')),
+    r.backend === 'kernels-wasm-2t' ? ratio(r, of('kernels-wasm')) : '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    `${results[0]?.model ?? 'model'}: one forward pass per call, median of samples (min–max); ratios: median of same-round ratios`,
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}
