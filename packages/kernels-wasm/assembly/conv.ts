@@ -377,53 +377,9 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
           }
         }
       } else if (sw == 1) {
-        for (let ox = 0; ox < ow; ox += 8) {
-          let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
-          for (let ky = 0; ky < kh; ky++) {
-            const src = prow + <usize>(ky * dh) * rowBytes + (<usize>ox << 1);
-            const wr = wc + (<usize>(ky * kw) << 1);
-            for (let kx = 0; kx < kw; kx++) {
-              const v = v128.load(src + (<usize>(kx * dw) << 1));
-              const t = i16x8.splat(load<i16>(wr + (<usize>kx << 1)));
-              a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, t));
-              a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, t));
-            }
-          }
-          const cols = ow - ox;
-          const op = orow + (<usize>ox << 2);
-          if (cols >= 8) {
-            v128.store(op, a0);
-            v128.store(op, a1, 16);
-          } else {
-            storeTail(op, a0, a1, cols);
-          }
-        }
+        dwRow(prow, wc, orow, ow, kh, kw, dh, dw, rowBytes, false);
       } else if (sw == 2) {
-        // Stride 2 along x: the 8 outputs' inputs for one tap are every other int16 of 16, joined
-        // from two loads by one shuffle. The last group reads up to 15 int16 past its row (the
-        // next row, or the plane's slack), into lanes that are not stored.
-        for (let ox = 0; ox < ow; ox += 8) {
-          let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
-          for (let ky = 0; ky < kh; ky++) {
-            const src = prow + <usize>(ky * dh) * rowBytes + (<usize>ox << 2);
-            const wr = wc + (<usize>(ky * kw) << 1);
-            for (let kx = 0; kx < kw; kx++) {
-              const q = src + (<usize>(kx * dw) << 1);
-              const v = v128.shuffle<i16>(v128.load(q), v128.load(q, 16), 0, 2, 4, 6, 8, 10, 12, 14);
-              const t = i16x8.splat(load<i16>(wr + (<usize>kx << 1)));
-              a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, t));
-              a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, t));
-            }
-          }
-          const cols = ow - ox;
-          const op = orow + (<usize>ox << 2);
-          if (cols >= 8) {
-            v128.store(op, a0);
-            v128.store(op, a1, 16);
-          } else {
-            storeTail(op, a0, a1, cols);
-          }
-        }
+        dwRow(prow, wc, orow, ow, kh, kw, dh, dw, rowBytes, true);
       } else {
         for (let ox = 0; ox < ow; ox++) {
           let s: i32 = 0;
@@ -437,6 +393,35 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
           store<i32>(orow + (<usize>ox << 2), s);
         }
       }
+    }
+  }
+}
+
+// One output row of a depthwise conv, any kernel size, stride 1 along x or (`sw2`) 2: 8 outputs per
+// step, one `row8` load (stride 2: every other int16 of 16, joined by one shuffle; the last group
+// reads up to 15 int16 past its row, the next row or the plane's slack, into lanes not stored) and
+// one extmul pair per tap. `sw2` is a constant at each call, so each use compiles to its own loop.
+// @ts-ignore: decorator
+@inline
+function dwRow(prow: usize, wc: usize, orow: usize, ow: i32, kh: i32, kw: i32, dh: i32, dw: i32, rowBytes: usize, sw2: bool): void {
+  for (let ox = 0; ox < ow; ox += 8) {
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
+    for (let ky = 0; ky < kh; ky++) {
+      const src = prow + <usize>(ky * dh) * rowBytes + (<usize>ox << (sw2 ? 2 : 1));
+      const wr = wc + (<usize>(ky * kw) << 1);
+      for (let kx = 0; kx < kw; kx++) {
+        const v = row8(src + (<usize>(kx * dw) << 1), sw2);
+        const t = i16x8.splat(load<i16>(wr + (<usize>kx << 1)));
+        a0 = i32x4.add(a0, i32x4.extmul_low_i16x8_s(v, t));
+        a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, t));
+      }
+    }
+    const op = orow + (<usize>ox << 2);
+    if (ow - ox >= 8) {
+      v128.store(op, a0);
+      v128.store(op, a1, 16);
+    } else {
+      storeTail(op, a0, a1, ow - ox);
     }
   }
 }

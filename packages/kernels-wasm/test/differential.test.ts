@@ -119,6 +119,8 @@ const CONV_CASES: readonly ConvCase[] = [
   { x: [2, 16, 14, 14], oc: 32, k: [3, 3], stride: 2, padding: 1, groups: 16 },
   { x: [1, 8, 20, 33], oc: 8, k: [5, 5], stride: 2, padding: 2, groups: 8 },
   { x: [1, 8, 12, 30], oc: 8, k: [3, 3], stride: [1, 2], padding: 2, dilation: 2, groups: 8 },
+  // Depthwise 5×5 with stride 1 (the general stride-1 loop; 3×3 has its own).
+  { x: [1, 6, 11, 19], oc: 6, k: [5, 5], padding: 2, groups: 6 },
 ];
 
 describe('conv2d / conv2dRelu vs kernels-js', () => {
