@@ -8,7 +8,7 @@
 //   11 oh  12 ow  13 x_zp  14 signed input  15 kp (K = cin·kh·kw rounded up to even)
 //   16 cout (rows of this group)  17 channel multiplier (depthwise)
 
-import { qs16_gemm_4x8__wasmsimd } from './gemm';
+import { qs16_gemm_4x8__wasmsimd, storeRow } from './gemm';
 
 // @ts-ignore: decorator
 @inline
@@ -368,13 +368,7 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
           a1 = i32x4.add(a1, dotHi(x02, x12, p25));
           a0 = i32x4.add(a0, dotLo(x22, x22, p8));
           a1 = i32x4.add(a1, dotHi(x22, x22, p8));
-          const op = orow + (<usize>ox << 2);
-          if (ow - ox >= 8) {
-            v128.store(op, a0);
-            v128.store(op, a1, 16);
-          } else {
-            storeTail(op, a0, a1, ow - ox);
-          }
+          storeRow(orow + (<usize>ox << 2), a0, a1, ow - ox);
         }
       } else if (sw == 1) {
         dwRow(prow, wc, orow, ow, kh, kw, dh, dw, rowBytes, false);
@@ -416,24 +410,6 @@ function dwRow(prow: usize, wc: usize, orow: usize, ow: i32, kh: i32, kw: i32, d
         a1 = i32x4.add(a1, i32x4.extmul_high_i16x8_s(v, t));
       }
     }
-    const op = orow + (<usize>ox << 2);
-    if (ow - ox >= 8) {
-      v128.store(op, a0);
-      v128.store(op, a1, 16);
-    } else {
-      storeTail(op, a0, a1, ow - ox);
-    }
+    storeRow(orow + (<usize>ox << 2), a0, a1, ow - ox);
   }
-}
-
-// @ts-ignore: decorator
-@inline
-function storeTail(p: usize, v0: v128, v1: v128, cols: i32): void {
-  store<i32>(p, i32x4.extract_lane(v0, 0));
-  if (cols > 1) store<i32>(p, i32x4.extract_lane(v0, 1), 4);
-  if (cols > 2) store<i32>(p, i32x4.extract_lane(v0, 2), 8);
-  if (cols > 3) store<i32>(p, i32x4.extract_lane(v0, 3), 12);
-  if (cols > 4) store<i32>(p, i32x4.extract_lane(v1, 0), 16);
-  if (cols > 5) store<i32>(p, i32x4.extract_lane(v1, 1), 20);
-  if (cols > 6) store<i32>(p, i32x4.extract_lane(v1, 2), 24);
 }

@@ -15,9 +15,10 @@
 // The 4×8 tile keeps 8 accumulators + 2 B vectors + 1 splat in registers (V8 has 15 allocatable
 // xmm); 5 rows or a ×2 unroll spill (spec/performance-anchors.md, "Hand kernels").
 
+// Stores the 8 int32 of (v0, v1) at p, or their first `cols` when cols < 8.
 // @ts-ignore: decorator
 @inline
-function storeRow(p: usize, v0: v128, v1: v128, cols: i32): void {
+export function storeRow(p: usize, v0: v128, v1: v128, cols: i32): void {
   if (cols >= 8) {
     v128.store(p, v0);
     v128.store(p, v1, 16);
