@@ -248,20 +248,23 @@ const now = (): number => performance.now();
 interface Cell {
   readonly backend: BenchBackend;
   readonly prepared: Prepared;
-  /** ≥ 60 ms per call: one call per sample, at most 3 samples. */
+  /** At least the slow threshold per call: one call per sample, at most 3 samples. */
   slow: boolean;
   readonly per: number[];
 }
 
+/** Per call, what makes a kernel runtime slow (kernels-js, float32 on big shapes). */
+const SLOW_KERNEL_MS = 60;
+
 // Warm-up ≥ 300 ms and ≥ 3 calls (the anchors' harness). The first call includes one-time work
 // (ORT's session warm-up, lazy compilation); the second tells whether the runtime is slow, and
-// slow runtimes (≥ 60 ms per call) get no more warm-up.
-async function warmUp(cell: Cell): Promise<void> {
+// slow runtimes (≥ slowMs per call) get no more warm-up.
+async function warmUp(cell: Cell, slowMs: number): Promise<void> {
   const call = cell.prepared.call;
   await call();
   let t0 = now();
   await call();
-  cell.slow = now() - t0 >= 60;
+  cell.slow = now() - t0 >= slowMs;
   if (cell.slow) return;
   let calls = 2;
   t0 = now();
@@ -277,7 +280,8 @@ async function warmUp(cell: Cell): Promise<void> {
 // runs each: 2t/1t 1.64/1.36 and 0.98/1.68 without it, 1.92/1.81 and 1.91/1.77 with 30 ms.
 const SETTLE_MS = 30;
 
-// One sample: a batch of calls lasting ≥ 60 ms (one call for a slow runtime), in ms per call.
+// One sample: a batch of calls lasting ≥ 60 ms (one call for a slow runtime, or a call that long), in
+// ms per call.
 async function sample(cell: Cell): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   let calls = 0;
@@ -402,7 +406,7 @@ export interface MeasuredCell {
 
 /**
  * Warms up every runtime on one subject (a shape or a model), then takes `samples` rounds of one
- * sample each in {@link roundOrder}; slow runtimes (≥ 60 ms per call) take at most 3 samples.
+ * sample each in {@link roundOrder}; slow runtimes (≥ `slowMs` per call) take at most 3 samples.
  * `progress(backend, stepped)` is called before each warm-up (stepped false) and after each warm-up
  * and sample (stepped true). Every runtime is disposed at the end. @internal
  */
@@ -411,6 +415,7 @@ export async function measureCells(
   samples: number,
   prepareOne: (backend: BenchBackend) => Promise<Prepared>,
   progress: (backend: BenchBackend, stepped: boolean) => void,
+  slowMs = SLOW_KERNEL_MS,
 ): Promise<MeasuredCell[]> {
   const cells: Cell[] = [];
   try {
@@ -418,7 +423,7 @@ export async function measureCells(
       progress(backend, false);
       const cell: Cell = { backend, prepared: await prepareOne(backend), slow: false, per: [] };
       cells.push(cell);
-      await warmUp(cell);
+      await warmUp(cell, slowMs);
       progress(backend, true);
     }
     for (let round = 0; round < samples; round++) {

@@ -9,6 +9,10 @@ import { QuantError, type Tensor } from '@quint/tensor';
 import { jsBackend, wasmBackend } from '../cli-io/backends.js';
 import { loadOrtWeb, measureCells, quantile, roundRatios, timing, type BenchBackend, type Ort, type Prepared, type Timing } from './index.js';
 
+// A forward pass takes tens to hundreds of ms on the fast runtimes, which then still take every
+// sample; only a runtime over this (kernels-js: seconds) takes three.
+const SLOW_MODEL_MS = 1000;
+
 /** The runtimes of a model benchmark, in table order. */
 export const MODEL_BENCH_BACKENDS = ['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'ort-web-int8'] as const satisfies readonly BenchBackend[];
 
@@ -27,7 +31,7 @@ export interface ModelBenchOptions {
   readonly model: string;
   /** The model's inputs by name (float32). */
   readonly inputs: Readonly<Record<string, Tensor>>;
-  /** Samples per runtime (default 9); runtimes slower than 60 ms per call take at most 3. */
+  /** Samples per runtime (default 9); runtimes slower than 1 s per call (kernels-js) take at most 3. */
   readonly samples?: number;
   /** Default: every runtime of {@link MODEL_BENCH_BACKENDS}. */
   readonly backends?: readonly (typeof MODEL_BENCH_BACKENDS)[number][];
@@ -77,10 +81,16 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
   const total = backends.length * (samples + 1);
   let done = 0;
   try {
-    const cells = await measureCells(backends, samples, prepare, (backend, stepped) => {
-      if (stepped) done++;
-      opts.onProgress?.({ backend, done, total });
-    });
+    const cells = await measureCells(
+      backends,
+      samples,
+      prepare,
+      (backend, stepped) => {
+        if (stepped) done++;
+        opts.onProgress?.({ backend, done, total });
+      },
+      SLOW_MODEL_MS,
+    );
     const model = basename(opts.model);
     return cells.map((c) => ({ model, backend: c.backend as ModelBenchResult['backend'], ...timing(c.per), sampleMs: c.per }));
   } finally {
