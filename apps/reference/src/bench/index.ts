@@ -293,8 +293,8 @@ async function sample(cell: Cell): Promise<void> {
   cell.per.push((now() - t0) / calls);
 }
 
-/** The q-quantile of ascending values, interpolated between neighbours (q = 0.5: the median). @internal */
-export function quantile(sorted: readonly number[], q: number): number {
+// The q-quantile of ascending values, interpolated between neighbours (q = 0.5: the median).
+function quantile(sorted: readonly number[], q: number): number {
   const at = q * (sorted.length - 1);
   const lo = Math.floor(at);
   return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo);
@@ -453,8 +453,8 @@ export function pairedSpeedup(a: Pick<BenchResult, 'sampleMs'>, b: Pick<BenchRes
   return r.length === 0 ? undefined : median(r);
 }
 
-/** `b`'s time over `a`'s in each round in which both took a sample, ascending. @internal */
-export function roundRatios(a: Pick<BenchResult, 'sampleMs'>, b: Pick<BenchResult, 'sampleMs'>): number[] {
+/** `b`'s time over `a`'s in each round in which both took a sample, ascending. */
+function roundRatios(a: Pick<BenchResult, 'sampleMs'>, b: Pick<BenchResult, 'sampleMs'>): number[] {
   const n = Math.min(a.sampleMs.length, b.sampleMs.length);
   return ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!));
 }
@@ -485,10 +485,6 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     const x = a && b ? pairedSpeedup(a, b) : undefined;
     return x === undefined ? '–' : `${x.toFixed(2)}×`;
   };
-  const spread = (a: BenchResult | undefined, b: BenchResult | undefined): string => {
-    const r = a && b ? roundRatios(a, b) : [];
-    return r.length === 0 ? '–' : `${median(r).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
-  };
   const head = ['shape', ...backends, 'wasm/ort-int8', 'wasm/ort-fp32', 'wasm % of 42', ...(backends.includes('kernels-wasm-2t') ? ['2t/1t (q25–q75)'] : [])];
   const rows = shapes.map((s) => {
     const w = cell(s, 'kernels-wasm');
@@ -498,15 +494,24 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
       ratio(w, cell(s, 'ort-web-int8')),
       ratio(w, cell(s, 'ort-web-fp32')),
       w ? `${((100 * w.gmacPerS) / SIMD128_CEILING_GMACS).toFixed(0)}%` : '–',
-      ...(backends.includes('kernels-wasm-2t') ? [spread(cell(s, 'kernels-wasm-2t'), w)] : []),
+      ...(backends.includes('kernels-wasm-2t') ? [spreadSpeedup(cell(s, 'kernels-wasm-2t'), w)] : []),
     ];
   });
+  return ['GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t with their quartiles)', ...textTable(head, rows)].join('\n');
+}
+
+/**
+ * `a`'s speed-up over `b` as `median× (q25–q75)` of their same-round ratios ({@link roundRatios}),
+ * or `–` when no round has both. @internal
+ */
+export function spreadSpeedup(a: Pick<BenchResult, 'sampleMs'> | undefined, b: Pick<BenchResult, 'sampleMs'> | undefined): string {
+  const r = a && b ? roundRatios(a, b) : [];
+  return r.length === 0 ? '–' : `${median(r).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
+}
+
+/** Lines of a text table: the header, a rule, the rows; the first column left-aligned. @internal */
+export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [
-    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t with their quartiles)',
-    line(head),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-  ].join('\n');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { loadModel, type QuintModel } from '@quint/onnx';
 import { QuantError, type Tensor } from '@quint/tensor';
 import { jsBackend, wasmBackend } from '../cli-io/backends.js';
-import { loadOrtWeb, measureCells, quantile, roundRatios, timing, type BenchBackend, type Ort, type Prepared, type Timing } from './index.js';
+import { loadOrtWeb, measureCells, spreadSpeedup, textTable, timing, type BenchBackend, type Ort, type Prepared, type Timing } from './index.js';
 
 // A forward pass takes tens to hundreds of ms on the fast runtimes, which then still take every
 // sample; only a runtime over this (kernels-js: seconds) takes three.
@@ -108,23 +108,13 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
  */
 export function formatModelBenchTable(results: readonly ModelBenchResult[]): string {
   const of = (b: string): ModelBenchResult | undefined => results.find((r) => r.backend === b);
-  const ratio = (a: ModelBenchResult | undefined, b: ModelBenchResult | undefined): string => {
-    const r = a && b ? roundRatios(a, b) : [];
-    return r.length === 0 ? '–' : `${quantile(r, 0.5).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
-  };
   const head = ['runtime', 'ms per call (min–max)', 'vs ort-web-int8 (q25–q75)', 'vs 1 thread (q25–q75)'];
   const rows = results.map((r) => [
     r.backend,
     `${r.medianMs.toFixed(1)} (${r.minMs.toFixed(1)}–${r.maxMs.toFixed(1)})`,
-    r.backend === 'ort-web-int8' ? '1×' : ratio(r, of('ort-web-int8')),
-    r.backend === 'kernels-wasm-2t' ? ratio(r, of('kernels-wasm')) : '',
+    r.backend === 'ort-web-int8' ? '1×' : spreadSpeedup(r, of('ort-web-int8')),
+    r.backend === 'kernels-wasm-2t' ? spreadSpeedup(r, of('kernels-wasm')) : '',
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [
-    `${results[0]?.model ?? 'model'}: one forward pass per call, median of samples (min–max); ratios: median of same-round ratios`,
-    line(head),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-  ].join('\n');
+  const title = `${results[0]?.model ?? 'model'}: one forward pass per call, median of samples (min–max); ratios: median of same-round ratios`;
+  return [title, ...textTable(head, rows)].join('\n');
 }
