@@ -82,7 +82,7 @@ describe('runModelBench', () => {
   test('every runtime runs the same file in interleaved rounds; the table has a row per runtime and the paired ratios', async () => {
     const sampled: BenchBackend[] = [];
     const x = npyToTensor(new Uint8Array(readFileSync(QDQ_X)));
-    const results = await runModelBench({ model: QDQ, inputs: { x }, samples: 2, onProgress: (e) => sampled.push(e.backend) });
+    const results = await runModelBench({ model: QDQ, inputs: () => ({ x }), samples: 2, onProgress: (e) => sampled.push(e.backend) });
     expect(results.map((r) => r.backend)).toEqual([...MODEL_BENCH_BACKENDS]);
     const n = MODEL_BENCH_BACKENDS.length;
     expect(sampled.slice(2 * n)).toEqual([...roundOrder(MODEL_BENCH_BACKENDS, 0), ...roundOrder(MODEL_BENCH_BACKENDS, 1)]);
@@ -102,7 +102,7 @@ describe('runModelBench', () => {
 
   test('a float model is refused', async () => {
     const x = npyToTensor(new Uint8Array(readFileSync(join(ROOT, 'packages/onnx/test/fixtures/cnn-static.x.npy'))));
-    await expect(runModelBench({ model: join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'), inputs: { x }, samples: 1 })).rejects.toThrow(/is a float model; quantize it first/);
+    await expect(runModelBench({ model: join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'), inputs: () => ({ x }), samples: 1 })).rejects.toThrow(/is a float model; quantize it first/);
   });
 });
 

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { loadModel, type QuintModel } from '@quint/onnx';
 import { QuantError, type Tensor } from '@quint/tensor';
 import { jsBackend, wasmBackend } from '../cli-io/backends.js';
+import { loadModelArg } from '../cli-io/options.js';
 import { loadOrtWeb, measureCells, spreadSpeedup, textTable, timing, type BenchBackend, type Ort, type Prepared, type Timing } from './index.js';
 
 // A forward pass takes tens to hundreds of ms on the fast runtimes, which then still take every
@@ -29,8 +30,8 @@ export interface ModelBenchResult extends Timing {
 export interface ModelBenchOptions {
   /** Path of a quantized ONNX model (QDQ or QOperator). */
   readonly model: string;
-  /** The model's inputs by name (float32). */
-  readonly inputs: Readonly<Record<string, Tensor>>;
+  /** The model's inputs by name (float32), given the loaded model (e.g. its input names). */
+  readonly inputs: (model: QuintModel) => Readonly<Record<string, Tensor>>;
   /** Samples per runtime (default 9); runtimes slower than 1 s per call (kernels-js) take at most 3. */
   readonly samples?: number;
   /** Default: every runtime of {@link MODEL_BENCH_BACKENDS}. */
@@ -58,29 +59,27 @@ async function ortRunner(ort: Ort, bytes: Uint8Array, inputs: Readonly<Record<st
  *
  * @throws QuantError `USAGE` when the model is not quantized.
  * @example
- * const results = await runModelBench({ model: 'resnet18.int8.onnx', inputs: { x }, samples: 5 });
+ * const results = await runModelBench({ model: 'resnet18.int8.onnx', inputs: () => ({ x }), samples: 5 });
  * console.log(formatModelBenchTable(results));
  */
 export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBenchResult[]> {
-  const bytes = new Uint8Array(readFileSync(opts.model));
   const js = await jsBackend();
-  const probe = await loadModel(bytes, { backend: js });
-  if (probe.kind !== 'quantized') {
-    js.dispose();
-    throw new QuantError('USAGE', `${opts.model} is a float model; quantize it first (quint quantize), then bench the int8 file.`);
-  }
-  const backends = opts.backends ?? MODEL_BENCH_BACKENDS;
-  const samples = opts.samples ?? 9;
-  const ort = backends.includes('ort-web-int8') ? await loadOrtWeb() : undefined;
-  const prepare = async (backend: BenchBackend): Promise<Prepared> => {
-    if (backend === 'kernels-js') return quintRunner(probe, opts.inputs, () => {});
-    if (backend === 'ort-web-int8') return ortRunner(ort!, bytes, opts.inputs);
-    const be = await wasmBackend(probe.engine, backend === 'kernels-wasm-2t' ? 2 : 1);
-    return quintRunner(await loadModel(bytes, { backend: be }), opts.inputs, () => be.dispose());
-  };
-  const total = backends.length * (samples + 1);
-  let done = 0;
   try {
+    const probe = await loadModelArg(opts.model, { backend: js });
+    if (probe.kind !== 'quantized') throw new QuantError('USAGE', `${opts.model} is a float model; quantize it first (quint quantize), then bench the int8 file.`);
+    const inputs = opts.inputs(probe);
+    const bytes = new Uint8Array(readFileSync(opts.model));
+    const backends = opts.backends ?? MODEL_BENCH_BACKENDS;
+    const samples = opts.samples ?? 9;
+    const ort = backends.includes('ort-web-int8') ? await loadOrtWeb() : undefined;
+    const prepare = async (backend: BenchBackend): Promise<Prepared> => {
+      if (backend === 'kernels-js') return quintRunner(probe, inputs, () => {});
+      if (backend === 'ort-web-int8') return ortRunner(ort!, bytes, inputs);
+      const be = await wasmBackend(probe.engine, backend === 'kernels-wasm-2t' ? 2 : 1);
+      return quintRunner(await loadModel(bytes, { backend: be }), inputs, () => be.dispose());
+    };
+    const total = backends.length * (samples + 1);
+    let done = 0;
     const cells = await measureCells(
       backends,
       samples,
@@ -104,7 +103,7 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
  * ratios, with their quartiles).
  *
  * @example
- * formatModelBenchTable(await runModelBench({ model: 'm.int8.onnx', inputs: { x } }));
+ * formatModelBenchTable(await runModelBench({ model: 'm.int8.onnx', inputs: () => ({ x }) }));
  */
 export function formatModelBenchTable(results: readonly ModelBenchResult[]): string {
   const of = (b: string): ModelBenchResult | undefined => results.find((r) => r.backend === b);

@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import { QuantError } from '@quint/tensor';
 import { BENCH_SHAPES, formatBenchTable, runBench, type BenchShape } from '../bench/index.js';
 import { formatModelBenchTable, runModelBench } from '../bench/model.js';
-import { jsBackend } from '../cli-io/backends.js';
-import { loadModelArg, readInputs, repeatable } from '../cli-io/options.js';
+import { readInputs, repeatable } from '../cli-io/options.js';
 import { writeFileAtomic } from '../io.js';
 
 // Steady-state wasm figures need TurboFan from the first call (spec/performance-anchors.md: the
@@ -72,16 +71,9 @@ export function registerBench(program: Command): void {
         bar.update(done, { cell });
       };
       if (opts.model !== undefined) {
-        const js = await jsBackend();
-        let inputs;
-        try {
-          inputs = readInputs(await loadModelArg(opts.model, { backend: js }), opts.input ?? []);
-        } finally {
-          js.dispose();
-        }
         const models = await runModelBench({
           model: opts.model,
-          inputs,
+          inputs: (model) => readInputs(model, opts.input ?? []),
           ...(samples ? { samples } : {}),
           onProgress: ({ backend, done, total }) => progress(backend, done, total),
         });
