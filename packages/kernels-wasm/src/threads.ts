@@ -2,10 +2,17 @@
 // worker_threads work in Node 20 without flags). Each worker instantiates the threads build on the
 // same memory and blocks in Atomics.wait on a control block inside that memory. A call's work is a
 // list of independent units (each a few kernel calls run in order); the calling thread posts them,
-// wakes the workers and starts on them at once, and every lane claims the next unit with
-// Atomics.add when it finishes one. So a lane that wakes late or runs on a busier core simply takes
-// fewer units. Units write disjoint outputs, and scratch arguments are rebased onto the running
-// lane's own scratch, so results equal the single-thread ones whichever lane runs what.
+// wakes the workers and starts on them at once, and every lane claims the next unit when it
+// finishes one. So a lane that wakes late or runs on a busier core simply takes fewer units. Units
+// write disjoint outputs, and scratch arguments are rebased onto the running lane's own scratch, so
+// results equal the single-thread ones whichever lane runs what.
+//
+// The caller waits only for units a worker has claimed, never for a worker to wake: a worker that
+// slept in Atomics.wait can take milliseconds to run again under a hypervisor (measured here: a
+// 0.5 ms conv called 10 ms after the last one took 6.4 ms when the caller waited for the worker).
+// A worker woken late for a run that is over must then claim nothing of it, nor of a later run
+// whose units are being written: claims carry the run's sequence number, and the caller closes
+// claiming before it rewrites the units.
 import { QuantError } from '@quint/tensor';
 import { KERNEL_EXPORTS, type KernelExport, type KernelsAbi } from './abi.js';
 
@@ -62,14 +69,20 @@ const MAX_ARGS = 13;
 const CALL_INTS = 3 + MAX_ARGS;
 const MAX_UNITS = 256;
 const MAX_CALLS = 1024;
-// Control block (int32): [0] sequence number posted by the caller (−1: exit), [1] next unit to
-// claim, [2] unit count, then per worker its scratch address and the last sequence number it
-// finished, then MAX_UNITS × (first call, call count), then MAX_CALLS × (export index, argc,
-// scratch mask, args…).
+// A claim word is (sequence number << UNIT_BITS) | next unit; 0 means closed. Sequence numbers run
+// over 1..SEQ_LIMIT, so a claim word stays a positive int32.
+const UNIT_BITS = 9;
+const SEQ_LIMIT = (1 << (31 - UNIT_BITS)) - 1;
+const UNIT_MASK = (1 << UNIT_BITS) - 1;
+// Control block (int32): [0] sequence number posted by the caller (−1: exit), [1] claim word,
+// [2] unit count, [3] units finished, then per worker its scratch address (−1: not in this run),
+// then MAX_UNITS × (first call, call count), then MAX_CALLS × (export index, argc, scratch mask,
+// args…).
 const SEQ = 0;
 const CLAIM = 1;
 const UNITS = 2;
-const HEADER = 3;
+const DONE = 3;
+const HEADER = 4;
 
 interface WorkerLike {
   postMessage(msg: unknown): void;
@@ -96,8 +109,8 @@ function start(d, ready) {
   const inst = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
   const fns = d.names.map((n) => inst.exports[n]);
   const base = d.ctrl >> 2;
-  const mine = base + ${HEADER} + 2 * d.lane;
-  const units = base + ${HEADER} + 2 * d.workers;
+  const mine = base + ${HEADER} + d.lane;
+  const units = base + ${HEADER} + d.workers;
   const calls = units + 2 * ${MAX_UNITS};
   ready();
   let seen = 0;
@@ -111,22 +124,27 @@ function start(d, ready) {
     }
     if (seq === -1) return;
     seen = seq;
-    const scratch = view[mine];
-    // Scratch −1: this run uses fewer lanes; only acknowledge it.
-    const n = scratch === -1 ? 0 : view[base + ${UNITS}];
-    for (let u = Atomics.add(view, base + ${CLAIM}, 1); u < n; u = Atomics.add(view, base + ${CLAIM}, 1)) {
+    for (;;) {
+      // What is read between loading the claim word and swapping it belongs to run seq: the caller
+      // closes claiming before it rewrites any of it.
+      const c = Atomics.load(view, base + ${CLAIM});
+      if (c >>> ${UNIT_BITS} !== seq) break;
+      const u = c & ${UNIT_MASK};
+      const n = view[base + ${UNITS}];
+      const scratch = view[mine];
+      if (u >= n || scratch === -1) break;
+      if (Atomics.compareExchange(view, base + ${CLAIM}, c, c + 1) !== c) continue;
       const first = view[units + 2 * u];
-      for (let c = first; c < first + view[units + 2 * u + 1]; c++) {
-        const o = calls + c * ${CALL_INTS};
+      for (let k = first; k < first + view[units + 2 * u + 1]; k++) {
+        const o = calls + k * ${CALL_INTS};
         const argc = view[o + 1];
         const mask = view[o + 2];
         const args = [];
         for (let i = 0; i < argc; i++) args.push(view[o + 3 + i] + ((mask >> i) & 1 ? scratch : 0));
         fns[view[o]](...args);
       }
+      if (Atomics.add(view, base + ${DONE}, 1) + 1 === n) Atomics.notify(view, base + ${DONE});
     }
-    Atomics.store(view, mine + 1, seq);
-    Atomics.notify(view, mine + 1);
   }
 }
 if (typeof require === 'function') {
@@ -168,7 +186,7 @@ async function spawn(data: Record<string, unknown>): Promise<WorkerLike> {
  */
 export async function createThreadPool(abi: KernelsAbi, threads: number): Promise<ThreadPool> {
   const workers = threads - 1;
-  const ctrlBytes = (HEADER + 2 * workers + 2 * MAX_UNITS + MAX_CALLS * CALL_INTS) * 4;
+  const ctrlBytes = (HEADER + workers + 2 * MAX_UNITS + MAX_CALLS * CALL_INTS) * 4;
   const ctrlPtr = abi.heap.alloc(ctrlBytes, 'thread control block');
   abi.heap.u8().fill(0, ctrlPtr, ctrlPtr + ctrlBytes);
   const names = [...KERNEL_EXPORTS];
@@ -188,17 +206,17 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     );
   }
   const base = ctrlPtr >> 2;
-  const unitsAt = base + HEADER + 2 * workers;
+  const unitsAt = base + HEADER + workers;
   const callsAt = unitsAt + 2 * MAX_UNITS;
   let seq = 0;
   let alive = true;
   const inline = inlineRunner(abi);
-  // Posts units that fit the control block, works on them with `helpers` workers and waits until
-  // every worker has acknowledged this sequence number.
+  // Posts units that fit the control block, works on them with up to `helpers` workers and waits
+  // until every unit is finished.
   const post = (units: readonly Unit[], helpers: number, scratch: readonly number[], serial: Serial | undefined): void => {
-    seq = (seq + 1) & 0x3fffffff;
-    if (seq === 0) seq = 1;
+    seq = (seq % SEQ_LIMIT) + 1;
     const view = new Int32Array(abi.heap.memory.buffer);
+    Atomics.store(view, base + CLAIM, 0);
     let c = 0;
     units.forEach((unit, u) => {
       view[unitsAt + 2 * u] = c;
@@ -212,25 +230,24 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
         c++;
       }
     });
-    for (let w = 0; w < workers; w++) view[base + HEADER + 2 * w] = w < helpers ? (scratch[w + 1] ?? 0) : -1;
+    for (let w = 0; w < workers; w++) view[base + HEADER + w] = w < helpers ? (scratch[w + 1] ?? 0) : -1;
     view[base + UNITS] = units.length;
-    Atomics.store(view, base + CLAIM, 0);
+    view[base + DONE] = 0;
+    Atomics.store(view, base + CLAIM, seq << UNIT_BITS);
     Atomics.store(view, base + SEQ, seq);
     Atomics.notify(view, base + SEQ);
     serial?.(helpers + 1);
-    for (let u = Atomics.add(view, base + CLAIM, 1); u < units.length; u = Atomics.add(view, base + CLAIM, 1)) {
+    // The caller's claims need no swap: the claim word is this run's until the caller closes it.
+    let mine = 0;
+    for (let u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK; u < units.length; u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK) {
       for (const call of units[u]!) runCall(abi, call, scratch[0] ?? 0);
+      mine++;
     }
-    // Every worker wakes for a new sequence number, so wait for all: none may still be reading this
-    // run's units when the next run rewrites them.
-    for (let w = 0; w < workers; w++) {
-      const at = base + HEADER + 2 * w + 1;
-      let done = Atomics.load(view, at);
-      for (const until = performance.now() + SPIN_MS; done !== seq && performance.now() < until; ) done = Atomics.load(view, at);
-      while (done !== seq) {
-        Atomics.wait(view, at, done);
-        done = Atomics.load(view, at);
-      }
+    let done = Atomics.add(view, base + DONE, mine) + mine;
+    for (const until = performance.now() + SPIN_MS; done < units.length && performance.now() < until; ) done = Atomics.load(view, base + DONE);
+    while (done < units.length) {
+      Atomics.wait(view, base + DONE, done);
+      done = Atomics.load(view, base + DONE);
     }
   };
   return {

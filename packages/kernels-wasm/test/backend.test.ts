@@ -208,6 +208,41 @@ describe('threads', () => {
     t1.dispose();
   });
 
+  it('runs posted while the worker sleeps or spins give the single-thread bits, and a late worker spoils no later run', async () => {
+    const t2 = createWasmBackend({ threads: 2 });
+    const t1 = createWasmBackend();
+    await t2.init();
+    await t1.init();
+    const r = rng(21);
+    // Calls of different unit counts and scratch layouts, so a worker that claimed from a stale run
+    // would run another call's units or miss one of this call's.
+    const wc = weight(r, [48, 16, 3, 3], { perChannel: true, symmetric: true });
+    const xc = activation(r, [1, 16, 48, 48]);
+    const wl = weight(r, [256, 512], { perChannel: true, symmetric: true });
+    const xl = activation(r, [40, 512]);
+    const wd = weight(r, [64, 1, 3, 3], { perChannel: true, symmetric: true });
+    const xd = activation(r, [1, 64, 64, 64]);
+    const out = { scale: 0.5, zeroPoint: 120 };
+    const calls = [
+      (be: QuantizedBackend) => be.kernels.conv2d(xc, be.prepackConv2d(wc, null, { padding: 1 }), out),
+      (be: QuantizedBackend) => be.kernels.linear(xl, be.prepackLinear(wl, null), out),
+      (be: QuantizedBackend) => be.kernels.conv2d(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out),
+    ];
+    const want = calls.map((f) => f(t1));
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    try {
+      for (let i = 0; i < 90; i++) {
+        // Every fourth call comes after the worker has gone to sleep (its spin is 2 ms), so it
+        // wakes during that run or after it.
+        if (i % 4 === 0) Atomics.wait(pause, 0, 0, 4);
+        expect(firstDiff(calls[i % 3]!(t2), want[i % 3]!)).toBe(-1);
+      }
+    } finally {
+      t2.dispose();
+      t1.dispose();
+    }
+  });
+
   it('a packed weight called again with another shape, scratch or output qparams gets its own units', async () => {
     const t2 = createWasmBackend({ threads: 2 });
     const js = createJsBackend();
