@@ -401,6 +401,7 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       });
     };
     const units = cachedUnits(w.packed, [rq, N, H, W, lanes, desc, xp, acc, yp, xpad], convUnits);
+    let widen: Unit[] = [];
     if (padded) {
       // Planes are widened in parallel ranges when each range's writes stay inside its own planes:
       // with a top border (ph ≥ 1), or when rows (one long row without a side border) are whole
@@ -409,11 +410,11 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       heap.u8().fill(0, xpad + planes * planeBytes, xpad + planes * planeBytes + 64);
       const inside = ph >= 1 || (pw === 0 ? H * W : W) % 8 === 0;
       const ranges = splitRange(planes, lanes > 1 && inside ? Math.min(planes, lanes * UNITS_PER_LANE) : 1);
-      const widen = ranges.map(([c0, c1]): Unit => [['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]]]);
-      runner.run(widen, lanes, scratch);
+      widen = ranges.map(([c0, c1]): Unit => [['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]]]);
     }
     let y = new Uint8Array(0);
-    runner.run(units, lanes, scratch, (lanes) => (y = resultBytes(N * OC * P, lanes)));
+    // One run: the widening ranges, then (after a barrier) the conv's units.
+    runner.run(widen.length > 0 ? [...widen, ...units] : units, lanes, scratch, (lanes) => (y = resultBytes(N * OC * P, lanes)), widen.length);
     y.set(heap.u8().subarray(yp, yp + N * OC * P));
     const trace = opts?.trace;
     if (trace !== undefined) {

@@ -32,9 +32,11 @@ export interface Runner {
   /**
    * Runs every unit on up to `lanes` lanes; `scratch[l]` is lane l's scratch address. `serial`, if
    * given, runs on the calling thread first, after the workers have been woken: JS work (such as
-   * allocating the result) that then overlaps theirs. It is told how many lanes the run uses.
+   * allocating the result) that then overlaps theirs. It is told how many lanes the run uses. The
+   * first `barrier` units (default 0) all finish before any later unit starts: a call's two phases
+   * (e.g. widening a conv's input, then the conv) share one run.
    */
-  run(units: readonly Unit[], lanes: number, scratch: readonly number[], serial?: Serial): void;
+  run(units: readonly Unit[], lanes: number, scratch: readonly number[], serial?: Serial, barrier?: number): void;
 }
 
 /** The calling thread's own work in a run (see {@link Runner.run}), given the run's lane count. */
@@ -75,14 +77,16 @@ const UNIT_BITS = 9;
 const SEQ_LIMIT = (1 << (31 - UNIT_BITS)) - 1;
 const UNIT_MASK = (1 << UNIT_BITS) - 1;
 // Control block (int32): [0] sequence number posted by the caller (−1: exit), [1] claim word,
-// [2] unit count, [3] units finished, then per worker its scratch address (−1: not in this run),
+// [2] unit count, [3] units finished, [4] barrier (units that finish before later ones start),
+// then per worker its scratch address (−1: not in this run),
 // then MAX_UNITS × (first call, call count), then MAX_CALLS × (export index, argc, scratch mask,
 // args…).
 const SEQ = 0;
 const CLAIM = 1;
 const UNITS = 2;
 const DONE = 3;
-const HEADER = 4;
+const BARRIER = 4;
+const HEADER = 5;
 
 interface WorkerLike {
   postMessage(msg: unknown): void;
@@ -132,8 +136,11 @@ function start(d, ready) {
       const u = c & ${UNIT_MASK};
       const n = view[base + ${UNITS}];
       const scratch = view[mine];
+      const barrier = view[base + ${BARRIER}];
       if (u >= n || scratch === -1) break;
       if (Atomics.compareExchange(view, base + ${CLAIM}, c, c + 1) !== c) continue;
+      // Units are claimed in order, so the ones before the barrier are all running by now.
+      if (u >= barrier) while (Atomics.load(view, base + ${DONE}) < barrier);
       const first = view[units + 2 * u];
       for (let k = first; k < first + view[units + 2 * u + 1]; k++) {
         const o = calls + k * ${CALL_INTS};
@@ -213,7 +220,7 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
   const inline = inlineRunner(abi);
   // Posts units that fit the control block, works on them with up to `helpers` workers and waits
   // until every unit is finished.
-  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[], serial: Serial | undefined): void => {
+  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[], serial: Serial | undefined, barrier: number): void => {
     seq = (seq % SEQ_LIMIT) + 1;
     const view = new Int32Array(abi.heap.memory.buffer);
     Atomics.store(view, base + CLAIM, 0);
@@ -233,13 +240,23 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     for (let w = 0; w < workers; w++) view[base + HEADER + w] = w < helpers ? (scratch[w + 1] ?? 0) : -1;
     view[base + UNITS] = units.length;
     view[base + DONE] = 0;
+    view[base + BARRIER] = barrier;
     Atomics.store(view, base + CLAIM, seq << UNIT_BITS);
     Atomics.store(view, base + SEQ, seq);
     Atomics.notify(view, base + SEQ);
     serial?.(helpers + 1);
     // The caller's claims need no swap: the claim word is this run's until the caller closes it.
+    // The caller counts its finished units in `mine` and adds them to DONE at the barrier and at
+    // the end, so a lane waiting at the barrier never waits for a count the caller still holds.
     let mine = 0;
+    let passed = barrier === 0;
     for (let u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK; u < units.length; u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK) {
+      if (!passed && u >= barrier) {
+        Atomics.add(view, base + DONE, mine);
+        mine = 0;
+        passed = true;
+        while (Atomics.load(view, base + DONE) < barrier);
+      }
       for (const call of units[u]!) runCall(abi, call, scratch[0] ?? 0);
       mine++;
     }
@@ -252,21 +269,23 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
   };
   return {
     lanes: threads,
-    run(units, lanes, scratch, serial) {
+    run(units, lanes, scratch, serial, barrier = 0) {
       if (!alive) throw new QuantError('INVALID_ARGUMENT', 'kernels-wasm: the thread pool was disposed; create a new backend.');
-      if (lanes <= 1 || units.length <= 1) {
+      const fits = units.filter((unit) => unit.length <= MAX_CALLS);
+      // A unit with more calls than the control block holds (a linear of > 500 000 rows and few
+      // MACs) runs here, out of order, so a run with a barrier then runs here whole.
+      if (lanes <= 1 || units.length <= 1 || (barrier > 0 && fits.length < units.length)) {
         inline.run(units, 1, scratch, serial);
         return;
       }
-      // A unit with more calls than the control block holds (a linear of > 500 000 rows and few
-      // MACs) runs here; the others go in batches that fit, one after another.
-      const fits = units.filter((unit) => unit.length <= MAX_CALLS);
+      // The others go in batches that fit, one after another.
       if (fits.length < units.length) inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch, serial);
       for (let u = 0; u < fits.length; ) {
         let calls = 0;
         let end = u;
         while (end < fits.length && end - u < MAX_UNITS && calls + fits[end]!.length <= MAX_CALLS) calls += fits[end++]!.length;
-        post(fits.slice(u, end), Math.min(lanes, threads) - 1, scratch, u === 0 && fits.length === units.length ? serial : undefined);
+        const first = u === 0 && fits.length === units.length ? serial : undefined;
+        post(fits.slice(u, end), Math.min(lanes, threads) - 1, scratch, first, Math.min(Math.max(barrier - u, 0), end - u));
         u = end;
       }
     },

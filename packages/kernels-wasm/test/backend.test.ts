@@ -172,6 +172,11 @@ describe('threads', () => {
     const xv = activation(r, [1, 512]);
     const wc = weight(r, [40, 32, 3, 3], { perChannel: true, symmetric: false });
     const xc = activation(r, [2, 32, 30, 30]);
+    // Many input planes and few outputs: widening takes long next to a conv unit. Two inputs in
+    // turn, so a conv unit that started before every widening range had finished would read planes
+    // of the other input, left in the same scratch by the call before.
+    const wWide = weight(r, [2, 512, 3, 3], { perChannel: true, symmetric: true });
+    const xWides = [activation(r, [1, 512, 56, 56]), activation(r, [1, 512, 56, 56])];
     const xc32 = activation(r, [2, 32, 32, 32]);
     // Big enough (≥ 2·2^20 MACs) that depthwise and the int8 GEMV split over both lanes too.
     const wd = weight(r, [64, 1, 3, 3], { perChannel: true, symmetric: true });
@@ -203,6 +208,10 @@ describe('threads', () => {
         const want = f(t1);
         for (let i = 0; i < 8; i++) expect(firstDiff(f(t2), want)).toBe(-1);
       }
+      const wide = (x: QTensor) => (be: QuantizedBackend) =>
+        be.kernels.conv2d(x, be.prepackConv2d(wWide, null, { padding: 1 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
+      const wantWide = xWides.map((x) => wide(x)(t1));
+      for (let i = 0; i < 40; i++) expect(firstDiff(wide(xWides[i % 2]!)(t2), wantWide[i % 2]!)).toBe(-1);
     }
     t2.dispose();
     t1.dispose();
