@@ -159,9 +159,10 @@ export function qs16_im2col_pack__wasmsimd(desc: usize, x: usize, p0: i32, npane
 }
 
 /**
- * int32 accumulators of one group's conv for output pixels [p0, p1): `acc[co, p]` (row stride
- * oh·ow) from packed weight rows `w` (cout rows of kp int16 in the GEMM's 4-row-group layout). Works a chunk of `chunk` pixels (a
- * multiple of 8) at a time through `panels` (chunk·kp·2 bytes) and `tmp` (2·(chunk+8)·2 bytes).
+ * int32 accumulators of one group's conv for output pixels [p0, p1) and output channels [r0, r1)
+ * (r0 a multiple of 4): `acc[co, p]` (row stride oh·ow) from packed weight rows `w` (cout rows of
+ * kp int16 in the GEMM's 4-row-group layout). Works a chunk of `chunk` pixels (a multiple of 8) at
+ * a time through `panels` (chunk·kp·2 bytes) and `tmp` (2·(chunk+8)·2 bytes).
  */
 export function qs8_conv2d_acc__wasmsimd(
   desc: usize,
@@ -173,16 +174,19 @@ export function qs8_conv2d_acc__wasmsimd(
   chunk: i32,
   panels: usize,
   tmp: usize,
+  r0: i32,
+  r1: i32,
 ): void {
   const kp = field(desc, 15);
-  const cout = field(desc, 16);
   const ohw = field(desc, 11) * field(desc, 12);
   const cStride = <usize>ohw << 2;
+  const wr = w + <usize>(r0 >> 2) * (<usize>kp << 3);
+  const accr = acc + <usize>r0 * cStride;
   for (let p = p0; p < p1; p += chunk) {
     const n = min(chunk, p1 - p);
     const npanels = (n + 7) >> 3;
     qs16_im2col_pack__wasmsimd(desc, x, p, npanels, panels, tmp);
-    qs16_gemm_4x8__wasmsimd(w, panels, acc + (<usize>p << 2), cStride, cout, 0, n, kp);
+    qs16_gemm_4x8__wasmsimd(wr, panels, accr + (<usize>p << 2), cStride, r1 - r0, 0, n, kp);
   }
 }
 
@@ -285,15 +289,18 @@ export function qs16_conv2d_acc__wasmsimd(
   chunk: i32,
   panels: usize,
   tab: usize,
+  r0: i32,
+  r1: i32,
 ): void {
   const kp = field(desc, 15);
-  const cout = field(desc, 16);
   const cStride = <usize>(field(desc, 11) * field(desc, 12)) << 2;
+  const wr = w + <usize>(r0 >> 2) * (<usize>kp << 3);
+  const accr = acc + <usize>r0 * cStride;
   im2colOffsets(desc, tab);
   for (let p = p0; p < p1; p += chunk) {
     const n = min(chunk, p1 - p);
     im2colPackPadded(desc, xp, tab, p, (n + 7) >> 3, panels);
-    qs16_gemm_4x8__wasmsimd(w, panels, acc + (<usize>p << 2), cStride, cout, 0, n, kp);
+    qs16_gemm_4x8__wasmsimd(wr, panels, accr + (<usize>p << 2), cStride, r1 - r0, 0, n, kp);
   }
 }
 

@@ -10,9 +10,9 @@ interface RawExports {
   qs8_gemv_1x16__wasmsimd(a: number, b: number, c: number, n0: number, n1: number, kp: number): void;
   q8_widen_rows__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number): void;
   q8_pack_a4__wasmsimd(x: number, xStride: number, rows: number, k: number, zp: number, signed: number, out: number, kp: number, tmp: number): void;
-  qs8_conv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tmp: number): void;
+  qs8_conv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tmp: number, r0: number, r1: number): void;
   q8_widen_pad__wasmsimd(desc: number, x: number, planes: number, out: number): void;
-  qs16_conv2d_acc__wasmsimd(desc: number, xp: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tab: number): void;
+  qs16_conv2d_acc__wasmsimd(desc: number, xp: number, w: number, acc: number, p0: number, p1: number, chunk: number, panels: number, tab: number, r0: number, r1: number): void;
   qs8_dwconv2d_acc__wasmsimd(desc: number, x: number, w: number, acc: number, c0: number, c1: number, pad: number): void;
   q8_requant_minmax_fp32__wasmsimd(
     acc: number, bias: number, mult: number, out: number, rows: number, cols: number, stride: number,
@@ -223,7 +223,8 @@ export interface PoolArgs {
 }
 
 /**
- * Arguments of one conv accumulator call over output pixels [p0, p1), for either kernel:
+ * Arguments of one conv accumulator call over output pixels [p0, p1) and output channels [r0, r1)
+ * of the group (r0 a multiple of 4), for either kernel:
  * `qs8_conv2d_acc__wasmsimd` (x: the group's 8-bit input; tmp: two rows of chunk + 8 int16) or
  * `qs16_conv2d_acc__wasmsimd` (x: the group's padded int16 planes; tmp: kp int32 row offsets).
  */
@@ -237,6 +238,8 @@ export interface ConvAccArgs {
   readonly chunk: number;
   readonly panels: number;
   readonly tmp: number;
+  readonly r0: number;
+  readonly r1: number;
 }
 
 /** Arguments of one depthwise accumulator call over output channels [c0, c1). */
@@ -339,7 +342,7 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
       ]);
     },
     widenPad: (p) => raw.q8_widen_pad__wasmsimd(p.desc, p.x, p.planes, p.out),
-    conv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.p0, c.p1, c.chunk, c.panels, c.tmp],
+    conv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.p0, c.p1, c.chunk, c.panels, c.tmp, c.r0, c.r1],
     dwconv2dAccArgs: (c) => [c.desc, c.x, c.w, c.acc, c.c0, c.c1, c.pad],
     requantFp32Args: (r) => [
       r.acc, r.bias, r.mult, r.out, r.rows, r.cols, r.stride, b(r.perRow), r.zeroPoint, r.lo, r.hi, b(r.signedOut), b(r.qnnpackSaturation),

@@ -317,9 +317,12 @@ function splitRange(total: number, parts: number): [number, number][] {
 // them. Each panel is then reused from L1 by all row groups; 40 to 320 pixels measured the same, so
 // with several lanes small images take smaller chunks, 4 per lane, but no smaller: each chunk
 // streams every weight row once, so very small chunks would read the weights many times over.
+// Shares are whole 16-pixel (64-byte) spans of accumulators: with 8-pixel units the two lanes
+// wrote halves of the same lines in every row (a 7×7 conv of 960 to 160 channels ran at 0.95× of
+// 1 lane on 2; with 16, 1.32×).
 function chunkPixels(kp: number, pixels: number, lanes: number): number {
   const fit = Math.max(8, Math.floor(98304 / (kp * 2) / 8) * 8);
-  const share = lanes > 1 ? Math.max(8, Math.ceil(pixels / (lanes * 4) / 8) * 8) : Infinity;
+  const share = lanes > 1 ? Math.max(16, Math.ceil(pixels / (lanes * 4) / 16) * 16) : Infinity;
   return Math.min(fit, share, Math.ceil(pixels / 8) * 8);
 }
 
@@ -336,7 +339,13 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const P = OH * OW;
   const kp = w.packed.kp;
   const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);
-  const chunk = chunkPixels(kp, P, lanes);
+  // Far more output channels than pixels (a late layer's 7×7 expanding to 960 channels): pixel
+  // units of a panel or two would each stream every weight row, and 2 lanes ran at 0.72× of 1. Then
+  // a unit is a range of output channels over all pixels instead (1.42× of 1 lane), each building
+  // its own im2col panels; with fewer channels per pixel that rebuilding costs more than it saves
+  // (measured 0.88–0.96× of pixel units at 3 to 10 channels per pixel).
+  const byRows = lanes > 1 && !w.depthwise && G === 1 && OC >= 16 * P && OC >= lanes * 16;
+  const chunk = chunkPixels(kp, P, byRows ? 1 : lanes);
   // Stride 1 or 2 along x with rows of ≥ 7 pixels (so 8 pixels span at most two rows): im2col
   // from zero-bordered int16 copies of the input planes, widened once per call.
   const padded = !w.depthwise && (sw === 1 || sw === 2) && OW >= 7;
@@ -358,20 +367,43 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     });
     const macsPerImage = OC * P * ICG * KH * KW;
     // Depthwise: a unit is a range of output channels of one image; `pad` (argument 6) is lane
-    // scratch. Otherwise: a range of output pixels of one image (chunk-aligned; tail pieces on
-    // 16-pixel, 64-byte, bounds), over every group, then requantized in every channel; `panels`
-    // and `tmp` (arguments 7, 8) are lane scratch.
+    // scratch. By rows: a range of output channels (4-row groups; at most 4 units per lane, as
+    // each redoes the im2col) over all pixels of one image. Otherwise: a range of output pixels of
+    // one image (chunk-aligned; tail pieces on 16-pixel, 64-byte, bounds), over every group, then
+    // requantized in every channel. `panels` and `tmp` (arguments 7, 8) are lane scratch.
     const convUnits = (): Unit[] => {
       const blocks: { img: number; lo: number; hi: number }[] = [];
-      const count = w.depthwise ? OC : Math.ceil(P / chunk);
-      const step = w.depthwise ? 1 : chunk;
+      const count = w.depthwise ? OC : byRows ? Math.ceil(OC / 4) : Math.ceil(P / chunk);
+      const step = w.depthwise ? 1 : byRows ? 4 : chunk;
+      const end = w.depthwise || byRows ? OC : P;
+      const parts = byRows ? Math.min(unitCount(lanes, count, macsPerImage), lanes * 4) : unitCount(lanes, count, macsPerImage);
       for (let img = 0; img < N; img++) {
-        for (const [q0, q1] of splitRange(count, unitCount(lanes, count, macsPerImage))) {
-          if (q0 < q1) blocks.push({ img, lo: q0 * step, hi: Math.min(q1 * step, w.depthwise ? OC : P) });
+        for (const [q0, q1] of splitRange(count, parts)) {
+          if (q0 < q1) blocks.push({ img, lo: q0 * step, hi: Math.min(q1 * step, end) });
         }
       }
-      const cut = (b: (typeof blocks)[number], pieces: number) => splitAligned(b.lo, b.hi, pieces, w.depthwise ? 1 : 16).map(([lo, hi]) => ({ ...b, lo, hi }));
+      const align = w.depthwise ? 1 : byRows ? 4 : 16;
+      const cut = (b: (typeof blocks)[number], pieces: number) => splitAligned(b.lo, b.hi, pieces, align).map(([lo, hi]) => ({ ...b, lo, hi }));
       return refineTail(blocks, lanes, cut).map(({ img, lo, hi }): Unit => {
+        if (byRows) {
+          const args = abi.conv2dAccArgs({
+            desc,
+            x: padded ? xpad + img * C * planeBytes : xp + img * C * H * W,
+            w: w.packed.ptr,
+            acc: acc + img * OC * P * 4,
+            p0: 0,
+            p1: P,
+            chunk,
+            panels: 0,
+            tmp: chunk * kp * 2,
+            r0: lo,
+            r1: hi,
+          });
+          return [
+            [padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)],
+            requantCall(abi, rq, w.packed, acc + (img * OC + lo) * P * 4, yp + (img * OC + lo) * P, { rows: hi - lo, cols: P, stride: P, perRow: true, channel0: lo }),
+          ];
+        }
         if (w.depthwise) {
           const accImg = acc + img * OC * P * 4;
           return [
@@ -392,6 +424,8 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
             chunk,
             panels: 0,
             tmp: chunk * kp * 2,
+            r0: 0,
+            r1: OCG,
           });
           calls.push([padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)]);
         }

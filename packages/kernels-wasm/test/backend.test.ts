@@ -172,6 +172,14 @@ describe('threads', () => {
     const xv = activation(r, [1, 512]);
     const wc = weight(r, [40, 32, 3, 3], { perChannel: true, symmetric: false });
     const xc = activation(r, [2, 32, 30, 30]);
+    // Few pixels per image: units are ranges of output channels (4-row groups; 50 ends in a
+    // partial one), on the padded path (7×7, 10×10 outputs) and the 8-bit one (5×5).
+    const byRows = [
+      [weight(r, [96, 64, 3, 3], { perChannel: true, symmetric: false }), activation(r, [2, 64, 7, 7])],
+      [weight(r, [960, 160, 1, 1], { perChannel: true, symmetric: true }), activation(r, [1, 160, 7, 7])],
+      [weight(r, [50, 128, 3, 3], { perChannel: true, symmetric: true }), activation(r, [1, 128, 10, 10])],
+      [weight(r, [64, 256, 3, 3], { perChannel: true, symmetric: true }), activation(r, [2, 256, 5, 5])],
+    ] as const;
     // Many input planes and few outputs: widening takes long next to a conv unit. Two inputs in
     // turn, so a conv unit that started before every widening range had finished would read planes
     // of the other input, left in the same scratch by the call before.
@@ -200,7 +208,9 @@ describe('threads', () => {
         be.kernels.conv2d(x, be.prepackConv2d(wc, null, { padding }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
       // Input planes are widened in parallel ranges only when no store runs past a plane: with a
       // top border, or rows of whole vectors (32 wide, or 32·32 without a side border).
-      const convs = ([[1, 1], [1, 0], [0, 1], [0, 0]] as const).flatMap((p) => [convAt(xc, p), convAt(xc32, p)]);
+      const rowConvs = byRows.map(([wr, xr]) => (be: QuantizedBackend) =>
+        be.kernels.conv2d(xr, be.prepackConv2d(wr, null, { padding: (wr.shape[2]! - 1) / 2 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine }));
+      const convs = [...([[1, 1], [1, 0], [0, 1], [0, 0]] as const).flatMap((p) => [convAt(xc, p), convAt(xc32, p)]), ...rowConvs];
       const dw = (be: QuantizedBackend) => be.kernels.conv2dRelu(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out, { engine });
       for (const f of [lin, lin3, gemv, gemv8, dw]) expect(firstDiff(f(t2), f(t1))).toBe(-1);
       // Repeated, so the worker is awake (polling) and takes widening ranges alongside the caller.
