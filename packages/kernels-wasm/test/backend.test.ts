@@ -185,6 +185,8 @@ describe('threads', () => {
     // of the other input, left in the same scratch by the call before.
     const wWide = weight(r, [2, 512, 3, 3], { perChannel: true, symmetric: true });
     const xWides = [activation(r, [1, 512, 56, 56]), activation(r, [1, 512, 56, 56])];
+    const wMany = weight(r, [16, 16, 3, 3], { perChannel: true, symmetric: true });
+    const xMany = activation(r, [20, 16, 64, 64]);
     const xc32 = activation(r, [2, 32, 32, 32]);
     // Big enough (≥ 2·2^20 MACs) that depthwise and the int8 GEMV split over both lanes too.
     const wd = weight(r, [64, 1, 3, 3], { perChannel: true, symmetric: true });
@@ -220,6 +222,10 @@ describe('threads', () => {
       }
       const wide = (x: QTensor) => (be: QuantizedBackend) =>
         be.kernels.conv2d(x, be.prepackConv2d(wWide, null, { padding: 1 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
+      // 20 images: more units than one hand-over holds, so the run goes in two batches, the
+      // barrier inside the first.
+      const many = (be: QuantizedBackend) => be.kernels.conv2d(xMany, be.prepackConv2d(wMany, null, { padding: 1 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
+      expect(firstDiff(many(t2), many(t1))).toBe(-1);
       const wantWide = xWides.map((x) => wide(x)(t1));
       for (let i = 0; i < 40; i++) expect(firstDiff(wide(xWides[i % 2]!)(t2), wantWide[i % 2]!)).toBe(-1);
     }
