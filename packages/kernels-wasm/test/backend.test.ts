@@ -257,7 +257,7 @@ describe('threads', () => {
     const pause = new Int32Array(new SharedArrayBuffer(4));
     try {
       for (let i = 0; i < 90; i++) {
-        // Every fourth call comes after the worker has gone to sleep (its spin is 2 ms), so it
+        // Every fourth call comes after the worker has gone to sleep (it polls for 0.5 ms), so it
         // wakes during that run or after it.
         if (i % 4 === 0) Atomics.wait(pause, 0, 0, 4);
         expect(firstDiff(calls[i % 3]!(t2), want[i % 3]!)).toBe(-1);
