@@ -276,15 +276,21 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     lanes: threads,
     run(units, lanes, scratch, serial, barrier = 0) {
       if (!alive) throw new QuantError('INVALID_ARGUMENT', 'kernels-wasm: the thread pool was disposed; create a new backend.');
-      const fits = units.filter((unit) => unit.length <= MAX_CALLS);
-      // A unit with more calls than the control block holds (a linear of > 500 000 rows and few
-      // MACs) runs here, out of order, so a run with a barrier then runs here whole.
-      if (lanes <= 1 || units.length <= 1 || (barrier > 0 && fits.length < units.length)) {
+      if (lanes <= 1 || units.length <= 1) {
         inline.run(units, 1, scratch, serial);
         return;
       }
-      // The others go in batches that fit, one after another.
-      if (fits.length < units.length) inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch, serial);
+      // A unit with more calls than the control block holds (a linear of > 500 000 rows and few
+      // MACs) runs here, out of order, so a run with a barrier then runs here whole. The others go
+      // in batches that fit, one after another.
+      const fits = units.filter((unit) => unit.length <= MAX_CALLS);
+      if (fits.length < units.length) {
+        if (barrier > 0) {
+          inline.run(units, 1, scratch, serial);
+          return;
+        }
+        inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch, serial);
+      }
       for (let u = 0; u < fits.length; ) {
         let calls = 0;
         let end = u;
