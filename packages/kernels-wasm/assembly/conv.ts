@@ -6,7 +6,7 @@
 // Descriptor (int32 fields at `desc`), written by src/abi.ts (CONV_DESC):
 //   0 cin (per group)  1 ih  2 iw  3 kh  4 kw  5 sh  6 sw  7 ph  8 pw  9 dh  10 dw
 //   11 oh  12 ow  13 x_zp  14 signed input  15 kp (K = cin·kh·kw rounded up to even)
-//   16 cout (rows of this group)  17 channel multiplier (depthwise)
+//   16 channel multiplier (depthwise); a call's output channels are its arguments
 
 import { qs16_gemm_4x8__wasmsimd, storeRow } from './gemm';
 
@@ -336,7 +336,7 @@ export function qs8_dwconv2d_acc__wasmsimd(desc: usize, x: usize, w: usize, acc:
   const ih = field(desc, 1), iw = field(desc, 2), kh = field(desc, 3), kw = field(desc, 4);
   const sh = field(desc, 5), sw = field(desc, 6), ph = field(desc, 7), pw = field(desc, 8);
   const dh = field(desc, 9), dw = field(desc, 10), oh = field(desc, 11), ow = field(desc, 12);
-  const zp = field(desc, 13), signed = field(desc, 14), mult = field(desc, 17);
+  const zp = field(desc, 13), signed = field(desc, 14), mult = field(desc, 16);
   const wp = iw + 2 * pw;
   const rowBytes = <usize>wp << 1;
   const khw = kh * kw;

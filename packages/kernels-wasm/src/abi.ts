@@ -98,14 +98,12 @@ export interface ConvDesc {
   readonly signed: boolean;
   /** K = cin·kh·kw rounded up to even. */
   readonly kp: number;
-  /** Output channels of one group. */
-  readonly cout: number;
   /** Depthwise channel multiplier (output channels per input channel). */
   readonly multiplier: number;
 }
 
 /** Bytes of a {@link ConvDesc} in wasm memory. */
-export const CONV_DESC_BYTES = 18 * 4;
+export const CONV_DESC_BYTES = 17 * 4;
 
 /** One GEMM call: C[m, n0..n1) = A · B (layouts in assembly/gemm.ts). */
 export interface GemmArgs {
@@ -336,9 +334,9 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
     widenRows: (w) => raw.q8_widen_rows__wasmsimd(w.x, w.xStride, w.rows, w.k, w.zeroPoint, b(w.signed), w.out, w.kp),
     packA4: (w) => raw.q8_pack_a4__wasmsimd(w.x, w.xStride, w.rows, w.k, w.zeroPoint, b(w.signed), w.out, w.kp, w.tmp),
     writeConvDesc(ptr, d) {
-      heap.i32(ptr, 18).set([
+      heap.i32(ptr, 17).set([
         d.cin, d.ih, d.iw, d.kh, d.kw, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.oh, d.ow,
-        d.xZeroPoint, b(d.signed), d.kp, d.cout, d.multiplier,
+        d.xZeroPoint, b(d.signed), d.kp, d.multiplier,
       ]);
     },
     widenPad: (p) => raw.q8_widen_pad__wasmsimd(p.desc, p.x, p.planes, p.out),

@@ -363,7 +363,7 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     heap.u8().set(x.data as Uint8Array, xp);
     abi.writeConvDesc(desc, {
       cin: ICG, ih: H, iw: W, kh: KH, kw: KW, sh, sw, ph, pw, dh, dw, oh: OH, ow: OW,
-      xZeroPoint: xq.zeroPoint, signed: false, kp, cout: OCG, multiplier: OCG,
+      xZeroPoint: xq.zeroPoint, signed: false, kp, multiplier: OCG,
     });
     const macsPerImage = OC * P * ICG * KH * KW;
     // Depthwise: a unit is a range of output channels of one image; `pad` (argument 6) is lane
