@@ -434,21 +434,20 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
         return calls;
       });
     };
-    const units = cachedUnits(w.packed, [rq, N, H, W, lanes, desc, xp, acc, yp, xpad], convUnits);
-    let widen: Unit[] = [];
-    if (padded) {
-      // Planes are widened in parallel ranges when each range's writes stay inside its own planes:
-      // with a top border (ph ≥ 1), or when rows (one long row without a side border) are whole
-      // vectors of 8, so no store runs past a plane; the slack after the last plane is zeroed here.
-      const planes = N * C;
-      heap.u8().fill(0, xpad + planes * planeBytes, xpad + planes * planeBytes + 64);
-      const inside = ph >= 1 || (pw === 0 ? H * W : W) % 8 === 0;
-      const ranges = splitRange(planes, lanes > 1 && inside ? Math.min(planes, lanes * UNITS_PER_LANE) : 1);
-      widen = ranges.map(([c0, c1]): Unit => [['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]]]);
-    }
+    // Planes are widened in parallel ranges when each range's writes stay inside its own planes:
+    // with a top border (ph ≥ 1), or when rows (one long row without a side border) are whole
+    // vectors of 8, so no store runs past a plane; the slack after the last plane is zeroed here.
+    const planes = N * C;
+    const inside = ph >= 1 || (pw === 0 ? H * W : W) % 8 === 0;
+    const widenParts = !padded ? 0 : lanes > 1 && inside ? Math.min(planes, lanes * UNITS_PER_LANE) : 1;
+    const widenUnits = (): Unit[] =>
+      splitRange(planes, widenParts).map(([c0, c1]): Unit => [['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]]]);
+    // One run: the widening ranges, then (after a barrier) the conv's units, built once per weight
+    // and layout (building them anew made most of a threaded call's garbage).
+    const units = cachedUnits(w.packed, [rq, N, H, W, lanes, desc, xp, acc, yp, xpad], () => [...widenUnits(), ...convUnits()]);
+    if (padded) heap.u8().fill(0, xpad + planes * planeBytes, xpad + planes * planeBytes + 64);
     let y = new Uint8Array(0);
-    // One run: the widening ranges, then (after a barrier) the conv's units.
-    runner.run(widen.length > 0 ? [...widen, ...units] : units, lanes, scratch, (lanes) => (y = resultBytes(N * OC * P, lanes)), widen.length);
+    runner.run(units, lanes, scratch, (lanes) => (y = resultBytes(N * OC * P, lanes)), widenParts);
     y.set(heap.u8().subarray(yp, yp + N * OC * P));
     const trace = opts?.trace;
     if (trace !== undefined) {

@@ -47,8 +47,20 @@ export interface ThreadPool extends Runner {
   terminate(): void;
 }
 
-function runCall(abi: KernelsAbi, [name, args, mask = 0]: Call, scratch: number): void {
-  abi.call(name, mask === 0 ? args : args.map((v, i) => ((mask >> i) & 1 ? v + scratch : v)));
+// The arguments of a call rebased onto a lane's scratch, reused from call to call: calls run one at
+// a time on this thread, and a new array per call was garbage on every threaded run.
+const rebased: number[] = [];
+
+function runCall(abi: KernelsAbi, call: Call, scratch: number): void {
+  const args = call[1];
+  const mask = call[2] ?? 0;
+  if (mask === 0) {
+    abi.call(call[0], args);
+    return;
+  }
+  rebased.length = args.length;
+  for (let i = 0; i < args.length; i++) rebased[i] = (mask >> i) & 1 ? args[i]! + scratch : args[i]!;
+  abi.call(call[0], rebased);
 }
 
 /** The runner without workers: every unit on the calling thread, in order. */
@@ -127,6 +139,8 @@ function start(d, ready) {
   const units = base + ${HEADER} + d.workers;
   const calls = units + 2 * ${MAX_UNITS};
   ready();
+  // One arguments array for every call (no garbage per call, as on the calling thread).
+  const args = [];
   let seen = 0;
   for (;;) {
     const view = new Int32Array(d.memory.buffer);
@@ -159,8 +173,8 @@ function start(d, ready) {
         const o = calls + k * ${CALL_INTS};
         const argc = view[o + 1];
         const mask = view[o + 2];
-        const args = [];
-        for (let i = 0; i < argc; i++) args.push(view[o + 3 + i] + ((mask >> i) & 1 ? scratch : 0));
+        args.length = argc;
+        for (let i = 0; i < argc; i++) args[i] = view[o + 3 + i] + ((mask >> i) & 1 ? scratch : 0);
         fns[view[o]](...args);
       }
       if (Atomics.add(view, base + ${DONE}, 1) + 1 === n) Atomics.notify(view, base + ${DONE});
@@ -237,19 +251,22 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     seq = (seq % SEQ_LIMIT) + 1;
     const view = new Int32Array(abi.heap.memory.buffer);
     Atomics.store(view, base + CLAIM, 0);
+    // Indexed loops, not destructuring: this runs on every threaded call, and iterators are garbage.
     let c = 0;
-    units.forEach((unit, u) => {
+    for (let u = 0; u < units.length; u++) {
+      const unit = units[u]!;
       view[unitsAt + 2 * u] = c;
       view[unitsAt + 2 * u + 1] = unit.length;
-      for (const [name, args, mask = 0] of unit) {
+      for (let k = 0; k < unit.length; k++, c++) {
+        const call = unit[k]!;
+        const args = call[1];
         const o = callsAt + c * CALL_INTS;
-        view[o] = index.get(name)!;
+        view[o] = index.get(call[0])!;
         view[o + 1] = args.length;
-        view[o + 2] = mask;
+        view[o + 2] = call[2] ?? 0;
         for (let i = 0; i < args.length; i++) view[o + 3 + i] = args[i]!;
-        c++;
       }
-    });
+    }
     for (let w = 0; w < workers; w++) view[base + HEADER + w] = w < helpers ? (scratch[w + 1] ?? 0) : -1;
     view[base + UNITS] = units.length;
     view[base + DONE] = 0;
@@ -289,6 +306,13 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
       if (!alive) throw new QuantError('INVALID_ARGUMENT', 'kernels-wasm: the thread pool was disposed; create a new backend.');
       if (lanes <= 1 || units.length <= 1) {
         inline.run(units, 1, scratch, serial);
+        return;
+      }
+      // Most runs fit the control block whole and are posted as they are.
+      let total = 0;
+      for (let u = 0; u < units.length; u++) total += units[u]!.length;
+      if (units.length <= MAX_UNITS && total <= MAX_CALLS) {
+        post(units, Math.min(lanes, threads) - 1, scratch, serial, barrier);
         return;
       }
       // A unit with more calls than the control block holds (a linear of > 500 000 rows and few
