@@ -5,6 +5,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { encodeModel, type OnnxModel } from '@quint/onnx';
 import { npyToTensor, writeNpy, type Tensor } from '@quint/tensor';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -105,6 +108,70 @@ describe('quantized models', () => {
     expect(quint('run', q, '--input', join(FIX, 'cnn.x.npy'), '--out', out).status).toBe(0);
     expect(npy(out).shape).toEqual([4, 10]);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('--target: the ONNX Runtime build engine ort reproduces', () => {
+  // A QDQ Add (the form ORT's quantize_static writes) with power-of-two scale ratios, fed every
+  // pair of input codes: onnxruntime-node (x64) and onnxruntime-web round some sums differently.
+  const [sa, sb, sc] = [0.02, 0.04, 0.08].map(Math.fround) as [number, number, number];
+  const n = 65536;
+  const model = join(dir, 'ort-add.onnx');
+  const inputs = { a: new Float32Array(n), b: new Float32Array(n) };
+  beforeAll(() => {
+    for (let i = 0; i < n; i++) {
+      inputs.a[i] = Math.fround(sa * ((i >> 8) - 128));
+      inputs.b[i] = Math.fround(sb * ((i & 255) - 120));
+    }
+    const q = (x: string, s: string, z: string, y: string) => ({ name: y, opType: 'QuantizeLinear', domain: '', inputs: [x, s, z], outputs: [y], attributes: {} });
+    const dq = (x: string, s: string, z: string, y: string) => ({ name: y, opType: 'DequantizeLinear', domain: '', inputs: [x, s, z], outputs: [y], attributes: {} });
+    const scalar = (name: string, v: number, float: boolean) => ({ name, dataType: float ? ('float' as const) : ('uint8' as const), dims: [], data: float ? Float32Array.of(v) : Uint8Array.of(v) });
+    const onnx: OnnxModel = {
+      irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'test', producerVersion: '', domain: '', modelVersion: 0, docString: '', metadataProps: {},
+      graph: {
+        name: 'g', valueInfo: [],
+        nodes: [q('a', 'sa', 'za', 'aq'), dq('aq', 'sa', 'za', 'ad'), q('b', 'sb', 'zb', 'bq'), dq('bq', 'sb', 'zb', 'bd'),
+          { name: 's', opType: 'Add', domain: '', inputs: ['ad', 'bd'], outputs: ['s'], attributes: {} }, q('s', 'sc', 'zc', 'cq'), dq('cq', 'sc', 'zc', 'y')],
+        initializers: [scalar('sa', sa, true), scalar('za', 128, false), scalar('sb', sb, true), scalar('zb', 120, false), scalar('sc', sc, true), scalar('zc', 131, false)],
+        inputs: [{ name: 'a', elemType: 'float', shape: [1, n] }, { name: 'b', elemType: 'float', shape: [1, n] }],
+        outputs: [{ name: 'y', elemType: 'float', shape: null }],
+      },
+    };
+    writeFileSync(model, encodeModel(onnx));
+    for (const k of ['a', 'b'] as const) writeFileSync(join(dir, `ort-add.${k}.npy`), writeNpy({ dtype: 'float32', shape: [1, n], data: inputs[k] }));
+  });
+
+  async function ortY(ort: typeof ortNode | typeof ortWeb): Promise<Float32Array> {
+    const s = await ort.InferenceSession.create(readFileSync(model), { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+    try {
+      const r = await s.run({ a: new ort.Tensor('float32', inputs.a, [1, n]), b: new ort.Tensor('float32', inputs.b, [1, n]) });
+      return r['y']!.data as Float32Array;
+    } finally {
+      await s.release();
+    }
+  }
+  const run = (out: string, ...extra: string[]) => quint('run', model, '--input', `a=${join(dir, 'ort-add.a.npy')}`, '--input', `b=${join(dir, 'ort-add.b.npy')}`, '--out', out, ...extra);
+  const differing = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).filter((v, i) => !Object.is(v, y[i])).length;
+
+  test("--target x64 writes onnxruntime-node's outputs, the default onnxruntime-web's (the two differ on some codes)", async () => {
+    const [node, web] = [await ortY(ortNode), await ortY(ortWeb)];
+    expect(differing(node, web)).toBeGreaterThan(0);
+    for (const [target, want] of [['x64', node], ['wasm', web], [undefined, web]] as const) {
+      for (const backend of ['js', 'wasm']) {
+        const out = join(dir, `ort-add.${target ?? 'default'}.${backend}.npy`);
+        const r = run(out, '--backend', backend, ...(target === undefined ? [] : ['--target', target]));
+        expect(r.status, r.stderr).toBe(0);
+        expect(differing(npy(out).toFloat32Array(), want), `--target ${target} --backend ${backend}`).toBe(0);
+      }
+    }
+  });
+
+  test('--target on a model that does not run on engine ort is a one-line usage error', () => {
+    const r = run(join(dir, 'ort-add.qnnpack.npy'), '--engine', 'qnnpack', '--target', 'x64');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--target picks the ONNX Runtime build that engine ort reproduces, and .*ort-add\.onnx runs on engine qnnpack; drop --target/);
+    expect(quint('run', join(FIX, 'mlp.onnx'), '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'f.npy'), '--target', 'x64').stderr).toMatch(/is a float model/);
   });
 });
 

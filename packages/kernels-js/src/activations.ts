@@ -39,9 +39,10 @@ import {
   type OutQparams,
   type QTensor,
   type UnaryBody,
+  resolveOrtTarget,
 } from '@quint/qtensor';
 import { allocU8, memoryOrder } from './ops-common.js';
-import { ortApplyTable, ortLogistic, ortTanh, ortTarget } from './ort-ops.js';
+import { ortApplyTable, ortLogistic, ortTanh } from './ort-ops.js';
 
 /** Engine ort for a clamp: ONNX Clip between DQ and Q with ORT's quantized bounds (ort-ops.ts). */
 function ortClamp(op: 'relu6' | 'hardtanh' | 'clamp', x: QTensor, q: NonGemmInput, lo: number | undefined, hi: number | undefined, opts: KernelOptions | undefined): QTensor {
@@ -254,7 +255,7 @@ export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTe
   const q = checkNonGemmInput(op, x);
   if (engineOf(opts) === 'ort') {
     // QLinearSigmoid's table with MLAS's logistic, per `opts.target` (ort-ops.ts).
-    const target = ortTarget(op, opts);
+    const target = resolveOrtTarget(op, opts);
     const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, 'ort', false);
     return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortLogistic(v, target)), opts);
   }
@@ -286,7 +287,7 @@ export function tanh(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTenso
   const q = checkNonGemmInput(op, x);
   if (engineOf(opts) === 'ort') {
     // QDQ Tanh: DQ → MLAS's float tanh → Q, per `opts.target` (ort-ops.ts).
-    const target = ortTarget(op, opts);
+    const target = resolveOrtTarget(op, opts);
     const o = fixedOutQparams(op, out, TANH_OUT_QPARAMS, 'ort', false);
     return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortTanh(v, target)), opts);
   }

@@ -31,21 +31,11 @@ import {
   type NonGemmInput,
   type NonGemmQparams,
   type OutQparams,
+  type OrtTarget,
   type QTensor,
+  resolveOrtTarget,
 } from '@quint/qtensor';
 import { allocU8, f32 } from './ops-common.js';
-
-/** Which ONNX Runtime build a formula reproduces, where the builds differ (`KernelOptions.target`). */
-export type OrtTarget = NonNullable<KernelOptions['target']>;
-
-/** `opts.target`, default `'wasm'`; anything else is a clear error. */
-export function ortTarget(op: string, opts: KernelOptions | undefined): OrtTarget {
-  const t = opts?.target ?? 'wasm';
-  if (t !== 'wasm' && t !== 'x64') {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: target ${JSON.stringify(t)} is not an ONNX Runtime build quint reproduces; pass 'wasm' (onnxruntime-web, the default) or 'x64' (onnxruntime-node on x86-64 with AVX2 + FMA).`);
-  }
-  return t;
-}
 
 /**
  * The multiply-add of MLAS's float kernels: fused (one rounding) in the x64 FMA3 kernels, a float32
@@ -176,7 +166,7 @@ export function ortBinary(
   opts?: KernelOptions,
 ): QTensor {
   const q: AddMulQ = { a: checkNonGemmInput(op, a, 'a'), b: checkNonGemmInput(op, b, 'b'), c: checkNonGemmOut(op, out) };
-  const target = ortTarget(op, opts);
+  const target = resolveOrtTarget(op, opts);
   const outShape = broadcast(op, a.shape, b.shape);
   const n = outShape.reduce((p, d) => p * d, 1);
   const aIdx = sameShape(a.shape, outShape) ? null : broadcastIndex(a.shape, outShape);
@@ -382,7 +372,7 @@ function eigenSseSum(v: Float32Array, offset: number): number {
 export function ortMean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTensor {
   const op = 'mean';
   const q = checkNonGemmInput(op, x);
-  const target = ortTarget(op, opts);
+  const target = resolveOrtTarget(op, opts);
   const { fallback, inner, outer, outShape } = meanReduction(x, params, 'ort', undefined);
   if (fallback) {
     throw new QuantError('UNSUPPORTED_OP', `${op}: dims ${JSON.stringify(params.dim)} are not the innermost dims; engine 'ort' reproduces ONNX Runtime's ReduceMean over the innermost dims only. Permute them last, or use adaptiveAvgPool2d(x, 1) for a spatial mean.`);

@@ -5,12 +5,12 @@
 // formulas and cites these tests. Where node and web differ (add, mul, sigmoid, tanh, mean), the
 // kernel runs with `target: 'x64'` against node and `target: 'wasm'` (the default) against web, on
 // inputs crafted where the two formulas give different codes.
-import { QTensor, ortDequantize, ortQuantize, type QuantizedBackend } from '@quint/qtensor';
+import { QTensor, ortDequantize, ortQuantize, type OrtTarget, type QuantizedBackend } from '@quint/qtensor';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { createJsBackend } from '../src/index.js';
-import { ortAddCode, ortLogistic, ortMulCode, ortTanh, type OrtTarget } from '../src/ort-ops.js';
+import { ortAddCode, ortLogistic, ortMulCode, ortTanh } from '../src/ort-ops.js';
 
 ortWeb.env.wasm.numThreads = 1;
 type Ort = typeof ortNode;

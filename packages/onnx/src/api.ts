@@ -14,7 +14,7 @@ import {
   getDefaultQConfigMapping,
   type QConfigMapping,
 } from '@quint/observers';
-import { ENGINES, makePerChannelQuantizedTensor, type Engine, type QTensor, type QuantizedBackend } from '@quint/qtensor';
+import { ENGINES, makePerChannelQuantizedTensor, resolveOrtTarget, withOrtTarget, type Engine, type OrtTarget, type QTensor, type QuantizedBackend } from '@quint/qtensor';
 import { QuantError, Tensor } from '@quint/tensor';
 import { exportModel, type QuantizedFormat } from './export.js';
 import { importModel, type ImportedGraphInfo } from './import.js';
@@ -36,6 +36,12 @@ export interface QuintModel {
   /** The backend and engine the quantized modules run with. */
   readonly backend: QuantizedBackend;
   readonly engine: Engine;
+  /**
+   * On engine `ort`, the ONNX Runtime build reproduced where builds round differently (add, mul,
+   * sigmoid, tanh, mean): `'wasm'` (onnxruntime-web, the default) or `'x64'` (onnxruntime-node on
+   * x86-64 with AVX2 + FMA). quantizeModel's results start at `'wasm'`.
+   */
+  readonly target: OrtTarget;
   /** `metadata_props` of the file, plus quint's provenance after quantizeModel. */
   readonly metadata: Readonly<Record<string, string>>;
   /** Size of the ONNX file it was loaded from, in bytes (null when not loaded from a file). */
@@ -48,6 +54,11 @@ export interface LoadModelOptions {
   readonly backend?: QuantizedBackend;
   /** Engine for quantized models (default: the file's `quint.engine`, else `'ort'`). */
   readonly engine?: Engine;
+  /**
+   * Engine `ort`: the ONNX Runtime build to reproduce, `'wasm'` (default, onnxruntime-web) or
+   * `'x64'` (onnxruntime-node on x86-64 with AVX2 + FMA); see {@link QuintModel.target}.
+   */
+  readonly target?: OrtTarget;
   /** Shapes of graph inputs with symbolic dims other than the batch. */
   readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
   /** Reads external-data files for models given as bytes (a path finds them next to the file). */
@@ -71,8 +82,10 @@ function checkEngine(engine: unknown, where: string): Engine {
 function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | null): QuintModel {
   const backend = options.backend ?? createJsBackend();
   const engine = checkEngine(options.engine ?? (onnx.metadataProps['quint.engine'] as Engine | undefined) ?? 'ort', 'loadModel');
+  const target = resolveOrtTarget('loadModel', options);
   const gm = importModel(onnx, {
-    backend,
+    // The modules pass only the engine; the backend adds the target to their calls.
+    backend: target === 'wasm' ? backend : withOrtTarget(backend, target),
     engine,
     ...(options.inputShapes === undefined ? {} : { inputShapes: options.inputShapes }),
     ...(options.maxTensorElements === undefined ? {} : { maxTensorElements: options.maxTensorElements }),
@@ -86,6 +99,7 @@ function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | n
     outputNames: info.outputs,
     backend,
     engine,
+    target,
     metadata: { ...onnx.metadataProps },
     fileBytes,
   };
@@ -407,7 +421,7 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
     'quint.torchCompat': torchCompat,
     'quint.calibrationSamples': String(samples),
   };
-  return { ...model, kind: 'quantized', graphModule: q, onnx: null, backend, engine, metadata, fileBytes: null };
+  return { ...model, kind: 'quantized', graphModule: q, onnx: null, backend, engine, target: 'wasm', metadata, fileBytes: null };
 }
 
 /** Options of {@link runModel}. */
@@ -416,6 +430,8 @@ export interface RunModelOptions {
   readonly backend?: QuantizedBackend;
   /** Run with another engine (default: the model's: `quint.engine`, else `'ort'`). */
   readonly engine?: Engine;
+  /** Engine `ort`: reproduce another ONNX Runtime build (default: the model's `target`). */
+  readonly target?: OrtTarget;
 }
 
 function asInputs(model: QuintModel, inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>): Tensor[] {
@@ -452,9 +468,10 @@ export async function runModel(
 ): Promise<Record<string, Tensor | QTensor>> {
   let m = model;
   const engine = options.engine === undefined ? model.engine : checkEngine(options.engine, 'runModel');
-  if (model.kind === 'quantized' && ((options.backend !== undefined && options.backend !== model.backend) || engine !== model.engine)) {
+  const target = options.target === undefined ? model.target : resolveOrtTarget('runModel', options);
+  if (model.kind === 'quantized' && ((options.backend !== undefined && options.backend !== model.backend) || engine !== model.engine || target !== model.target)) {
     const onnx = model.onnx ?? decodeModel(saveModel(model));
-    m = build(onnx, { backend: options.backend ?? model.backend, engine }, model.fileBytes);
+    m = build(onnx, { backend: options.backend ?? model.backend, engine, target }, model.fileBytes);
   }
   const xs = asInputs(m, inputs);
   const out = m.graphModule.call(...xs) as Tensor | QTensor | (Tensor | QTensor)[];

@@ -339,7 +339,31 @@ export interface KernelOptions {
    * `'x64'`: onnxruntime-node on x86-64 with AVX2 + FMA. Native ORT on ARM or on x86-64 without AVX2
    * is not reproduced. Every other op, and the other engines, ignore it.
    */
-  readonly target?: 'wasm' | 'x64';
+  readonly target?: OrtTarget;
+}
+
+/**
+ * An ONNX Runtime 1.30 build whose float roundings engine `ort` reproduces where the builds differ:
+ * `'wasm'` (onnxruntime-web) or `'x64'` (onnxruntime-node on x86-64 with AVX2 + FMA).
+ */
+export type OrtTarget = 'wasm' | 'x64';
+
+/**
+ * The ONNX Runtime build a call reproduces: `opts.target`, default `'wasm'`.
+ *
+ * @throws `INVALID_ARGUMENT` for anything but `'wasm'` or `'x64'`.
+ * @example
+ * resolveOrtTarget('add', { engine: 'ort', target: 'x64' }); // 'x64'
+ */
+export function resolveOrtTarget(op: string, opts: { readonly target?: unknown } | undefined): OrtTarget {
+  const t = opts?.target ?? 'wasm';
+  if (t !== 'wasm' && t !== 'x64') {
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: target ${JSON.stringify(t)} is not an ONNX Runtime build quint reproduces; pass 'wasm' (onnxruntime-web, the default) or 'x64' (onnxruntime-node on x86-64 with AVX2 + FMA).`,
+    );
+  }
+  return t;
 }
 
 /** Options of `linearDynamic`. */
@@ -637,6 +661,50 @@ export function defineBackend(def: BackendDefinition): QuantizedBackend {
 }
 
 /**
+ * A kernel call's options: its last argument when that names an engine. Every kernel takes its
+ * KernelOptions last, and no other argument (tensors, qparams, op parameters) has an `engine` field.
+ */
+function callOptions(args: readonly unknown[]): KernelOptions | undefined {
+  const last = args[args.length - 1];
+  return typeof last === 'object' && last !== null && 'engine' in last ? (last as KernelOptions) : undefined;
+}
+
+/**
+ * `backend`, with its engine-`ort` calls reproducing ONNX Runtime build `target`: a call whose
+ * options name an engine and no `target` gets `target` added (the kernel option only engine `ort`
+ * reads; see {@link KernelOptions.target}). This is how a whole model picks the build it is
+ * compared with (`loadModel(bytes, { engine: 'ort', target: 'x64' })` in `@quint/onnx`), since its
+ * modules pass only the engine. `init`, `supports`, prepacking and `dispose` are `backend`'s own.
+ *
+ * @throws `INVALID_ARGUMENT` for a `target` other than `'wasm'` or `'x64'`.
+ * @example
+ * const native = withOrtTarget(createJsBackend(), 'x64'); // outputs of onnxruntime-node on x86-64
+ * native.kernels.add(a, b, out, { engine: 'ort' });       // = add(a, b, out, { engine: 'ort', target: 'x64' })
+ */
+export function withOrtTarget(backend: QuantizedBackend, target: OrtTarget): QuantizedBackend {
+  resolveOrtTarget('withOrtTarget', { target });
+  const table = {} as Record<string, unknown>;
+  for (const op of opNames()) {
+    const kernel = backend.kernels[op] as (...a: unknown[]) => unknown;
+    table[op] = (...args: unknown[]) => {
+      const o = callOptions(args);
+      if (o !== undefined && o.target === undefined) args[args.length - 1] = { ...o, target };
+      return kernel(...args);
+    };
+  }
+  return defineBackend({
+    name: backend.name,
+    kernels: table as Partial<KernelTable>,
+    init: () => backend.init(),
+    supports: (op, params) => backend.supports(op, params),
+    engines: Object.fromEntries(opNames().map((op) => [op, ENGINES])) as Partial<Record<OpName, readonly Engine[]>>,
+    prepackConv2d: (w, b, o) => backend.prepackConv2d(w, b, o),
+    prepackLinear: (w, b, o) => backend.prepackLinear(w, b, o),
+    dispose: () => backend.dispose(),
+  });
+}
+
+/**
  * One backend made of two: each op runs on `primary` when it supports the op for the call's engine,
  * else on `fallback`; weights are prepacked by `primary` (it must support conv2d/linear for
  * `engine`). This is how kernels-wasm is used in practice: its SIMD kernels where it has them,
@@ -669,15 +737,8 @@ export function composeBackends(opts: {
     }
     return table[op]!;
   };
-  // Every kernel takes its KernelOptions last; other arguments (tensors, qparams, op parameters)
-  // have no `engine` field.
-  const callEngine = (args: readonly unknown[]): Engine => {
-    const last = args[args.length - 1];
-    const named = typeof last === 'object' && last !== null && 'engine' in last ? (last as KernelOptions).engine : undefined;
-    return named ?? engine;
-  };
   const table = {} as Record<string, unknown>;
-  for (const op of opNames()) table[op] = (...args: unknown[]) => kernelFor(op, callEngine(args))(...args);
+  for (const op of opNames()) table[op] = (...args: unknown[]) => kernelFor(op, callOptions(args)?.engine ?? engine)(...args);
   return defineBackend({
     name: opts.name ?? `${primary.name}+${fallback.name}`,
     kernels: table as Partial<KernelTable>,

@@ -5,7 +5,7 @@ export type { QDtype, QScheme, IntArray, StorageOf } from './dtypes.js';
 export { roundHalfToEven } from './rounding.js';
 export { calculateQminQmax, calculateQparams, FLOAT32_EPS } from './qparams.js';
 export type { CalculateQminQmaxOptions, CalculateQparamsOptions, QparamsResult, FloatQparamsResult } from './qparams.js';
-export { OP_NAMES, ENGINES, DEFAULT_ENGINE, opNames, isOpName, defineBackend, composeBackends } from './backend.js';
+export { OP_NAMES, ENGINES, DEFAULT_ENGINE, opNames, isOpName, defineBackend, composeBackends, withOrtTarget, resolveOrtTarget } from './backend.js';
 export type {
   Engine,
   OpGroup,
@@ -19,6 +19,7 @@ export type {
   TraceRecord,
   TraceOptions,
   KernelOptions,
+  OrtTarget,
   LinearDynamicOptions,
   Conv2dPrepackOptions,
   LinearPrepackOptions,

@@ -113,12 +113,14 @@ test('public API surface', () => {
       "requantizeOutputCode",
       "requantizePreRound",
       "resolveEngine",
+      "resolveOrtTarget",
       "roundHalfToEven",
       "sameShape",
       "sigmoidBody",
       "supportsGemm",
       "supportsNonGemm",
       "tanhBody",
+      "withOrtTarget",
     ]
   `);
 });

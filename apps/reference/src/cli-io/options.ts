@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { loadModel, type QuintModel } from '@quint/onnx';
-import type { Engine, QuantizedBackend } from '@quint/qtensor';
+import type { Engine, OrtTarget, QuantizedBackend } from '@quint/qtensor';
 import { QuantError, isQuantError, type Tensor } from '@quint/tensor';
 import { warn } from '../cli-support.js';
 import { jsBackend, wasmBackend } from './backends.js';
@@ -64,7 +64,7 @@ export async function makeBackend(name: 'js' | 'wasm', engine: Engine = 'qnnpack
 }
 
 /** Loads an ONNX model, naming the argument in errors. */
-export async function loadModelArg(path: string, options: { backend?: QuantizedBackend; engine?: Engine } = {}): Promise<QuintModel> {
+export async function loadModelArg(path: string, options: { backend?: QuantizedBackend; engine?: Engine; target?: OrtTarget } = {}): Promise<QuintModel> {
   if (!existsSync(path)) throw new QuantError('IO_ERROR', `${path}: no such file; check the path of the model.`);
   if (statSync(path).isDirectory()) throw new QuantError('IO_ERROR', `${path} is a folder; pass an .onnx file.`);
   try {

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { runModel, type ImportedGraphInfo, type QuintModel } from '@quint/onnx';
-import type { Engine, QTensor, QuantizedBackend } from '@quint/qtensor';
+import type { Engine, OrtTarget, QTensor, QuantizedBackend } from '@quint/qtensor';
 import { QuantError, Tensor, cat, writeNpy } from '@quint/tensor';
 import { writeFileAtomic } from '../io.js';
 import { jsBackend, wasmBackend } from '../cli-io/backends.js';
@@ -15,10 +15,11 @@ export interface RunOptions {
   readonly out: string;
   readonly backend: 'js' | 'wasm';
   readonly engine?: Engine;
+  readonly target?: OrtTarget;
   readonly threads: number;
 }
 
-/** `quint run <model.onnx> --input <x.npy> --out <y.npy> [--backend js|wasm] [--threads n] [--engine …]`. */
+/** `quint run <model.onnx> --input <x.npy> --out <y.npy> [--backend js|wasm] [--threads n] [--engine …] [--target wasm|x64]`. */
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -29,8 +30,11 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--backend <backend>', 'integer kernels: js (reference) or wasm (SIMD128)').choices(['js', 'wasm']).default('js'))
     .option('--threads <n>', 'with --backend wasm: lanes for large conv/linear calls, the main thread and n − 1 worker threads; outputs are identical', threadCount, 1)
     .addOption(new Option('--engine <engine>', "requantization convention (default: the file's quint.engine, else ort)").choices(['qnnpack', 'onednn', 'ort', 'fbgemm']))
+    .addOption(
+      new Option('--target <build>', 'engine ort: the ONNX Runtime build to reproduce where builds round differently (add, mul, sigmoid, tanh, mean): wasm (onnxruntime-web, default) or x64 (onnxruntime-node on x86-64 with AVX2 + FMA)').choices(['wasm', 'x64']),
+    )
     .option('--debug', 'print stack traces on failure')
-    .addHelpText('after', '\nExamples:\n  quint run model.int8.onnx --input x.npy --out y.npy\n  quint run model.int8.onnx --input x.npy --out y.npy --backend wasm --threads 2\n  quint run two.onnx --input a=a.npy --input b=b.npy --out outputs/\n')
+    .addHelpText('after', '\nExamples:\n  quint run model.int8.onnx --input x.npy --out y.npy\n  quint run model.int8.onnx --input x.npy --out y.npy --backend wasm --threads 2\n  quint run two.onnx --input a=a.npy --input b=b.npy --out outputs/\n  quint run ort.int8.onnx --input x.npy --out y.npy --target x64   # the outputs of onnxruntime-node\n')
     .action(async (model: string, opts: RunOptions) => {
       await runCommand(model, opts);
     });
@@ -104,7 +108,11 @@ async function runCommand(path: string, opts: RunOptions): Promise<void> {
   const js = await jsBackend();
   let wasm: QuantizedBackend | null = null;
   try {
-    const model = await loadModelArg(path, { backend: js, ...(opts.engine === undefined ? {} : { engine: opts.engine }) });
+    const model = await loadModelArg(path, { backend: js, ...(opts.engine === undefined ? {} : { engine: opts.engine }), ...(opts.target === undefined ? {} : { target: opts.target }) });
+    if (opts.target !== undefined && (model.kind !== 'quantized' || model.engine !== 'ort')) {
+      const what = model.kind === 'quantized' ? `runs on engine ${model.engine}` : 'is a float model';
+      throw new QuantError('USAGE', `--target picks the ONNX Runtime build that engine ort reproduces, and ${path} ${what}; drop --target, or pass --engine ort for a quantized model.`);
+    }
     const paths = outputPaths(model, opts.out);
     const inputs = readInputs(model, opts.input);
     // The wasm kernels a model can use depend on its engine, known once the file is read: runModel
