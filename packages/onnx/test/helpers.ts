@@ -1,7 +1,7 @@
 // Shared by the onnx tests: fixtures, and onnxruntime-node / onnxruntime-web (wasm, 1 thread) as peers.
 import { readFileSync } from 'node:fs';
 import { npyToTensor, type Tensor } from '@quint/tensor';
-import type { OnnxGraph, OnnxModel } from '../src/index.js';
+import { encodeModel, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 
@@ -74,4 +74,45 @@ export function modelOf(graph: Pick<OnnxGraph, 'nodes' | 'inputs' | 'outputs'> &
     ...extra,
     graph: { name: 'g', initializers: [], valueInfo: [], ...graph },
   };
+}
+
+/** Per-tensor uint8 quantization parameters of a hand-built model. */
+export interface Q8 {
+  readonly s: number;
+  readonly z: number;
+}
+
+const node = (opType: string, inputs: string[], outputs: string[]): OnnxNode => ({ name: outputs[0]!, opType, domain: '', inputs, outputs, attributes: {} });
+const scalar = (name: string, v: number, dataType: 'float' | 'uint8'): OnnxTensor => ({
+  name,
+  dataType,
+  dims: [],
+  data: dataType === 'float' ? Float32Array.of(v) : Uint8Array.of(v),
+});
+
+/**
+ * The QDQ form of a quantized Add as ORT's quantize_static writes it, on two float inputs `a`, `b`
+ * of shape [1, n]: `DQ(Q(a)) + DQ(Q(b))`, then (with `relu`) a Relu, then Q → DQ to output `y`.
+ */
+export function qdqAddModel(q: { readonly a: Q8; readonly b: Q8; readonly y: Q8 }, n: number, relu = false): Uint8Array {
+  return encodeModel(
+    modelOf({
+      nodes: [
+        node('QuantizeLinear', ['a', 'sa', 'za'], ['aq']),
+        node('DequantizeLinear', ['aq', 'sa', 'za'], ['ad']),
+        node('QuantizeLinear', ['b', 'sb', 'zb'], ['bq']),
+        node('DequantizeLinear', ['bq', 'sb', 'zb'], ['bd']),
+        node('Add', ['ad', 'bd'], ['s']),
+        ...(relu ? [node('Relu', ['s'], ['r'])] : []),
+        node('QuantizeLinear', [relu ? 'r' : 's', 'sy', 'zy'], ['yq']),
+        node('DequantizeLinear', ['yq', 'sy', 'zy'], ['y']),
+      ],
+      initializers: (['a', 'b', 'y'] as const).flatMap((k) => [scalar(`s${k}`, q[k].s, 'float'), scalar(`z${k}`, q[k].z, 'uint8')]),
+      inputs: [
+        { name: 'a', elemType: 'float', shape: [1, n] },
+        { name: 'b', elemType: 'float', shape: [1, n] },
+      ],
+      outputs: [{ name: 'y', elemType: 'float', shape: null }],
+    }),
+  );
 }

@@ -7,47 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { createJsBackend } from '@quint/kernels-js';
 import { QTensor } from '@quint/qtensor';
 import { Tensor } from '@quint/tensor';
-import { encodeModel, loadModel, runModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
-import { diff, modelOf, RUNTIMES } from './helpers.js';
-
-const node = (opType: string, inputs: string[], outputs: string[]): OnnxNode => ({ name: outputs[0]!, opType, domain: '', inputs, outputs, attributes: {} });
-const scalar = (name: string, v: number, dataType: 'float' | 'uint8'): OnnxTensor => ({
-  name,
-  dataType,
-  dims: [],
-  data: dataType === 'float' ? Float32Array.of(v) : Uint8Array.of(v),
-});
+import { loadModel, runModel } from '../src/index.js';
+import { diff, qdqAddModel, RUNTIMES } from './helpers.js';
 
 // Power-of-two scale ratios put many sums on exact .5 ties, where the two builds' roundings part.
 const A = { s: Math.fround(0.02), z: 128 };
 const B = { s: Math.fround(0.04), z: 120 };
 const C = { s: Math.fround(0.08), z: 131 };
 
-function addModel(n: number): Uint8Array {
-  return encodeModel(
-    modelOf({
-      nodes: [
-        node('QuantizeLinear', ['a', 'sa', 'za'], ['aq']),
-        node('DequantizeLinear', ['aq', 'sa', 'za'], ['ad']),
-        node('QuantizeLinear', ['b', 'sb', 'zb'], ['bq']),
-        node('DequantizeLinear', ['bq', 'sb', 'zb'], ['bd']),
-        node('Add', ['ad', 'bd'], ['s']),
-        node('QuantizeLinear', ['s', 'sc', 'zc'], ['cq']),
-        node('DequantizeLinear', ['cq', 'sc', 'zc'], ['y']),
-      ],
-      initializers: [
-        scalar('sa', A.s, 'float'), scalar('za', A.z, 'uint8'),
-        scalar('sb', B.s, 'float'), scalar('zb', B.z, 'uint8'),
-        scalar('sc', C.s, 'float'), scalar('zc', C.z, 'uint8'),
-      ],
-      inputs: [
-        { name: 'a', elemType: 'float', shape: [1, n] },
-        { name: 'b', elemType: 'float', shape: [1, n] },
-      ],
-      outputs: [{ name: 'y', elemType: 'float', shape: null }],
-    }),
-  );
-}
+const addModel = (n: number): Uint8Array => qdqAddModel({ a: A, b: B, y: C }, n);
 
 /** Code pairs (a, b): up to 64 where the two builds' add formulas disagree, then 64 where they agree. */
 function codePairs(): [number, number][] {

@@ -6,45 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { createJsBackend } from '@quint/kernels-js';
 import { Generator, randn, Tensor } from '@quint/tensor';
-import { decodeModel, encodeModel, importModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
-import { diff, modelOf, RUNTIMES } from './helpers.js';
-
-function node(opType: string, inputs: string[], outputs: string[]): OnnxNode {
-  return { name: outputs[0]!, opType, domain: '', inputs, outputs, attributes: {} };
-}
-
-const scalar = (name: string, v: number, dataType: 'float' | 'uint8'): OnnxTensor => ({
-  name,
-  dataType,
-  dims: [],
-  data: dataType === 'float' ? Float32Array.of(v) : Uint8Array.of(v),
-});
+import { decodeModel, importModel } from '../src/index.js';
+import { diff, qdqAddModel, RUNTIMES } from './helpers.js';
 
 function addReluModel(sa: number, sb: number, sy: number, zy: number, n: number): Uint8Array {
-  return encodeModel(
-    modelOf({
-      nodes: [
-        node('QuantizeLinear', ['a', 'sa', 'za'], ['aq']),
-        node('DequantizeLinear', ['aq', 'sa', 'za'], ['ad']),
-        node('QuantizeLinear', ['b', 'sb', 'zb'], ['bq']),
-        node('DequantizeLinear', ['bq', 'sb', 'zb'], ['bd']),
-        node('Add', ['ad', 'bd'], ['s']),
-        node('Relu', ['s'], ['r']),
-        node('QuantizeLinear', ['r', 'sy', 'zy'], ['yq']),
-        node('DequantizeLinear', ['yq', 'sy', 'zy'], ['y']),
-      ],
-      initializers: [
-        scalar('sa', sa, 'float'), scalar('za', 128, 'uint8'),
-        scalar('sb', sb, 'float'), scalar('zb', 120, 'uint8'),
-        scalar('sy', sy, 'float'), scalar('zy', zy, 'uint8'),
-      ],
-      inputs: [
-        { name: 'a', elemType: 'float', shape: [1, n] },
-        { name: 'b', elemType: 'float', shape: [1, n] },
-      ],
-      outputs: [{ name: 'y', elemType: 'float', shape: null }],
-    }),
-  );
+  return qdqAddModel({ a: { s: sa, z: 128 }, b: { s: sb, z: 120 }, y: { s: sy, z: zy } }, n, true);
 }
 
 async function ortY(ort: (typeof RUNTIMES)[number][1], bytes: Uint8Array, a: Tensor, b: Tensor): Promise<Float32Array> {
