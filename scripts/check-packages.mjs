@@ -26,7 +26,8 @@ for (const name of readdirSync(join(root, 'packages')).sort()) {
   for (const [tool, r] of checks) {
     if (r.status === 0) continue;
     failures++;
-    console.error(`${manifest.name}: ${tool} failed:\n${(r.stdout + r.stderr).trim()}`);
+    const why = r.error ? `${tool} could not run (${r.error.message}); run pnpm install first.` : `${(r.stdout + r.stderr).trim()}`;
+    console.error(`${manifest.name}: ${tool} failed:\n${why}`);
   }
   console.log(`${manifest.name}: ${checks.every(([, r]) => r.status === 0) ? 'ok' : 'FAILED'} (publint, attw${assets.length ? `; assets not checked by attw: ${assets.join(', ')}` : ''})`);
 }
