@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const run = (cmd, args) => spawnSync(bin(cmd), args, { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+const run = (cmd, args) =>
+  spawnSync(bin(cmd), args, { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
 
 let failures = 0;
 for (const name of readdirSync(join(root, 'packages')).sort()) {
@@ -21,15 +22,30 @@ for (const name of readdirSync(join(root, 'packages')).sort()) {
     .map(([subpath]) => subpath);
   const checks = [
     ['publint', run('publint', ['--strict', '--pack', 'npm', dir])],
-    ['attw', run('attw', ['--pack', dir, '--profile', 'esm-only', '--format', 'ascii', ...(assets.length ? ['--exclude-entrypoints', ...assets] : [])])],
+    [
+      'attw',
+      run('attw', [
+        '--pack',
+        dir,
+        '--profile',
+        'esm-only',
+        '--format',
+        'ascii',
+        ...(assets.length ? ['--exclude-entrypoints', ...assets] : []),
+      ]),
+    ],
   ];
   for (const [tool, r] of checks) {
     if (r.status === 0) continue;
     failures++;
-    const why = r.error ? `${tool} could not run (${r.error.message}); run pnpm install first.` : `${(r.stdout + r.stderr).trim()}`;
+    const why = r.error
+      ? `${tool} could not run (${r.error.message}); run pnpm install first.`
+      : `${(r.stdout + r.stderr).trim()}`;
     console.error(`${manifest.name}: ${tool} failed:\n${why}`);
   }
-  console.log(`${manifest.name}: ${checks.every(([, r]) => r.status === 0) ? 'ok' : 'FAILED'} (publint, attw${assets.length ? `; assets not checked by attw: ${assets.join(', ')}` : ''})`);
+  console.log(
+    `${manifest.name}: ${checks.every(([, r]) => r.status === 0) ? 'ok' : 'FAILED'} (publint, attw${assets.length ? `; assets not checked by attw: ${assets.join(', ')}` : ''})`,
+  );
 }
 if (failures > 0) {
   console.error(`check-packages: ${failures} check(s) failed; fix the package.json fields or exports named above.`);

@@ -18,7 +18,11 @@ rmSync(report, { force: true });
 const run = spawnSync(
   process.execPath,
   [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...passthrough],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, ...(dist ? { VITEST_DIST: '1' } : {}), ...(scale ? { QUINT_SCALE: '1' } : {}) } },
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...(dist ? { VITEST_DIST: '1' } : {}), ...(scale ? { QUINT_SCALE: '1' } : {}) },
+  },
 );
 
 let passed = 0;

@@ -20,7 +20,10 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const target = resolve(path);
   const dir = dirname(target);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new QuantError('IO_ERROR', `cannot write ${path}: folder ${dirname(path)} does not exist; create it first or choose another --out.`);
+    throw new QuantError(
+      'IO_ERROR',
+      `cannot write ${path}: folder ${dirname(path)} does not exist; create it first or choose another --out.`,
+    );
   }
   const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   pendingTemps.add(temp);

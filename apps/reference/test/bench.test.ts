@@ -6,7 +6,15 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { npyToTensor } from '@quint/tensor';
-import { BENCH_BACKENDS, formatBenchTable, pairedSpeedup, roundOrder, runBench, type BenchBackend, type BenchResult } from '../src/bench/index.js';
+import {
+  BENCH_BACKENDS,
+  formatBenchTable,
+  pairedSpeedup,
+  roundOrder,
+  runBench,
+  type BenchBackend,
+  type BenchResult,
+} from '../src/bench/index.js';
 import { MODEL_BENCH_BACKENDS, formatModelBenchTable, runModelBench } from '../src/bench/model.js';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -18,14 +26,27 @@ const QDQ_X = join(ROOT, 'packages/onnx/test/fixtures/x.npy');
 describe('runBench', () => {
   test('two interleaved rounds of every runtime on the depthwise shape gives a complete, consistent document', async () => {
     const sampled: BenchBackend[] = [];
-    const { results } = await runBench({ shapes: ['dw3x3_128_56'], samples: 2, onProgress: (e) => sampled.push(e.backend) });
+    const { results } = await runBench({
+      shapes: ['dw3x3_128_56'],
+      samples: 2,
+      onProgress: (e) => sampled.push(e.backend),
+    });
     expect(results.map((r) => r.backend)).toEqual([...BENCH_BACKENDS]);
     // After each runtime's set-up and warm-up (two events each), the rounds sample in roundOrder.
     const n = BENCH_BACKENDS.length;
     expect(sampled.slice(2 * n)).toEqual([...roundOrder(BENCH_BACKENDS, 0), ...roundOrder(BENCH_BACKENDS, 1)]);
     const macs = 128 * 9 * 56 * 56;
     for (const r of results) {
-      expect(Object.keys(r).sort()).toEqual(['backend', 'gmacPerS', 'maxMs', 'medianMs', 'minMs', 'sampleMs', 'samples', 'shape']);
+      expect(Object.keys(r).sort()).toEqual([
+        'backend',
+        'gmacPerS',
+        'maxMs',
+        'medianMs',
+        'minMs',
+        'sampleMs',
+        'samples',
+        'shape',
+      ]);
       expect(r.shape).toBe('dw3x3_128_56');
       expect(r.samples).toBe(2);
       expect(r.sampleMs).toHaveLength(2);
@@ -38,7 +59,9 @@ describe('runBench', () => {
     }
     const table = formatBenchTable(results);
     expect(table.split('\n')[1]).toContain('wasm/ort-int8');
-    expect(table.split('\n')[3]).toMatch(/^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/);
+    expect(table.split('\n')[3]).toMatch(
+      /^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/,
+    );
   }, 120_000);
 });
 
@@ -62,7 +85,14 @@ describe('roundOrder', () => {
 
 describe('pairedSpeedup', () => {
   const result = (sampleMs: number[]): BenchResult => ({
-    shape: 'mm_1x1024x1024', backend: 'kernels-wasm', gmacPerS: 1, medianMs: 1, minMs: 1, maxMs: 1, samples: sampleMs.length, sampleMs,
+    shape: 'mm_1x1024x1024',
+    backend: 'kernels-wasm',
+    gmacPerS: 1,
+    medianMs: 1,
+    minMs: 1,
+    maxMs: 1,
+    samples: sampleMs.length,
+    sampleMs,
   });
   test('takes the median of per-round ratios, over the rounds both sampled', () => {
     // Round 2 is a slow spell for both: the ratio of medians (4 / 2) would say 2×, each round says 1.5×.
@@ -82,10 +112,18 @@ describe('runModelBench', () => {
   test('every runtime runs the same file in interleaved rounds; the table has a row per runtime and the paired ratios', async () => {
     const sampled: BenchBackend[] = [];
     const x = npyToTensor(new Uint8Array(readFileSync(QDQ_X)));
-    const results = await runModelBench({ model: QDQ, inputs: () => ({ x }), samples: 2, onProgress: (e) => sampled.push(e.backend) });
+    const results = await runModelBench({
+      model: QDQ,
+      inputs: () => ({ x }),
+      samples: 2,
+      onProgress: (e) => sampled.push(e.backend),
+    });
     expect(results.map((r) => r.backend)).toEqual([...MODEL_BENCH_BACKENDS]);
     const n = MODEL_BENCH_BACKENDS.length;
-    expect(sampled.slice(2 * n)).toEqual([...roundOrder(MODEL_BENCH_BACKENDS, 0), ...roundOrder(MODEL_BENCH_BACKENDS, 1)]);
+    expect(sampled.slice(2 * n)).toEqual([
+      ...roundOrder(MODEL_BENCH_BACKENDS, 0),
+      ...roundOrder(MODEL_BENCH_BACKENDS, 1),
+    ]);
     for (const r of results) {
       expect(Object.keys(r).sort()).toEqual(['backend', 'maxMs', 'medianMs', 'minMs', 'model', 'sampleMs', 'samples']);
       expect(r.model).toBe('qdq-u8s8.onnx');
@@ -97,25 +135,45 @@ describe('runModelBench', () => {
     const lines = formatModelBenchTable(results).split('\n');
     expect(lines[0]).toMatch(/^qdq-u8s8\.onnx: one forward pass per call/);
     expect(lines.slice(3).map((l) => l.split(' ')[0])).toEqual([...MODEL_BENCH_BACKENDS]);
-    expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('kernels-wasm-2t')]).toMatch(/ \d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/);
+    expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('kernels-wasm-2t')]).toMatch(
+      / \d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/,
+    );
   }, 120_000);
 
   test('a float model is refused', async () => {
     const x = npyToTensor(new Uint8Array(readFileSync(join(ROOT, 'packages/onnx/test/fixtures/cnn-static.x.npy'))));
-    await expect(runModelBench({ model: join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'), inputs: () => ({ x }), samples: 1 })).rejects.toThrow(/is a float model; quantize it first/);
+    await expect(
+      runModelBench({
+        model: join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'),
+        inputs: () => ({ x }),
+        samples: 1,
+      }),
+    ).rejects.toThrow(/is a float model; quantize it first/);
   });
 });
 
 describe('quint bench usage errors', () => {
-  const quint = (...args: string[]) => spawnSync(process.execPath, [CLI, 'bench', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const quint = (...args: string[]) =>
+    spawnSync(process.execPath, [CLI, 'bench', ...args], { cwd: ROOT, encoding: 'utf8' });
   test.each([
     [['--shapes', 'mm_3x3x3'], /^quint: USAGE: unknown shape 'mm_3x3x3' for --shapes; use some of mm_1x1024x1024, /],
     [['--samples', '0'], /^quint: USAGE: --samples must be a positive integer, got '0'$/],
     [['--input', QDQ_X], /^quint: USAGE: --input needs --model; /],
-    [['--model', QDQ, '--input', QDQ_X, '--shapes', 'mm_256x256x256'], /^quint: USAGE: --shapes and --model measure different things; /],
+    [
+      ['--model', QDQ, '--input', QDQ_X, '--shapes', 'mm_256x256x256'],
+      /^quint: USAGE: --shapes and --model measure different things; /,
+    ],
     [['--model', QDQ], /^quint: USAGE: --model needs --input <x\.npy>/],
     // Found in the child the bench re-runs itself as: its status must come through.
-    [['--model', join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'), '--input', join(ROOT, 'packages/onnx/test/fixtures/cnn-static.x.npy')], /^quint: USAGE: .*cnn-static\.onnx is a float model; quantize it first/],
+    [
+      [
+        '--model',
+        join(ROOT, 'packages/onnx/test/fixtures/cnn-static.onnx'),
+        '--input',
+        join(ROOT, 'packages/onnx/test/fixtures/cnn-static.x.npy'),
+      ],
+      /^quint: USAGE: .*cnn-static\.onnx is a float model; quantize it first/,
+    ],
   ])('%j', (args, line) => {
     const r = quint(...args);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(line);

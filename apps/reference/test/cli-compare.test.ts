@@ -73,10 +73,14 @@ test('--keep-float conv3,/fc/Gemm: those nodes run float, and their SQNR goes up
   expect(by(b, 'fc').op).toBe('Linear');
   expect(by(b, 'conv1').op).toBe('QuantizedConvReLU2d');
   const change = (n: string): number => by(b, n).sqnr! - by(a, n).sqnr!;
-  console.log(`--keep-float SQNR change on cnn: conv3 ${by(a, 'conv3').sqnr!.toFixed(2)} -> ${by(b, 'conv3').sqnr!.toFixed(2)} dB, fc ${by(a, 'fc').sqnr!.toFixed(2)} -> ${by(b, 'fc').sqnr!.toFixed(2)} dB`);
+  console.log(
+    `--keep-float SQNR change on cnn: conv3 ${by(a, 'conv3').sqnr!.toFixed(2)} -> ${by(b, 'conv3').sqnr!.toFixed(2)} dB, fc ${by(a, 'fc').sqnr!.toFixed(2)} -> ${by(b, 'fc').sqnr!.toFixed(2)} dB`,
+  );
   expect(change('conv3')).toBeGreaterThan(0.5);
   expect(change('fc')).toBeGreaterThan(3);
-  const info = JSON.parse(quint('inspect', kept, '--json').stdout) as { nodes: { name: string; op: string; quantized: boolean }[] };
+  const info = JSON.parse(quint('inspect', kept, '--json').stdout) as {
+    nodes: { name: string; op: string; quantized: boolean }[];
+  };
   expect(info.nodes.filter((n) => ['conv3', 'fc'].includes(n.name)).map((n) => [n.name, n.op, n.quantized])).toEqual([
     ['conv3', 'Conv2d', false],
     ['fc', 'Linear', false],

@@ -44,40 +44,90 @@ function npyFile(name: string, array: Parameters<typeof writeNpy>[0]): string {
 
 describe('quint quantize, bad input', () => {
   const cases: [string, () => string[], string, number][] = [
-    ['a truncated ONNX file', () => {
-      const p = join(dir, 'truncated.onnx');
-      writeFileSync(p, readFileSync(mlp).subarray(0, 3000));
-      return [p, '--calib', calib];
-    }, 'BAD_ONNX', 1],
-    ['a file that is not ONNX', () => {
-      const p = join(dir, 'not.onnx');
-      writeFileSync(p, 'this is not a model\n');
-      return [p, '--calib', calib];
-    }, 'BAD_ONNX', 1],
+    [
+      'a truncated ONNX file',
+      () => {
+        const p = join(dir, 'truncated.onnx');
+        writeFileSync(p, readFileSync(mlp).subarray(0, 3000));
+        return [p, '--calib', calib];
+      },
+      'BAD_ONNX',
+      1,
+    ],
+    [
+      'a file that is not ONNX',
+      () => {
+        const p = join(dir, 'not.onnx');
+        writeFileSync(p, 'this is not a model\n');
+        return [p, '--calib', calib];
+      },
+      'BAD_ONNX',
+      1,
+    ],
     ['a missing model file', () => [join(dir, 'missing.onnx'), '--calib', calib], 'IO_ERROR', 1],
     ['calibration samples of the wrong shape', () => [mlp, '--calib', join(FIX, 'cnn.calib.npy')], 'SHAPE_MISMATCH', 1],
-    ['calibration samples of the wrong rank', () => [mlp, '--calib', npyFile('rank.npy', { dtype: 'float32', shape: [16, 4, 4], data: new Float32Array(256) })], 'SHAPE_MISMATCH', 1],
-    ['a sample count that does not fill the static batch', () => [mlp, '--calib', npyFile('ten.npy', { dtype: 'float32', shape: [10, 16], data: new Float32Array(160) })], 'SHAPE_MISMATCH', 1],
-    ['NaN in the calibration data', () => {
-      const d = new Float32Array(256).fill(0.5);
-      d[70] = Number.NaN;
-      return [mlp, '--calib', npyFile('nan.npy', { dtype: 'float32', shape: [16, 16], data: d })];
-    }, 'NON_FINITE', 1],
-    ['Inf in the calibration data', () => {
-      const d = new Float32Array(256).fill(0.5);
-      d[3] = Number.POSITIVE_INFINITY;
-      return [mlp, '--calib', npyFile('inf.npy', { dtype: 'float32', shape: [16, 16], data: d })];
-    }, 'NON_FINITE', 1],
-    ['int32 calibration data', () => [mlp, '--calib', npyFile('int.npy', { dtype: 'int32', shape: [16, 16], data: new Int32Array(256) })], 'BAD_DTYPE', 1],
-    ['uint8 calibration data', () => [mlp, '--calib', npyFile('u8.npy', { dtype: 'uint8', shape: [16, 16], data: new Uint8Array(256) })], 'BAD_DTYPE', 1],
-    ['a truncated .npy', () => {
-      const p = join(dir, 'cut.npy');
-      writeFileSync(p, readFileSync(calib).subarray(0, 500));
-      return [mlp, '--calib', p];
-    }, 'BAD_NPY', 1],
+    [
+      'calibration samples of the wrong rank',
+      () => [mlp, '--calib', npyFile('rank.npy', { dtype: 'float32', shape: [16, 4, 4], data: new Float32Array(256) })],
+      'SHAPE_MISMATCH',
+      1,
+    ],
+    [
+      'a sample count that does not fill the static batch',
+      () => [mlp, '--calib', npyFile('ten.npy', { dtype: 'float32', shape: [10, 16], data: new Float32Array(160) })],
+      'SHAPE_MISMATCH',
+      1,
+    ],
+    [
+      'NaN in the calibration data',
+      () => {
+        const d = new Float32Array(256).fill(0.5);
+        d[70] = Number.NaN;
+        return [mlp, '--calib', npyFile('nan.npy', { dtype: 'float32', shape: [16, 16], data: d })];
+      },
+      'NON_FINITE',
+      1,
+    ],
+    [
+      'Inf in the calibration data',
+      () => {
+        const d = new Float32Array(256).fill(0.5);
+        d[3] = Number.POSITIVE_INFINITY;
+        return [mlp, '--calib', npyFile('inf.npy', { dtype: 'float32', shape: [16, 16], data: d })];
+      },
+      'NON_FINITE',
+      1,
+    ],
+    [
+      'int32 calibration data',
+      () => [mlp, '--calib', npyFile('int.npy', { dtype: 'int32', shape: [16, 16], data: new Int32Array(256) })],
+      'BAD_DTYPE',
+      1,
+    ],
+    [
+      'uint8 calibration data',
+      () => [mlp, '--calib', npyFile('u8.npy', { dtype: 'uint8', shape: [16, 16], data: new Uint8Array(256) })],
+      'BAD_DTYPE',
+      1,
+    ],
+    [
+      'a truncated .npy',
+      () => {
+        const p = join(dir, 'cut.npy');
+        writeFileSync(p, readFileSync(calib).subarray(0, 500));
+        return [mlp, '--calib', p];
+      },
+      'BAD_NPY',
+      1,
+    ],
     ['a negative batch size', () => [mlp, '--calib', calib, '--batch-size', '-4'], 'USAGE', 2],
     ['a zero batch size', () => [mlp, '--calib', calib, '--batch-size', '0'], 'USAGE', 2],
-    ['a batch size other than the static batch', () => [mlp, '--calib', calib, '--batch-size', '2'], 'SHAPE_MISMATCH', 1],
+    [
+      'a batch size other than the static batch',
+      () => [mlp, '--calib', calib, '--batch-size', '2'],
+      'SHAPE_MISMATCH',
+      1,
+    ],
     ['an unknown qconfig', () => [mlp, '--calib', calib, '--qconfig', 'tensorrt'], 'USAGE', 2],
     ['an unknown engine', () => [mlp, '--calib', calib, '--engine', 'cuda'], 'USAGE', 2],
     ['an unknown observer', () => [mlp, '--calib', calib, '--activation-observer', 'percentile'], 'USAGE', 2],
@@ -86,7 +136,12 @@ describe('quint quantize, bad input', () => {
     ['--calib with --dynamic', () => [mlp, '--calib', calib, '--dynamic'], 'USAGE', 2],
     ['an unknown option', () => [mlp, '--calib', calib, '--calibrate-harder'], 'USAGE', 2],
     ['--keep-float naming no node', () => [mlp, '--calib', calib, '--keep-float', 'nosuchnode'], 'INVALID_ARGUMENT', 1],
-    ['a model that is already quantized', () => [join(ROOT, 'packages/onnx/test/fixtures/qdq-u8s8.onnx'), '--calib', calib], 'INVALID_ARGUMENT', 1],
+    [
+      'a model that is already quantized',
+      () => [join(ROOT, 'packages/onnx/test/fixtures/qdq-u8s8.onnx'), '--calib', calib],
+      'INVALID_ARGUMENT',
+      1,
+    ],
   ];
 
   test.each(cases)('%s: one-line error, no output written', (_, args, code, exit) => {
@@ -110,7 +165,18 @@ describe('quint quantize, bad input', () => {
     writeFileSync(out, 'previous contents');
     const d = new Float32Array(256).fill(0.5);
     d[0] = Number.NaN;
-    expectFailure(quint('quantize', mlp, '--calib', npyFile('nan2.npy', { dtype: 'float32', shape: [16, 16], data: d }), '--out', out), 'NON_FINITE', 1);
+    expectFailure(
+      quint(
+        'quantize',
+        mlp,
+        '--calib',
+        npyFile('nan2.npy', { dtype: 'float32', shape: [16, 16], data: d }),
+        '--out',
+        out,
+      ),
+      'NON_FINITE',
+      1,
+    );
     expect(readFileSync(out, 'utf8')).toBe('previous contents');
     expect(leftovers(sub)).toEqual(['model.int8.onnx']);
     const ok = quint('quantize', mlp, '--calib', calib, '--out', out);
@@ -125,7 +191,15 @@ describe('quint quantize, bad input', () => {
     const d = new Float32Array(calibData());
     d[5 * 16 + 3] = Number.NaN; // sample 5: batch 1 of 4
     const out = join(dir, 'skip.int8.onnx');
-    const r = quint('quantize', mlp, '--calib', npyFile('nan3.npy', { dtype: 'float32', shape: [16, 16], data: d }), '--out', out, '--ignore-nonfinite');
+    const r = quint(
+      'quantize',
+      mlp,
+      '--calib',
+      npyFile('nan3.npy', { dtype: 'float32', shape: [16, 16], data: d }),
+      '--out',
+      out,
+      '--ignore-nonfinite',
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^quint: warning: .*batch 1 \(samples 4\.\.7\).*skipped/m);
     expect(r.stdout).toMatch(/12 calibration samples/);
@@ -154,33 +228,88 @@ describe('quint run / compare / inspect, bad input', () => {
   });
 
   test('run: an int8 input', () => {
-    expectFailure(quint('run', mlp, '--input', npyFile('x8.npy', { dtype: 'int8', shape: [4, 16], data: new Int8Array(64) }), '--out', join(dir, 'y8.npy')), 'BAD_DTYPE', 1);
+    expectFailure(
+      quint(
+        'run',
+        mlp,
+        '--input',
+        npyFile('x8.npy', { dtype: 'int8', shape: [4, 16], data: new Int8Array(64) }),
+        '--out',
+        join(dir, 'y8.npy'),
+      ),
+      'BAD_DTYPE',
+      1,
+    );
   });
 
   test('run: a missing input of a two-input model', () => {
-    expectFailure(quint('run', join(FIX, 'two.onnx'), '--input', `a=${join(FIX, 'two.a.npy')}`, '--out', dir), 'USAGE', 2);
+    expectFailure(
+      quint('run', join(FIX, 'two.onnx'), '--input', `a=${join(FIX, 'two.a.npy')}`, '--out', dir),
+      'USAGE',
+      2,
+    );
   });
 
   test('run: two outputs but --out is a file', () => {
-    expectFailure(quint('run', join(FIX, 'two.onnx'), '--input', `a=${join(FIX, 'two.a.npy')}`, '--input', `b=${join(FIX, 'two.b.npy')}`, '--out', join(dir, 'o.npy')), 'IO_ERROR', 1);
+    expectFailure(
+      quint(
+        'run',
+        join(FIX, 'two.onnx'),
+        '--input',
+        `a=${join(FIX, 'two.a.npy')}`,
+        '--input',
+        `b=${join(FIX, 'two.b.npy')}`,
+        '--out',
+        join(dir, 'o.npy'),
+      ),
+      'IO_ERROR',
+      1,
+    );
   });
 
   test('run: --out in a missing folder', () => {
-    expectFailure(quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'none', 'y.npy')), 'IO_ERROR', 1);
+    expectFailure(
+      quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'none', 'y.npy')),
+      'IO_ERROR',
+      1,
+    );
   });
 
   test('run: an unknown backend', () => {
-    expectFailure(quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'y.npy'), '--backend', 'gpu'), 'USAGE', 2);
+    expectFailure(
+      quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'y.npy'), '--backend', 'gpu'),
+      'USAGE',
+      2,
+    );
   });
 
   test.each([['0'], ['65'], ['1.5'], ['two']])('run: --threads %s (not a whole number in 1..64)', (n) => {
-    const line = expectFailure(quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'yt.npy'), '--backend', 'wasm', '--threads', n), 'USAGE', 2);
+    const line = expectFailure(
+      quint(
+        'run',
+        mlp,
+        '--input',
+        join(FIX, 'mlp.x.npy'),
+        '--out',
+        join(dir, 'yt.npy'),
+        '--backend',
+        'wasm',
+        '--threads',
+        n,
+      ),
+      'USAGE',
+      2,
+    );
     expect(line).toContain('from 1 to 64');
     expect(existsSync(join(dir, 'yt.npy'))).toBe(false);
   });
 
   test('run: --threads 2 without --backend wasm', () => {
-    const line = expectFailure(quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'yt.npy'), '--threads', '2'), 'USAGE', 2);
+    const line = expectFailure(
+      quint('run', mlp, '--input', join(FIX, 'mlp.x.npy'), '--out', join(dir, 'yt.npy'), '--threads', '2'),
+      'USAGE',
+      2,
+    );
     expect(line).toContain('needs --backend wasm');
     expect(existsSync(join(dir, 'yt.npy'))).toBe(false);
   });
@@ -214,7 +343,20 @@ describe('--help', () => {
 
   test('quint quantize --help lists every flag of the contract with its default', () => {
     const h = quint('quantize', '--help').stdout.replace(/\s+/g, ' ');
-    for (const flag of ['--calib', '--out', '--batch-size', '--qconfig', '--activation-observer', '--weight-observer', '--engine', '--torch-compat', '--keep-float', '--dynamic', '--format', '--ignore-nonfinite']) {
+    for (const flag of [
+      '--calib',
+      '--out',
+      '--batch-size',
+      '--qconfig',
+      '--activation-observer',
+      '--weight-observer',
+      '--engine',
+      '--torch-compat',
+      '--keep-float',
+      '--dynamic',
+      '--format',
+      '--ignore-nonfinite',
+    ]) {
       expect(h).toContain(flag);
     }
     expect(h).toMatch(/--qconfig[\s\S]*default: "qnnpack"/);

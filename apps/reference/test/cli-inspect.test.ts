@@ -27,7 +27,13 @@ interface Node {
   dtype: string | null;
   qscheme: string | null;
   axis: number | null;
-  weight: { dtype: string; qscheme: string; axis: number | null; scale: number | number[]; zeroPoint: number | number[] } | null;
+  weight: {
+    dtype: string;
+    qscheme: string;
+    axis: number | null;
+    scale: number | number[];
+    zeroPoint: number | number[];
+  } | null;
 }
 interface Doc {
   kind: string;
@@ -45,7 +51,18 @@ const inspect = (p: string): Doc => {
 
 const pc = join(dir, 'cnn.fbgemm.int8.onnx');
 beforeAll(() => {
-  const r = quint('quantize', join(FIX, 'cnn.onnx'), '--calib', join(FIX, 'cnn.calib.npy'), '--qconfig', 'fbgemm', '--engine', 'ort', '--out', pc);
+  const r = quint(
+    'quantize',
+    join(FIX, 'cnn.onnx'),
+    '--calib',
+    join(FIX, 'cnn.calib.npy'),
+    '--qconfig',
+    'fbgemm',
+    '--engine',
+    'ort',
+    '--out',
+    pc,
+  );
   expect(r.status, r.stderr).toBe(0);
 });
 
@@ -55,7 +72,20 @@ test('a float model: kind float, no node quantized, int8 bytes = its Conv/Linear
   expect(d.fileBytes).toBe(statSync(join(FIX, 'cnn.onnx')).size);
   expect(d.provenance).toEqual({});
   expect(d.nodes.every((n) => !n.quantized && n.scale === null && n.weight === null)).toBe(true);
-  expect(d.nodes.map((n) => n.name)).toEqual(['conv1', 'bn1', 'relu1', 'pool', 'conv2', 'bn2', 'relu2', 'conv3', 'add', 'avgpool', 'flatten', 'fc']);
+  expect(d.nodes.map((n) => n.name)).toEqual([
+    'conv1',
+    'bn1',
+    'relu1',
+    'pool',
+    'conv2',
+    'bn2',
+    'relu2',
+    'conv3',
+    'add',
+    'avgpool',
+    'flatten',
+    'fc',
+  ]);
   // conv1 3→8 3x3, conv2 8→8 3x3, conv3 8→8 1x1, fc 8→10; BN gamma/beta 2×(8+8).
   expect(d.modelBytes.fp32).toBe(4 * (216 + 8 + 576 + 8 + 64 + 8 + 80 + 10) + 4 * 32);
   const codes = 216 + 576 + 64 + 80;
@@ -66,10 +96,21 @@ test('a float model: kind float, no node quantized, int8 bytes = its Conv/Linear
 test('a quantized file: per-channel weights as arrays (axis 0), output qparams, provenance, model bytes', () => {
   const d = inspect(pc);
   expect(d.kind).toBe('quantized');
-  expect(d.provenance).toMatchObject({ 'quint.engine': 'ort', 'quint.qconfig': '{"preset":"fbgemm"}', 'quint.torchCompat': 'latest', 'quint.calibrationSamples': '16' });
+  expect(d.provenance).toMatchObject({
+    'quint.engine': 'ort',
+    'quint.qconfig': '{"preset":"fbgemm"}',
+    'quint.torchCompat': 'latest',
+    'quint.calibrationSamples': '16',
+  });
   expect(d.provenance['quint.version']).toMatch(/^\d+\.\d+\.\d+/);
   const conv1 = d.nodes.find((n) => n.op === 'QuantizedConvReLU2d')!;
-  expect(conv1).toMatchObject({ quantized: true, dtype: 'quint8', qscheme: 'per_tensor_affine', axis: null, zeroPoint: 0 });
+  expect(conv1).toMatchObject({
+    quantized: true,
+    dtype: 'quint8',
+    qscheme: 'per_tensor_affine',
+    axis: null,
+    zeroPoint: 0,
+  });
   expect(conv1.scale).toBeGreaterThan(0);
   // As PyTorch: a per_channel_symmetric observer's weight is quantize_per_channel'ed, i.e. per_channel_affine with zero points 0.
   expect(conv1.weight).toMatchObject({ dtype: 'qint8', qscheme: 'per_channel_affine', axis: 0 });

@@ -10,7 +10,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { convertFx, prepareFx, type ObserverModule } from '@quint/converter';
 import { createJsBackend } from '@quint/kernels-js';
-import { MinMaxObserver, PerChannelMinMaxObserver, QConfig, getDefaultQConfigMapping, type QConfigMapping } from '@quint/observers';
+import {
+  MinMaxObserver,
+  PerChannelMinMaxObserver,
+  QConfig,
+  getDefaultQConfigMapping,
+  type QConfigMapping,
+} from '@quint/observers';
 import { inspectModel, loadModel } from '@quint/onnx';
 import type { Engine } from '@quint/qtensor';
 import { Tensor, npyToTensor } from '@quint/tensor';
@@ -30,7 +36,16 @@ interface Golden {
       configs: Record<
         string,
         {
-          observers: Record<string, { observer: string; class: string; state: Record<string, { shape: number[]; b64: string }>; scale: number[]; zeroPoint: number[] }>;
+          observers: Record<
+            string,
+            {
+              observer: string;
+              class: string;
+              state: Record<string, { shape: number[]; b64: string }>;
+              scale: number[];
+              zeroPoint: number[];
+            }
+          >;
           engines: Record<Engine, { scale: number; zeroPoint: number; codes: number[]; shape: number[] }>;
         }
       >;
@@ -52,7 +67,10 @@ function decode(v: { shape: number[]; b64: string }): Tensor {
 }
 
 /** Output codes of `y` under PyTorch's output qparams, against PyTorch's codes. */
-function agreement(y: Float32Array, g: { scale: number; zeroPoint: number; codes: number[] }): { identical: number; maxDiff: number; total: number } {
+function agreement(
+  y: Float32Array,
+  g: { scale: number; zeroPoint: number; codes: number[] },
+): { identical: number; maxDiff: number; total: number } {
   let identical = 0;
   let maxDiff = 0;
   g.codes.forEach((c, i) => {
@@ -90,7 +108,9 @@ const dir = mkdtempSync(join(tmpdir(), 'quint-cli-quantize-'));
 const figures: string[] = [];
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  console.log(`quint CLI vs PyTorch 1.13 (${golden.torchPackage}), output codes on ${golden.nTest} test samples:\n${figures.join('\n')}`);
+  console.log(
+    `quint CLI vs PyTorch 1.13 (${golden.torchPackage}), output codes on ${golden.nTest} test samples:\n${figures.join('\n')}`,
+  );
 });
 
 test('goldens come from Debian python3-torch 1.13.1+dfsg-4', () => {
@@ -118,7 +138,18 @@ describe.each(CASES)('%s, qconfig %s, engine %s', (model, config, engine) => {
     const dynamic = engine === 'onednn' || config === 'minmax-pc';
     const onnx = join(FIX, dynamic ? `${model}-dyn.onnx` : `${model}.onnx`);
     const out = join(dir, `${model}-${config}-${engine}.int8.onnx`);
-    const q = quint('quantize', onnx, '--calib', join(FIX, `${model}.calib.npy`), '--out', out, '--engine', engine, ...FLAGS[config]!, ...(dynamic ? ['--batch-size', '4'] : []));
+    const q = quint(
+      'quantize',
+      onnx,
+      '--calib',
+      join(FIX, `${model}.calib.npy`),
+      '--out',
+      out,
+      '--engine',
+      engine,
+      ...FLAGS[config]!,
+      ...(dynamic ? ['--batch-size', '4'] : []),
+    );
     expect(q.stderr).not.toMatch(/^\s+at /m);
     expect(q.status, q.stderr).toBe(0);
     expect(q.stdout).toMatch(/^wrote .*16 calibration samples\n$/);
@@ -132,7 +163,9 @@ describe.each(CASES)('%s, qconfig %s, engine %s', (model, config, engine) => {
     const info = inspectModel(await loadModel(out));
     const last = info.nodes.filter((n) => n.output !== null).at(-1)!;
     const rel = Math.abs(last.output!.scale - want.scale) / want.scale;
-    figures.push(`  ${model}/${config}/${engine}${dynamic ? ' (dynamic batch)' : ''}: ${a.identical}/${a.total} identical (${((100 * a.identical) / a.total).toFixed(2)}%), max ${a.maxDiff} code apart, output scale rel. diff ${rel.toExponential(1)}`);
+    figures.push(
+      `  ${model}/${config}/${engine}${dynamic ? ' (dynamic batch)' : ''}: ${a.identical}/${a.total} identical (${((100 * a.identical) / a.total).toFixed(2)}%), max ${a.maxDiff} code apart, output scale rel. diff ${rel.toExponential(1)}`,
+    );
     expect(a.identical / a.total).toBeGreaterThanOrEqual(0.995);
     expect(a.maxDiff).toBeLessThanOrEqual(1);
     expect(rel).toBeLessThanOrEqual(1e-6);
@@ -141,7 +174,10 @@ describe.each(CASES)('%s, qconfig %s, engine %s', (model, config, engine) => {
     expect(info.provenance).toMatchObject({
       'quint.version': expect.any(String) as string,
       'quint.engine': engine,
-      'quint.qconfig': JSON.stringify({ preset: FLAGS[config]![1], ...(config === 'minmax-pc' ? { activation: 'minmax', weight: 'per-channel-minmax' } : {}) }),
+      'quint.qconfig': JSON.stringify({
+        preset: FLAGS[config]![1],
+        ...(config === 'minmax-pc' ? { activation: 'minmax', weight: 'per-channel-minmax' } : {}),
+      }),
       'quint.torchCompat': config === 'minmax-pc' ? 'latest' : '1.13',
       'quint.calibrationSamples': '16',
     });
@@ -151,7 +187,8 @@ describe.each(CASES)('%s, qconfig %s, engine %s', (model, config, engine) => {
     const m = await loadModel(join(FIX, `${model}-dyn.onnx`));
     const calib = npy(join(FIX, `${model}.calib.npy`));
     const per = calib.numel / calib.shape[0]!;
-    const batch = (i: number): Tensor => new Tensor(calib.toFloat32Array().slice(i * 4 * per, (i + 1) * 4 * per), [4, ...calib.shape.slice(1)]);
+    const batch = (i: number): Tensor =>
+      new Tensor(calib.toFloat32Array().slice(i * 4 * per, (i + 1) * 4 * per), [4, ...calib.shape.slice(1)]);
     const prepared = prepareFx(m.graphModule, mappingOf(config), [batch(0)], { onWarning: () => {} });
     // Observers PyTorch has no counterpart for (none in these models) keep quint's own calibration.
     for (let i = 0; i < 4; i++) prepared.call(batch(i));
@@ -167,7 +204,9 @@ describe.each(CASES)('%s, qconfig %s, engine %s', (model, config, engine) => {
       }
       const sd = Object.fromEntries(Object.entries(o.state).map(([k, v]) => [`${String(n.target)}.${k}`, decode(v)]));
       prepared.loadStateDict(sd, { strict: false });
-      const { scale, zeroPoint } = (prepared.getSubmodule(n.target as string) as ObserverModule).observer.calculateQparams();
+      const { scale, zeroPoint } = (
+        prepared.getSubmodule(n.target as string) as ObserverModule
+      ).observer.calculateQparams();
       expect([Array.from(scale), Array.from(zeroPoint)], observed).toEqual([o.scale, o.zeroPoint]);
       loaded.push(observed);
     }

@@ -42,7 +42,11 @@ function cached(model: string): boolean {
 function ensureModels(): void {
   const missing = MODELS.filter((m) => !cached(m));
   if (missing.length === 0) return;
-  const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision, onnx; print(torch.__version__, torchvision.__version__, onnx.__version__)'], { encoding: 'utf8' });
+  const probe = spawnSync(
+    PYTHON,
+    ['-c', 'import torch, torchvision, onnx; print(torch.__version__, torchvision.__version__, onnx.__version__)'],
+    { encoding: 'utf8' },
+  );
   if (probe.status !== 0) {
     throw new Error(
       `the scale test generates ResNet-18 and MobileNetV2 with Debian's PyTorch, which is missing (${PYTHON}: ${(probe.stderr || String(probe.error)).trim().split('\n').at(-1)}); ` +
@@ -50,14 +54,17 @@ function ensureModels(): void {
     );
   }
   const r = spawnSync(PYTHON, [SCRIPT, ...missing], { cwd: ROOT, encoding: 'utf8', timeout: 400_000 });
-  if (r.status !== 0) throw new Error(`${SCRIPT} failed (status ${r.status}):\n${r.stderr.split('\n').slice(-15).join('\n')}`);
+  if (r.status !== 0)
+    throw new Error(`${SCRIPT} failed (status ${r.status}):\n${r.stderr.split('\n').slice(-15).join('\n')}`);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'quint-cli-scale-'));
 const figures: string[] = [];
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  console.log(`quint CLI at scale (PyTorch 1.13 goldens, engine qnnpack, qconfig qnnpack, torchCompat 1.13):\n${figures.join('\n')}`);
+  console.log(
+    `quint CLI at scale (PyTorch 1.13 goldens, engine qnnpack, qconfig qnnpack, torchCompat 1.13):\n${figures.join('\n')}`,
+  );
 });
 
 beforeAll(() => {
@@ -76,18 +83,39 @@ describe.each(MODELS)('%s', (model) => {
     const t0 = performance.now();
     const q = spawnSync(
       process.execPath,
-      [`--import=${RUSAGE}`, CLI, 'quantize', join(CACHE, `${model}.onnx`), '--calib', join(CACHE, `${model}.calib.npy`), '--batch-size', '4', '--torch-compat', '1.13', '--out', out],
+      [
+        `--import=${RUSAGE}`,
+        CLI,
+        'quantize',
+        join(CACHE, `${model}.onnx`),
+        '--calib',
+        join(CACHE, `${model}.calib.npy`),
+        '--batch-size',
+        '4',
+        '--torch-compat',
+        '1.13',
+        '--out',
+        out,
+      ],
       { cwd: ROOT, encoding: 'utf8', env: { ...process.env, QUINT_RUSAGE_OUT: usage } },
     );
     const seconds = (performance.now() - t0) / 1000;
     expect(q.status, q.stderr).toBe(0);
     expect(q.stdout).toMatch(/8 calibration samples/);
-    const ru = JSON.parse(readFileSync(usage, 'utf8')) as { maxRSS: number; userCPUTime: number; systemCPUTime: number };
+    const ru = JSON.parse(readFileSync(usage, 'utf8')) as {
+      maxRSS: number;
+      userCPUTime: number;
+      systemCPUTime: number;
+    };
     const rssMb = ru.maxRSS / 1024;
     const cpu = (ru.userCPUTime + ru.systemCPUTime) / 1e6;
 
     const y = join(dir, `${model}.y.npy`);
-    const r = spawnSync(process.execPath, [CLI, 'run', out, '--input', join(CACHE, `${model}.x.npy`), '--out', y, '--backend', 'wasm'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'run', out, '--input', join(CACHE, `${model}.x.npy`), '--out', y, '--backend', 'wasm'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     const ys = npyToTensor(new Uint8Array(readFileSync(y)));
     expect(ys.shape).toEqual(g.shape);

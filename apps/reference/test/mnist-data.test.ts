@@ -53,7 +53,10 @@ describe('MNIST split', () => {
     const px = 28 * 28;
     let trainAt = 0;
     for (const d of split.perDigit) {
-      const cal = split.calibration.images.subarray(d.digit * CALIBRATION_PER_DIGIT * px, (d.digit + 1) * CALIBRATION_PER_DIGIT * px);
+      const cal = split.calibration.images.subarray(
+        d.digit * CALIBRATION_PER_DIGIT * px,
+        (d.digit + 1) * CALIBRATION_PER_DIGIT * px,
+      );
       expect(cal).toEqual(split.train!.images.subarray(trainAt * px, (trainAt + CALIBRATION_PER_DIGIT) * px));
       trainAt += d.train;
     }
@@ -95,7 +98,9 @@ describe('MNIST float model (@quint/nn, committed weights)', () => {
       if (p === split.evaluation.labels[i]) correct += 1;
     });
     const n = split.evaluation.count;
-    console.log(`mnist fp32: agreement with PyTorch ${agree}/${n}, accuracy ${correct}/${n} (PyTorch ${meta.accuracy.fp32})`);
+    console.log(
+      `mnist fp32: agreement with PyTorch ${agree}/${n}, accuracy ${correct}/${n} (PyTorch ${meta.accuracy.fp32})`,
+    );
     expect(agree / n).toBeGreaterThanOrEqual(0.999);
     expect(Math.abs(correct / n - meta.accuracy.fp32)).toBeLessThanOrEqual(1 / n + 1e-12);
   });

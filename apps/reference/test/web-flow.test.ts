@@ -17,7 +17,15 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(repo, 'apps/reference/bin/quint.mjs');
 const out = join(repo, 'out');
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** The model with `metadata_props` removed, re-encoded: equal bytes mean equal models apart from provenance. */
 function withoutMetadata(bytes: Uint8Array): Uint8Array {
@@ -40,16 +48,28 @@ const cliHasQuantize = (): boolean => quint(['quantize', '--help']).stdout.start
  * writes, or its failure line. Until the command exists in the built CLI, the same library calls
  * in Node (loadModel → quantizeModel → saveModel with the same options), said on stderr.
  */
-async function quantizeAsCli(model: string, calib: string, outPath: string, o: { qconfig?: QConfigPreset; engine?: Engine; format?: 'qdq' | 'qoperator' } = {}, cwd = repo): Promise<{ bytes: Uint8Array | null; line: string }> {
+async function quantizeAsCli(
+  model: string,
+  calib: string,
+  outPath: string,
+  o: { qconfig?: QConfigPreset; engine?: Engine; format?: 'qdq' | 'qoperator' } = {},
+  cwd = repo,
+): Promise<{ bytes: Uint8Array | null; line: string }> {
   if (cliHasQuantize()) {
     const flags = Object.entries(o).flatMap(([k, v]) => [`--${k}`, String(v)]);
     const r = quint(['quantize', model, '--calib', calib, '--out', outPath, ...flags], cwd);
     return { bytes: r.code === 0 ? new Uint8Array(readFileSync(resolve(cwd, outPath))) : null, line: r.last };
   }
-  process.stderr.write('web-flow: the built CLI has no `quantize` yet; comparing with quantizeModel of @quint/onnx in Node\n');
+  process.stderr.write(
+    'web-flow: the built CLI has no `quantize` yet; comparing with quantizeModel of @quint/onnx in Node\n',
+  );
   try {
     const m = await loadModel(resolve(cwd, model));
-    const q = await quantizeModel(m, npyToTensor(new Uint8Array(readFileSync(resolve(cwd, calib)))), { ...(o.qconfig ? { qconfig: o.qconfig } : {}), ...(o.engine ? { engine: o.engine } : {}), onWarning: () => {} });
+    const q = await quantizeModel(m, npyToTensor(new Uint8Array(readFileSync(resolve(cwd, calib)))), {
+      ...(o.qconfig ? { qconfig: o.qconfig } : {}),
+      ...(o.engine ? { engine: o.engine } : {}),
+      onWarning: () => {},
+    });
     return { bytes: saveModel(q, o.format ? { format: o.format } : {}), line: '' };
   } catch (e) {
     if (!isQuantError(e)) throw e;
@@ -84,7 +104,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
         s += c.toString();
         if (s.includes('\n')) ok(s.split('\n')[0]!);
       });
-      server.once('exit', (code) => fail(new Error(`quint serve exited with ${code} before printing its URL: ${serverErr.trim()}`)));
+      server.once('exit', (code) =>
+        fail(new Error(`quint serve exited with ${code} before printing its URL: ${serverErr.trim()}`)),
+      );
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
@@ -92,7 +114,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(url);
     // The page's bundled calibration digits, given to `quint quantize` as a file.
-    writeFileSync(join(work, 'calib.npy'), new Uint8Array(await (await fetch(new URL('mnist/calib.npy', url))).arrayBuffer()));
+    writeFileSync(
+      join(work, 'calib.npy'),
+      new Uint8Array(await (await fetch(new URL('mnist/calib.npy', url))).arrayBuffer()),
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -110,7 +135,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
   });
 
   it('has a label for every control, and the first Tab reaches the MNIST button', async () => {
-    const unlabeled = await page.$$eval('input, select', (els) => els.filter((e) => (e as HTMLInputElement).labels?.length === 0).map((e) => e.id));
+    const unlabeled = await page.$$eval('input, select', (els) =>
+      els.filter((e) => (e as HTMLInputElement).labels?.length === 0).map((e) => e.id),
+    );
     expect(unlabeled).toEqual([]);
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('use-mnist');
@@ -121,13 +148,18 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
   it('takes dropped files: a .npy as calibration data, anything else as the model', async () => {
     const dataTransfer = await page.evaluateHandle(async () => {
       const dt = new DataTransfer();
-      for (const [path, name] of [['mnist/mnist-cnn.onnx', 'dropped.onnx'], ['mnist/samples.npy', 'dropped.npy']] as const) {
+      for (const [path, name] of [
+        ['mnist/mnist-cnn.onnx', 'dropped.onnx'],
+        ['mnist/samples.npy', 'dropped.npy'],
+      ] as const) {
         dt.items.add(new File([await (await fetch(path)).arrayBuffer()], name));
       }
       return dt;
     });
     await page.dispatchEvent('#drop', 'drop', { dataTransfer });
-    await page.locator('#chosen', { hasText: 'Model: dropped.onnx (116.7 KB) · Calibration data: dropped.npy (30.8 KB)' }).waitFor({ timeout: 10_000 });
+    await page
+      .locator('#chosen', { hasText: 'Model: dropped.onnx (116.7 KB) · Calibration data: dropped.npy (30.8 KB)' })
+      .waitFor({ timeout: 10_000 });
     expect(await page.locator('#quantize').isEnabled()).toBe(true);
     expect(await page.locator('#cli-line').textContent()).toBe(
       'Same as: pnpm -s quint quantize dropped.onnx --calib dropped.npy --out dropped.int8.onnx --qconfig qnnpack --engine qnnpack --format qdq',
@@ -144,13 +176,44 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     const good = { name: 'calib.npy', bytes: Buffer.from(calib) };
     const quantized = readFileSync(join(repo, 'packages/onnx/test/fixtures/qdq-u8s8.onnx'));
     const cases = [
-      { name: 'notes.onnx', model: Buffer.from('these are not the weights you are looking for\n'), calib: good, code: 'BAD_ONNX' },
+      {
+        name: 'notes.onnx',
+        model: Buffer.from('these are not the weights you are looking for\n'),
+        calib: good,
+        code: 'BAD_ONNX',
+      },
       { name: 'mnist-gelu.onnx', model: Buffer.from(encodeModel(gelu)), calib: good, code: 'UNSUPPORTED_OP' },
       { name: 'mnist-int8.onnx', model: quantized, calib: good, code: 'INVALID_ARGUMENT' },
-      { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'digits.npy', bytes: Buffer.from('{"digits": [1, 2, 3]}') }, code: 'BAD_NPY' },
-      { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'cut.npy', bytes: Buffer.from(calib).subarray(0, 5000) }, code: 'BAD_NPY' },
-      { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'codes.npy', bytes: Buffer.from(writeNpy({ dtype: 'uint8', shape: [2, 1, 28, 28], data: new Uint8Array(2 * 784) })) }, code: 'BAD_DTYPE' },
-      { name: 'mnist-cnn.onnx', model: onnx, calib: { name: 'flat.npy', bytes: Buffer.from(writeNpy({ dtype: 'float32', shape: [4, 784], data: new Float32Array(4 * 784) })) }, code: 'SHAPE_MISMATCH' },
+      {
+        name: 'mnist-cnn.onnx',
+        model: onnx,
+        calib: { name: 'digits.npy', bytes: Buffer.from('{"digits": [1, 2, 3]}') },
+        code: 'BAD_NPY',
+      },
+      {
+        name: 'mnist-cnn.onnx',
+        model: onnx,
+        calib: { name: 'cut.npy', bytes: Buffer.from(calib).subarray(0, 5000) },
+        code: 'BAD_NPY',
+      },
+      {
+        name: 'mnist-cnn.onnx',
+        model: onnx,
+        calib: {
+          name: 'codes.npy',
+          bytes: Buffer.from(writeNpy({ dtype: 'uint8', shape: [2, 1, 28, 28], data: new Uint8Array(2 * 784) })),
+        },
+        code: 'BAD_DTYPE',
+      },
+      {
+        name: 'mnist-cnn.onnx',
+        model: onnx,
+        calib: {
+          name: 'flat.npy',
+          bytes: Buffer.from(writeNpy({ dtype: 'float32', shape: [4, 784], data: new Float32Array(4 * 784) })),
+        },
+        code: 'SHAPE_MISMATCH',
+      },
     ];
     for (const c of cases) {
       writeFileSync(join(work, c.name), c.model);
@@ -198,8 +261,14 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     // The report: buildReport's page in a frame, every chart drawn, describing the downloaded model.
     const frame = (await (await page.locator('#report iframe').elementHandle())!.contentFrame())!;
     expect(frame).not.toBeNull();
-    await frame.waitForFunction(() => (window as unknown as { quintReport?: unknown }).quintReport !== undefined, undefined, { timeout: 60_000 });
-    const drawn = await frame.evaluate(() => (window as unknown as { quintReport: { charts: number; expected: number } }).quintReport);
+    await frame.waitForFunction(
+      () => (window as unknown as { quintReport?: unknown }).quintReport !== undefined,
+      undefined,
+      { timeout: 60_000 },
+    );
+    const drawn = await frame.evaluate(
+      () => (window as unknown as { quintReport: { charts: number; expected: number } }).quintReport,
+    );
     expect(drawn.charts).toBe(drawn.expected);
     expect(drawn.charts).toBeGreaterThan(2);
     const reportText = (await frame.locator('body').textContent())!;
@@ -224,9 +293,17 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     expect(download.suggestedFilename()).toBe('mnist-cnn.int8.onnx');
     const fromPage = readFileSync((await download.path())!);
     const pageModel = decodeModel(fromPage);
-    expect(pageModel.metadataProps).toMatchObject({ 'quint.engine': 'qnnpack', 'quint.qconfig': '{"preset":"qnnpack"}', 'quint.calibrationSamples': '200' });
+    expect(pageModel.metadataProps).toMatchObject({
+      'quint.engine': 'qnnpack',
+      'quint.qconfig': '{"preset":"qnnpack"}',
+      'quint.calibrationSamples': '200',
+    });
 
-    const cli = await quantizeAsCli(join(repo, 'apps/reference/assets/mnist/mnist-cnn.onnx'), join(work, 'calib.npy'), join(work, 'cli.int8.onnx'));
+    const cli = await quantizeAsCli(
+      join(repo, 'apps/reference/assets/mnist/mnist-cnn.onnx'),
+      join(work, 'calib.npy'),
+      join(work, 'cli.int8.onnx'),
+    );
     expect(cli.bytes, cli.line).not.toBeNull();
     expect(Buffer.from(withoutMetadata(fromPage)).equals(Buffer.from(withoutMetadata(cli.bytes!)))).toBe(true);
   });
@@ -241,7 +318,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     const fromPage = readFileSync((await download.path())!);
     expect(decodeModel(fromPage).graph.nodes.some((n) => n.opType === 'QLinearConv')).toBe(true);
-    const cli = await quantizeAsCli(join(repo, 'apps/reference/assets/mnist/mnist-cnn.onnx'), join(work, 'calib.npy'), join(work, 'cli-x86.int8.onnx'), { qconfig: 'x86', engine: 'ort', format: 'qoperator' });
+    const cli = await quantizeAsCli(
+      join(repo, 'apps/reference/assets/mnist/mnist-cnn.onnx'),
+      join(work, 'calib.npy'),
+      join(work, 'cli-x86.int8.onnx'),
+      { qconfig: 'x86', engine: 'ort', format: 'qoperator' },
+    );
     expect(cli.bytes, cli.line).not.toBeNull();
     expect(Buffer.from(withoutMetadata(fromPage)).equals(Buffer.from(withoutMetadata(cli.bytes!)))).toBe(true);
   });

@@ -13,7 +13,11 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(repo, 'apps/reference/bin/quint.mjs');
 
 /** A raw GET/HEAD (fetch would normalize `..` away). */
-function get(url: string, path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function get(
+  url: string,
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   const u = new URL(url);
   return new Promise((ok, fail) => {
     const req = request({ host: u.hostname, port: u.port, path, method }, (res) => {
@@ -60,7 +64,14 @@ describe('startServer', () => {
   });
 
   it('never serves outside its folder, and answers 404/405 with the same headers', async () => {
-    for (const p of ['/../secret.txt', '/..%2fsecret.txt', '/assets/..%2f..%2fsecret.txt', '/%2e%2e/secret.txt', '/missing.js', '/assets/']) {
+    for (const p of [
+      '/../secret.txt',
+      '/..%2fsecret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/%2e%2e/secret.txt',
+      '/missing.js',
+      '/assets/',
+    ]) {
       const r = await get(server.url, p);
       expect(r.status, p).toBe(404);
       expect(r.body.toString()).not.toContain('outside the root');
@@ -76,7 +87,11 @@ describe('startServer', () => {
 });
 
 describe('quint serve (the built CLI)', () => {
-  function serve(args: string[]): { child: ChildProcess; url: Promise<string>; exit: Promise<{ code: number | null; stderr: string }> } {
+  function serve(args: string[]): {
+    child: ChildProcess;
+    url: Promise<string>;
+    exit: Promise<{ code: number | null; stderr: string }>;
+  } {
     const child = spawn(process.execPath, [cli, 'serve', ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -89,12 +104,16 @@ describe('quint serve (the built CLI)', () => {
       child.once('exit', () => fail(new Error(`quint serve exited before printing a URL: ${err}`)));
     });
     url.catch(() => {}); // awaited where a URL is expected; a failing command has none
-    const exit = new Promise<{ code: number | null; stderr: string }>((ok) => child.once('exit', (code) => ok({ code, stderr: err })));
+    const exit = new Promise<{ code: number | null; stderr: string }>((ok) =>
+      child.once('exit', (code) => ok({ code, stderr: err })),
+    );
     return { child, url, exit };
   }
 
   it('is built', () => {
-    expect(existsSync(join(repo, 'apps/reference/dist/web/index.html')), 'run npx -y pnpm@10.34.9 run build').toBe(true);
+    expect(existsSync(join(repo, 'apps/reference/dist/web/index.html')), 'run npx -y pnpm@10.34.9 run build').toBe(
+      true,
+    );
   });
 
   it('prints only the URL on stdout, serves the page, and exits 130 on SIGINT', async () => {

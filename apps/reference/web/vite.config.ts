@@ -73,7 +73,8 @@ function reportNodeShim(): Plugin {
     name: 'quint-report-node-shim',
     enforce: 'pre',
     resolveId(source, importer) {
-      if (importer?.replace(/\\/g, '/').endsWith('/src/report/build-report.ts') && source in shims) return `\0quint-shim:${source}`;
+      if (importer?.replace(/\\/g, '/').endsWith('/src/report/build-report.ts') && source in shims)
+        return `\0quint-shim:${source}`;
       return null;
     },
     load(id) {

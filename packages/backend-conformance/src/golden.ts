@@ -31,7 +31,11 @@ export function loadGolden<T>(file: string): T {
   try {
     text = readFileSync(url, 'utf8');
   } catch (e) {
-    throw new QuantError('IO_ERROR', `golden file ${url.pathname} cannot be read; run the generator in tools/goldens/ and commit its output.`, { cause: e });
+    throw new QuantError(
+      'IO_ERROR',
+      `golden file ${url.pathname} cannot be read; run the generator in tools/goldens/ and commit its output.`,
+      { cause: e },
+    );
   }
   return JSON.parse(text) as T;
 }
@@ -43,11 +47,25 @@ export function loadGolden<T>(file: string): T {
  * qtensorFromJson({ shape: [2], dtype: 'quint8', codes: [0, 255], scale: 0.1, zeroPoint: 3 });
  */
 export function qtensorFromJson(j: QTensorJson): QTensor {
-  const data = j.dtype === 'quint8' ? Uint8Array.from(j.codes) : j.dtype === 'qint8' ? Int8Array.from(j.codes) : Int32Array.from(j.codes);
+  const data =
+    j.dtype === 'quint8'
+      ? Uint8Array.from(j.codes)
+      : j.dtype === 'qint8'
+        ? Int8Array.from(j.codes)
+        : Int32Array.from(j.codes);
   if (j.scales !== undefined) {
-    return makePerChannelQuantizedTensor({ data, shape: j.shape }, j.scales, j.zeroPoints ?? j.scales.map(() => 0), j.axis ?? 0);
+    return makePerChannelQuantizedTensor(
+      { data, shape: j.shape },
+      j.scales,
+      j.zeroPoints ?? j.scales.map(() => 0),
+      j.axis ?? 0,
+    );
   }
-  return new QTensor(data, j.shape, j.dtype, { qscheme: 'per_tensor_affine', scale: j.scale ?? 1, zeroPoint: j.zeroPoint ?? 0 });
+  return new QTensor(data, j.shape, j.dtype, {
+    qscheme: 'per_tensor_affine',
+    scale: j.scale ?? 1,
+    zeroPoint: j.zeroPoint ?? 0,
+  });
 }
 
 /**
@@ -84,7 +102,9 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): string | null {
       count++;
     }
   }
-  return first < 0 ? null : `${count} of ${a.length} differ; first at flat index ${first}: got ${a[first]}, expected ${b[first]}`;
+  return first < 0
+    ? null
+    : `${count} of ${a.length} differ; first at flat index ${first}: got ${a[first]}, expected ${b[first]}`;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -106,9 +126,14 @@ export function diffExpected(actual: CaseOutput, expected: ExpectedOutput): stri
     if (!(actual instanceof QTensor)) return `${describeOutput(actual)}, expected a QTensor`;
     if ('scales' in expected) {
       if (!actual.isPerChannel()) return `per-tensor output, expected per channel`;
-      const got = { scales: Array.from(actual.qPerChannelScales()), zeroPoints: Array.from(actual.qPerChannelZeroPoints()), axis: actual.qPerChannelAxis() };
+      const got = {
+        scales: Array.from(actual.qPerChannelScales()),
+        zeroPoints: Array.from(actual.qPerChannelZeroPoints()),
+        axis: actual.qPerChannelAxis(),
+      };
       const want = { scales: [...expected.scales], zeroPoints: [...expected.zeroPoints], axis: expected.axis };
-      if (JSON.stringify(got) !== JSON.stringify(want)) return `qparams ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`;
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        return `qparams ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`;
       return firstDiff(actual.data, expected.codes);
     }
     if (actual.isPerChannel()) return `per-channel output, expected per tensor`;
@@ -131,14 +156,16 @@ export function diffExpected(actual: CaseOutput, expected: ExpectedOutput): stri
 export function diffOutputs(actual: CaseOutput, reference: CaseOutput): string | null {
   if (actual instanceof QTensor && reference instanceof QTensor) {
     if (actual.dtype !== reference.dtype) return `dtype ${actual.dtype}, reference ${reference.dtype}`;
-    if (!sameShape(actual.shape, reference.shape)) return `shape [${actual.shape.join(', ')}], reference [${reference.shape.join(', ')}]`;
+    if (!sameShape(actual.shape, reference.shape))
+      return `shape [${actual.shape.join(', ')}], reference [${reference.shape.join(', ')}]`;
     const qa = JSON.stringify(qparamsOf(actual));
     const qr = JSON.stringify(qparamsOf(reference));
     if (qa !== qr) return `qparams ${qa}, reference ${qr}`;
     return firstDiff(actual.data, reference.data);
   }
   if (actual instanceof Tensor && reference instanceof Tensor) {
-    if (!sameShape(actual.shape, reference.shape)) return `shape [${actual.shape.join(', ')}], reference [${reference.shape.join(', ')}]`;
+    if (!sameShape(actual.shape, reference.shape))
+      return `shape [${actual.shape.join(', ')}], reference [${reference.shape.join(', ')}]`;
     return firstDiff(bitsOfFloats(actual.toFloat32Array()), bitsOfFloats(reference.toFloat32Array()));
   }
   return `${describeOutput(actual)}, reference ${describeOutput(reference)}`;
@@ -147,7 +174,12 @@ export function diffOutputs(actual: CaseOutput, reference: CaseOutput): string |
 function qparamsOf(q: QTensor): unknown {
   const p = q.qparams;
   return 'scales' in p
-    ? { qscheme: p.qscheme, scales: Array.from(p.scales, Math.fround), zeroPoints: Array.from(p.zeroPoints), axis: p.axis }
+    ? {
+        qscheme: p.qscheme,
+        scales: Array.from(p.scales, Math.fround),
+        zeroPoints: Array.from(p.zeroPoints),
+        axis: p.axis,
+      }
     : { scale: Math.fround(p.scale), zeroPoint: p.zeroPoint };
 }
 

@@ -10,5 +10,14 @@ export type {
   ExpectedOutput,
   GoldenCase,
 } from './cases/types.js';
-export { loadGolden, qtensorFromJson, floatsFromBits, bitsOfFloats, codesFromHex, bitsFromHex, diffExpected, diffOutputs } from './golden.js';
+export {
+  loadGolden,
+  qtensorFromJson,
+  floatsFromBits,
+  bitsOfFloats,
+  codesFromHex,
+  bitsFromHex,
+  diffExpected,
+  diffOutputs,
+} from './golden.js';
 export type { QTensorJson } from './golden.js';

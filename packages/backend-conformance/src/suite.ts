@@ -44,7 +44,10 @@ function title(c: ConformanceCase): string {
  * describeBackendConformance(() => createWasmBackend(), { reference: createJsBackend });
  * @see https://pytorch.org/docs/stable/quantization.html
  */
-export function describeBackendConformance(makeBackend: () => QuantizedBackend, options: ConformanceOptions = {}): void {
+export function describeBackendConformance(
+  makeBackend: () => QuantizedBackend,
+  options: ConformanceOptions = {},
+): void {
   const backend = makeBackend();
   const reference = options.reference?.();
   const seed = options.seed ?? DEFAULT_SEED;

@@ -1,14 +1,24 @@
 import { defineBackend, QTensor, quantizePerTensor } from '@quint/qtensor';
 import { Tensor } from '@quint/tensor';
 import { describe, expect, it } from 'vitest';
-import { bitsFromHex, CASE_GROUPS, codesFromHex, describeBackendConformance, diffExpected, diffOutputs } from '../src/index.js';
+import {
+  bitsFromHex,
+  CASE_GROUPS,
+  codesFromHex,
+  describeBackendConformance,
+  diffExpected,
+  diffOutputs,
+} from '../src/index.js';
 
-const q = (codes: number[], scale = 0.1, zp = 3) => new QTensor(Uint8Array.from(codes), [codes.length], 'quint8', { qscheme: 'per_tensor_affine', scale, zeroPoint: zp });
+const q = (codes: number[], scale = 0.1, zp = 3) =>
+  new QTensor(Uint8Array.from(codes), [codes.length], 'quint8', { qscheme: 'per_tensor_affine', scale, zeroPoint: zp });
 
 describe('comparison helpers', () => {
   it('diffExpected reports shape, qparams and code differences, with the count and the first index', () => {
     expect(diffExpected(q([1, 2, 3]), { shape: [3], codes: [1, 2, 3], scale: 0.1, zeroPoint: 3 })).toBeNull();
-    expect(diffExpected(q([1, 2, 3]), { shape: [3], codes: [1, 9, 8], scale: 0.1, zeroPoint: 3 })).toBe('2 of 3 differ; first at flat index 1: got 2, expected 9');
+    expect(diffExpected(q([1, 2, 3]), { shape: [3], codes: [1, 9, 8], scale: 0.1, zeroPoint: 3 })).toBe(
+      '2 of 3 differ; first at flat index 1: got 2, expected 9',
+    );
     expect(diffExpected(q([1, 2, 3]), { shape: [1, 3], codes: [1, 2, 3], scale: 0.1, zeroPoint: 3 })).toMatch(/^shape/);
     expect(diffExpected(q([1, 2, 3]), { shape: [3], codes: [1, 2, 3], scale: 0.2, zeroPoint: 3 })).toMatch(/^qparams/);
     expect(diffExpected(q([1]), { shape: [1], floatBits: [0] })).toMatch(/expected float32 values/);

@@ -23,7 +23,9 @@ function typesString(mods: readonly Module[]): string {
 }
 
 function supportedList(additional: readonly FuserMethodEntry[]): string {
-  return [...additional, ...defaultOpListToFuserMethod].map(([ts]) => `(${ts.map((t) => t.name).join(', ')})`).join(', ');
+  return [...additional, ...defaultOpListToFuserMethod]
+    .map(([ts]) => `(${ts.map((t) => t.name).join(', ')})`)
+    .join(', ');
 }
 
 /**
@@ -35,7 +37,12 @@ function supportedList(additional: readonly FuserMethodEntry[]): string {
  * const [fused, id] = fuseKnownModules([model.conv, model.relu], false);
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/torch/ao/quantization/fuse_modules.py
  */
-export function fuseKnownModules(mods: readonly Module[], isQat: boolean, additional: readonly FuserMethodEntry[] = [], paths?: readonly string[]): Module[] {
+export function fuseKnownModules(
+  mods: readonly Module[],
+  isQat: boolean,
+  additional: readonly FuserMethodEntry[] = [],
+  paths?: readonly string[],
+): Module[] {
   const types = mods.map((m) => m.constructor as ModuleClass);
   const fuser = getFuserMethod(types, additional);
   const where = paths === undefined ? '' : ` at ${paths.map((p) => `'${p}'`).join(', ')}`;
@@ -53,12 +60,16 @@ export function fuseKnownModules(mods: readonly Module[], isQat: boolean, additi
   try {
     fused = fuser(isQat, ...mods);
   } catch (e) {
-    if (isQuantError(e) && e.code === 'BAD_FUSION' && where !== '') throw new QuantError('BAD_FUSION', `${e.message.replace(/\.$/, '')} (fusing${where}).`, { cause: e });
+    if (isQuantError(e) && e.code === 'BAD_FUSION' && where !== '')
+      throw new QuantError('BAD_FUSION', `${e.message.replace(/\.$/, '')} (fusing${where}).`, { cause: e });
     throw e;
   }
   const firstR = first as unknown as HookRemoval;
   const lastR = last as unknown as HookRemoval;
-  if ((preHooks.length > 0 && typeof firstR.removeForwardPreHook !== 'function') || (hooks.length > 0 && typeof lastR.removeForwardHook !== 'function')) {
+  if (
+    (preHooks.length > 0 && typeof firstR.removeForwardPreHook !== 'function') ||
+    (hooks.length > 0 && typeof lastR.removeForwardHook !== 'function')
+  ) {
     throw new QuantError(
       'UNSUPPORTED_OP',
       `fuseModules: ${typesString([first, last])}${where} carry forward hooks, and @quint/nn has no hook removal to move them to the fused module yet; remove the hooks before fusing and register them on the fused module.`,
@@ -93,13 +104,23 @@ function getModule(model: Module, path: string): Module {
   }
 }
 
-function fuseHelper(model: Module, paths: readonly string[], isQat: boolean, additional: readonly FuserMethodEntry[]): void {
+function fuseHelper(
+  model: Module,
+  paths: readonly string[],
+  isQat: boolean,
+  additional: readonly FuserMethodEntry[],
+): void {
   const mods = paths.map((p) => getModule(model, p));
   const fused = fuseKnownModules(mods, isQat, additional, paths);
   paths.forEach((p, i) => model.setSubmodule(p, fused[i]!));
 }
 
-function fuseImpl<M extends Module>(model: M, modulesToFuse: readonly string[] | readonly (readonly string[])[], isQat: boolean, options: FuseModulesOptions): M {
+function fuseImpl<M extends Module>(
+  model: M,
+  modulesToFuse: readonly string[] | readonly (readonly string[])[],
+  isQat: boolean,
+  options: FuseModulesOptions,
+): M {
   const m = options.inplace === true ? model : cloneModule(model);
   const additional = options.additionalFuserMethodMapping ?? [];
   if (modulesToFuse.every((x) => typeof x === 'string')) {
@@ -107,7 +128,10 @@ function fuseImpl<M extends Module>(model: M, modulesToFuse: readonly string[] |
   } else {
     for (const group of modulesToFuse) {
       if (!Array.isArray(group)) {
-        throw new QuantError('INVALID_ARGUMENT', `fuseModules: modulesToFuse mixes names and lists (${JSON.stringify(group)}); pass a list of lists such as [['conv', 'bn', 'relu'], ['fc', 'relu']].`);
+        throw new QuantError(
+          'INVALID_ARGUMENT',
+          `fuseModules: modulesToFuse mixes names and lists (${JSON.stringify(group)}); pass a list of lists such as [['conv', 'bn', 'relu'], ['fc', 'relu']].`,
+        );
       }
       fuseHelper(m, group as readonly string[], isQat, additional);
     }
@@ -129,7 +153,11 @@ function fuseImpl<M extends Module>(model: M, modulesToFuse: readonly string[] |
  * const fused = fuseModules(model.eval(), [['conv', 'bn', 'relu'], ['fc', 'relu']]);
  * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.fuse_modules.html
  */
-export function fuseModules<M extends Module>(model: M, modulesToFuse: readonly string[] | readonly (readonly string[])[], options: FuseModulesOptions = {}): M {
+export function fuseModules<M extends Module>(
+  model: M,
+  modulesToFuse: readonly string[] | readonly (readonly string[])[],
+  options: FuseModulesOptions = {},
+): M {
   return fuseImpl(model, modulesToFuse, false, options);
 }
 
@@ -142,6 +170,10 @@ export function fuseModules<M extends Module>(model: M, modulesToFuse: readonly 
  * const fused = fuseModulesQat(model.train(), [['conv', 'bn', 'relu']]);
  * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.fuse_modules.html
  */
-export function fuseModulesQat<M extends Module>(model: M, modulesToFuse: readonly string[] | readonly (readonly string[])[], options: FuseModulesOptions = {}): M {
+export function fuseModulesQat<M extends Module>(
+  model: M,
+  modulesToFuse: readonly string[] | readonly (readonly string[])[],
+  options: FuseModulesOptions = {},
+): M {
   return fuseImpl(model, modulesToFuse, true, options);
 }

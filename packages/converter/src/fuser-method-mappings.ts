@@ -22,10 +22,16 @@ function sameMode(what: string, mods: readonly Module[]): void {
 function checkQatBn(conv: Conv2d | Linear, bn: BatchNorm2d): void {
   const out = conv instanceof Conv2d ? conv.outChannels : conv.outFeatures;
   if (bn.numFeatures !== out) {
-    throw new QuantError('BAD_FUSION', `fuseConvBn: output channels of ${conv.getName()} (${out}) must match num_features of BatchNorm2d (${bn.numFeatures}).`);
+    throw new QuantError(
+      'BAD_FUSION',
+      `fuseConvBn: output channels of ${conv.getName()} (${out}) must match num_features of BatchNorm2d (${bn.numFeatures}).`,
+    );
   }
   if (!bn.affine || !bn.trackRunningStats) {
-    throw new QuantError('BAD_FUSION', 'fuseConvBn: only BatchNorm2d with affine and trackRunningStats set to true can be fused for QAT.');
+    throw new QuantError(
+      'BAD_FUSION',
+      'fuseConvBn: only BatchNorm2d with affine and trackRunningStats set to true can be fused for QAT.',
+    );
   }
 }
 
@@ -104,7 +110,10 @@ export const defaultOpListToFuserMethod: readonly FuserMethodEntry[] = [
  * getFuserMethod([Conv2d, ReLU]); // a method making nni.ConvReLU2d
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/torch/ao/quantization/fuser_method_mappings.py
  */
-export function getFuserMethod(types: readonly ModuleClass[], additional: readonly FuserMethodEntry[] = []): FuserMethod | undefined {
+export function getFuserMethod(
+  types: readonly ModuleClass[],
+  additional: readonly FuserMethodEntry[] = [],
+): FuserMethod | undefined {
   for (const [ts, fuser] of [...additional, ...defaultOpListToFuserMethod]) {
     if (ts.length === types.length && ts.every((t, i) => t === types[i])) return fuser;
   }

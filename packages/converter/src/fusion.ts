@@ -29,7 +29,10 @@ function channelValues(t: Tensor | null, n: number, fill: number, what: string):
   if (t === null) return new Float32Array(n).fill(fill);
   const v = t.toFloat32Array();
   if (v.length !== n) {
-    throw new QuantError('SHAPE_MISMATCH', `BN folding: ${what} has ${v.length} elements, expected ${n} (one per output channel); fuse a BatchNorm whose numFeatures equals the layer's output channels.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `BN folding: ${what} has ${v.length} elements, expected ${n} (one per output channel); fuse a BatchNorm whose numFeatures equals the layer's output channels.`,
+    );
   }
   return v;
 }
@@ -45,7 +48,12 @@ function channelValues(t: Tensor | null, n: number, fill: number, what: string):
  * const { weight, bias } = fuseConvBnWeights(conv.weight, conv.bias, bn);
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/torch/nn/utils/fusion.py
  */
-export function fuseConvBnWeights(convWeight: Tensor, convBias: Tensor | null, bn: BnParams, options: { transpose?: boolean } = {}): FusedWeights {
+export function fuseConvBnWeights(
+  convWeight: Tensor,
+  convBias: Tensor | null,
+  bn: BnParams,
+  options: { transpose?: boolean } = {},
+): FusedWeights {
   const axis = options.transpose === true ? 1 : 0;
   const shape = convWeight.shape;
   const cout = shape[axis]!;
@@ -91,7 +99,10 @@ export function fuseLinearBnWeights(linearWeight: Tensor, linearBias: Tensor | n
 
 function bnParams(bn: BatchNorm2d, path: string): BnParams {
   if (bn.runningMean === null || bn.runningVar === null) {
-    throw new QuantError('BAD_FUSION', `fuseConvBnEval: BatchNorm2d${path} has no running statistics; fuse only a BatchNorm built with trackRunningStats: true.`);
+    throw new QuantError(
+      'BAD_FUSION',
+      `fuseConvBnEval: BatchNorm2d${path} has no running statistics; fuse only a BatchNorm built with trackRunningStats: true.`,
+    );
   }
   return { runningMean: bn.runningMean, runningVar: bn.runningVar, eps: bn.eps, weight: bn.weight, bias: bn.bias };
 }
@@ -108,7 +119,10 @@ function bnParams(bn: BatchNorm2d, path: string): BnParams {
  */
 export function fuseConvBnEval(conv: Conv2d, bn: BatchNorm2d): Conv2d {
   if (conv.training || bn.training) {
-    throw new QuantError('BAD_FUSION', 'fuseConvBnEval: Fusion only for eval! Call model.eval() before fusing, or fuse for QAT (training mode makes nni.ConvBn2d).');
+    throw new QuantError(
+      'BAD_FUSION',
+      'fuseConvBnEval: Fusion only for eval! Call model.eval() before fusing, or fuse for QAT (training mode makes nni.ConvBn2d).',
+    );
   }
   const fused = cloneModule(conv);
   const { weight, bias } = fuseConvBnWeights(conv.weight, conv.bias, bnParams(bn, ''));

@@ -1,6 +1,12 @@
 export { fuseConvBnWeights, fuseLinearBnWeights, fuseConvBnEval, fuseLinearBnEval } from './fusion.js';
 export type { FusedWeights, BnParams } from './fusion.js';
-export { fuseConvBn, fuseConvBnReLU, sequentialWrapper2, defaultOpListToFuserMethod, getFuserMethod } from './fuser-method-mappings.js';
+export {
+  fuseConvBn,
+  fuseConvBnReLU,
+  sequentialWrapper2,
+  defaultOpListToFuserMethod,
+  getFuserMethod,
+} from './fuser-method-mappings.js';
 export type { FuserMethod, FuserMethodEntry } from './fuser-method-mappings.js';
 export { fuseModules, fuseModulesQat, fuseKnownModules } from './fuse-modules.js';
 export type { FuseModulesOptions } from './fuse-modules.js';
@@ -13,7 +19,14 @@ export {
 } from './quantization-mappings.js';
 export type { ModuleClass, ModuleMapping, QuantizedModuleClass, FromFloatOptions } from './quantization-mappings.js';
 export { propagateQConfig, addObserver, prepare, swapModule, convert, quantize, quantizeDynamic } from './quantize.js';
-export type { QConfigDict, AddObserverOptions, PrepareOptions, ConvertOptions, QuantizeOptions, QuantizeDynamicOptions } from './quantize.js';
+export type {
+  QConfigDict,
+  AddObserverOptions,
+  PrepareOptions,
+  ConvertOptions,
+  QuantizeOptions,
+  QuantizeDynamicOptions,
+} from './quantize.js';
 export { modelBytes } from './model-bytes.js';
 export type { ModelBytes } from './model-bytes.js';
 export { prepareFx, convertFx, convertToReferenceFx } from './fx/quantize-fx.js';

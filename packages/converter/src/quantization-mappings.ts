@@ -62,7 +62,9 @@ export const defaultStaticQuantModuleMappings: ModuleMapping = new Map<ModuleCla
  * defaultDynamicQuantModuleMappings.get(Linear) === nnqd.Linear; // true
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/torch/ao/quantization/quantization_mappings.py
  */
-export const defaultDynamicQuantModuleMappings: ModuleMapping = new Map<ModuleClass, QuantizedModuleClass>([[Linear, nnqd.Linear]]);
+export const defaultDynamicQuantModuleMappings: ModuleMapping = new Map<ModuleClass, QuantizedModuleClass>([
+  [Linear, nnqd.Linear],
+]);
 
 /**
  * A copy of {@link defaultStaticQuantModuleMappings} to extend (`get_default_static_quant_module_mappings`).

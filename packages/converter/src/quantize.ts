@@ -2,7 +2,11 @@
 import { isQuantError, QuantError } from '@quint/tensor';
 import type { Engine, QuantizedBackend } from '@quint/qtensor';
 import { createJsBackend } from '@quint/kernels-js';
-import { defaultDynamicQConfig, defaultFixedQParamsRange0to1Observer, defaultFixedQParamsRangeNeg1to1Observer } from '@quint/observers';
+import {
+  defaultDynamicQConfig,
+  defaultFixedQParamsRange0to1Observer,
+  defaultFixedQParamsRangeNeg1to1Observer,
+} from '@quint/observers';
 import {
   cloneModule,
   DeQuantStub,
@@ -151,7 +155,11 @@ export function addObserver(module: Module, options: AddObserverOptions = {}): v
       addObserver(child, options);
     }
   }
-  if (module.namedChildren().length === 0 && !(module instanceof Sequential) && list.has(module.constructor as ModuleClass)) {
+  if (
+    module.namedChildren().length === 0 &&
+    !(module instanceof Sequential) &&
+    list.has(module.constructor as ModuleClass)
+  ) {
     insertActivationPostProcess(module);
   }
 }
@@ -191,7 +199,9 @@ export function prepare<M extends Module>(model: M, options: PrepareOptions = {}
   }
   addObserver(m, {
     ...(options.allowList === undefined ? {} : { qconfigPropagationList: options.allowList }),
-    ...(options.observerNonLeafModuleList === undefined ? {} : { nonLeafModuleList: options.observerNonLeafModuleList }),
+    ...(options.observerNonLeafModuleList === undefined
+      ? {}
+      : { nonLeafModuleList: options.observerNonLeafModuleList }),
   });
   return m;
 }
@@ -226,17 +236,26 @@ function isObserverHook(h: unknown): boolean {
  * const q = swapModule(prepared.conv, defaultStaticQuantModuleMappings, { backend, engine: 'qnnpack' }, 'conv');
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/torch/ao/quantization/quantize.py
  */
-export function swapModule(mod: Module, mapping: ModuleMapping, options: { backend: QuantizedBackend; engine: Engine }, path = ''): Module {
+export function swapModule(
+  mod: Module,
+  mapping: ModuleMapping,
+  options: { backend: QuantizedBackend; engine: Engine },
+  path = '',
+): Module {
   if (mod.qconfig === undefined || mod.qconfig === null) return mod;
   const Q = mapping.get(mod.constructor as ModuleClass);
   if (Q === undefined) {
     if (isObserverLike(mod.activationPostProcess)) {
-      const hint = mod.constructor === nni.ConvBn2d || mod.constructor === nni.ConvBnReLU2d
-        ? 'it is a training-mode (QAT) fusion: call model.eval() before fuseModules so the BatchNorm folds into the conv'
-        : mod.getName() === 'BatchNorm2d'
-          ? "fuse it into the conv before it (fuseModules(model, [['conv', 'bn']])) or set its qconfig to null to keep it in float (with a DeQuantStub before it)"
-          : 'add an entry to the mapping option, or set its qconfig to null to keep it in float (with a DeQuantStub before it and a QuantStub after it)';
-      throw new QuantError('NO_MAPPING', `convert: ${mod.getName()} at ${where(path)} has a qconfig and an observer but no quantized module in the mapping; ${hint}.`);
+      const hint =
+        mod.constructor === nni.ConvBn2d || mod.constructor === nni.ConvBnReLU2d
+          ? 'it is a training-mode (QAT) fusion: call model.eval() before fuseModules so the BatchNorm folds into the conv'
+          : mod.getName() === 'BatchNorm2d'
+            ? "fuse it into the conv before it (fuseModules(model, [['conv', 'bn']])) or set its qconfig to null to keep it in float (with a DeQuantStub before it)"
+            : 'add an entry to the mapping option, or set its qconfig to null to keep it in float (with a DeQuantStub before it and a QuantStub after it)';
+      throw new QuantError(
+        'NO_MAPPING',
+        `convert: ${mod.getName()} at ${where(path)} has a qconfig and an observer but no quantized module in the mapping; ${hint}.`,
+      );
     }
     return mod;
   }
@@ -244,7 +263,8 @@ export function swapModule(mod: Module, mapping: ModuleMapping, options: { backe
   try {
     q = Q.fromFloat(mod, options);
   } catch (e) {
-    if (isQuantError(e)) throw new QuantError(e.code, `convert: ${mod.getName()} at ${where(path)}: ${e.message}`, { cause: e });
+    if (isQuantError(e))
+      throw new QuantError(e.code, `convert: ${mod.getName()} at ${where(path)}: ${e.message}`, { cause: e });
     throw e;
   }
   const { preHooks, hooks } = mod.forwardHooks();
@@ -253,8 +273,12 @@ export function swapModule(mod: Module, mapping: ModuleMapping, options: { backe
   return q;
 }
 
-
-function convertChildren(module: Module, mapping: ModuleMapping, opts: { backend: QuantizedBackend; engine: Engine }, prefix: string): void {
+function convertChildren(
+  module: Module,
+  mapping: ModuleMapping,
+  opts: { backend: QuantizedBackend; engine: Engine },
+  prefix: string,
+): void {
   for (const [name, child] of module.namedChildren()) {
     const path = pathOf(prefix, name);
     if (!isFused(child)) convertChildren(child, mapping, opts, path);
@@ -317,7 +341,12 @@ export interface QuantizeOptions {
  * const q = quantize(model, (m, xs) => { for (const x of xs) m.call(x); }, [batches]);
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/torch/ao/quantization/quantize.py
  */
-export function quantize<M extends Module, A extends unknown[]>(model: M, runFn: (model: M, ...args: A) => unknown, runArgs: A, options: QuantizeOptions = {}): M {
+export function quantize<M extends Module, A extends unknown[]>(
+  model: M,
+  runFn: (model: M, ...args: A) => unknown,
+  runArgs: A,
+  options: QuantizeOptions = {},
+): M {
   const m = options.inplace === true ? model : cloneModule(model);
   m.eval();
   prepare(m, { inplace: true, ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }) });
@@ -359,11 +388,17 @@ export interface QuantizeDynamicOptions {
 export function quantizeDynamic<M extends Module>(model: M, options: QuantizeDynamicOptions = {}): M {
   const dtype: string = options.dtype ?? 'qint8';
   if (dtype !== 'qint8') {
-    throw new QuantError('UNSUPPORTED_OP', `quantizeDynamic: dtype '${dtype}' is not supported; quint quantizes Linear weights to 'qint8' only.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `quantizeDynamic: dtype '${dtype}' is not supported; quint quantizes Linear weights to 'qint8' only.`,
+    );
   }
   const spec = options.qconfigSpec;
   let dict: QConfigDict;
-  if (spec === undefined) dict = new Map<ModuleClass | string, QConfigLike | null>([...defaultDynamicQuantModuleMappings.keys()].map((k) => [k, defaultDynamicQConfig]));
+  if (spec === undefined)
+    dict = new Map<ModuleClass | string, QConfigLike | null>(
+      [...defaultDynamicQuantModuleMappings.keys()].map((k) => [k, defaultDynamicQConfig]),
+    );
   else if (spec instanceof Set) dict = new Map([...spec].map((k) => [k, defaultDynamicQConfig]));
   else dict = spec as QConfigDict;
   const m = options.inplace === true ? model : cloneModule(model);

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, isQuantError, randn, type Tensor } from '@quint/tensor';
 import { getDefaultQConfig } from '@quint/observers';
-import { AdaptiveAvgPool2d, Conv2d, DeQuantStub, Flatten, Linear, Module, QuantStub, ReLU, Sequential, nnq, nnqd } from '@quint/nn';
+import {
+  AdaptiveAvgPool2d,
+  Conv2d,
+  DeQuantStub,
+  Flatten,
+  Linear,
+  Module,
+  QuantStub,
+  ReLU,
+  Sequential,
+  nnq,
+  nnqd,
+} from '@quint/nn';
 import { convert, fuseModules, modelBytes, prepare, quantizeDynamic } from '@quint/converter';
 import { bitDiffs, bytesOf, decode, loadGolden, M, stateDictOf, type Encoded } from './helpers.js';
 
@@ -66,7 +78,10 @@ class Cnn extends Module {
 
 describe('modelBytes', () => {
   it('a small CNN (27,712 weights) is about 4× smaller quantized', () => {
-    const model = fuseModules(new Cnn().eval(), [['conv1', 'relu1'], ['conv2', 'relu2']]);
+    const model = fuseModules(new Cnn().eval(), [
+      ['conv1', 'relu1'],
+      ['conv2', 'relu2'],
+    ]);
     const float = modelBytes(model);
     expect(float).toEqual({ fp32: 4 * 27712, int8: 4 * 27712 });
     model.qconfig = getDefaultQConfig('qnnpack', { torchCompat: '1.13' });

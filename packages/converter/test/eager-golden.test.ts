@@ -6,7 +6,17 @@ import type { QTensor } from '@quint/qtensor';
 import { getDefaultQConfig, type QConfigBackend } from '@quint/observers';
 import { Identity, isObserverLike, nnq, type Module } from '@quint/nn';
 import { convert, fuseModules, prepare } from '@quint/converter';
-import { bitDiffs, bytesOf, decode, loadGolden, M, onednnConvWithoutVnni, SmallCNN, stateDictOf, type Encoded } from './helpers.js';
+import {
+  bitDiffs,
+  bytesOf,
+  decode,
+  loadGolden,
+  M,
+  onednnConvWithoutVnni,
+  SmallCNN,
+  stateDictOf,
+  type Encoded,
+} from './helpers.js';
 import * as qt from '@quint/qtensor';
 
 interface Qp {
@@ -18,7 +28,10 @@ interface Qp {
   axis?: number;
 }
 interface EngineRun {
-  modules: Record<string, { type: string; weight?: Encoded; weightQparams?: Qp; bias?: Encoded | null; scale?: number; zeroPoint?: number }>;
+  modules: Record<
+    string,
+    { type: string; weight?: Encoded; weightQparams?: Qp; bias?: Encoded | null; scale?: number; zeroPoint?: number }
+  >;
   outputs: Record<string, { codes: Encoded; qparams: Qp }>;
   output: Encoded;
   repr: string;
@@ -35,7 +48,9 @@ interface Case {
   engines: Record<'qnnpack' | 'onednn', EngineRun>;
 }
 
-const golden = loadGolden<{ debianPackage: string; seed: number; cpuFlags: string[]; cases: Case[] }>('converter_eager.json');
+const golden = loadGolden<{ debianPackage: string; seed: number; cpuFlags: string[]; cases: Case[] }>(
+  'converter_eager.json',
+);
 const ENGINES = ['qnnpack', 'onednn'] as const;
 
 // The golden machine has AVX2 but no VNNI: there PyTorch's onednn conv adds pairs of u8·s8 products
@@ -61,9 +76,13 @@ function build(c: Case): Module {
 /** Runs `model` on `x`, collecting every module's QTensor output by path. */
 function runCollecting(model: Module, x: Tensor): { y: Tensor; outputs: Map<string, QTensor> } {
   const outputs = new Map<string, QTensor>();
-  const handles = model.namedModules().flatMap(([path, m]) =>
-    path === '' || m instanceof Identity ? [] : [m.registerForwardHook((_m, _a, out) => void (nnq.isQTensor(out) && outputs.set(path, out)))],
-  );
+  const handles = model
+    .namedModules()
+    .flatMap(([path, m]) =>
+      path === '' || m instanceof Identity
+        ? []
+        : [m.registerForwardHook((_m, _a, out) => void (nnq.isQTensor(out) && outputs.set(path, out)))],
+    );
   const y = callModel(model, x) as Tensor;
   for (const h of handles) h.remove();
   return { y, outputs };
@@ -80,7 +99,9 @@ function qparamsOf(q: QTensor): { scales: number[]; zeroPoints: number[] } {
 }
 
 function goldenQparams(p: Qp): { scales: number[]; zeroPoints: number[] } {
-  return p.scales !== undefined ? { scales: p.scales, zeroPoints: p.zeroPoints! } : { scales: [p.scale!], zeroPoints: [p.zeroPoint!] };
+  return p.scales !== undefined
+    ? { scales: p.scales, zeroPoints: p.zeroPoints! }
+    : { scales: [p.scale!], zeroPoints: [p.zeroPoint!] };
 }
 
 describe('eager mode vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () => {
@@ -95,9 +116,13 @@ describe('eager mode vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () => {
         const prepared = build(c);
         prepared.loadStateDict(stateDictOf(c.observers), { strict: false });
         for (const [path, qp] of Object.entries(c.observerQparams)) {
-          const obs = prepared.getSubmodule(camel(path.replace(/\.activation_post_process$/, ''))).activationPostProcess;
+          const obs = prepared.getSubmodule(
+            camel(path.replace(/\.activation_post_process$/, '')),
+          ).activationPostProcess;
           expect(isObserverLike(obs), path).toBe(true);
-          const ours = (obs as { calculateQparams(): { scale: Float32Array; zeroPoint: Int32Array } }).calculateQparams();
+          const ours = (
+            obs as { calculateQparams(): { scale: Float32Array; zeroPoint: Int32Array } }
+          ).calculateQparams();
           expect([...ours.scale], path).toEqual(qp.scale.map(Math.fround));
           expect([...ours.zeroPoint], path).toEqual(qp.zeroPoint);
         }
@@ -114,13 +139,21 @@ describe('eager mode vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () => {
           const q = convert(prepared, { engine });
           for (const [path, gm] of Object.entries(g.modules)) {
             if (path.endsWith('_packed_params')) continue; // torch's LinearPackedParams holder
-            const m = q.getSubmodule(camel(path)) as Module & { weight?: () => QTensor; bias?: () => Tensor | null; scale?: number; zeroPoint?: number };
+            const m = q.getSubmodule(camel(path)) as Module & {
+              weight?: () => QTensor;
+              bias?: () => Tensor | null;
+              scale?: number;
+              zeroPoint?: number;
+            };
             if (gm.weight !== undefined) {
               const w = m.weight!();
               expect([...w.intRepr()], `${path} weight codes`).toEqual([...bytesOf(gm.weight)]);
               expect(qparamsOf(w), `${path} weight qparams`).toEqual(goldenQparams(gm.weightQparams!));
               const b = m.bias!();
-              expect(b === null ? null : bitDiffs(b.toFloat32Array(), decode(gm.bias!).toFloat32Array()), `${path} bias`).toEqual(gm.bias === null ? null : []);
+              expect(
+                b === null ? null : bitDiffs(b.toFloat32Array(), decode(gm.bias!).toFloat32Array()),
+                `${path} bias`,
+              ).toEqual(gm.bias === null ? null : []);
             }
             if (gm.scale !== undefined) {
               expect(Math.fround(m.scale!), `${path} scale`).toBe(Math.fround(gm.scale));
@@ -153,7 +186,8 @@ describe('eager mode vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () => {
           for (const b of c.calibration) callModel(prepared, decode(b));
           // quint's own calibration gives PyTorch's observer qparams exactly (float path of §11.2).
           for (const [path, qp] of Object.entries(c.observerQparams)) {
-            const obs = prepared.getSubmodule(camel(path.replace(/\.activation_post_process$/, ''))).activationPostProcess as { calculateQparams(): { scale: Float32Array; zeroPoint: Int32Array } };
+            const obs = prepared.getSubmodule(camel(path.replace(/\.activation_post_process$/, '')))
+              .activationPostProcess as { calculateQparams(): { scale: Float32Array; zeroPoint: Int32Array } };
             const ours = obs.calculateQparams();
             expect([...ours.scale], path).toEqual(qp.scale.map(Math.fround));
             expect([...ours.zeroPoint], path).toEqual(qp.zeroPoint);
@@ -187,12 +221,16 @@ describe('eager mode vs PyTorch 1.13 (python3-torch 1.13.1+dfsg-4)', () => {
             l1.loadStateDict(stateDictOf(c.observers), { strict: false });
             const ref = runCollecting(convert(l1, { engine }), decode(c.test)).outputs.get(last)!;
             expect([...oc]).toEqual([...ref.intRepr()]);
-            console.info(`[${c.name} ${engine}] level 2 vs PyTorch on a CPU without VNNI: ${same}/${gc.length} output codes identical (${((100 * same) / gc.length).toFixed(2)} %), max |Δcode| ${maxDiff}, output scale rel. diff ${rel.toExponential(2)}; identical to quint's level 1`);
+            console.info(
+              `[${c.name} ${engine}] level 2 vs PyTorch on a CPU without VNNI: ${same}/${gc.length} output codes identical (${((100 * same) / gc.length).toFixed(2)} %), max |Δcode| ${maxDiff}, output scale rel. diff ${rel.toExponential(2)}; identical to quint's level 1`,
+            );
             expect(maxDiff).toBeLessThanOrEqual(1);
             expect(rel).toBeLessThanOrEqual(1e-6);
             return;
           }
-          console.info(`[${c.name} ${engine}] level 2: ${same}/${gc.length} output codes identical (${((100 * same) / gc.length).toFixed(2)} %), max |Δcode| ${maxDiff}, output scale rel. diff ${rel.toExponential(2)}`);
+          console.info(
+            `[${c.name} ${engine}] level 2: ${same}/${gc.length} output codes identical (${((100 * same) / gc.length).toFixed(2)} %), max |Δcode| ${maxDiff}, output scale rel. diff ${rel.toExponential(2)}`,
+          );
           expect(same / gc.length).toBeGreaterThanOrEqual(0.995);
           expect(maxDiff).toBeLessThanOrEqual(1);
           expect(rel).toBeLessThanOrEqual(1e-6);
@@ -236,13 +274,17 @@ function checkSaturatedRun(c: Case, engine: 'qnnpack' | 'onednn', outputs: Map<s
   expect(bitDiffs(emu.codes, torchConv2)).toEqual([]);
   const ours = outputs.get('conv2')!.intRepr();
   const diff = bitDiffs(ours, torchConv2);
-  console.info(`[${c.name} ${engine}] level 1: conv2 ${diff.length}/${ours.length} codes differ from PyTorch, all where an int16 pair sum saturated (${emu.saturated} accumulators); the saturating emulation matches PyTorch 0/${ours.length}`);
+  console.info(
+    `[${c.name} ${engine}] level 1: conv2 ${diff.length}/${ours.length} codes differ from PyTorch, all where an int16 pair sum saturated (${emu.saturated} accumulators); the saturating emulation matches PyTorch 0/${ours.length}`,
+  );
   expect(diff.length).toBeGreaterThan(0);
   expect(diff.length).toBeLessThanOrEqual(emu.saturated);
   const fc = outputs.get('fc')!.intRepr();
   const gfc = bytesOf(g.outputs['fc']!.codes);
   let maxDiff = 0;
   for (let i = 0; i < fc.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fc[i]! - gfc[i]!));
-  console.info(`[${c.name} ${engine}] level 1: fc output ${bitDiffs(fc, gfc).length}/${fc.length} codes differ, max |Δcode| ${maxDiff}`);
+  console.info(
+    `[${c.name} ${engine}] level 1: fc output ${bitDiffs(fc, gfc).length}/${fc.length} codes differ, max |Δcode| ${maxDiff}`,
+  );
   expect(maxDiff).toBeLessThanOrEqual(1);
 }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { isQuantError, Tensor } from '@quint/tensor';
 import { BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, Module, ReLU, Sequential, nni } from '@quint/nn';
-import { fuseConvBnEval, fuseConvBnWeights, fuseLinearBnWeights, fuseModules, fuseModulesQat, getFuserMethod } from '@quint/converter';
+import {
+  fuseConvBnEval,
+  fuseConvBnWeights,
+  fuseLinearBnWeights,
+  fuseModules,
+  fuseModulesQat,
+  getFuserMethod,
+} from '@quint/converter';
 import { bitDiffs, decode, loadGolden, SmallCNN, stateDictOf, type Encoded } from './helpers.js';
 
 interface FoldCase {
@@ -43,7 +50,13 @@ describe('BN folding, bit-exact with torch.nn.utils.fusion (python3-torch 1.13.1
   for (const [i, c] of folds.cases.entries()) {
     it(`case ${i}: ${c.kind}${(c.convStateDict ?? c.linearStateDict)!['bias'] === undefined ? ' without bias' : ''}`, () => {
       const bn = stateDictOf(c.bnStateDict);
-      const params = { runningMean: bn['running_mean']!, runningVar: bn['running_var']!, eps: c.eps, weight: bn['weight']!, bias: bn['bias']! };
+      const params = {
+        runningMean: bn['running_mean']!,
+        runningVar: bn['running_var']!,
+        eps: c.eps,
+        weight: bn['weight']!,
+        bias: bn['bias']!,
+      };
       const layer = stateDictOf((c.convStateDict ?? c.linearStateDict)!);
       const fold = c.kind === 'conv' ? fuseConvBnWeights : fuseLinearBnWeights;
       const { weight, bias } = fold(layer['weight']!, layer['bias'] ?? null, params);
@@ -109,7 +122,10 @@ describe('fuseModules', () => {
         return this.block.call(x);
       }
     }
-    const fused = fuseModules(new Net().eval(), [['block.conv', 'block.bn'], ['block.fc', 'block.relu']]);
+    const fused = fuseModules(new Net().eval(), [
+      ['block.conv', 'block.bn'],
+      ['block.fc', 'block.relu'],
+    ]);
     expect(fused.block.conv.constructor).toBe(Conv2d);
     expect(fused.block.bn).toBeInstanceOf(Identity);
     expect(fused.block.fc).toBeInstanceOf(nni.LinearReLU);
@@ -119,15 +135,25 @@ describe('fuseModules', () => {
     const seq = new Sequential(new Conv2d(1, 2, 1), new BatchNorm2d(2), new ReLU());
     const fused = fuseModulesQat(seq, [['0', '1', '2']]);
     expect(fused.get(0)).toBeInstanceOf(nni.ConvBnReLU2d);
-    expect(getFuserMethod([Conv2d, BatchNorm2d])?.(true, new Conv2d(1, 2, 1), new BatchNorm2d(2))).toBeInstanceOf(nni.ConvBn2d);
+    expect(getFuserMethod([Conv2d, BatchNorm2d])?.(true, new Conv2d(1, 2, 1), new BatchNorm2d(2))).toBeInstanceOf(
+      nni.ConvBn2d,
+    );
   });
 
   it('rejects a wrong order, wrong types, unknown paths and training mode, naming the paths', () => {
     const model = new SmallCNN().eval();
-    expectCode(() => fuseModules(model, [['relu1', 'conv1']]), 'BAD_FUSION', /cannot fuse modules \(ReLU, Conv2d\) at 'relu1', 'conv1'.*forward order/);
+    expectCode(
+      () => fuseModules(model, [['relu1', 'conv1']]),
+      'BAD_FUSION',
+      /cannot fuse modules \(ReLU, Conv2d\) at 'relu1', 'conv1'.*forward order/,
+    );
     expectCode(() => fuseModules(model, [['conv2', 'pool']]), 'BAD_FUSION', /\(Conv2d, MaxPool2d\) at 'conv2', 'pool'/);
     expectCode(() => fuseModules(model, [['conv1', 'nope']]), 'INVALID_ARGUMENT', /no submodule 'nope' in SmallCNN/);
-    expectCode(() => fuseModules(new SmallCNN(), [['conv1', 'bn1', 'relu1']]), 'BAD_FUSION', /Fusion only for eval!.*'conv1', 'bn1', 'relu1'/);
+    expectCode(
+      () => fuseModules(new SmallCNN(), [['conv1', 'bn1', 'relu1']]),
+      'BAD_FUSION',
+      /Fusion only for eval!.*'conv1', 'bn1', 'relu1'/,
+    );
     const mixed = new SmallCNN();
     mixed.bn1.eval();
     expectCode(() => fuseModules(mixed, [['conv1', 'bn1']]), 'BAD_FUSION', /same mode \(train or eval\)/);
@@ -139,10 +165,15 @@ describe('fuseModules', () => {
     const seen: string[] = [];
     model.conv2.registerForwardPreHook(() => void seen.push('pre'));
     model.relu2.registerForwardHook(() => void seen.push('post'));
-    const canRemove = typeof (Module.prototype as unknown as { removeForwardHook?: unknown }).removeForwardHook === 'function';
+    const canRemove =
+      typeof (Module.prototype as unknown as { removeForwardHook?: unknown }).removeForwardHook === 'function';
     if (!canRemove) {
       // @quint/nn cannot remove a hook yet: fusing hooked modules is refused rather than run twice.
-      expectCode(() => fuseModules(model, [['conv2', 'relu2']]), 'UNSUPPORTED_OP', /'conv2', 'relu2' carry forward hooks/);
+      expectCode(
+        () => fuseModules(model, [['conv2', 'relu2']]),
+        'UNSUPPORTED_OP',
+        /'conv2', 'relu2' carry forward hooks/,
+      );
       return;
     }
     const fused = fuseModules(model, [['conv2', 'relu2']]);

@@ -9,7 +9,15 @@ import { Interpreter, formatArg, type GraphModule, type Node } from '@quint/fx-g
 import type { Tensor } from '@quint/tensor';
 import type { ObserverModule } from '../src/index.js';
 import { convertFx, convertToReferenceFx, prepareFx } from '../src/index.js';
-import { bytesOf, decode, floatModel, loadFxGolden, type Encoded, type GoldenCase, type GoldenNode } from './goldens/fx/models.js';
+import {
+  bytesOf,
+  decode,
+  floatModel,
+  loadFxGolden,
+  type Encoded,
+  type GoldenCase,
+  type GoldenNode,
+} from './goldens/fx/models.js';
 
 const golden = loadFxGolden();
 const ENGINES = ['qnnpack', 'onednn'] as const;
@@ -19,14 +27,18 @@ function torchTarget(t: string): string {
   return t.replace(/^torch\.ops\.quantized\./, 'quantized.').replace(/^(torch\.|_?operator\.)/, '');
 }
 function ours(n: Node): GoldenNode {
-  const target = typeof n.target === 'function' ? ((n.target as { opName?: string }).opName ?? n.target.name) : n.target;
+  const target =
+    typeof n.target === 'function' ? ((n.target as { opName?: string }).opName ?? n.target.name) : n.target;
   return { op: n.op, name: n.name, target, args: formatArg(n.args, true), users: n.users.size };
 }
 function theirs(nodes: readonly GoldenNode[]): GoldenNode[] {
   return nodes.map((n) => ({ ...n, target: torchTarget(n.target), args: n.args.replace(/torch\.quint8/g, 'quint8') }));
 }
 function printout(s: string): string {
-  return s.replace(/target=torch\.ops\.quantized\./g, 'target=quantized.').replace(/target=(torch|operator)\./g, 'target=').replace(/torch\.quint8/g, 'quint8');
+  return s
+    .replace(/target=torch\.ops\.quantized\./g, 'target=quantized.')
+    .replace(/target=(torch|operator)\./g, 'target=')
+    .replace(/torch\.quint8/g, 'quint8');
 }
 
 const mapping = (c: GoldenCase) => getDefaultQConfigMapping(c.preset, { torchCompat: '1.13' });
@@ -52,7 +64,12 @@ function quantizedValues(q: GraphModule, x: Tensor): { values: Map<string, QTens
 
 function qparamsOf(q: QTensor): Record<string, unknown> {
   return q.isPerChannel()
-    ? { qscheme: q.qscheme(), scales: Array.from(q.qPerChannelScales()), zeroPoints: Array.from(q.qPerChannelZeroPoints()), axis: q.qPerChannelAxis() }
+    ? {
+        qscheme: q.qscheme(),
+        scales: Array.from(q.qPerChannelScales()),
+        zeroPoints: Array.from(q.qPerChannelZeroPoints()),
+        axis: q.qPerChannelAxis(),
+      }
     : { qscheme: q.qscheme(), scale: q.qScale(), zeroPoint: q.qZeroPoint() };
 }
 
@@ -63,16 +80,31 @@ function qparamsOf(q: QTensor): Record<string, unknown> {
 // except elements where an int16 pair sum overflows.
 const saturates = (c: GoldenCase, engine: string): boolean => engine === 'onednn' && c.preset === 'qnnpack';
 
-function goldenQ(v: { codes: Encoded; qparams: { scale?: number; zeroPoint?: number } }, like: QTensor | undefined): QTensor {
-  const q = makePerTensorQuantizedTensor({ data: bytesOf(v.codes) as Uint8Array, shape: v.codes.shape }, v.qparams.scale!, v.qparams.zeroPoint!);
+function goldenQ(
+  v: { codes: Encoded; qparams: { scale?: number; zeroPoint?: number } },
+  like: QTensor | undefined,
+): QTensor {
+  const q = makePerTensorQuantizedTensor(
+    { data: bytesOf(v.codes) as Uint8Array, shape: v.codes.shape },
+    v.qparams.scale!,
+    v.qparams.zeroPoint!,
+  );
   // Keep the memory-format hint our own value carries (conv outputs are channels_last, spec §11.3).
-  if (like !== undefined) for (const sym of Object.getOwnPropertySymbols(like)) Object.defineProperty(q, sym, Object.getOwnPropertyDescriptor(like, sym)!);
+  if (like !== undefined)
+    for (const sym of Object.getOwnPropertySymbols(like))
+      Object.defineProperty(q, sym, Object.getOwnPropertyDescriptor(like, sym)!);
   return q;
 }
 
 /** Whether output element `i` of gemm node `n` has an int16-overflowing pair of raw u8·s8 products. */
 function hasSaturatingPair(m: Module, x: QTensor, i: number): boolean {
-  const qm = m as unknown as { weight(): QTensor; stride?: [number, number]; padding?: [number, number]; dilation?: [number, number]; groups?: number };
+  const qm = m as unknown as {
+    weight(): QTensor;
+    stride?: [number, number];
+    padding?: [number, number];
+    dilation?: [number, number];
+    groups?: number;
+  };
   const w = qm.weight();
   const wc = w.intRepr();
   const xc = x.intRepr();
@@ -99,12 +131,15 @@ function hasSaturatingPair(m: Module, x: QTensor, i: number): boolean {
   const y = Math.floor(i / ow) % oh;
   const xx = i % ow;
   const g = Math.floor(oc / (o / qm.groups!));
-  const at = (cc: number, yy: number, xw: number): number => (yy < 0 || yy >= h || xw < 0 || xw >= wd ? 0 : xc[((b * c + g * cg + cc) * h + yy) * wd + xw]!);
+  const at = (cc: number, yy: number, xw: number): number =>
+    yy < 0 || yy >= h || xw < 0 || xw >= wd ? 0 : xc[((b * c + g * cg + cc) * h + yy) * wd + xw]!;
   for (let a = 0; a < kh; a++)
     for (let d = 0; d < kw; d++)
       for (let cc = 0; cc < cg; cc += 2) {
         let pair = 0;
-        for (const k of [cc, cc + 1]) if (k < cg) pair += at(k, y * sh - ph + a * dh, xx * sw - pw + d * dw) * wc[((oc * cg + k) * kh + a) * kw + d]!;
+        for (const k of [cc, cc + 1])
+          if (k < cg)
+            pair += at(k, y * sh - ph + a * dh, xx * sw - pw + d * dw) * wc[((oc * cg + k) * kh + a) * kw + d]!;
         if (sat(pair)) return true;
       }
   return false;
@@ -118,7 +153,14 @@ afterAll(() => {
 test('goldens come from Debian python3-torch 1.13.1+dfsg-4', () => {
   expect(golden.torchPackage).toBe('1.13.1+dfsg-4');
   expect(golden.cases.map((c) => `${c.name}/${c.preset}`)).toEqual([
-    'mlp/qnnpack', 'mlp/fbgemm', 'cnn/qnnpack', 'cnn/fbgemm', 'dwsep/qnnpack', 'dwsep/fbgemm', 'cat-hardswish/qnnpack', 'cat-hardswish/fbgemm',
+    'mlp/qnnpack',
+    'mlp/fbgemm',
+    'cnn/qnnpack',
+    'cnn/fbgemm',
+    'dwsep/qnnpack',
+    'dwsep/fbgemm',
+    'cat-hardswish/qnnpack',
+    'cat-hardswish/fbgemm',
   ]);
 });
 
@@ -138,7 +180,11 @@ describe.each(golden.cases.map((c) => [`${c.name} (${c.preset} mapping)`, c] as 
           return [n.target, { class: m.getName(), sharedWith: firstOf.get(m) }];
         }),
     );
-    expect(sharing).toEqual(Object.fromEntries(Object.entries(c.observers).map(([k, v]) => [k, { class: v.class, sharedWith: v.sharedWith }])));
+    expect(sharing).toEqual(
+      Object.fromEntries(
+        Object.entries(c.observers).map(([k, v]) => [k, { class: v.class, sharedWith: v.sharedWith }]),
+      ),
+    );
     expect(apps.length).toBe(new Set(Object.values(c.observers).map((o) => o.sharedWith)).size);
   });
 
@@ -146,7 +192,8 @@ describe.each(golden.cases.map((c) => [`${c.name} (${c.preset} mapping)`, c] as 
     const load = (): GraphModule => {
       const p = prepared(c);
       const sd: Record<string, Tensor> = {};
-      for (const [name, o] of Object.entries(c.observers)) for (const [k, v] of Object.entries(o.state)) sd[`${name}.${k}`] = decode(v);
+      for (const [name, o] of Object.entries(c.observers))
+        for (const [k, v] of Object.entries(o.state)) sd[`${name}.${k}`] = decode(v);
       p.loadStateDict(sd, { strict: false });
       return p;
     };
@@ -168,10 +215,16 @@ describe.each(golden.cases.map((c) => [`${c.name} (${c.preset} mapping)`, c] as 
       const q = convertFx(load(), { engine });
       expect(q.graph.nodes.map(ours)).toEqual(theirs(g.nodes));
       expect(String(q.graph)).toBe(printout(g.graph));
-      for (const [attr, v] of Object.entries(g.attrs)) expect((q as unknown as Record<string, number>)[attr], attr).toBe(v);
+      for (const [attr, v] of Object.entries(g.attrs))
+        expect((q as unknown as Record<string, number>)[attr], attr).toBe(v);
       for (const [path, d] of Object.entries(g.modules)) {
         if (d.weight === undefined) continue;
-        const m = q.getSubmodule(path) as unknown as { weight(): QTensor; bias(): Tensor | null; scale: number; zeroPoint: number };
+        const m = q.getSubmodule(path) as unknown as {
+          weight(): QTensor;
+          bias(): Tensor | null;
+          scale: number;
+          zeroPoint: number;
+        };
         expect(Array.from(m.weight().intRepr()), `${path} weight`).toEqual(Array.from(bytesOf(d.weight)));
         expect(qparamsOf(m.weight()), `${path} weight qparams`).toEqual(d.weightQparams);
         if (d.bias) expect(Array.from(m.bias()!.toFloat32Array()), `${path} bias`).toEqual(Array.from(bytesOf(d.bias)));
@@ -212,7 +265,10 @@ describe.each(golden.cases.map((c) => [`${c.name} (${c.preset} mapping)`, c] as 
             for (let i = 0; i < theirs.length; i++) {
               if (mine[i] === theirs[i]) continue;
               differing++;
-              expect(gemm && hasSaturatingPair(m!, inputQ, i), `${n.name}[${i}]: ${mine[i]} vs PyTorch ${theirs[i]}, no int16 pair overflow to explain it`).toBe(true);
+              expect(
+                gemm && hasSaturatingPair(m!, inputQ, i),
+                `${n.name}[${i}]: ${mine[i]} vs PyTorch ${theirs[i]}, no int16 pair overflow to explain it`,
+              ).toBe(true);
             }
             checked.push(n.name);
           }
@@ -221,54 +277,62 @@ describe.each(golden.cases.map((c) => [`${c.name} (${c.preset} mapping)`, c] as 
       }
       new Replay(q).run(decode(c.test));
       expect(checked.length).toBeGreaterThan(0);
-      figures.push(`  ${c.name}/${c.preset}/onednn level 1, node by node on PyTorch's inputs: ${checked.length} nodes, ${differing} codes differ, each where non-VNNI onednn overflows an int16 pair sum`);
+      figures.push(
+        `  ${c.name}/${c.preset}/onednn level 1, node by node on PyTorch's inputs: ${checked.length} nodes, ${differing} codes differ, each where non-VNNI onednn overflows an int16 pair sum`,
+      );
     });
   });
 
-  test.each(ENGINES)('level 2: our calibration, engine %s: >= 99.5%% identical output codes, none more than 1 apart', (engine) => {
-    const p = prepared(c);
-    for (const b of c.calibration) p.call(decode(b));
-    let sameQparams = 0;
-    for (const [name, o] of Object.entries(c.observers)) {
-      const { scale, zeroPoint } = (p.getSubmodule(name) as ObserverModule).observer.calculateQparams();
-      if (scale[0] === o.scale[0] && zeroPoint[0] === o.zeroPoint[0]) sameQparams++;
-    }
-    const g = c.engines[engine];
-    const q = convertFx(p, { engine });
-    if (saturates(c, engine)) {
-      // PyTorch's outputs here carry int16 saturation (see `saturates`): compare with our run on
-      // PyTorch's observer state, which the node-by-node test ties to PyTorch.
-      const ref = prepared(c);
-      const sd: Record<string, Tensor> = {};
-      for (const [name, o] of Object.entries(c.observers)) for (const [k, v] of Object.entries(o.state)) sd[`${name}.${k}`] = decode(v);
-      ref.loadStateDict(sd, { strict: false });
-      const want = quantizedValues(convertFx(ref, { engine }), decode(c.test)).output.toFloat32Array();
-      const got = quantizedValues(q, decode(c.test)).output.toFloat32Array();
+  test.each(ENGINES)(
+    'level 2: our calibration, engine %s: >= 99.5%% identical output codes, none more than 1 apart',
+    (engine) => {
+      const p = prepared(c);
+      for (const b of c.calibration) p.call(decode(b));
+      let sameQparams = 0;
+      for (const [name, o] of Object.entries(c.observers)) {
+        const { scale, zeroPoint } = (p.getSubmodule(name) as ObserverModule).observer.calculateQparams();
+        if (scale[0] === o.scale[0] && zeroPoint[0] === o.zeroPoint[0]) sameQparams++;
+      }
+      const g = c.engines[engine];
+      const q = convertFx(p, { engine });
+      if (saturates(c, engine)) {
+        // PyTorch's outputs here carry int16 saturation (see `saturates`): compare with our run on
+        // PyTorch's observer state, which the node-by-node test ties to PyTorch.
+        const ref = prepared(c);
+        const sd: Record<string, Tensor> = {};
+        for (const [name, o] of Object.entries(c.observers))
+          for (const [k, v] of Object.entries(o.state)) sd[`${name}.${k}`] = decode(v);
+        ref.loadStateDict(sd, { strict: false });
+        const want = quantizedValues(convertFx(ref, { engine }), decode(c.test)).output.toFloat32Array();
+        const got = quantizedValues(q, decode(c.test)).output.toFloat32Array();
+        let same = 0;
+        for (let i = 0; i < got.length; i++) if (Object.is(got[i], want[i])) same++;
+        figures.push(
+          `  ${c.name}/${c.preset}/${engine}: observers ${sameQparams}/${Object.keys(c.observers).length} identical qparams, outputs ${same}/${got.length} identical to the run on PyTorch's observer state`,
+        );
+        expect(same / got.length).toBeGreaterThanOrEqual(0.995);
+        return;
+      }
+      const { values, output } = quantizedValues(q, decode(c.test));
+      const lastName = Object.keys(g.values).at(-1)!;
+      const want = g.values[lastName]!;
+      const sGold = want.qparams.scale!;
+      const mine = values.get(lastName)!;
+      expect(Math.abs(mine.qScale() - sGold) / sGold).toBeLessThanOrEqual(1e-6);
+      const y = output.toFloat32Array();
+      const yGold = bytesOf(g.output);
       let same = 0;
-      for (let i = 0; i < got.length; i++) if (Object.is(got[i], want[i])) same++;
-      figures.push(`  ${c.name}/${c.preset}/${engine}: observers ${sameQparams}/${Object.keys(c.observers).length} identical qparams, outputs ${same}/${got.length} identical to the run on PyTorch's observer state`);
-      expect(same / got.length).toBeGreaterThanOrEqual(0.995);
-      return;
-    }
-    const { values, output } = quantizedValues(q, decode(c.test));
-    const lastName = Object.keys(g.values).at(-1)!;
-    const want = g.values[lastName]!;
-    const sGold = want.qparams.scale!;
-    const mine = values.get(lastName)!;
-    expect(Math.abs(mine.qScale() - sGold) / sGold).toBeLessThanOrEqual(1e-6);
-    const y = output.toFloat32Array();
-    const yGold = bytesOf(g.output);
-    let same = 0;
-    let maxDiff = 0;
-    for (let i = 0; i < y.length; i++) {
-      const d = Math.abs(Math.round(y[i]! / sGold) - Math.round(yGold[i]! / sGold));
-      if (d === 0) same++;
-      maxDiff = Math.max(maxDiff, d);
-    }
-    figures.push(
-      `  ${c.name}/${c.preset}/${engine}: observers ${sameQparams}/${Object.keys(c.observers).length} identical qparams, output codes ${same}/${y.length} identical (${((100 * same) / y.length).toFixed(2)}%), max ${maxDiff} code`,
-    );
-    expect(same / y.length).toBeGreaterThanOrEqual(0.995);
-    expect(maxDiff).toBeLessThanOrEqual(1);
-  });
+      let maxDiff = 0;
+      for (let i = 0; i < y.length; i++) {
+        const d = Math.abs(Math.round(y[i]! / sGold) - Math.round(yGold[i]! / sGold));
+        if (d === 0) same++;
+        maxDiff = Math.max(maxDiff, d);
+      }
+      figures.push(
+        `  ${c.name}/${c.preset}/${engine}: observers ${sameQparams}/${Object.keys(c.observers).length} identical qparams, output codes ${same}/${y.length} identical (${((100 * same) / y.length).toFixed(2)}%), max ${maxDiff} code`,
+      );
+      expect(same / y.length).toBeGreaterThanOrEqual(0.995);
+      expect(maxDiff).toBeLessThanOrEqual(1);
+    },
+  );
 });

@@ -16,10 +16,20 @@ describe('prepareFx → convertFx keep node meta', () => {
     const prepared = prepareFx(gm, getDefaultQConfigMapping('qnnpack'), [x]);
     prepared.call(x);
     const q = convertFx(prepared);
-    const meta = Object.fromEntries(q.graph.nodes.filter((n) => n.op === 'call_module').map((n) => [n.name, [n.meta['onnxName'], n.meta['fusedFrom']]]));
+    const meta = Object.fromEntries(
+      q.graph.nodes
+        .filter((n) => n.op === 'call_module')
+        .map((n) => [n.name, [n.meta['onnxName'], n.meta['fusedFrom']]]),
+    );
     expect(meta).toMatchObject({
-      conv1: [['/conv1/Op', '/bn1/Op', '/relu1/Op'], ['conv1', 'bn1', 'relu1']],
-      conv2: [['/conv2/Op', '/relu2/Op'], ['conv2', 'relu2']],
+      conv1: [
+        ['/conv1/Op', '/bn1/Op', '/relu1/Op'],
+        ['conv1', 'bn1', 'relu1'],
+      ],
+      conv2: [
+        ['/conv2/Op', '/relu2/Op'],
+        ['conv2', 'relu2'],
+      ],
       flatten: ['/flatten/Op', undefined],
       fc: ['/fc/Op', undefined],
     });

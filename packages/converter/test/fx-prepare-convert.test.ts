@@ -4,7 +4,16 @@ import { describe, expect, test } from 'vitest';
 import { getDefaultQConfig, getDefaultQConfigMapping, QConfigMapping, defaultQConfig } from '@quint/observers';
 import { add, flatten, Generator, isQuantError, mean, randn, relu, softmax, Tensor } from '@quint/tensor';
 import { BatchNorm2d, Conv2d, Linear, Module, Sigmoid } from '@quint/nn';
-import { convert, convertFx, convertToReferenceFx, fuseFx, fuseModules, prepare, prepareFx, type ObserverModule } from '../src/index.js';
+import {
+  convert,
+  convertFx,
+  convertToReferenceFx,
+  fuseFx,
+  fuseModules,
+  prepare,
+  prepareFx,
+  type ObserverModule,
+} from '../src/index.js';
 import { PlainCNN } from './goldens/fx/models.js';
 import { M as Seed } from './helpers.js';
 import { loadFxGolden } from './goldens/fx/models.js';
@@ -16,8 +25,18 @@ function randomizeBn(m: Module, g: Generator): void {
   for (const mod of m.modules()) {
     if (mod instanceof BatchNorm2d) {
       const n = mod.numFeatures;
-      mod.runningMean = new Tensor(randn([n], g).toFloat32Array().map((v) => v * 0.2), [n]);
-      mod.runningVar = new Tensor(randn([n], g).toFloat32Array().map((v) => Math.abs(v) + 0.5), [n]);
+      mod.runningMean = new Tensor(
+        randn([n], g)
+          .toFloat32Array()
+          .map((v) => v * 0.2),
+        [n],
+      );
+      mod.runningVar = new Tensor(
+        randn([n], g)
+          .toFloat32Array()
+          .map((v) => Math.abs(v) + 0.5),
+        [n],
+      );
     }
   }
 }
@@ -28,19 +47,33 @@ function codeOf(e: unknown): string | undefined {
 
 describe('eager and FX give the same integers where PyTorch places the same observers', () => {
   test('PyTorch itself agrees (golden)', () => {
-    expect(loadFxGolden().eagerEqualsFx).toEqual({ seed: { qnnpack: true, onednn: true }, 'plain-cnn': { qnnpack: true, onednn: true } });
+    expect(loadFxGolden().eagerEqualsFx).toEqual({
+      seed: { qnnpack: true, onednn: true },
+      'plain-cnn': { qnnpack: true, onednn: true },
+    });
   });
 
   test.each([
     ['seed', () => new Seed(), [4, 1, 4, 4], [['conv', 'relu']]],
-    ['plain CNN', () => new PlainCNN(), [4, 1, 8, 8], [['conv1', 'bn1', 'relu1'], ['conv2', 'relu2']]],
+    [
+      'plain CNN',
+      () => new PlainCNN(),
+      [4, 1, 8, 8],
+      [
+        ['conv1', 'bn1', 'relu1'],
+        ['conv2', 'relu2'],
+      ],
+    ],
   ] as const)('%s, engines qnnpack and onednn', (_, make, shape, fuseList) => {
     const g = new Generator(11);
     const model = make().eval();
     randomizeBn(model, g);
     const calib = [randn([...shape], g), randn([...shape], g)];
     const x = randn([...shape], g);
-    const eager = fuseModules(model, fuseList.map((l) => [...l]));
+    const eager = fuseModules(
+      model,
+      fuseList.map((l) => [...l]),
+    );
     eager.qconfig = getDefaultQConfig('qnnpack', { torchCompat: '1.13' });
     const pe = prepare(eager, quiet);
     const pf = prepareFx(model, qnnpack(), [calib[0]!]);
@@ -89,7 +122,9 @@ describe('fuseFx and prepareFx', () => {
 
   test('observers: input, conv-relu, conv2, add, fc; mean shares the add observer; sigmoid fixed', () => {
     const warnings: string[] = [];
-    const p = prepareFx(new Block().eval(), qnnpack(), [randn([1, 2, 4, 4], new Generator(1))], { onWarning: (w) => warnings.push(w) });
+    const p = prepareFx(new Block().eval(), qnnpack(), [randn([1, 2, 4, 4], new Generator(1))], {
+      onWarning: (w) => warnings.push(w),
+    });
     expect(String(p.graph)).toMatchInlineSnapshot(`
       "graph():
           %x : [#users=1] = placeholder[target=x]
@@ -108,7 +143,9 @@ describe('fuseFx and prepareFx', () => {
           %activation_post_process_6 : [#users=1] = call_module[target=activation_post_process_6](args = (%sig,), kwargs = {})
           return activation_post_process_6"
     `);
-    expect((p.getSubmodule('activation_post_process_6') as ObserverModule).observer.constructor.name).toBe('FixedQParamsObserver');
+    expect((p.getSubmodule('activation_post_process_6') as ObserverModule).observer.constructor.name).toBe(
+      'FixedQParamsObserver',
+    );
     expect(p.getSubmodule('activation_post_process_4')).toBe(p.getSubmodule('activation_post_process_3'));
     expect(warnings).toEqual([]);
     const q = convertFx(p);
@@ -174,8 +211,12 @@ describe('per-node qconfigs from the QConfigMapping', () => {
   test('object type: Linear gets its own qconfig (MinMax, reduce range)', () => {
     const m = qnnpack().setObjectType('Linear', defaultQConfig);
     const p = prepareFx(new Two().eval(), m, [input]);
-    expect((p.getSubmodule('activation_post_process_1') as ObserverModule).observer.constructor.name).toBe('MinMaxObserver');
-    expect((p.getSubmodule('activation_post_process_0') as ObserverModule).observer.constructor.name).toBe('MinMaxObserver');
+    expect((p.getSubmodule('activation_post_process_1') as ObserverModule).observer.constructor.name).toBe(
+      'MinMaxObserver',
+    );
+    expect((p.getSubmodule('activation_post_process_0') as ObserverModule).observer.constructor.name).toBe(
+      'MinMaxObserver',
+    );
   });
 });
 
@@ -205,7 +246,10 @@ describe('bad input', () => {
       expect((e as Error).message).toMatch(/leafModules/);
     }
     const warnings: string[] = [];
-    const p = prepareFx(new WithGate().eval(), qnnpack(), [x], { leafModules: [Gate], onWarning: (w) => warnings.push(w) });
+    const p = prepareFx(new WithGate().eval(), qnnpack(), [x], {
+      leafModules: [Gate],
+      onWarning: (w) => warnings.push(w),
+    });
     expect(warnings).toMatchInlineSnapshot(`
       [
         "prepareFx: node %gate (module Gate) has no quantized pattern in the native backend config; it stays in float, with dequantize before it and quantize after it where its neighbours are quantized.",
@@ -269,14 +313,18 @@ describe('bad input', () => {
       expect.unreachable();
     } catch (e) {
       expect(codeOf(e)).toBe('SHAPE_MISMATCH');
-      expect((e as Error).message).toMatch(/^prepareFx: the example inputs \(\[1, 3, 4, 4\]\) do not fit the model: .*pass example inputs of the shape the model takes\.$/);
+      expect((e as Error).message).toMatch(
+        /^prepareFx: the example inputs \(\[1, 3, 4, 4\]\) do not fit the model: .*pass example inputs of the shape the model takes\.$/,
+      );
     }
     try {
       prepareFx(new Block().eval(), qnnpack(), []);
       expect.unreachable();
     } catch (e) {
       expect(codeOf(e)).toBe('INVALID_ARGUMENT');
-      expect((e as Error).message).toMatchInlineSnapshot(`"prepareFx: the model takes 1 inputs (x) but 0 example inputs were given; pass one per input."`);
+      expect((e as Error).message).toMatchInlineSnapshot(
+        `"prepareFx: the model takes 1 inputs (x) but 0 example inputs were given; pass one per input."`,
+      );
     }
   });
 
@@ -286,13 +334,17 @@ describe('bad input', () => {
       expect.unreachable();
     } catch (e) {
       expect(codeOf(e)).toBe('INVALID_ARGUMENT');
-      expect((e as Error).message).toMatchInlineSnapshot(`"convertFx: the model is not an observed GraphModule (no prepare state); call prepareFx(model, qconfigMapping, exampleInputs) and calibrate it first."`);
+      expect((e as Error).message).toMatchInlineSnapshot(
+        `"convertFx: the model is not an observed GraphModule (no prepare state); call prepareFx(model, qconfigMapping, exampleInputs) and calibrate it first."`,
+      );
     }
   });
 
   test('a fixed-qparams op whose qconfig has another observer', () => {
     try {
-      prepareFx(new Block().eval(), new QConfigMapping().setGlobal(defaultQConfig), [randn([1, 2, 4, 4], new Generator(1))]);
+      prepareFx(new Block().eval(), new QConfigMapping().setGlobal(defaultQConfig), [
+        randn([1, 2, 4, 4], new Generator(1)),
+      ]);
       expect.unreachable();
     } catch (e) {
       expect(codeOf(e)).toBe('INVALID_ARGUMENT');
@@ -316,7 +368,9 @@ describe('bad input', () => {
       expect.unreachable();
     } catch (e) {
       expect(codeOf(e)).toBe('NON_FINITE');
-      expect((e as Error).message).toBe("convertFx: %fc: the float weight [2, 3] has 1 NaN/±Inf value(s) of 6; fix the float model's weights before converting.");
+      expect((e as Error).message).toBe(
+        "convertFx: %fc: the float weight [2, 3] has 1 NaN/±Inf value(s) of 6; fix the float model's weights before converting.",
+      );
     }
   });
 

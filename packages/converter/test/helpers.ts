@@ -150,7 +150,13 @@ export function onednnConvWithoutVnni(
                 sat += Math.min(32767, Math.max(-32768, pair));
               }
           if (sat !== exact) saturated++;
-          const v = q.onednnPreRound({ acc: sat, biasTerm: q.onednnBias(args.bias[oc]!, biasScale), outputScale, zeroPoint: args.outZeroPoint, relu: args.relu });
+          const v = q.onednnPreRound({
+            acc: sat,
+            biasTerm: q.onednnBias(args.bias[oc]!, biasScale),
+            outputScale,
+            zeroPoint: args.outZeroPoint,
+            relu: args.relu,
+          });
           codes[((b * o + oc) * oh + y) * ow + x] = q.onednnOutputCode(v, { lo: 0, hi: 255 });
         }
   return { codes, saturated };

@@ -24,13 +24,20 @@ const golden = loadFxGolden();
 const relClose = (a: number, b: number): boolean => Math.abs(a - b) <= 2e-6 * Math.max(1, Math.abs(b));
 
 describe('metrics agree with torch.ao.ns.fx.utils', () => {
-  test.each(golden.cases.flatMap((c) => (['qnnpack', 'onednn'] as const).map((e) => [`${c.name}/${c.preset}/${e}`, c, e] as const)))('%s', (_, c, e) => {
+  test.each(
+    golden.cases.flatMap((c) =>
+      (['qnnpack', 'onednn'] as const).map((e) => [`${c.name}/${c.preset}/${e}`, c, e] as const),
+    ),
+  )('%s', (_, c, e) => {
     const f = decode(c.floatOutput);
     const q = decode(c.engines[e].output);
     const want = c.engines[e].ns;
     expect(relClose(computeSqnr(f, q), want.sqnr), `sqnr ${computeSqnr(f, q)} vs ${want.sqnr}`).toBe(true);
     expect(relClose(computeL2Error(f, q), want.l2), `l2 ${computeL2Error(f, q)} vs ${want.l2}`).toBe(true);
-    expect(relClose(computeCosineSimilarity(f, q), want.cosine), `cosine ${computeCosineSimilarity(f, q)} vs ${want.cosine}`).toBe(true);
+    expect(
+      relClose(computeCosineSimilarity(f, q), want.cosine),
+      `cosine ${computeCosineSimilarity(f, q)} vs ${want.cosine}`,
+    ).toBe(true);
   });
 
   test('QTensors are dequantized; equal inputs give SQNR Infinity, L2 0, cosine 1', () => {
@@ -48,7 +55,9 @@ describe('metrics agree with torch.ao.ns.fx.utils', () => {
       expect.unreachable();
     } catch (e) {
       expect(isQuantError(e) && e.code).toBe('SHAPE_MISMATCH');
-      expect((e as Error).message).toMatchInlineSnapshot(`"computeSqnr: x has 2 elements and y has 3; compare tensors of the same size."`);
+      expect((e as Error).message).toMatchInlineSnapshot(
+        `"computeSqnr: x has 2 elements and y has 3; compare tensors of the same size."`,
+      );
     }
   });
 });
@@ -85,12 +94,24 @@ describe('compareModelOutputs', () => {
     const run = (m: { call: unknown }) => (m.call as (x: Tensor) => Tensor)(x);
     expect(last.sqnr).toBe(computeSqnr(run(model), run(q)));
     // A fused float GraphModule is matched node for node too.
-    expect(compareModelOutputs(fuseFx(model), q, x).map((r) => r.floatName)).toEqual(['conv1', 'pool', 'conv2', 'conv3', 'add', 'avgpool', 'flatten', 'fc']);
+    expect(compareModelOutputs(fuseFx(model), q, x).map((r) => r.floatName)).toEqual([
+      'conv1',
+      'pool',
+      'conv2',
+      'conv3',
+      'add',
+      'avgpool',
+      'flatten',
+      'fc',
+    ]);
   });
 
   test('eager mode: matched by module path', () => {
     const m = new PlainCNN().eval();
-    const fused = fuseModules(m, [['conv1', 'bn1', 'relu1'], ['conv2', 'relu2']]);
+    const fused = fuseModules(m, [
+      ['conv1', 'bn1', 'relu1'],
+      ['conv2', 'relu2'],
+    ]);
     fused.qconfig = getDefaultQConfig('qnnpack', { torchCompat: '1.13' });
     const p = prepare(fused, { onWarning: () => {} });
     const xe = randn([4, 1, 8, 8], new Generator(3));
@@ -136,5 +157,7 @@ test('compareWeights pairs quantized weights with their float weights (fused and
   `);
   for (const { float, quantized } of Object.values(w)) expect(computeSqnr(float, quantized)).toBeGreaterThan(30);
   // The quantized weights are PyTorch's (level 1 checks them code for code).
-  expect(Array.from((w['conv3.weight']!.quantized as { intRepr(): Int8Array }).intRepr())).toEqual(Array.from(bytesOf(c.engines.qnnpack.modules.conv3!.weight!)));
+  expect(Array.from((w['conv3.weight']!.quantized as { intRepr(): Int8Array }).intRepr())).toEqual(
+    Array.from(bytesOf(c.engines.qnnpack.modules.conv3!.weight!)),
+  );
 });

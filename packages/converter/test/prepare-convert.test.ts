@@ -2,8 +2,32 @@ import { describe, expect, it } from 'vitest';
 import { isQuantError, randn, Generator, type Tensor } from '@quint/tensor';
 import type { QTensor } from '@quint/qtensor';
 import { getDefaultQConfig, MovingAverageMinMaxObserver, QConfig, defaultWeightObserver } from '@quint/observers';
-import { BatchNorm2d, Conv2d, DeQuantStub, Dropout, Flatten, Identity, isObserverLike, Linear, Module, QuantStub, ReLU, Sequential, nni, nnq } from '@quint/nn';
-import { convert, fuseModules, fuseModulesQat, prepare, propagateQConfig, quantize, swapModule, defaultStaticQuantModuleMappings } from '@quint/converter';
+import {
+  BatchNorm2d,
+  Conv2d,
+  DeQuantStub,
+  Dropout,
+  Flatten,
+  Identity,
+  isObserverLike,
+  Linear,
+  Module,
+  QuantStub,
+  ReLU,
+  Sequential,
+  nni,
+  nnq,
+} from '@quint/nn';
+import {
+  convert,
+  fuseModules,
+  fuseModulesQat,
+  prepare,
+  propagateQConfig,
+  quantize,
+  swapModule,
+  defaultStaticQuantModuleMappings,
+} from '@quint/converter';
 import { decode, loadGolden, M, SmallCNN, stateDictOf, type Encoded } from './helpers.js';
 
 const qconfig = getDefaultQConfig('qnnpack', { torchCompat: '1.13' });
@@ -21,7 +45,10 @@ function expectCode(fn: () => unknown, code: string, text: RegExp): void {
 }
 
 function fusedCnn(): SmallCNN {
-  const m = fuseModules(new SmallCNN().eval(), [['conv1', 'bn1', 'relu1'], ['conv2', 'relu2']]);
+  const m = fuseModules(new SmallCNN().eval(), [
+    ['conv1', 'bn1', 'relu1'],
+    ['conv2', 'relu2'],
+  ]);
   m.qconfig = qconfig;
   return m;
 }
@@ -38,7 +65,13 @@ describe('propagateQConfig', () => {
 
     const other = new QConfig({ activation: MovingAverageMinMaxObserver, weight: defaultWeightObserver });
     const seq = new Sequential(new Conv2d(1, 1, 1), new Sequential(new Linear(2, 2), new ReLU()));
-    propagateQConfig(seq, new Map<unknown, QConfig | null>([[Linear, other], ['1.1', qconfig]]) as never);
+    propagateQConfig(
+      seq,
+      new Map<unknown, QConfig | null>([
+        [Linear, other],
+        ['1.1', qconfig],
+      ]) as never,
+    );
     expect(seq.get(0).qconfig).toBeNull();
     expect((seq.get(1) as Sequential).get(0).qconfig).toBe(other);
     expect((seq.get(1) as Sequential).get(1).qconfig).toBe(qconfig);
@@ -60,7 +93,7 @@ describe('prepare', () => {
     expect(prepared.skip.forwardHooks().hooks).toHaveLength(0);
   });
 
-  it("skips Dropout and modules whose qconfig is null", () => {
+  it('skips Dropout and modules whose qconfig is null', () => {
     class D extends Module {
       quant = new QuantStub();
       drop = new Dropout();
@@ -80,7 +113,10 @@ describe('prepare', () => {
 
   it('observes the input with a pre-hook when the activation observer is memoryless (averaging constant 1)', () => {
     const fc = new Sequential(new Linear(3, 2));
-    fc.qconfig = new QConfig({ activation: MovingAverageMinMaxObserver.withArgs({ averagingConstant: 1 }), weight: defaultWeightObserver });
+    fc.qconfig = new QConfig({
+      activation: MovingAverageMinMaxObserver.withArgs({ averagingConstant: 1 }),
+      weight: defaultWeightObserver,
+    });
     const p = prepare(fc.eval());
     const lin = p.get(0);
     expect(lin.forwardHooks().preHooks).toHaveLength(1);
@@ -91,7 +127,7 @@ describe('prepare', () => {
     expect(obs.maxVal).toBe(Math.max(...x.toFloat32Array()));
   });
 
-  it("warns as PyTorch when no module has a qconfig", () => {
+  it('warns as PyTorch when no module has a qconfig', () => {
     const warnings: string[] = [];
     prepare(new M(), { onWarning: (w) => warnings.push(w) });
     expect(warnings).toEqual([
@@ -157,7 +193,9 @@ describe('convert', () => {
     const q = quantize(fused, (model, batch: Tensor) => void model.call(batch), [x]);
     const ref = convert(seedPrepared());
     expect((q.conv as unknown as nnq.ConvReLU2d).scale).toBe((ref.conv as unknown as nnq.ConvReLU2d).scale);
-    expect([...(q.conv.call(q.quant.call(x)) as unknown as QTensor).intRepr()]).toEqual([...(ref.conv.call(ref.quant.call(x)) as unknown as QTensor).intRepr()]);
+    expect([...(q.conv.call(q.quant.call(x)) as unknown as QTensor).intRepr()]).toEqual([
+      ...(ref.conv.call(ref.quant.call(x)) as unknown as QTensor).intRepr(),
+    ]);
     expect(fused.conv).toBeInstanceOf(nni.ConvReLU2d);
   });
 
@@ -175,14 +213,28 @@ describe('convert', () => {
     b.qconfig = qconfig;
     const p = prepare(b);
     p.call(randn([1, 1, 2, 2], new Generator(2)));
-    expectCode(() => convert(p), 'NO_MAPPING', /BatchNorm2d at 'bn' has a qconfig and an observer but no quantized module.*fuseModules/);
+    expectCode(
+      () => convert(p),
+      'NO_MAPPING',
+      /BatchNorm2d at 'bn' has a qconfig and an observer but no quantized module.*fuseModules/,
+    );
 
     const t = new B().train();
     const qat = fuseModulesQat(t, [['conv', 'bn']]);
     qat.qconfig = qconfig;
     const pq = prepare(qat);
     expect(isObserverLike(pq.conv.activationPostProcess)).toBe(true);
-    expectCode(() => swapModule(pq.conv, defaultStaticQuantModuleMappings, { backend: undefined as never, engine: 'qnnpack' }, 'conv'), 'NO_MAPPING', /ConvBn2d at 'conv'.*model\.eval\(\) before fuseModules/);
+    expectCode(
+      () =>
+        swapModule(
+          pq.conv,
+          defaultStaticQuantModuleMappings,
+          { backend: undefined as never, engine: 'qnnpack' },
+          'conv',
+        ),
+      'NO_MAPPING',
+      /ConvBn2d at 'conv'.*model\.eval\(\) before fuseModules/,
+    );
   });
 
   it('a quantized model without a QuantStub rejects float input, naming the module path', () => {

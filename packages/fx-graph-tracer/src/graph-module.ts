@@ -9,7 +9,10 @@ import { Interpreter } from './interpreter.js';
 // The stand-in for an empty `torch.nn.Module()` that holds copied submodules at a nested path.
 class ModuleHolder extends Module {
   forward(): never {
-    throw new QuantError('UNSUPPORTED_OP', 'this Module only holds the submodules a GraphModule references; call the GraphModule instead.');
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      'this Module only holds the submodules a GraphModule references; call the GraphModule instead.',
+    );
   }
 
   override getName(): string {
@@ -59,16 +62,26 @@ export class GraphModule extends Module {
     super();
     // Bookkeeping is non-enumerable so Module's property scan sees only children and tensors.
     Object.defineProperty(this, '_graph', { value: graph, writable: true, enumerable: false, configurable: true });
-    Object.defineProperty(this, '_className', { value: className, writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(this, '_className', {
+      value: className,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
     Object.defineProperty(this, 'meta', { value: {}, writable: true, enumerable: false, configurable: true });
-    const targets = graph.nodes.filter((n) => n.op === 'get_attr' || n.op === 'call_module').map((n) => n.target as string);
+    const targets = graph.nodes
+      .filter((n) => n.op === 'get_attr' || n.op === 'call_module')
+      .map((n) => n.target as string);
     if (root instanceof Module) {
       this.training = root.training;
       for (const t of targets) this.copyAttr(root, t);
     } else {
       for (const t of targets) {
         if (!Object.hasOwn(root, t)) {
-          throw new QuantError('INVALID_ARGUMENT', `GraphModule: the graph references '${t}' but root has no entry '${t}'; add it to the record.`);
+          throw new QuantError(
+            'INVALID_ARGUMENT',
+            `GraphModule: the graph references '${t}' but root has no entry '${t}'; add it to the record.`,
+          );
         }
       }
       // Shallow paths first, so `foo.bar` does not wipe an already assigned `foo.bar.baz`.

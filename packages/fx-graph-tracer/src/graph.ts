@@ -94,7 +94,10 @@ export class Graph {
    */
   createNode(op: Opcode, target: Target, args: readonly Argument[] = [], kwargs: Kwargs = {}, name?: string): Node {
     if (!OPCODES.includes(op)) {
-      throw new QuantError('INVALID_ARGUMENT', `Graph.createNode: unknown opcode '${String(op)}'; use one of ${OPCODES.join(', ')}.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `Graph.createNode: unknown opcode '${String(op)}'; use one of ${OPCODES.join(', ')}.`,
+      );
     }
     const candidate = name ?? targetToStr(target);
     const n = new Node(this, this.namespace.createName(candidate), op, target, args, kwargs);
@@ -241,7 +244,10 @@ export class Graph {
 
   private checkOwn(n: Node, where: string): void {
     if (n.graph !== this || n._erased) {
-      throw new QuantError('INVALID_ARGUMENT', `Graph.${where}: node ${n.name} is not in this graph; pass a node of this graph.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `Graph.${where}: node ${n.name} is not in this graph; pass a node of this graph.`,
+      );
     }
   }
 
@@ -254,7 +260,10 @@ export class Graph {
    */
   eraseNode(toErase: Node): void {
     if (toErase.graph !== this || toErase._erased) {
-      throw new QuantError('INVALID_ARGUMENT', `Graph.eraseNode: node ${toErase.name} is not in this graph; pass a node of this graph.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `Graph.eraseNode: node ${toErase.name} is not in this graph; pass a node of this graph.`,
+      );
     }
     if (toErase.users.size > 0) {
       throw new QuantError(
@@ -309,18 +318,26 @@ export class Graph {
       if (node.graph !== this) fail(`node ${node.name} does not belong to this graph`);
       const check = (arg: Node): Node => {
         if (arg.graph !== this) {
-          fail(`argument ${arg.name} of node ${node.name} belongs to another graph; remap it with nodeCopy's argTransform`);
+          fail(
+            `argument ${arg.name} of node ${node.name} belongs to another graph; remap it with nodeCopy's argTransform`,
+          );
         }
-        if (arg._erased) fail(`argument ${arg.name} of node ${node.name} was erased; replace its uses before erasing it`);
-        if (!seen.has(arg)) fail(`argument ${arg.name} of node ${node.name} is used before it is defined; keep nodes in topological order`);
+        if (arg._erased)
+          fail(`argument ${arg.name} of node ${node.name} was erased; replace its uses before erasing it`);
+        if (!seen.has(arg))
+          fail(
+            `argument ${arg.name} of node ${node.name} is used before it is defined; keep nodes in topological order`,
+          );
         if (!arg.users.has(node)) fail(`node ${node.name} uses ${arg.name} but is missing from its users`);
         return arg;
       };
       mapArg(node.args, check);
       mapArg(node.kwargs, check);
       for (const u of node.users) {
-        if (u._erased || u.graph !== this) fail(`node ${node.name} lists ${u.name} among its users, which is not in this graph`);
-        if (!u.allInputNodes.includes(node)) fail(`node ${node.name} lists ${u.name} among its users, but ${u.name} does not use it`);
+        if (u._erased || u.graph !== this)
+          fail(`node ${node.name} lists ${u.name} among its users, which is not in this graph`);
+        if (!u.allInputNodes.includes(node))
+          fail(`node ${node.name} lists ${u.name} among its users, but ${u.name} does not use it`);
       }
       seen.add(node);
       if (seenNames.has(node.name)) fail(`name ${node.name} is defined twice`);
@@ -341,7 +358,9 @@ export class Graph {
       for (let i = 0; i < atoms.length; i++) {
         const next = cur === null || cur === undefined ? undefined : (cur as Record<string, unknown>)[atoms[i]!];
         if (next === undefined || next === null) {
-          fail(`node ${node.name} target ${String(node.target)} references nonexistent attribute ${atoms[i]} of ${atoms.slice(0, i).join('.') || 'the root module'}`);
+          fail(
+            `node ${node.name} target ${String(node.target)} references nonexistent attribute ${atoms[i]} of ${atoms.slice(0, i).join('.') || 'the root module'}`,
+          );
         }
         cur = next;
       }
@@ -410,14 +429,21 @@ export class Graph {
           return;
         }
         case 'call_method':
-          body.push(`${node.name} = ${formatTarget(reprArg(node.args[0]), String(t))}(${formatCallArgs(node.args.slice(1), node.kwargs)})`);
+          body.push(
+            `${node.name} = ${formatTarget(reprArg(node.args[0]), String(t))}(${formatCallArgs(node.args.slice(1), node.kwargs)})`,
+          );
           return;
         case 'call_function': {
           if (t === getitem && node.args.length === 2) {
             body.push(`${node.name} = ${reprArg(node.args[0])}[${reprArg(node.args[1])}]`);
             return;
           }
-          if (t === getattr && node.args.length === 2 && typeof node.args[1] === 'string' && isIdentifier(node.args[1])) {
+          if (
+            t === getattr &&
+            node.args.length === 2 &&
+            typeof node.args[1] === 'string' &&
+            isIdentifier(node.args[1])
+          ) {
             body.push(`${node.name} = ${formatTarget(reprArg(node.args[0]), node.args[1])}`);
             return;
           }

@@ -12,4 +12,10 @@ export type { ProxyTracer } from './trace-proxy.js';
 export { Tracer, symbolicTrace } from './symbolic-trace.js';
 export type { SymbolicTraceOptions, LeafModules, ModuleClass } from './symbolic-trace.js';
 export { SubgraphMatcher, matchSequential } from './subgraph-matcher.js';
-export type { InternalMatch, SubgraphMatcherOptions, PatternElement, SequentialMatch, MatchSequentialOptions } from './subgraph-matcher.js';
+export type {
+  InternalMatch,
+  SubgraphMatcherOptions,
+  PatternElement,
+  SequentialMatch,
+  MatchSequentialOptions,
+} from './subgraph-matcher.js';

@@ -14,7 +14,12 @@ export interface InterpreterOptions {
   readonly garbageCollectValues?: boolean;
 }
 
-function callWithKwargs(fn: (...a: unknown[]) => unknown, thisArg: unknown, args: readonly unknown[], kwargs: Kwargs): unknown {
+function callWithKwargs(
+  fn: (...a: unknown[]) => unknown,
+  thisArg: unknown,
+  args: readonly unknown[],
+  kwargs: Kwargs,
+): unknown {
   // JavaScript has no keyword arguments: non-empty kwargs travel as a trailing options object.
   const all = Object.keys(kwargs).length > 0 ? [...args, kwargs] : [...args];
   return fn.apply(thisArg, all);
@@ -127,7 +132,10 @@ export class Interpreter {
     const next = this.argsIter.next();
     if (!next.done) return next.value;
     if (args.length > 0) return args[0];
-    throw new QuantError('INVALID_ARGUMENT', `expected a value for input '${target}' but fewer arguments were passed; pass one argument per input of the graph.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `expected a value for input '${target}' but fewer arguments were passed; pass one argument per input of the graph.`,
+    );
   }
 
   /** The attribute at `target` (a qualified name) of the module. */
@@ -138,7 +146,10 @@ export class Interpreter {
   /** Calls `target(...args)` (kwargs, if any, as a trailing options object). */
   callFunction(target: Target, args: readonly Argument[], kwargs: Kwargs): unknown {
     if (typeof target !== 'function') {
-      throw new QuantError('BAD_GRAPH', `call_function target ${String(target)} is not a function; use call_method for method names.`);
+      throw new QuantError(
+        'BAD_GRAPH',
+        `call_function target ${String(target)} is not a function; use call_method for method names.`,
+      );
     }
     return callWithKwargs(target as (...a: unknown[]) => unknown, undefined, args, kwargs);
   }
@@ -148,8 +159,12 @@ export class Interpreter {
     const [self, ...rest] = args;
     const fn = self === null || self === undefined ? undefined : (self as Record<string, unknown>)[target];
     if (typeof fn !== 'function') {
-      const what = self === null || self === undefined ? String(self) : ((self as object).constructor?.name ?? typeof self);
-      throw new QuantError('UNSUPPORTED_OP', `call_method: ${what} has no method '${target}'; call a method the value's class defines.`);
+      const what =
+        self === null || self === undefined ? String(self) : ((self as object).constructor?.name ?? typeof self);
+      throw new QuantError(
+        'UNSUPPORTED_OP',
+        `call_method: ${what} has no method '${target}'; call a method the value's class defines.`,
+      );
     }
     return callWithKwargs(fn as (...a: unknown[]) => unknown, self, rest, kwargs);
   }
@@ -158,7 +173,10 @@ export class Interpreter {
   callModule(target: string, args: readonly Argument[], kwargs: Kwargs): unknown {
     const m = this.fetchAttr(target) as Module;
     if (m === null || typeof m !== 'object' || typeof (m as { call?: unknown }).call !== 'function') {
-      throw new QuantError('BAD_GRAPH', `call_module target '${target}' is not a module of the GraphModule; add it with setSubmodule.`);
+      throw new QuantError(
+        'BAD_GRAPH',
+        `call_module target '${target}' is not a module of the GraphModule; add it with setSubmodule.`,
+      );
     }
     return callWithKwargs(m.call as (...a: unknown[]) => unknown, m, args, kwargs);
   }
@@ -179,7 +197,10 @@ export class Interpreter {
     for (let i = 0; i < atoms.length; i++) {
       const next = cur === null || cur === undefined ? undefined : (cur as Record<string, unknown>)[atoms[i]!];
       if (next === undefined) {
-        throw new QuantError('BAD_GRAPH', `node target '${target}' does not exist: ${atoms.slice(0, i).join('.') || 'the GraphModule'} has no attribute '${atoms[i]}'; add it to the GraphModule or fix the target.`);
+        throw new QuantError(
+          'BAD_GRAPH',
+          `node target '${target}' does not exist: ${atoms.slice(0, i).join('.') || 'the GraphModule'} has no attribute '${atoms[i]}'; add it to the GraphModule or fix the target.`,
+        );
       }
       cur = next;
     }
@@ -199,7 +220,10 @@ export class Interpreter {
   mapNodesToValues(args: Argument, n: Node): Argument {
     return mapArg(args, (a) => {
       if (!this.env.has(a)) {
-        throw new QuantError('BAD_GRAPH', `node ${n.name} uses ${a.name}, which has no value yet; keep the graph in topological order (run graph.lint()).`);
+        throw new QuantError(
+          'BAD_GRAPH',
+          `node ${n.name} uses ${a.name}, which has no value yet; keep the graph in topological order (run graph.lint()).`,
+        );
       }
       return this.env.get(a);
     });

@@ -230,7 +230,10 @@ export class Node {
    */
   prepend(x: Node): void {
     if (x.graph !== this.graph) {
-      throw new QuantError('INVALID_ARGUMENT', `Node.prepend: node ${x.name} belongs to another graph than ${this.name}; use Graph.nodeCopy to copy it first.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `Node.prepend: node ${x.name} belongs to another graph than ${this.name}; use Graph.nodeCopy to copy it first.`,
+      );
     }
     if (x === this) return;
     x.removeFromList();

@@ -43,7 +43,12 @@ function flatten(a: Argument, out: Argument[] = []): Argument[] {
 }
 
 function cloneMatch(m: InternalMatch): InternalMatch {
-  return { anchors: m.anchors, nodesMap: new Map(m.nodesMap), placeholderNodes: [...m.placeholderNodes], returningNodes: [...m.returningNodes] };
+  return {
+    anchors: m.anchors,
+    nodesMap: new Map(m.nodesMap),
+    placeholderNodes: [...m.placeholderNodes],
+    returningNodes: [...m.returningNodes],
+  };
 }
 
 /** False when fusing `nodes` would form a cycle: a path leaves the set and comes back. */
@@ -99,11 +104,17 @@ export class SubgraphMatcher {
     const nodes = pattern.nodes;
     const outputNode = nodes[nodes.length - 1];
     if (outputNode === undefined || outputNode.op !== 'output') {
-      throw new QuantError('INVALID_ARGUMENT', 'SubgraphMatcher: the pattern graph is empty or has no output node; end it with graph.output(...).');
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        'SubgraphMatcher: the pattern graph is empty or has no output node; end it with graph.output(...).',
+      );
     }
     for (const n of nodes) {
       if (n.op !== 'output' && n.users.size === 0) {
-        throw new QuantError('INVALID_ARGUMENT', `SubgraphMatcher: pattern node ${n.name} has no users (dead code); remove it or return it.`);
+        throw new QuantError(
+          'INVALID_ARGUMENT',
+          `SubgraphMatcher: pattern node ${n.name} has no users (dead code); remove it or return it.`,
+        );
       }
     }
     this.patternPlaceholderNodes = nodes.filter((n) => n.op === 'placeholder');
@@ -135,7 +146,9 @@ export class SubgraphMatcher {
     const kept: InternalMatch[] = [];
     const matched = new Set<Node>();
     for (const m of matches) {
-      const compute = [...m.nodesMap].filter(([pn]) => pn.op !== 'placeholder' && pn.op !== 'output').map(([, gn]) => gn);
+      const compute = [...m.nodesMap]
+        .filter(([pn]) => pn.op !== 'placeholder' && pn.op !== 'output')
+        .map(([, gn]) => gn);
       if (compute.some((gn) => matched.has(gn))) continue;
       kept.push(m);
       for (const gn of compute) matched.add(gn);
@@ -191,7 +204,9 @@ export class SubgraphMatcher {
    * small patterns.
    */
   match(graph: Graph): InternalMatch[] {
-    const candidates = this.patternAnchors.map((anchor) => [anchor, graph.nodes.filter((n) => this.nodesAreEqual(anchor, n))] as const);
+    const candidates = this.patternAnchors.map(
+      (anchor) => [anchor, graph.nodes.filter((n) => this.nodesAreEqual(anchor, n))] as const,
+    );
     let matches: InternalMatch[] = [];
     const backtrack = (i: number, match: InternalMatch): void => {
       if (i === candidates.length) {
@@ -209,7 +224,9 @@ export class SubgraphMatcher {
     backtrack(0, { anchors: this.patternAnchors, nodesMap: new Map(), placeholderNodes: [], returningNodes: [] });
     matches = matches.filter((m) => this.isContained(m.nodesMap));
     matches = matches.filter((m) =>
-      validatePartition([...m.nodesMap].filter(([pn]) => pn.op !== 'placeholder' && pn.op !== 'output').map(([, gn]) => gn)),
+      validatePartition(
+        [...m.nodesMap].filter(([pn]) => pn.op !== 'placeholder' && pn.op !== 'output').map(([, gn]) => gn),
+      ),
     );
     return this.removeOverlapping ? this.removeOverlappingMatches(matches) : matches;
   }
@@ -220,7 +237,8 @@ export class SubgraphMatcher {
  * of that class), a functional op (a `call_function` node with that target), a method name (a
  * `call_method` node), or a predicate over the node and its module.
  */
-export type PatternElement = ModuleClass | CallableTarget | string | ((node: Node, module: Module | undefined) => boolean);
+export type PatternElement =
+  ModuleClass | CallableTarget | string | ((node: Node, module: Module | undefined) => boolean);
 
 /** A match of {@link matchSequential}: the nodes in pattern order, and the module of each `call_module`. */
 export interface SequentialMatch {
@@ -237,7 +255,10 @@ export interface MatchSequentialOptions {
 }
 
 function isModuleClass(e: PatternElement): e is ModuleClass {
-  return typeof e === 'function' && typeof (e as { prototype?: { call?: unknown; forward?: unknown } }).prototype?.forward === 'function';
+  return (
+    typeof e === 'function' &&
+    typeof (e as { prototype?: { call?: unknown; forward?: unknown } }).prototype?.forward === 'function'
+  );
 }
 
 function elementMatches(e: PatternElement, node: Node, module: Module | undefined): boolean {
@@ -260,9 +281,16 @@ function elementMatches(e: PatternElement, node: Node, module: Module | undefine
  *   console.log(nodes.map(String)); // ['conv1', 'bn1', 'relu1']
  * }
  */
-export function matchSequential(gm: GraphModule, pattern: readonly PatternElement[], options: MatchSequentialOptions = {}): SequentialMatch[] {
+export function matchSequential(
+  gm: GraphModule,
+  pattern: readonly PatternElement[],
+  options: MatchSequentialOptions = {},
+): SequentialMatch[] {
   if (pattern.length === 0) {
-    throw new QuantError('INVALID_ARGUMENT', 'matchSequential: the pattern is empty; pass at least one element, e.g. [Conv2d, ReLU].');
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      'matchSequential: the pattern is empty; pass at least one element, e.g. [Conv2d, ReLU].',
+    );
   }
   const moduleOf = (n: Node): Module | undefined => {
     if (n.op !== 'call_module' || typeof n.target !== 'string') return undefined;

@@ -2,7 +2,15 @@
 // patching `Module.__call__` and `torch.*`, the tracer installs itself with pushOpInterceptor:
 // `Module.call` and every `defineOp` op of @quint/tensor consult it while it is installed.
 import { DeQuantStub, Module, Parameter, QuantStub, Sequential, isBuiltinModule } from '@quint/nn';
-import { NOT_INTERCEPTED, QuantError, Tensor, popOpInterceptor, pushOpInterceptor, type OpInterceptor, type TracedOp } from '@quint/tensor';
+import {
+  NOT_INTERCEPTED,
+  QuantError,
+  Tensor,
+  popOpInterceptor,
+  pushOpInterceptor,
+  type OpInterceptor,
+  type TracedOp,
+} from '@quint/tensor';
 import { isPlainObject } from './format.js';
 import { Graph } from './graph.js';
 import { GraphModule } from './graph-module.js';
@@ -86,7 +94,10 @@ function forwardParams(fn: (...a: never[]) => unknown, where: string): ForwardPa
     }
   }
   if (open < 0 || close < 0) {
-    throw new QuantError('TRACE_FAILED', `symbolicTrace: cannot read the parameters of ${where}.forward; define forward as a method with named parameters.`);
+    throw new QuantError(
+      'TRACE_FAILED',
+      `symbolicTrace: cannot read the parameters of ${where}.forward; define forward as a method with named parameters.`,
+    );
   }
   return splitTopLevel(src.slice(open + 1, close)).map((raw) => {
     const p = raw.trim();
@@ -189,7 +200,9 @@ export class Tracer implements OpInterceptor, ProxyTracer {
     }
     const params: ForwardParam[] =
       root instanceof GraphModule
-        ? root.graph.nodes.filter((n) => n.op === 'placeholder').map((n) => ({ name: n.target as string, hasDefault: false }))
+        ? root.graph.nodes
+            .filter((n) => n.op === 'placeholder')
+            .map((n) => ({ name: n.target as string, hasDefault: false }))
         : forwardParams(root.forward, root.getName());
     const args = params.map((p) => {
       if (Object.hasOwn(concreteArgs, p.name)) return concreteArgs[p.name];
@@ -286,7 +299,13 @@ export class Tracer implements OpInterceptor, ProxyTracer {
   }
 
   /** Lowers `args`/`kwargs` with {@link Tracer.createArg}, inserts a node, and wraps it in a proxy. */
-  createProxy(op: Opcode, target: Target, args: readonly unknown[], kwargs: Readonly<Record<string, unknown>> = {}, name?: string): TraceProxy {
+  createProxy(
+    op: Opcode,
+    target: Target,
+    args: readonly unknown[],
+    kwargs: Readonly<Record<string, unknown>> = {},
+    name?: string,
+  ): TraceProxy {
     const a = args.map((x) => this.createArg(x));
     const k: Record<string, Argument> = {};
     for (const [key, v] of Object.entries(kwargs)) k[key] = this.createArg(v);
@@ -304,7 +323,10 @@ export class Tracer implements OpInterceptor, ProxyTracer {
   createArg(a: unknown): Argument {
     if (isTraceProxy(a)) {
       if (proxyTracer(a) !== this) {
-        throw new QuantError('TRACE_FAILED', `symbolicTrace: ${this.where()}.forward uses a traced value of another trace; trace one module at a time.`);
+        throw new QuantError(
+          'TRACE_FAILED',
+          `symbolicTrace: ${this.where()}.forward uses a traced value of another trace; trace one module at a time.`,
+        );
       }
       return proxyNode(a);
     }
@@ -322,7 +344,10 @@ export class Tracer implements OpInterceptor, ProxyTracer {
     if (a === null || a === undefined || ['number', 'string', 'boolean', 'bigint'].includes(typeof a)) return a;
     if (typeof a === 'function' && typeof (a as { opName?: unknown }).opName === 'string') return a;
     const what = typeof a === 'object' ? ((a as object).constructor?.name ?? 'object') : typeof a;
-    throw new QuantError('TRACE_FAILED', `symbolicTrace: ${this.where()}.forward passes a ${what} to a traced call, which a graph cannot hold; pass tensors, numbers, strings or arrays of them.`);
+    throw new QuantError(
+      'TRACE_FAILED',
+      `symbolicTrace: ${this.where()}.forward passes a ${what} to a traced call, which a graph cannot hold; pass tensors, numbers, strings or arrays of them.`,
+    );
   }
 
   private tensorArg(t: Tensor): Node {
@@ -341,7 +366,11 @@ export class Tracer implements OpInterceptor, ProxyTracer {
     for (const [k, v] of this.tensorConstants) if (v === t) qualname = k;
     if (qualname === undefined) {
       let i = 0;
-      while (this.tensorConstants.has(`_tensor_constant${i}`) || (this.root !== undefined && `_tensor_constant${i}` in this.root)) i++;
+      while (
+        this.tensorConstants.has(`_tensor_constant${i}`) ||
+        (this.root !== undefined && `_tensor_constant${i}` in this.root)
+      )
+        i++;
       qualname = `_tensor_constant${i}`;
       this.tensorConstants.set(qualname, t);
     }
@@ -363,13 +392,19 @@ export class Tracer implements OpInterceptor, ProxyTracer {
     const at = userFrame();
     const loc = at === undefined ? '' : ` (at ${at})`;
     if (!this.tracing || top === undefined) {
-      return new QuantError('TRACE_FAILED', `a traced value was used after symbolic tracing ended: ${what}${loc}; use the GraphModule's outputs, not the proxies.`);
+      return new QuantError(
+        'TRACE_FAILED',
+        `a traced value was used after symbolic tracing ended: ${what}${loc}; use the GraphModule's outputs, not the proxies.`,
+      );
     }
     const fix =
       top.path === ''
         ? `move that code into a submodule and mark it as a leaf with symbolicTrace(m, { leafModules: [...] }) or remove the data dependence`
         : `mark that module as a leaf with symbolicTrace(m, { leafModules: [${top.module.getName()}] }) or remove the data dependence`;
-    return new QuantError('TRACE_FAILED', `symbolic tracing hit data-dependent control flow in ${this.where()}.forward: ${what}${loc}; ${fix}.`);
+    return new QuantError(
+      'TRACE_FAILED',
+      `symbolic tracing hit data-dependent control flow in ${this.where()}.forward: ${what}${loc}; ${fix}.`,
+    );
   }
 }
 

@@ -10,7 +10,13 @@ import type { Node, Opcode, Target } from './node.js';
 /** What a {@link TraceProxy} needs from the tracer that made it. */
 export interface ProxyTracer {
   /** Records a node (lowering `args` with the tracer's `createArg`) and wraps it in a proxy. */
-  createProxy(op: Opcode, target: Target, args: readonly unknown[], kwargs?: Readonly<Record<string, unknown>>, name?: string): TraceProxy;
+  createProxy(
+    op: Opcode,
+    target: Target,
+    args: readonly unknown[],
+    kwargs?: Readonly<Record<string, unknown>>,
+    name?: string,
+  ): TraceProxy;
   /** The error for a data-dependent use of a traced value; `what` says which use. */
   dataDependenceError(what: string): QuantError;
 }
@@ -64,13 +70,20 @@ const HANDLER: ProxyHandler<object> = {
     if (typeof key === 'symbol') {
       if (key === Symbol.toPrimitive) {
         return (hint: string) => {
-          const use = hint === 'string' ? 'converted to a string (a template literal or String())' : hint === 'number' ? 'used as a number (a comparison such as x > 0, or arithmetic)' : 'used as a primitive (+, == or concatenation)';
+          const use =
+            hint === 'string'
+              ? 'converted to a string (a template literal or String())'
+              : hint === 'number'
+                ? 'used as a number (a comparison such as x > 0, or arithmetic)'
+                : 'used as a primitive (+, == or concatenation)';
           throw s.tracer.dataDependenceError(`the traced value ${describe(s)} was ${use}`);
         };
       }
       if (key === Symbol.iterator || key === Symbol.asyncIterator) {
         return () => {
-          throw s.tracer.dataDependenceError(`the traced value ${describe(s)} was iterated (for…of, spread or destructuring); index it with a constant (x[0]) instead`);
+          throw s.tracer.dataDependenceError(
+            `the traced value ${describe(s)} was iterated (for…of, spread or destructuring); index it with a constant (x[0]) instead`,
+          );
         };
       }
       if (key === INSPECT) return () => `TraceProxy(${describe(s)})`;
@@ -91,7 +104,9 @@ const HANDLER: ProxyHandler<object> = {
   },
   set(target, key) {
     const s = stateOf(target);
-    throw s.tracer.dataDependenceError(`the code assigned property ${String(key)} of the traced value ${describe(s)}, which tracing cannot record`);
+    throw s.tracer.dataDependenceError(
+      `the code assigned property ${String(key)} of the traced value ${describe(s)}, which tracing cannot record`,
+    );
   },
   apply(target, _this, args: unknown[]) {
     const s = stateOf(target);
@@ -163,4 +178,3 @@ export function proxyNode(p: TraceProxy): Node {
 export function proxyTracer(p: TraceProxy): ProxyTracer {
   return stateOf(p).tracer;
 }
-

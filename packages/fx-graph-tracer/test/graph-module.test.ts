@@ -76,7 +76,9 @@ describe('GraphModule', () => {
     const gm = symbolicTrace(new Seed());
     gm.setSubmodule('relu', new Identity());
     const inp = input();
-    expect((gm.call(inp) as Tensor).toArray()).toEqual((gm.getSubmodule('conv').call(inp as never) as Tensor).toArray());
+    expect((gm.call(inp) as Tensor).toArray()).toEqual(
+      (gm.getSubmodule('conv').call(inp as never) as Tensor).toArray(),
+    );
     gm.graph.insertingBefore(gm.graph.nodes.at(-1)!, () => gm.graph.callModule('missing.layer', [gm.graph.nodes[1]!]));
     let err: unknown;
     try {
@@ -85,7 +87,9 @@ describe('GraphModule', () => {
       err = e;
     }
     expect(isQuantError(err) && err.code).toBe('BAD_GRAPH');
-    expect((err as Error).message).toMatchInlineSnapshot(`"Graph.lint: node missing_layer target missing.layer references nonexistent attribute missing of the root module."`);
+    expect((err as Error).message).toMatchInlineSnapshot(
+      `"Graph.lint: node missing_layer target missing.layer references nonexistent attribute missing of the root module."`,
+    );
   });
 
   test('from a record of qualified names; a missing entry fails', () => {
@@ -110,8 +114,12 @@ describe('GraphModule', () => {
     `);
     const inp = input();
     expect((gm.call(inp) as Tensor).toArray()).toEqual(relu(inp).toArray());
-    expect(() => new GraphModule({ 'head.0': new ReLU() }, g)).toThrow(/the graph references 'head.1' but root has no entry 'head.1'/);
-    expect(() => new GraphModule(new Seed(), g)).toThrow(/the graph references 'head.0' but the root module has no such attribute/);
+    expect(() => new GraphModule({ 'head.0': new ReLU() }, g)).toThrow(
+      /the graph references 'head.1' but root has no entry 'head.1'/,
+    );
+    expect(() => new GraphModule(new Seed(), g)).toThrow(
+      /the graph references 'head.0' but the root module has no such attribute/,
+    );
   });
 
   test('assigning a new graph makes the module its owner', () => {

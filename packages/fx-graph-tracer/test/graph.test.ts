@@ -56,7 +56,17 @@ describe('Graph and Node', () => {
     const f = g.createNode('call_method', 'view', [e, [-1]], {}, 'conv_1');
     const h = g.createNode('call_method', '__add__', [f, 1]);
     g.output([h, 'done', null, true]);
-    expect(g.nodes.map((n) => n.name)).toEqual(['input_1', 'conv', 'conv_1', 'layer1_0_conv', 'max_pool2d', 'max_1', 'conv_2', 'add', 'output']);
+    expect(g.nodes.map((n) => n.name)).toEqual([
+      'input_1',
+      'conv',
+      'conv_1',
+      'layer1_0_conv',
+      'max_pool2d',
+      'max_1',
+      'conv_2',
+      'add',
+      'output',
+    ]);
     expect(String(g)).toMatchInlineSnapshot(`
       "graph():
           %input_1 : [#users=1] = placeholder[target=input]
@@ -169,7 +179,9 @@ describe('Graph and Node', () => {
     const { g, conv, r } = convRelu();
     const e = catching(() => g.eraseNode(conv));
     expect(codeOf(e)).toBe('INVALID_ARGUMENT');
-    expect((e as Error).message).toMatchInlineSnapshot(`"Graph.eraseNode: node conv still has 1 users (relu); call replaceAllUsesWith first."`);
+    expect((e as Error).message).toMatchInlineSnapshot(
+      `"Graph.eraseNode: node conv still has 1 users (relu); call replaceAllUsesWith first."`,
+    );
     expect(r.replaceAllUsesWith(conv)).toEqual([g.nodes[3]]);
     g.eraseNode(r);
     g.lint();
@@ -205,20 +217,26 @@ describe('Graph and Node', () => {
     {
       const { g, conv, r } = convRelu();
       conv.prepend(r);
-      expect(msg(g)).toMatchInlineSnapshot(`"Graph.lint: argument conv of node relu is used before it is defined; keep nodes in topological order."`);
+      expect(msg(g)).toMatchInlineSnapshot(
+        `"Graph.lint: argument conv of node relu is used before it is defined; keep nodes in topological order."`,
+      );
     }
     {
       const { g, r } = convRelu();
       const other = new Graph().placeholder('z');
       r.args = [other];
-      expect(msg(g)).toMatchInlineSnapshot(`"Graph.lint: argument z of node relu belongs to another graph; remap it with nodeCopy's argTransform."`);
+      expect(msg(g)).toMatchInlineSnapshot(
+        `"Graph.lint: argument z of node relu belongs to another graph; remap it with nodeCopy's argTransform."`,
+      );
     }
     {
       const { g, conv, r } = convRelu();
       const extra = g.callFunction(add, [conv, 1]);
       g.eraseNode(extra);
       r.args = [extra];
-      expect(msg(g)).toMatchInlineSnapshot(`"Graph.lint: argument add of node relu was erased; replace its uses before erasing it."`);
+      expect(msg(g)).toMatchInlineSnapshot(
+        `"Graph.lint: argument add of node relu was erased; replace its uses before erasing it."`,
+      );
     }
     {
       const { g, r } = convRelu();

@@ -28,7 +28,16 @@ describe('Interpreter', () => {
     const gm = symbolicTrace(new Functional());
     const inp = input();
     const out = new Swap(gm).run(inp) as Tensor;
-    expect(ops).toEqual(['placeholder', 'call_module', 'call_function', 'call_function', 'call_function', 'call_function', 'call_function', 'output']);
+    expect(ops).toEqual([
+      'placeholder',
+      'call_module',
+      'call_function',
+      'call_function',
+      'call_function',
+      'call_function',
+      'call_function',
+      'output',
+    ]);
     // Functional computes relu(conv(x)) etc.; with the swap every relu is a sigmoid.
     const a = sigmoid(gm.getSubmodule('conv').call(inp as never) as Tensor);
     const want = add(mul(add(a, sigmoid(inp)), a), 1);
@@ -39,7 +48,16 @@ describe('Interpreter', () => {
     const gm = symbolicTrace(new Functional());
     const keep = new Interpreter(gm, { garbageCollectValues: false });
     keep.run(input());
-    expect([...keep.env.keys()].map((n) => n.name)).toEqual(['x', 'conv', 'relu', 'relu_1', 'add', 'mul', 'add_1', 'output']);
+    expect([...keep.env.keys()].map((n) => n.name)).toEqual([
+      'x',
+      'conv',
+      'relu',
+      'relu_1',
+      'add',
+      'mul',
+      'add_1',
+      'output',
+    ]);
     const drop = new Interpreter(gm);
     drop.run(input());
     expect([...drop.env.keys()].map((n) => n.name)).toEqual(['output']);
@@ -51,7 +69,13 @@ describe('Interpreter', () => {
     const k = g.placeholder('k', 3);
     const w = g.getAttr('w');
     const f = g.callMethod('reshape', [x, [-1]]);
-    const m = g.callFunction(Object.assign((a: Tensor, b: number, opts: { scale: number }) => mul(mul(a, b), opts.scale), { opName: 'scaled' }), [f, k], { scale: 2 });
+    const m = g.callFunction(
+      Object.assign((a: Tensor, b: number, opts: { scale: number }) => mul(mul(a, b), opts.scale), {
+        opName: 'scaled',
+      }),
+      [f, k],
+      { scale: 2 },
+    );
     g.output([m, w]);
     const gm = new GraphModule({ w: 5 }, g);
     const inp = randn([2, 2], new Generator(1));
@@ -72,8 +96,9 @@ describe('Interpreter', () => {
       err = e;
     }
     expect(isQuantError(err) && err.code).toBe('UNSUPPORTED_OP');
-    expect((err as Error).message).toMatchInlineSnapshot(`"call_method: Tensor has no method 'noSuchMethod'; call a method the value's class defines. (while executing %no_such_method : [#users=1] = call_method[target=noSuchMethod](args = (%x,), kwargs = {}))"`);
+    expect((err as Error).message).toMatchInlineSnapshot(
+      `"call_method: Tensor has no method 'noSuchMethod'; call a method the value's class defines. (while executing %no_such_method : [#users=1] = call_method[target=noSuchMethod](args = (%x,), kwargs = {}))"`,
+    );
     expect(() => new Interpreter(gm).run()).toThrow(/expected a value for input 'x' but fewer arguments were passed/);
   });
 });
-

@@ -1,5 +1,16 @@
 // The models of tools/goldens/fx_trace.py, written as quint users write them.
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, DeQuantStub, FloatFunctional, Linear, MaxPool2d, Module, QuantStub, ReLU } from '@quint/nn';
+import {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  DeQuantStub,
+  FloatFunctional,
+  Linear,
+  MaxPool2d,
+  Module,
+  QuantStub,
+  ReLU,
+} from '@quint/nn';
 import { add, cat, flatten, mul, relu, type Tensor } from '@quint/tensor';
 
 export class Seed extends Module {

@@ -57,8 +57,12 @@ describe('matchSequential', () => {
       }
     }
     const gm = symbolicTrace(new F());
-    expect(matchSequential(gm, [conv2d, relu, 'flatten']).map((m) => names(m.nodes))).toEqual([['conv2d', 'relu', 'flatten']]);
-    expect(matchSequential(gm, [(n: Node) => n.op === 'call_function', relu]).map((m) => names(m.nodes))).toEqual([['conv2d', 'relu']]);
+    expect(matchSequential(gm, [conv2d, relu, 'flatten']).map((m) => names(m.nodes))).toEqual([
+      ['conv2d', 'relu', 'flatten'],
+    ]);
+    expect(matchSequential(gm, [(n: Node) => n.op === 'call_function', relu]).map((m) => names(m.nodes))).toEqual([
+      ['conv2d', 'relu'],
+    ]);
     expect(matchSequential(gm, [relu, conv2d])).toEqual([]);
   });
 
@@ -105,7 +109,12 @@ describe('SubgraphMatcher (torch.fx matcher_utils)', () => {
     const matches = new SubgraphMatcher(pattern).match(gm.graph);
     expect(matches.map((m) => names(m.returningNodes))).toEqual([['relu'], ['relu_1']]);
     const [first] = matches;
-    expect([...first!.nodesMap].map(([p, g]) => `${p.name}->${g.name}`)).toEqual(['relu->relu', 'add->add', 'x->conv', 'y->t']);
+    expect([...first!.nodesMap].map(([p, g]) => `${p.name}->${g.name}`)).toEqual([
+      'relu->relu',
+      'add->add',
+      'x->conv',
+      'y->t',
+    ]);
     expect(names(first!.placeholderNodes)).toEqual(['conv', 't']);
     expect(names(first!.anchors)).toEqual(['relu']);
   });
@@ -117,7 +126,8 @@ describe('SubgraphMatcher (torch.fx matcher_utils)', () => {
       let prev = p.placeholder('x');
       for (const cls of [Conv2d, BatchNorm2d, ReLU]) {
         prev = p.callModule(cls.name, [prev]);
-        prev.meta['match'] = (n: Node) => n.op === 'call_module' && gm.getSubmodule(n.target as string).constructor === cls;
+        prev.meta['match'] = (n: Node) =>
+          n.op === 'call_module' && gm.getSubmodule(n.target as string).constructor === cls;
       }
       p.output(prev);
       return p;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { Conv2d, Linear, Module, Parameter, ReLU, Sequential } from '@quint/nn';
 import { Generator, add, conv2d, linear, ones, randn, relu, type Tensor } from '@quint/tensor';
-import type { GraphModule} from '../src/index.js';
+import type { GraphModule } from '../src/index.js';
 import { TraceProxy, Tracer, isTraceProxy, symbolicTrace } from '../src/index.js';
 import { Block, ResidualAdd } from './models.js';
 
@@ -54,10 +54,16 @@ describe('symbolicTrace', () => {
       }
     }
     const net = new Net().eval();
-    const names = (gm: GraphModule): string[] => gm.graph.nodes.filter((n) => n.op === 'call_module').map((n) => n.target as string);
+    const names = (gm: GraphModule): string[] =>
+      gm.graph.nodes.filter((n) => n.op === 'call_module').map((n) => n.target as string);
     expect(names(symbolicTrace(net, { leafModules: [Block] }))).toEqual(['a', 'b']);
     expect(names(symbolicTrace(net, { leafModules: [net.b] }))).toEqual(['a.conv', 'a.bn', 'a.relu', 'b']);
-    expect(names(symbolicTrace(net, { leafModules: (_m, path) => path === 'a' }))).toEqual(['a', 'b.conv', 'b.bn', 'b.relu']);
+    expect(names(symbolicTrace(net, { leafModules: (_m, path) => path === 'a' }))).toEqual([
+      'a',
+      'b.conv',
+      'b.bn',
+      'b.relu',
+    ]);
     const gm = symbolicTrace(net, { leafModules: [Block] });
     const inp = x4();
     expect((gm.call(inp) as Tensor).toArray()).toEqual(net.call(inp).toArray());

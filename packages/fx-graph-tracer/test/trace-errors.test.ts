@@ -42,34 +42,63 @@ describe('data-dependent control flow fails clearly', () => {
   test('the suggested fix works: the gate becomes a call_module and runs eagerly', () => {
     const m = new WithGate();
     const gm = symbolicTrace(m, { leafModules: [Gate] });
-    expect(gm.graph.nodes.map((n) => `${n.op} ${String(n.target)}`)).toEqual(['placeholder t', 'call_module conv', 'call_module gate', 'output output']);
+    expect(gm.graph.nodes.map((n) => `${n.op} ${String(n.target)}`)).toEqual([
+      'placeholder t',
+      'call_module conv',
+      'call_module gate',
+      'output output',
+    ]);
     const inp = randn([1, 1, 2, 2], new Generator(5));
     expect((gm.call(inp) as Tensor).toArray()).toEqual(m.call(inp).toArray());
   });
 
   const cases: [string, (t: Tensor) => unknown, RegExp][] = [
-    ['template literal', (t) => `${t as unknown as string}`, /the traced value %t was converted to a string \(a template literal or String\(\)\)/],
-    ['+ with a string', (t) => (t as unknown as string) + '!', /the traced value %t was used as a primitive \(\+, == or concatenation\)/],
+    [
+      'template literal',
+      (t) => `${t as unknown as string}`,
+      /the traced value %t was converted to a string \(a template literal or String\(\)\)/,
+    ],
+    [
+      '+ with a string',
+      (t) => (t as unknown as string) + '!',
+      /the traced value %t was used as a primitive \(\+, == or concatenation\)/,
+    ],
     ['arithmetic', (t) => (t as unknown as number) * 2, /the traced value %t was used as a number/],
     ['.item()', (t) => relu(t).item(), /the code read its value with \.item\(\) of the traced value %relu/],
     ['.data', (t) => t.data, /the code read its \.data of the traced value %t/],
     ['.toArray()', (t) => t.toArray(), /the code read its values with \.toArray\(\) of the traced value %t/],
-    ['for…of', (t) => [...(t as unknown as Iterable<unknown>)], /the traced value %t was iterated \(for…of, spread or destructuring\); index it with a constant \(x\[0\]\) instead/],
-    ['destructuring', (t) => {
-      const [a] = t as unknown as unknown[];
-      return a;
-    }, /was iterated/],
-    ['x.shape[0] in a loop bound', (t) => {
-      const n = (t as unknown as { shape: number[] }).shape[0]!;
-      for (let i = 0; i < n; i++) relu(t);
-      return t;
-    }, /the traced value %getitem was used as a number/],
+    [
+      'for…of',
+      (t) => [...(t as unknown as Iterable<unknown>)],
+      /the traced value %t was iterated \(for…of, spread or destructuring\); index it with a constant \(x\[0\]\) instead/,
+    ],
+    [
+      'destructuring',
+      (t) => {
+        const [a] = t as unknown as unknown[];
+        return a;
+      },
+      /was iterated/,
+    ],
+    [
+      'x.shape[0] in a loop bound',
+      (t) => {
+        const n = (t as unknown as { shape: number[] }).shape[0]!;
+        for (let i = 0; i < n; i++) relu(t);
+        return t;
+      },
+      /the traced value %getitem was used as a number/,
+    ],
     ['String(x)', (t) => String(t), /was converted to a string/],
     ['x.toString()', (t) => t.toString(), /the traced value %t was converted with \.toString\(\)/],
-    ['assigning a property', (t) => {
-      (t as unknown as Record<string, unknown>)['foo'] = 1;
-      return t;
-    }, /the code assigned property foo of the traced value %t, which tracing cannot record/],
+    [
+      'assigning a property',
+      (t) => {
+        (t as unknown as Record<string, unknown>)['foo'] = 1;
+        return t;
+      },
+      /the code assigned property foo of the traced value %t, which tracing cannot record/,
+    ],
   ];
 
   test.each(cases)('%s in the root forward', (_name, body, re) => {
@@ -82,7 +111,9 @@ describe('data-dependent control flow fails clearly', () => {
     expect(e.code).toBe('TRACE_FAILED');
     expect(e.message).toMatch(/^symbolic tracing hit data-dependent control flow in Root\.forward: /);
     expect(e.message).toMatch(re);
-    expect(e.message).toMatch(/; move that code into a submodule and mark it as a leaf with symbolicTrace\(m, \{ leafModules: \[\.\.\.\] \}\) or remove the data dependence\.$/);
+    expect(e.message).toMatch(
+      /; move that code into a submodule and mark it as a leaf with symbolicTrace\(m, \{ leafModules: \[\.\.\.\] \}\) or remove the data dependence\.$/,
+    );
   });
 
   test('after a failed trace, eager code runs normally (the interceptor is removed)', () => {
@@ -101,7 +132,9 @@ describe('data-dependent control flow fails clearly', () => {
       }
     }
     symbolicTrace(new Leak());
-    expect(() => `${leaked as unknown as string}`).toThrow(/^a traced value was used after symbolic tracing ended: the traced value %t was converted to a string/);
+    expect(() => `${leaked as unknown as string}`).toThrow(
+      /^a traced value was used after symbolic tracing ended: the traced value %t was converted to a string/,
+    );
   });
 
   test('JavaScript cannot intercept truthiness: if (x) takes the true branch (documented limitation)', () => {
@@ -123,7 +156,9 @@ describe('other untraceable code', () => {
       }
     }
     const e = traceError(new Stray());
-    expect(e.message).toMatchInlineSnapshot(`"symbolicTrace: Stray.forward calls a ReLU that is not a submodule of the traced module; assign it to a property in the constructor."`);
+    expect(e.message).toMatchInlineSnapshot(
+      `"symbolicTrace: Stray.forward calls a ReLU that is not a submodule of the traced module; assign it to a property in the constructor."`,
+    );
   });
 
   test('rest parameters have no single input', () => {
@@ -133,7 +168,9 @@ describe('other untraceable code', () => {
       }
     }
     const e = traceError(new Rest());
-    expect(e.message).toMatchInlineSnapshot(`"symbolicTrace: parameter '...ts' of Rest.forward cannot be traced (rest or destructured parameters have no single input); give forward one named parameter per input."`);
+    expect(e.message).toMatchInlineSnapshot(
+      `"symbolicTrace: parameter '...ts' of Rest.forward cannot be traced (rest or destructured parameters have no single input); give forward one named parameter per input."`,
+    );
   });
 
   test('a value a graph cannot hold', () => {
@@ -142,6 +179,8 @@ describe('other untraceable code', () => {
         return (relu as (...a: unknown[]) => Tensor)(t, new Map());
       }
     }
-    expect(traceError(new Odd()).message).toMatchInlineSnapshot(`"symbolicTrace: Odd.forward passes a Map to a traced call, which a graph cannot hold; pass tensors, numbers, strings or arrays of them."`);
+    expect(traceError(new Odd()).message).toMatchInlineSnapshot(
+      `"symbolicTrace: Odd.forward passes a Map to a traced call, which a graph cannot hold; pass tensors, numbers, strings or arrays of them."`,
+    );
   });
 });

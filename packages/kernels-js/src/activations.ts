@@ -45,7 +45,14 @@ import { allocU8, memoryOrder } from './ops-common.js';
 import { ortApplyTable, ortLogistic, ortTanh } from './ort-ops.js';
 
 /** Engine ort for a clamp: ONNX Clip between DQ and Q with ORT's quantized bounds (ort-ops.ts). */
-function ortClamp(op: 'relu6' | 'hardtanh' | 'clamp', x: QTensor, q: NonGemmInput, lo: number | undefined, hi: number | undefined, opts: KernelOptions | undefined): QTensor {
+function ortClamp(
+  op: 'relu6' | 'hardtanh' | 'clamp',
+  x: QTensor,
+  q: NonGemmInput,
+  lo: number | undefined,
+  hi: number | undefined,
+  opts: KernelOptions | undefined,
+): QTensor {
   const [l, h] = ortClipBounds(q, lo, hi);
   const t = Uint8Array.from({ length: 256 }, (_, c) => Math.min(Math.max(c, l), h));
   return ortApplyTable(op, x, q, q, t, opts);
@@ -55,7 +62,10 @@ function checkEngine(op: OpName, opts: KernelOptions | undefined) {
   const engine = engineOf(opts);
   if (engine === 'ort' && op === 'relu') return engine;
   if (engine !== 'qnnpack' && engine !== 'onednn') {
-    throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`,
+    );
   }
   return engine;
 }
@@ -69,7 +79,14 @@ function checkEngine(op: OpName, opts: KernelOptions | undefined) {
  * is permuted (PyTorch 1.13 bug, verified: goldens kernels-activations.json, `*-channels_last` cases
  * on qnnpack). Reproduced here for `memoryFormat: 'channels_last'`; the result is then contiguous.
  */
-function clampCodes(op: OpName, x: QTensor, q: NonGemmInput, lo: number, hi: number, opts: KernelOptions | undefined): QTensor {
+function clampCodes(
+  op: OpName,
+  x: QTensor,
+  q: NonGemmInput,
+  lo: number,
+  hi: number,
+  opts: KernelOptions | undefined,
+): QTensor {
   const engine = checkEngine(op, opts);
   const tracer = elementTracer(op, engine, opts);
   const y = allocU8(x.numel);
@@ -80,7 +97,14 @@ function clampCodes(op: OpName, x: QTensor, q: NonGemmInput, lo: number, hi: num
     // max first, then min: as qclamp_kernel/qrelu6 (QuantizedOpKernels.cpp), so lo > hi gives hi.
     const v = Math.min(Math.max(d[src]!, lo), hi);
     y[i] = v;
-    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [perTensorOperand([d[src]!], q)], intermediates: { low: lo, high: hi, sourceIndex: src }, preRound: null, output: v });
+    if (tracer?.want(i))
+      tracer.emit({
+        index: i,
+        inputs: [perTensorOperand([d[src]!], q)],
+        intermediates: { low: lo, high: hi, sourceIndex: src },
+        preRound: null,
+        output: v,
+      });
   }
   return makeQuint8Out(y, x.shape, q.scale, q.zeroPoint);
 }
@@ -125,7 +149,14 @@ export function hardtanh(x: QTensor, params: HardtanhParams, opts?: KernelOption
   const q = checkNonGemmInput('hardtanh', x);
   const [minVal, maxVal] = checkHardtanhBounds(params);
   if (engineOf(opts) === 'ort') return ortClamp('hardtanh', x, q, minVal, maxVal, opts);
-  return clampCodes('hardtanh', x, q, quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'), quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'), opts);
+  return clampCodes(
+    'hardtanh',
+    x,
+    q,
+    quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'),
+    quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'),
+    opts,
+  );
 }
 
 /**
@@ -171,20 +202,41 @@ function genericUnary(
     const r = body(v, vector);
     y[i] = r.code;
     if (tracer?.want(i)) {
-      tracer.emit({ index: i, inputs: [perTensorOperand([code], q)], intermediates: { dequantized: v, value: r.value, vectorBody: vector ? 1 : 0 }, preRound: r.pre, output: r.code });
+      tracer.emit({
+        index: i,
+        inputs: [perTensorOperand([code], q)],
+        intermediates: { dequantized: v, value: r.value, vectorBody: vector ? 1 : 0 },
+        preRound: r.pre,
+        output: r.code,
+      });
     }
   }
   return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
 }
 
 /** Applies a 256-entry QNNPACK lookup table. */
-function lookup(op: OpName, x: QTensor, q: NonGemmInput, out: NonGemmQparams, lut: Uint8Array, pre: Float64Array, opts: KernelOptions | undefined): QTensor {
+function lookup(
+  op: OpName,
+  x: QTensor,
+  q: NonGemmInput,
+  out: NonGemmQparams,
+  lut: Uint8Array,
+  pre: Float64Array,
+  opts: KernelOptions | undefined,
+): QTensor {
   const tracer = elementTracer(op, engineOf(opts), opts);
   const y = allocU8(x.numel);
   for (let i = 0; i < y.length; i++) {
     const code = x.data[i]!;
     y[i] = lut[code]!;
-    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [perTensorOperand([code], q)], intermediates: { lookupTable: 1 }, preRound: pre[code]!, output: lut[code]! });
+    if (tracer?.want(i))
+      tracer.emit({
+        index: i,
+        inputs: [perTensorOperand([code], q)],
+        intermediates: { lookupTable: 1 },
+        preRound: pre[code]!,
+        output: lut[code]!,
+      });
   }
   return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
 }
@@ -257,7 +309,14 @@ export function sigmoid(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTe
     // QLinearSigmoid's table with MLAS's logistic, per `opts.target` (ort-ops.ts).
     const target = resolveOrtTarget(op, opts);
     const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, 'ort', false);
-    return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortLogistic(v, target)), opts);
+    return ortApplyTable(
+      op,
+      x,
+      q,
+      o,
+      ortUnaryTable(q, o, (v) => ortLogistic(v, target)),
+      opts,
+    );
   }
   const engine = checkEngine(op, opts);
   const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, engine, engine === 'qnnpack');
@@ -289,7 +348,14 @@ export function tanh(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTenso
     // QDQ Tanh: DQ → MLAS's float tanh → Q, per `opts.target` (ort-ops.ts).
     const target = resolveOrtTarget(op, opts);
     const o = fixedOutQparams(op, out, TANH_OUT_QPARAMS, 'ort', false);
-    return ortApplyTable(op, x, q, o, ortUnaryTable(q, o, (v) => ortTanh(v, target)), opts);
+    return ortApplyTable(
+      op,
+      x,
+      q,
+      o,
+      ortUnaryTable(q, o, (v) => ortTanh(v, target)),
+      opts,
+    );
   }
   const engine = checkEngine(op, opts);
   const o = fixedOutQparams(op, out, TANH_OUT_QPARAMS, engine, engine === 'qnnpack');
@@ -301,4 +367,13 @@ export function tanh(x: QTensor, out?: OutQparams, opts?: KernelOptions): QTenso
 }
 
 /** The activation kernels, for createJsBackend's kernel table. */
-export const activationKernels: Partial<KernelTable> = { relu, relu6, hardtanh, clamp, hardswish, hardsigmoid, sigmoid, tanh };
+export const activationKernels: Partial<KernelTable> = {
+  relu,
+  relu6,
+  hardtanh,
+  clamp,
+  hardswish,
+  hardsigmoid,
+  sigmoid,
+  tanh,
+};

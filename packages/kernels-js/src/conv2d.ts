@@ -59,7 +59,7 @@ export function conv2d(
     const g = Math.floor(oc / OCG);
     let acc = 0;
     for (let icg = 0; icg < ICG; icg++) {
-      const xc = ((n * C + g * ICG + icg) * H) * W;
+      const xc = (n * C + g * ICG + icg) * H * W;
       const wc = (oc * ICG + icg) * KH * KW;
       for (let kh = 0; kh < KH; kh++) {
         const ih = oh * sh - ph + kh * dh;
@@ -102,5 +102,9 @@ export function conv2d(
       },
     });
   }
-  return new QTensor(y, [N, OC, OH, OW], 'quint8', { qscheme: 'per_tensor_affine', scale: o.scale, zeroPoint: o.zeroPoint });
+  return new QTensor(y, [N, OC, OH, OW], 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: o.scale,
+    zeroPoint: o.zeroPoint,
+  });
 }

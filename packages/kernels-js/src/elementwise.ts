@@ -42,7 +42,10 @@ function binary(op: BinaryOp, a: QTensor, b: QTensor, out: OutQparams, opts: Ker
   // Engine ort: ONNX Runtime's QLinearAdd/QLinearMul, per `opts.target` (ort-ops.ts).
   if (engine === 'ort') return ortBinary(op, a, b, out, opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
-    throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`,
+    );
   }
   const relu = op === 'addRelu' || op === 'mulRelu';
   const isAdd = op === 'add' || op === 'addRelu';
@@ -70,7 +73,13 @@ function binary(op: BinaryOp, a: QTensor, b: QTensor, out: OutQparams, opts: Ker
       if (relu && v < o.zeroPoint) v = o.zeroPoint;
       y[i] = v;
       if (tracer?.want(i)) {
-        tracer.emit({ index: i, inputs: [perTensorOperand([qa], aQ), perTensorOperand([qb], bQ)], intermediates: { acc, multiplier: m }, preRound: pre, output: v });
+        tracer.emit({
+          index: i,
+          inputs: [perTensorOperand([qa], aQ), perTensorOperand([qb], bQ)],
+          intermediates: { acc, multiplier: m },
+          preRound: pre,
+          output: v,
+        });
       }
     }
     return makeQuint8Out(y, outShape, o.scale, o.zeroPoint);
@@ -226,7 +235,10 @@ export function cat(xs: readonly QTensor[], dim: number, out?: OutQparams, opts?
   // Engine ort: ONNX Runtime's QLinearConcat (ort-ops.ts, docs/numerics.md).
   if (engine === 'ort') return ortCat(xs, dim, out, opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
-    throw new QuantError('UNSUPPORTED_OP', `cat: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `cat: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`,
+    );
   }
   const { dim: d, out: o, outShape, outer, inner } = catGeometry(xs, qs, dim, out);
   const nd = xs[0]!.ndim;
@@ -269,7 +281,10 @@ export function cat(xs: readonly QTensor[], dim: number, out?: OutQparams, opts?
           tracer.emit({
             index: dst,
             inputs: [perTensorOperand([code], q)],
-            intermediates: deq === null ? { input: k, copied: 1 } : { input: k, dequantized: deq, inverseScale: inv, vectorBody: vector ? 1 : 0 },
+            intermediates:
+              deq === null
+                ? { input: k, copied: 1 }
+                : { input: k, dequantized: deq, inverseScale: inv, vectorBody: vector ? 1 : 0 },
             preRound: deq === null ? null : f32(deq * inv),
             output: v,
           });

@@ -52,13 +52,19 @@ export function createJsBackend(options: JsBackendOptions = {}): QuantizedBacken
   let packs = new WeakSet<object>();
   const conv = (w: PackedConv2d): JsPackedConv2d => {
     if (!packs.has(w)) {
-      throw new QuantError('INVALID_ARGUMENT', `conv2d: the weight was not packed by this js backend (packed by '${w?.backend}', or disposed); call prepackConv2d on this backend.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `conv2d: the weight was not packed by this js backend (packed by '${w?.backend}', or disposed); call prepackConv2d on this backend.`,
+      );
     }
     return w as JsPackedConv2d;
   };
   const lin = (w: PackedLinear): JsPackedLinear => {
     if (!packs.has(w)) {
-      throw new QuantError('INVALID_ARGUMENT', `linear: the weight was not packed by this js backend (packed by '${w?.backend}', or disposed); call prepackLinear on this backend.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `linear: the weight was not packed by this js backend (packed by '${w?.backend}', or disposed); call prepackLinear on this backend.`,
+      );
     }
     return w as JsPackedLinear;
   };

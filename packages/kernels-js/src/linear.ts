@@ -67,7 +67,10 @@ export function linear(
   const y = new Uint8Array(rows * n);
   for (let r = 0; r < rows; r++) {
     for (let f = 0; f < n; f++) {
-      y[r * n + f] = requantizeOutputCode(rq, requantizePreRound(rq, accAt(x.data, xq.zeroPoint, w.channels, k, r, f), f));
+      y[r * n + f] = requantizeOutputCode(
+        rq,
+        requantizePreRound(rq, accAt(x.data, xq.zeroPoint, w.channels, k, r, f), f),
+      );
     }
   }
   const trace = opts?.trace;
@@ -96,7 +99,12 @@ export function linear(
  * `f32(f32(f32(f32(w_s)·f32(x_s)) · f32(acc)) + b)` on qnnpack, `f32(f32(f32(acc) + f32(b·bs)) · f32(1/bs))`
  * on onednn (`linearDynamicOutput` in @quint/qtensor).
  */
-export function linearDynamic(ctx: EngineContext, x: Tensor, w: JsPackedLinear, opts: LinearDynamicOptions | undefined): Tensor {
+export function linearDynamic(
+  ctx: EngineContext,
+  x: Tensor,
+  w: JsPackedLinear,
+  opts: LinearDynamicOptions | undefined,
+): Tensor {
   const op: OpName = 'linearDynamic';
   const engine = resolveEngine(op, opts, ctx);
   const k = checkLinearDynamicInput(op, engine, x, w.inFeatures, OP_NAMES.linearDynamic.engines);

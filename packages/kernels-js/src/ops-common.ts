@@ -23,7 +23,6 @@ export function memoryOrder(shape: readonly number[], memoryFormat: MemoryFormat
   let m = 0;
   for (let in_ = 0; in_ < n; in_++)
     for (let ih = 0; ih < h; ih++)
-      for (let iw = 0; iw < w; iw++)
-        for (let ic = 0; ic < c; ic++) order[m++] = ((in_ * c + ic) * h + ih) * w + iw;
+      for (let iw = 0; iw < w; iw++) for (let ic = 0; ic < c; ic++) order[m++] = ((in_ * c + ic) * h + ih) * w + iw;
   return order;
 }

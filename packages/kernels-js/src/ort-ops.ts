@@ -51,7 +51,10 @@ function multiplyAdd(target: OrtTarget): (a: number, b: number, c: number) => nu
 function broadcast(op: string, a: readonly number[], b: readonly number[]): number[] {
   const out = broadcastShape(a, b);
   if (out === null) {
-    throw new QuantError('SHAPE_MISMATCH', `${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast; pass broadcastable shapes.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast; pass broadcastable shapes.`,
+    );
   }
   return out;
 }
@@ -99,7 +102,9 @@ export function ortAddCode(qa: number, qb: number, q: AddMulQ, target: OrtTarget
     const v = Math.min(Math.max(f32(f32(va + vb) / sC), -zC), 255 - zC);
     return roundHalfToEven(f32(v + zC));
   }
-  const [p, sP, zP, qq, sQ, zQ] = swap ? [qb, sB, q.b.zeroPoint, qa, sA, q.a.zeroPoint] : [qa, sA, q.a.zeroPoint, qb, sB, q.b.zeroPoint];
+  const [p, sP, zP, qq, sQ, zQ] = swap
+    ? [qb, sB, q.b.zeroPoint, qa, sA, q.a.zeroPoint]
+    : [qa, sA, q.a.zeroPoint, qb, sB, q.b.zeroPoint];
   const rP = f32(sP / sC);
   const rQ = f32(sQ / sC);
   const fixed = f32(zC - fmaf(rP, zP, f32(rQ * zQ)));
@@ -137,14 +142,17 @@ const TABLE_CACHE = 16;
 const pairTables = new Map<string, Uint8Array>();
 
 function pairTable(isAdd: boolean, q: AddMulQ, target: OrtTarget, swap: boolean): Uint8Array {
-  const key = [isAdd, target, swap, q.a.scale, q.a.zeroPoint, q.b.scale, q.b.zeroPoint, q.c.scale, q.c.zeroPoint].join(' ');
+  const key = [isAdd, target, swap, q.a.scale, q.a.zeroPoint, q.b.scale, q.b.zeroPoint, q.c.scale, q.c.zeroPoint].join(
+    ' ',
+  );
   let table = pairTables.get(key);
   if (table !== undefined) {
     pairTables.delete(key); // most recently used goes last
   } else {
     table = new Uint8Array(1 << 16);
     for (let qa = 0; qa < 256; qa++) {
-      for (let qb = 0; qb < 256; qb++) table[(qa << 8) | qb] = isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
+      for (let qb = 0; qb < 256; qb++)
+        table[(qa << 8) | qb] = isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
     }
     if (pairTables.size >= TABLE_CACHE) pairTables.delete(pairTables.keys().next().value!);
   }
@@ -165,7 +173,11 @@ export function ortBinary(
   out: OutQparams,
   opts?: KernelOptions,
 ): QTensor {
-  const q: AddMulQ = { a: checkNonGemmInput(op, a, 'a'), b: checkNonGemmInput(op, b, 'b'), c: checkNonGemmOut(op, out) };
+  const q: AddMulQ = {
+    a: checkNonGemmInput(op, a, 'a'),
+    b: checkNonGemmInput(op, b, 'b'),
+    c: checkNonGemmOut(op, out),
+  };
   const target = resolveOrtTarget(op, opts);
   const outShape = broadcast(op, a.shape, b.shape);
   const n = outShape.reduce((p, d) => p * d, 1);
@@ -180,11 +192,22 @@ export function ortBinary(
   for (let i = 0; i < n; i++) {
     const qa = a.data[aIdx === null ? i : aIdx[i]!]!;
     const qb = b.data[bIdx === null ? i : bIdx[i]!]!;
-    let v = table !== null ? table[(qa << 8) | qb]! : isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
+    let v =
+      table !== null
+        ? table[(qa << 8) | qb]!
+        : isAdd
+          ? ortAddCode(qa, qb, q, target, swap)
+          : ortMulCode(qa, qb, q, target);
     if (relu && v < q.c.zeroPoint) v = q.c.zeroPoint;
     y[i] = v;
     if (tracer?.want(i)) {
-      tracer.emit({ index: i, inputs: [perTensorOperand([qa], q.a), perTensorOperand([qb], q.b)], intermediates: { x64: target === 'x64' ? 1 : 0, swapped: swap ? 1 : 0 }, preRound: null, output: v });
+      tracer.emit({
+        index: i,
+        inputs: [perTensorOperand([qa], q.a), perTensorOperand([qb], q.b)],
+        intermediates: { x64: target === 'x64' ? 1 : 0, swapped: swap ? 1 : 0 },
+        preRound: null,
+        output: v,
+      });
     }
   }
   return makeQuint8Out(y, outShape, q.c.scale, q.c.zeroPoint);
@@ -198,7 +221,12 @@ export function ortBinary(
  * `clamp(rne(f32(f32(s_i(q − z_i)) / s_out)) + z_out)` (an input with the output's qparams comes
  * through unchanged, which the formula gives too). Without `out`, the first input's qparams.
  */
-export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | undefined, opts?: KernelOptions): QTensor {
+export function ortCat(
+  xs: readonly QTensor[],
+  dim: number,
+  out: OutQparams | undefined,
+  opts?: KernelOptions,
+): QTensor {
   const op = 'cat';
   const qs = checkCatInputs(xs);
   const { dim: d, out: o, outShape, outer, inner } = catGeometry(xs, qs, dim, out);
@@ -217,7 +245,13 @@ export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | un
         y[dst] = table[code]!;
         if (tracer?.want(dst)) {
           const deq = ortDequantize(code, q.scale, q.zeroPoint);
-          tracer.emit({ index: dst, inputs: [perTensorOperand([code], q)], intermediates: { input: k, dequantized: deq }, preRound: f32(deq / f32(o.scale)), output: table[code]! });
+          tracer.emit({
+            index: dst,
+            inputs: [perTensorOperand([code], q)],
+            intermediates: { input: k, dequantized: deq },
+            preRound: f32(deq / f32(o.scale)),
+            output: table[code]!,
+          });
         }
       }
     }
@@ -232,7 +266,10 @@ export function ortCat(xs: readonly QTensor[], dim: number, out: OutQparams | un
 function nchw(op: string, x: QTensor): [number, number, number, number] {
   if (x.ndim === 4) return x.shape as [number, number, number, number];
   if (x.ndim === 3) return [1, x.shape[0]!, x.shape[1]!, x.shape[2]!];
-  throw new QuantError('SHAPE_MISMATCH', `${op}: input of shape [${x.shape.join(', ')}] must be 3-D or 4-D (N, C, H, W).`);
+  throw new QuantError(
+    'SHAPE_MISMATCH',
+    `${op}: input of shape [${x.shape.join(', ')}] must be 3-D or 4-D (N, C, H, W).`,
+  );
 }
 
 /**
@@ -250,16 +287,35 @@ export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelO
   const s = checkPair(op, 'stride', params.stride ?? params.kernelSize, k);
   const p = checkPair(op, 'padding', params.padding, [0, 0]);
   if (params.ceilMode || (params.divisorOverride !== undefined && params.divisorOverride !== null)) {
-    throw new QuantError('UNSUPPORTED_OP', `${op}: ceilMode and divisorOverride are not reproduced on engine 'ort'; pass ceilMode false and no divisorOverride, or use engine 'qnnpack'.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: ceilMode and divisorOverride are not reproduced on engine 'ort'; pass ceilMode false and no divisorOverride, or use engine 'qnnpack'.`,
+    );
   }
-  if (!(k[0] >= 1 && k[1] >= 1 && s[0] >= 1 && s[1] >= 1 && p[0] >= 0 && p[1] >= 0 && p[0] <= k[0] / 2 && p[1] <= k[1] / 2)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: kernel ${k}, stride ${s}, padding ${p} are invalid; kernel and stride ≥ 1, 0 ≤ padding ≤ kernel/2.`);
+  if (!(
+    k[0] >= 1 &&
+    k[1] >= 1 &&
+    s[0] >= 1 &&
+    s[1] >= 1 &&
+    p[0] >= 0 &&
+    p[1] >= 0 &&
+    p[0] <= k[0] / 2 &&
+    p[1] <= k[1] / 2
+  )) {
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: kernel ${k}, stride ${s}, padding ${p} are invalid; kernel and stride ≥ 1, 0 ≤ padding ≤ kernel/2.`,
+    );
   }
   const cip = params.countIncludePad ?? true;
   const [N, C, H, W] = nchw(op, x);
   const oH = Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1;
   const oW = Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1;
-  if (oH < 1 || oW < 1) throw new QuantError('SHAPE_MISMATCH', `${op}: input ${H}×${W} is smaller than the kernel ${k[0]}×${k[1]}; pass a larger input or padding.`);
+  if (oH < 1 || oW < 1)
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${op}: input ${H}×${W} is smaller than the kernel ${k[0]}×${k[1]}; pass a larger input or padding.`,
+    );
   const sc = f32(q.scale);
   const y = allocU8(N * C * oH * oW);
   const tracer = elementTracer(op, 'ort', opts);
@@ -286,7 +342,14 @@ export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelO
         const pre = f32(f32(mean / sc) + q.zeroPoint);
         const code = clampU8(roundHalfToEven(pre));
         y[o] = code;
-        if (seen) tracer!.emit({ index: o, inputs: [perTensorOperand(seen, q)], intermediates: { sum, count, mean }, preRound: pre, output: code });
+        if (seen)
+          tracer!.emit({
+            index: o,
+            inputs: [perTensorOperand(seen, q)],
+            intermediates: { sum, count, mean },
+            preRound: pre,
+            output: code,
+          });
       }
     }
   }
@@ -299,7 +362,11 @@ export function ortAvgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelO
  * `clamp(rne(f32((Σq − zp·HW) · m)) + zp)`, `m = f32(s / f32(s · HW))`. ORT rejects `m < 2^-32`,
  * `m ≥ 256` or HW ≥ 2^24; so does this kernel. Other output sizes throw.
  */
-export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [number | null, number | null], opts?: KernelOptions): QTensor {
+export function ortAdaptiveAvgPool2d(
+  x: QTensor,
+  outputSize: number | readonly [number | null, number | null],
+  opts?: KernelOptions,
+): QTensor {
   const op = 'adaptiveAvgPool2d';
   const q = checkNonGemmInput(op, x);
   const [N, C, H, W] = nchw(op, x);
@@ -307,12 +374,18 @@ export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [
   const oH = req?.[0] ?? H;
   const oW = req?.[1] ?? W;
   if (oH !== 1 || oW !== 1) {
-    throw new QuantError('UNSUPPORTED_OP', `${op}: output size (${oH}, ${oW}) on engine 'ort': only 1×1 (ONNX GlobalAveragePool) is reproduced; use engine 'qnnpack' or 'onednn'.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: output size (${oH}, ${oW}) on engine 'ort': only 1×1 (ONNX GlobalAveragePool) is reproduced; use engine 'qnnpack' or 'onednn'.`,
+    );
   }
   const hw = H * W;
   const m = f32(f32(q.scale) / f32(f32(q.scale) * hw));
   if (hw >= 0x1000000 || m < 2 ** -32 || m >= 256) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: ORT's QLinearGlobalAveragePool rejects image size ${hw} with multiplier ${m} (needs HW < 2^24 and 2^-32 ≤ m < 256).`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${op}: ORT's QLinearGlobalAveragePool rejects image size ${hw} with multiplier ${m} (needs HW < 2^24 and 2^-32 ≤ m < 256).`,
+    );
   }
   const y = allocU8(N * C);
   const tracer = elementTracer(op, 'ort', opts);
@@ -322,7 +395,14 @@ export function ortAdaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [
     const pre = f32(acc * m);
     const code = clampU8(roundHalfToEven(pre) + q.zeroPoint);
     y[o] = code;
-    if (tracer?.want(o)) tracer.emit({ index: o, inputs: [perTensorOperand(Array.from(x.data.subarray(o * hw, (o + 1) * hw)), q)], intermediates: { sum: acc, multiplier: m }, preRound: pre, output: code });
+    if (tracer?.want(o))
+      tracer.emit({
+        index: o,
+        inputs: [perTensorOperand(Array.from(x.data.subarray(o * hw, (o + 1) * hw)), q)],
+        intermediates: { sum: acc, multiplier: m },
+        preRound: pre,
+        output: code,
+      });
   }
   return makeQuint8Out(y, x.ndim === 3 ? [C, 1, 1] : [N, C, 1, 1], q.scale, q.zeroPoint);
 }
@@ -375,7 +455,10 @@ export function ortMean(x: QTensor, params: MeanParams, opts?: KernelOptions): Q
   const target = resolveOrtTarget(op, opts);
   const { fallback, inner, outer, outShape } = meanReduction(x, params, 'ort', undefined);
   if (fallback) {
-    throw new QuantError('UNSUPPORTED_OP', `${op}: dims ${JSON.stringify(params.dim)} are not the innermost dims; engine 'ort' reproduces ONNX Runtime's ReduceMean over the innermost dims only. Permute them last, or use adaptiveAvgPool2d(x, 1) for a spatial mean.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: dims ${JSON.stringify(params.dim)} are not the innermost dims; engine 'ort' reproduces ONNX Runtime's ReduceMean over the innermost dims only. Permute them last, or use adaptiveAvgPool2d(x, 1) for a spatial mean.`,
+    );
   }
   const y = allocU8(outer);
   const row = new Float32Array(inner);
@@ -388,7 +471,14 @@ export function ortMean(x: QTensor, params: MeanParams, opts?: KernelOptions): Q
     const m = f32(sum / inner);
     const code = ortQuantize(m, q.scale, q.zeroPoint);
     y[o] = code;
-    if (tracer?.want(o)) tracer.emit({ index: o, inputs: [perTensorOperand(Array.from(x.data.subarray(o * inner, (o + 1) * inner)), q)], intermediates: { sum, count: inner, mean: m }, preRound: f32(m / f32(q.scale)), output: code });
+    if (tracer?.want(o))
+      tracer.emit({
+        index: o,
+        inputs: [perTensorOperand(Array.from(x.data.subarray(o * inner, (o + 1) * inner)), q)],
+        intermediates: { sum, count: inner, mean: m },
+        preRound: f32(m / f32(q.scale)),
+        output: code,
+      });
   }
   return makeQuint8Out(y, outShape, q.scale, q.zeroPoint);
 }
@@ -398,8 +488,13 @@ export function ortMean(x: QTensor, params: MeanParams, opts?: KernelOptions): Q
 
 // MLAS's logistic (logistic.cpp) and tanh (tanh.cpp): Eigen's rational approximations, float32
 // constants, highest power first. p is odd (x · p(x²)), q even (q(x²)).
-const LOGISTIC_P = [4.37031012579801e-11, 1.15627324459942e-7, 6.08574864600143e-5, 8.51377133304701e-3, 2.48287947061529e-1].map(f32);
-const LOGISTIC_Q = [6.10247389755681e-13, 5.76102136993427e-9, 6.2910678501704e-6, 1.70198817374094e-3, 1.16817656904453e-1, 9.9315192102318e-1].map(f32);
+const LOGISTIC_P = [
+  4.37031012579801e-11, 1.15627324459942e-7, 6.08574864600143e-5, 8.51377133304701e-3, 2.48287947061529e-1,
+].map(f32);
+const LOGISTIC_Q = [
+  6.10247389755681e-13, 5.76102136993427e-9, 6.2910678501704e-6, 1.70198817374094e-3, 1.16817656904453e-1,
+  9.9315192102318e-1,
+].map(f32);
 const TANH_P = [
   -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5,
   6.37261928875436e-4, 4.89352455891786e-3,
@@ -454,7 +549,14 @@ export function ortApplyTable(
   for (let i = 0; i < y.length; i++) {
     const c = x.data[i]!;
     y[i] = table[c]!;
-    if (tracer?.want(i)) tracer.emit({ index: i, inputs: [perTensorOperand([c], q)], intermediates: { dequantized: ortDequantize(c, q.scale, q.zeroPoint) }, preRound: null, output: table[c]! });
+    if (tracer?.want(i))
+      tracer.emit({
+        index: i,
+        inputs: [perTensorOperand([c], q)],
+        intermediates: { dequantized: ortDequantize(c, q.scale, q.zeroPoint) },
+        preRound: null,
+        output: table[c]!,
+      });
   }
   return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
 }

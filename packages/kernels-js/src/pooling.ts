@@ -34,7 +34,10 @@ import { ortAdaptiveAvgPool2d, ortAvgPool2d, ortMean } from './ort-ops.js';
 function checkEngine(op: OpName, opts: KernelOptions | undefined) {
   const engine = engineOf(opts);
   if (engine !== 'qnnpack' && engine !== 'onednn') {
-    throw new QuantError('UNSUPPORTED_OP', `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`);
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      `${op}: engine '${engine}' is not implemented for this op; use 'qnnpack' or 'onednn'.`,
+    );
   }
   return engine;
 }
@@ -88,7 +91,14 @@ export function maxPool2d(x: QTensor, params: MaxPool2dParams, opts?: KernelOpti
             }
           }
           y[o] = m;
-          if (seen) tracer!.emit({ index: o, inputs: [perTensorOperand(seen, q)], intermediates: {}, preRound: null, output: m });
+          if (seen)
+            tracer!.emit({
+              index: o,
+              inputs: [perTensorOperand(seen, q)],
+              intermediates: {},
+              preRound: null,
+              output: m,
+            });
         }
       }
     }
@@ -96,7 +106,13 @@ export function maxPool2d(x: QTensor, params: MaxPool2dParams, opts?: KernelOpti
   return makeQuint8Out(y, g.outShape, q.scale, q.zeroPoint);
 }
 
-function avgRequant(path: AvgPoolPath, sum: number, div: number, q: NonGemmInput, qnnpackScale: number): { pre: number; code: number; multiplier: number } {
+function avgRequant(
+  path: AvgPoolPath,
+  sum: number,
+  div: number,
+  q: NonGemmInput,
+  qnnpackScale: number,
+): { pre: number; code: number; multiplier: number } {
   if (path === 'qnnpack') {
     const pre = f32(sum * qnnpackScale);
     return { pre, code: clampU8(q.zeroPoint + roundHalfToEven(pre)), multiplier: qnnpackScale };
@@ -164,14 +180,19 @@ export function avgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOpti
               size++;
             }
           }
-          const div = path === 'qnnpack' ? k[0] * k[1] : dov ?? (cip ? poolSize : size);
+          const div = path === 'qnnpack' ? k[0] * k[1] : (dov ?? (cip ? poolSize : size));
           const r = avgRequant(path, sum, div, q, qnnpackScale);
           y[o] = r.code;
           if (seen) {
             tracer!.emit({
               index: o,
               inputs: [perTensorOperand(seen, q)],
-              intermediates: { sum, divisor: div, multiplier: r.multiplier, path: path === 'qnnpack' ? 0 : path === 'nhwc' ? 1 : 2 },
+              intermediates: {
+                sum,
+                divisor: div,
+                multiplier: r.multiplier,
+                path: path === 'qnnpack' ? 0 : path === 'nhwc' ? 1 : 2,
+              },
               preRound: r.pre,
               output: r.code,
             });
@@ -196,7 +217,11 @@ export function avgPool2d(x: QTensor, params: AvgPool2dParams, opts?: KernelOpti
  * adaptiveAvgPool2d(x, [1, 1], { memoryFormat: 'channels_last' });
  * @see https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool2d.html
  */
-export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [number | null, number | null], opts?: KernelOptions): QTensor {
+export function adaptiveAvgPool2d(
+  x: QTensor,
+  outputSize: number | readonly [number | null, number | null],
+  opts?: KernelOptions,
+): QTensor {
   const op = 'adaptiveAvgPool2d';
   // Engine ort: 1×1 only, ONNX Runtime's QLinearGlobalAveragePool (ort-ops.ts, docs/numerics.md).
   if (engineOf(opts) === 'ort') return ortAdaptiveAvgPool2d(x, outputSize, opts);
@@ -244,7 +269,12 @@ export function adaptiveAvgPool2d(x: QTensor, outputSize: number | readonly [num
             tracer!.emit({
               index: o,
               inputs: [perTensorOperand(seen, q)],
-              intermediates: { sum: raw - q.zeroPoint * size, divisor: size, multiplier, path: path === 'qnnpack' ? 0 : path === 'nhwc' ? 1 : 2 },
+              intermediates: {
+                sum: raw - q.zeroPoint * size,
+                divisor: size,
+                multiplier,
+                path: path === 'qnnpack' ? 0 : path === 'nhwc' ? 1 : 2,
+              },
               preRound: pre,
               output: code,
             });
@@ -279,7 +309,12 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
   if (engineOf(opts) === 'ort') return ortMean(x, params, opts);
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);
+  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(
+    x,
+    params,
+    engine,
+    opts?.memoryFormat,
+  );
   const tracer = elementTracer(op, engine, opts);
   if (fallback) return meanFallback(x, q, dims, strides, outShape, tracer);
   const y = allocU8(outer);
@@ -299,7 +334,17 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
     y[o] = code;
     if (tracer?.want(o)) {
       const codes = Array.from(x.data.subarray(o * inner, (o + 1) * inner));
-      tracer.emit({ index: o, inputs: [perTensorOperand(codes, q)], intermediates: { sum: qnnpack ? raw - q.zeroPoint * inner : raw, count: inner, multiplier: qnnpack ? scale : 1 / inner }, preRound: pre, output: code });
+      tracer.emit({
+        index: o,
+        inputs: [perTensorOperand(codes, q)],
+        intermediates: {
+          sum: qnnpack ? raw - q.zeroPoint * inner : raw,
+          count: inner,
+          multiplier: qnnpack ? scale : 1 / inner,
+        },
+        preRound: pre,
+        output: code,
+      });
     }
   }
   return makeQuint8Out(y, outShape, q.scale, q.zeroPoint);
@@ -310,13 +355,27 @@ export function mean(x: QTensor, params: MeanParams, opts?: KernelOptions): QTen
  * the float mean and the product that is rounded; `inputs` is empty (the reduced elements are
  * scattered in memory and summed in ATen's order, not as a list).
  */
-function meanFallback(x: QTensor, q: NonGemmInput, dims: readonly number[], strides: readonly number[], outShape: number[], tracer: ElementTracer | null): QTensor {
+function meanFallback(
+  x: QTensor,
+  q: NonGemmInput,
+  dims: readonly number[],
+  strides: readonly number[],
+  outShape: number[],
+  tracer: ElementTracer | null,
+): QTensor {
   const { codes, means } = atenMeanFallback(x.data, x.shape, strides, dims, q.scale, q.zeroPoint);
   if (tracer) {
     const count = dims.reduce((p, d) => p * x.shape[d]!, 1);
     const inv = invFloat(q.scale);
     for (let o = 0; o < codes.length; o++) {
-      if (tracer.want(o)) tracer.emit({ index: o, inputs: [], intermediates: { mean: means[o]!, count }, preRound: f32(means[o]! * inv), output: codes[o]! });
+      if (tracer.want(o))
+        tracer.emit({
+          index: o,
+          inputs: [],
+          intermediates: { mean: means[o]!, count },
+          preRound: f32(means[o]! * inv),
+          output: codes[o]!,
+        });
     }
   }
   return makeQuint8Out(codes, outShape, q.scale, q.zeroPoint);

@@ -32,7 +32,12 @@ export interface JsPackedLinear extends PackedLinear {
  * Packs a conv2d weight `[outC, inC/groups, kH, kW]` (qint8, per tensor or per channel on axis 0)
  * with its float32 bias, after the overflow check.
  */
-export function prepackConv2d(backend: string, weight: QTensor, bias: Float32Array | null, opts: Conv2dPrepackOptions = {}): JsPackedConv2d {
+export function prepackConv2d(
+  backend: string,
+  weight: QTensor,
+  bias: Float32Array | null,
+  opts: Conv2dPrepackOptions = {},
+): JsPackedConv2d {
   const c = checkConv2dPrepack(weight, bias, opts);
   return {
     kind: 'conv2d',
@@ -49,7 +54,12 @@ export function prepackConv2d(backend: string, weight: QTensor, bias: Float32Arr
 }
 
 /** Packs a linear weight `[outFeatures, inFeatures]` (qint8) with its float32 bias, after the overflow check. */
-export function prepackLinear(backend: string, weight: QTensor, bias: Float32Array | null, opts: LinearPrepackOptions = {}): JsPackedLinear {
+export function prepackLinear(
+  backend: string,
+  weight: QTensor,
+  bias: Float32Array | null,
+  opts: LinearPrepackOptions = {},
+): JsPackedLinear {
   const c = checkLinearPrepack(weight, bias, opts);
   return { kind: 'linear', backend, weight, bias: c.bias, channels: c.channels, inFeatures: c.inFeatures };
 }

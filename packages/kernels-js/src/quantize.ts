@@ -37,7 +37,12 @@ const FBGEMM_VEC = 8;
  * fbgemm: the LEGACY form, zero point added before a single rounding: `rne(fma(x, inv, f32(zp)))` on
  * the 8-wide body and `rne(f32(f32(zp) + f32(x·inv)))` on the `numel % 8` tail (spec §1.2 [S]).
  */
-export function quantizePerTensor(ctx: EngineContext, x: Tensor, out: OutQparams, opts: KernelOptions | undefined): QTensor {
+export function quantizePerTensor(
+  ctx: EngineContext,
+  x: Tensor,
+  out: OutQparams,
+  opts: KernelOptions | undefined,
+): QTensor {
   const engine = resolveEngine('quantizePerTensor', opts, ctx);
   const dtype: QDtype = out.dtype ?? 'quint8';
   if (engine === 'qnnpack' || engine === 'onednn') return quantizePerTensorPt(x, out.scale, out.zeroPoint, dtype);
@@ -48,7 +53,8 @@ export function quantizePerTensor(ctx: EngineContext, x: Tensor, out: OutQparams
   const codes = allocStorage(dtype, src.length);
   const s = f32(out.scale);
   if (engine === 'ort') {
-    for (let i = 0; i < src.length; i++) codes[i] = clamp(roundHalfToEven(f32(src[i]! / s)) + out.zeroPoint, qmin, qmax);
+    for (let i = 0; i < src.length; i++)
+      codes[i] = clamp(roundHalfToEven(f32(src[i]! / s)) + out.zeroPoint, qmin, qmax);
   } else {
     const inv = f32(1 / s);
     const zp = f32(out.zeroPoint);
@@ -58,11 +64,20 @@ export function quantizePerTensor(ctx: EngineContext, x: Tensor, out: OutQparams
       codes[i] = clamp(roundHalfToEven(v), qmin, qmax);
     }
   }
-  return new QTensor(codes, x.shape, dtype, { qscheme: 'per_tensor_affine', scale: out.scale, zeroPoint: out.zeroPoint });
+  return new QTensor(codes, x.shape, dtype, {
+    qscheme: 'per_tensor_affine',
+    scale: out.scale,
+    zeroPoint: out.zeroPoint,
+  });
 }
 
 /** quantizePerChannel per engine; ort divides by each channel's float32 scale, the others use `quantize_val` (§1.3). */
-export function quantizePerChannel(ctx: EngineContext, x: Tensor, q: PerChannelOutQparams, opts: KernelOptions | undefined): QTensor {
+export function quantizePerChannel(
+  ctx: EngineContext,
+  x: Tensor,
+  q: PerChannelOutQparams,
+  opts: KernelOptions | undefined,
+): QTensor {
   const engine = resolveEngine('quantizePerChannel', opts, ctx);
   const dtype: QDtype = q.dtype ?? 'qint8';
   const pt = quantizePerChannelPt(x, q.scales, q.zeroPoints, q.axis, dtype);

@@ -21,18 +21,27 @@ export function reshape(x: QTensor, shape: readonly number[], _opts?: KernelOpti
   checkQ('reshape', x);
   const infer = shape.filter((d) => d === -1).length;
   if (infer > 1 || shape.some((d) => !Number.isInteger(d) || d < -1)) {
-    throw new QuantError('INVALID_ARGUMENT', `reshape: shape [${shape.join(', ')}] must hold non-negative integers and at most one -1.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `reshape: shape [${shape.join(', ')}] must hold non-negative integers and at most one -1.`,
+    );
   }
   const known = shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
   const out = [...shape];
   if (infer === 1) {
     if (known === 0 || x.numel % known !== 0) {
-      throw new QuantError('SHAPE_MISMATCH', `reshape: shape [${shape.join(', ')}] is invalid for an input of ${x.numel} elements; make the sizes divide it.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `reshape: shape [${shape.join(', ')}] is invalid for an input of ${x.numel} elements; make the sizes divide it.`,
+      );
     }
     out[out.indexOf(-1)] = x.numel / known;
   }
   if (shapeNumel(out) !== x.numel) {
-    throw new QuantError('SHAPE_MISMATCH', `reshape: shape [${shape.join(', ')}] is invalid for an input of ${x.numel} elements; keep the element count.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `reshape: shape [${shape.join(', ')}] is invalid for an input of ${x.numel} elements; keep the element count.`,
+    );
   }
   return new QTensor(x.data.slice(), out, x.dtype, x.qparams);
 }

@@ -26,17 +26,27 @@ function lcg(seed: number) {
 
 function convFixture() {
   const r = lcg(9);
-  const x = new QTensor(Uint8Array.from({ length: 2 * 4 * 5 * 6 }, () => r(0, 255)), [2, 4, 5, 6], 'quint8', {
-    qscheme: 'per_tensor_affine',
-    scale: 0.02,
-    zeroPoint: 117,
-  });
-  const w = new QTensor(Int8Array.from({ length: 6 * 2 * 3 * 3 }, () => r(-127, 127)), [6, 2, 3, 3], 'qint8', {
-    qscheme: 'per_channel_affine',
-    scales: Float64Array.from([0.004, 0.005, 0.006, 0.007, 0.008, 0.009]),
-    zeroPoints: new Int32Array(6),
-    axis: 0,
-  });
+  const x = new QTensor(
+    Uint8Array.from({ length: 2 * 4 * 5 * 6 }, () => r(0, 255)),
+    [2, 4, 5, 6],
+    'quint8',
+    {
+      qscheme: 'per_tensor_affine',
+      scale: 0.02,
+      zeroPoint: 117,
+    },
+  );
+  const w = new QTensor(
+    Int8Array.from({ length: 6 * 2 * 3 * 3 }, () => r(-127, 127)),
+    [6, 2, 3, 3],
+    'qint8',
+    {
+      qscheme: 'per_channel_affine',
+      scales: Float64Array.from([0.004, 0.005, 0.006, 0.007, 0.008, 0.009]),
+      zeroPoints: new Int32Array(6),
+      axis: 0,
+    },
+  );
   const bias = Float32Array.from([0.3, -0.2, 0.1, 0, -0.5, 0.25]);
   return { x, w, bias, out: { scale: 0.05, zeroPoint: 100 }, opts: { stride: 2, padding: [1, 2] as const, groups: 2 } };
 }
@@ -109,13 +119,30 @@ describe('trace hook', () => {
   it('linear on a 3-D input: records per row and feature, accumulators equal the hand sum', () => {
     const be = createJsBackend();
     const r = lcg(3);
-    const x = new QTensor(Uint8Array.from({ length: 2 * 3 * 7 }, () => r(0, 255)), [2, 3, 7], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.1, zeroPoint: 5 });
-    const w = new QTensor(Int8Array.from({ length: 4 * 7 }, () => r(-100, 100)), [4, 7], 'qint8', { qscheme: 'per_tensor_affine', scale: 0.01, zeroPoint: -3 });
+    const x = new QTensor(
+      Uint8Array.from({ length: 2 * 3 * 7 }, () => r(0, 255)),
+      [2, 3, 7],
+      'quint8',
+      { qscheme: 'per_tensor_affine', scale: 0.1, zeroPoint: 5 },
+    );
+    const w = new QTensor(
+      Int8Array.from({ length: 4 * 7 }, () => r(-100, 100)),
+      [4, 7],
+      'qint8',
+      { qscheme: 'per_tensor_affine', scale: 0.01, zeroPoint: -3 },
+    );
     const records: GemmTraceRecord[] = [];
-    const y = be.kernels.linear(x, be.prepackLinear(w, null), { scale: 0.2, zeroPoint: 128 }, { trace: { index: 'all', sink: (rec) => records.push(rec as GemmTraceRecord) } });
+    const y = be.kernels.linear(
+      x,
+      be.prepackLinear(w, null),
+      { scale: 0.2, zeroPoint: 128 },
+      { trace: { index: 'all', sink: (rec) => records.push(rec as GemmTraceRecord) } },
+    );
     expect(y.shape).toEqual([2, 3, 4]);
     for (const rec of records) {
-      expect(rec.input.codes).toEqual(Array.from(x.data.subarray(Math.floor(rec.index / 4) * 7, Math.floor(rec.index / 4) * 7 + 7)));
+      expect(rec.input.codes).toEqual(
+        Array.from(x.data.subarray(Math.floor(rec.index / 4) * 7, Math.floor(rec.index / 4) * 7 + 7)),
+      );
       expect(rec.weight.zeroPoint).toBe(-3);
       expect(rec.acc).toBe(handAcc(rec));
       expect(rec.biasKind).toBe('none');
@@ -126,10 +153,16 @@ describe('trace hook', () => {
   it('linearDynamic: the record holds the dynamic input qparams and the float output', () => {
     const be = createJsBackend();
     const x = Tensor.fromArray([0.5, -1.25, 2, 0.125, -0.5, 1], [2, 3]);
-    const w = new QTensor(Int8Array.of(10, -20, 30, 40, 50, -60), [2, 3], 'qint8', { qscheme: 'per_tensor_affine', scale: 0.01, zeroPoint: 0 });
+    const w = new QTensor(Int8Array.of(10, -20, 30, 40, 50, -60), [2, 3], 'qint8', {
+      qscheme: 'per_tensor_affine',
+      scale: 0.01,
+      zeroPoint: 0,
+    });
     const bias = Float32Array.of(0.1, -0.2);
     const records: GemmTraceRecord[] = [];
-    const y = be.kernels.linearDynamic(x, be.prepackLinear(w, bias), { trace: { index: 'all', sink: (r) => records.push(r as GemmTraceRecord) } });
+    const y = be.kernels.linearDynamic(x, be.prepackLinear(w, bias), {
+      trace: { index: 'all', sink: (r) => records.push(r as GemmTraceRecord) },
+    });
     expect(records).toHaveLength(4);
     const ys = y.toFloat32Array();
     for (const r of records) {

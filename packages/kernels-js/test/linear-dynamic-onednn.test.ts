@@ -24,7 +24,12 @@ function weightOf(g: DynamicGolden): QTensor {
   const data = Int8Array.from(codesFromHex(g.weight.codes, 'qint8'));
   const shape = g.weight.shape;
   return g.weight.scales !== undefined
-    ? makePerChannelQuantizedTensor({ data, shape }, g.weight.scales, g.weight.scales.map(() => 0), 0)
+    ? makePerChannelQuantizedTensor(
+        { data, shape },
+        g.weight.scales,
+        g.weight.scales.map(() => 0),
+        0,
+      )
     : new QTensor(data, shape, 'qint8', { qscheme: 'per_tensor_affine', scale: g.weight.scale!, zeroPoint: 0 });
 }
 
@@ -32,7 +37,10 @@ function run(g: DynamicGolden): Tensor {
   const be = createJsBackend();
   const x = new Tensor(floatsFromBits(bitsFromHex(g.input.floatBits)), g.input.shape);
   const bias = g.bias === null ? null : Float32Array.from(g.bias);
-  return be.kernels.linearDynamic(x, be.prepackLinear(weightOf(g), bias), { engine: 'onednn', reduceRange: g.params.reduceRange });
+  return be.kernels.linearDynamic(x, be.prepackLinear(weightOf(g), bias), {
+    engine: 'onednn',
+    reduceRange: g.params.reduceRange,
+  });
 }
 
 describe(`linearDynamic · onednn, PyTorch ${golden.torchPackage} goldens`, () => {

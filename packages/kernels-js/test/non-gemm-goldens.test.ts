@@ -31,7 +31,9 @@ interface FileJson {
 }
 
 function load(name: string): FileJson {
-  return JSON.parse(readFileSync(new URL(`../../backend-conformance/goldens/${name}`, import.meta.url), 'utf8')) as FileJson;
+  return JSON.parse(
+    readFileSync(new URL(`../../backend-conformance/goldens/${name}`, import.meta.url), 'utf8'),
+  ) as FileJson;
 }
 
 function hex(s: string): Uint8Array {
@@ -39,7 +41,11 @@ function hex(s: string): Uint8Array {
 }
 
 function q(t: TensorJson): QTensor {
-  return new QTensor(hex(t.codes), t.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: t.scale, zeroPoint: t.zeroPoint });
+  return new QTensor(hex(t.codes), t.shape, 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: t.scale,
+    zeroPoint: t.zeroPoint,
+  });
 }
 
 const pair = (v: number[]) => [v[0]!, v[1]!] as [number, number];
@@ -47,7 +53,8 @@ const pair = (v: number[]) => [v[0]!, v[1]!] as [number, number];
 function run(be: QuantizedBackend, c: CaseJson, xs: QTensor[], memoryFormat: 'contiguous' | 'channels_last'): QTensor {
   const p = c.params;
   const o = { engine: c.engine, memoryFormat };
-  const out = p.outScale === undefined ? undefined : { scale: p.outScale as number, zeroPoint: p.outZeroPoint as number };
+  const out =
+    p.outScale === undefined ? undefined : { scale: p.outScale as number, zeroPoint: p.outZeroPoint as number };
   const k = be.kernels;
   switch (c.op) {
     case 'add':
@@ -74,7 +81,17 @@ function run(be: QuantizedBackend, c: CaseJson, xs: QTensor[], memoryFormat: 'co
     case 'tanh':
       return k.tanh(xs[0]!, undefined, o);
     case 'maxPool2d':
-      return k.maxPool2d(xs[0]!, { kernelSize: pair(p.kernelSize), stride: pair(p.stride), padding: pair(p.padding), dilation: pair(p.dilation), ceilMode: p.ceilMode }, o);
+      return k.maxPool2d(
+        xs[0]!,
+        {
+          kernelSize: pair(p.kernelSize),
+          stride: pair(p.stride),
+          padding: pair(p.padding),
+          dilation: pair(p.dilation),
+          ceilMode: p.ceilMode,
+        },
+        o,
+      );
     case 'avgPool2d':
       return k.avgPool2d(
         xs[0]!,
@@ -120,7 +137,10 @@ describe.each(FILES)('PyTorch 1.13 goldens: %s', (file) => {
       const y = run(be, c, xs, g.tensors[c.inputs[0]!]!.memoryFormat);
       const want = hex(c.output!.codes);
       expect(y.shape, c.id).toEqual(c.output!.shape);
-      expect([Math.fround(y.qScale()), y.qZeroPoint()], c.id).toEqual([Math.fround(c.output!.scale), c.output!.zeroPoint]);
+      expect([Math.fround(y.qScale()), y.qZeroPoint()], c.id).toEqual([
+        Math.fround(c.output!.scale),
+        c.output!.zeroPoint,
+      ]);
       let diff = 0;
       for (let i = 0; i < want.length; i++) if (y.data[i] !== want[i]) diff++;
       if (diff) bad.push(`${c.id}: ${diff}/${want.length}`);

@@ -55,7 +55,12 @@ describe('trace hook', () => {
     const records: TraceRecord[] = [];
     const a = q([13, 20], [2], 0.05, 10);
     const b = q([5, 1], [2], 0.1, 0);
-    const y = k.add(a, b, { scale: 0.2, zeroPoint: 3 }, { engine: 'qnnpack', trace: { index: 1, sink: (r) => records.push(r) } });
+    const y = k.add(
+      a,
+      b,
+      { scale: 0.2, zeroPoint: 3 },
+      { engine: 'qnnpack', trace: { index: 1, sink: (r) => records.push(r) } },
+    );
     expect(records).toHaveLength(1);
     const r = records[0] as ElementTraceRecord;
     expect(r).toMatchObject({ kind: 'element', op: 'add', engine: 'qnnpack', index: 1, output: y.data[1] });
@@ -70,17 +75,28 @@ describe('trace hook', () => {
     const records: TraceRecord[] = [];
     const a = q([13, 20, 7], [3], 0.05, 10);
     const b = q([5, 1, 9], [3], 0.1, 0);
-    k.add(a, b, { scale: 0.2, zeroPoint: 3 }, { engine: 'onednn', trace: { index: 'all', sink: (r) => records.push(r) } });
+    k.add(
+      a,
+      b,
+      { scale: 0.2, zeroPoint: 3 },
+      { engine: 'onednn', trace: { index: 'all', sink: (r) => records.push(r) } },
+    );
     expect(records.map((r) => r.index)).toEqual([0, 1, 2]);
     const r = records[2] as ElementTraceRecord;
     expect(r.intermediates['vectorBody']).toBe(0); // 3 elements: all in the scalar tail
-    expect(r.preRound).toBe(Math.fround((r.intermediates['sum'] as number) * (r.intermediates['inverseScale'] as number)));
+    expect(r.preRound).toBe(
+      Math.fround((r.intermediates['sum'] as number) * (r.intermediates['inverseScale'] as number)),
+    );
   });
 
   it('reports the window of a pooled element', () => {
     const records: TraceRecord[] = [];
     const x = q([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3], 0.1, 0);
-    k.maxPool2d(x, { kernelSize: 2, stride: 1 }, { engine: 'onednn', trace: { index: 3, sink: (r) => records.push(r) } });
+    k.maxPool2d(
+      x,
+      { kernelSize: 2, stride: 1 },
+      { engine: 'onednn', trace: { index: 3, sink: (r) => records.push(r) } },
+    );
     expect((records[0] as ElementTraceRecord).inputs[0]!.codes).toEqual([5, 6, 8, 9]);
     expect(records[0]!.output).toBe(9);
   });
@@ -89,9 +105,18 @@ describe('trace hook', () => {
 describe('bad input fails before any work', () => {
   const a = q([1, 2, 3, 4], [1, 1, 2, 2], 0.1, 0);
   it('rejects qint8 activations, per-channel tensors and empty tensors', () => {
-    const s8 = new QTensor(Int8Array.of(1, 2), [2], 'qint8', { qscheme: 'per_tensor_affine', scale: 0.1, zeroPoint: 0 });
+    const s8 = new QTensor(Int8Array.of(1, 2), [2], 'qint8', {
+      qscheme: 'per_tensor_affine',
+      scale: 0.1,
+      zeroPoint: 0,
+    });
     expect(codeOf(() => k.relu(s8))).toBe('DTYPE_MISMATCH');
-    const pc = new QTensor(Uint8Array.of(1, 2), [2], 'quint8', { qscheme: 'per_channel_affine', scales: Float64Array.of(0.1, 0.2), zeroPoints: Int32Array.of(0, 0), axis: 0 });
+    const pc = new QTensor(Uint8Array.of(1, 2), [2], 'quint8', {
+      qscheme: 'per_channel_affine',
+      scales: Float64Array.of(0.1, 0.2),
+      zeroPoints: Int32Array.of(0, 0),
+      axis: 0,
+    });
     expect(codeOf(() => k.sigmoid(pc))).toBe('INVALID_QPARAMS');
     expect(codeOf(() => k.relu(q([], [0], 0.1, 0)))).toBe('EMPTY_TENSOR');
   });
@@ -109,12 +134,20 @@ describe('bad input fails before any work', () => {
   });
   it('runs the mean fallback path (dequantize → float mean → quantize; goldens: kernels-mean-cl.json)', () => {
     // PyTorch 1.13, onednn, channels_last: torch.mean(x, (2, 3)).int_repr() == [[2, 6]]
-    expect(Array.from(k.mean(q([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2], 0.1, 0), { dim: [2, 3] }, { engine: 'onednn', memoryFormat: 'channels_last' }).data)).toEqual([2, 6]);
+    expect(
+      Array.from(
+        k.mean(
+          q([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2], 0.1, 0),
+          { dim: [2, 3] },
+          { engine: 'onednn', memoryFormat: 'channels_last' },
+        ).data,
+      ),
+    ).toEqual([2, 6]);
   });
 });
 
 describe('supports()', () => {
-  it('claims quint8 on qnnpack and onednn, ort where ONNX Runtime\'s formula is established, not fbgemm', () => {
+  it("claims quint8 on qnnpack and onednn, ort where ONNX Runtime's formula is established, not fbgemm", () => {
     expect(be.supports('add', { engine: 'qnnpack' })).toBe(true);
     expect(be.supports('add', { engine: 'onednn', dtype: 'qint8' })).toBe(false);
     expect(be.supports('add', { engine: 'ort' })).toBe(true);

@@ -23,13 +23,21 @@ interface ModelCase {
 
 const MODELS: readonly ModelCase[] = [
   { file: 'relu', shape: [2, 3, 8, 9], run: (be, x) => be.kernels.relu(x, { engine: 'ort' }) },
-  { file: 'maxpool-k3s2p1', shape: [2, 3, 9, 10], run: (be, x) => be.kernels.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }, { engine: 'ort' }) },
+  {
+    file: 'maxpool-k3s2p1',
+    shape: [2, 3, 9, 10],
+    run: (be, x) => be.kernels.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }, { engine: 'ort' }),
+  },
   {
     file: 'maxpool-k3s1p1-d2',
     shape: [1, 4, 9, 9],
     run: (be, x) => be.kernels.maxPool2d(x, { kernelSize: 3, stride: 1, padding: 1, dilation: 2 }, { engine: 'ort' }),
   },
-  { file: 'maxpool-k2s2-ceil', shape: [1, 3, 7, 9], run: (be, x) => be.kernels.maxPool2d(x, { kernelSize: 2, stride: 2, ceilMode: true }, { engine: 'ort' }) },
+  {
+    file: 'maxpool-k2s2-ceil',
+    shape: [1, 3, 7, 9],
+    run: (be, x) => be.kernels.maxPool2d(x, { kernelSize: 2, stride: 2, ceilMode: true }, { engine: 'ort' }),
+  },
   { file: 'flatten', shape: [2, 3, 4, 5], run: (be, x) => be.kernels.flatten(x, { startDim: 1 }, { engine: 'ort' }) },
   { file: 'reshape', shape: [2, 3, 4, 5], run: (be, x) => be.kernels.reshape(x, [6, -1], { engine: 'ort' }) },
 ];
@@ -54,14 +62,19 @@ const RUNTIMES = [
 describe.each(RUNTIMES)('engine ort vs %s', (_name, ort) => {
   const be = createJsBackend();
   it.each(MODELS.map((m) => [m.file, m] as const))('%s: every code equals ONNX Runtime on 20 inputs', async (_f, m) => {
-    const session = await (ort as typeof ortNode).InferenceSession.create(readFileSync(new URL(`./ort-models/${m.file}.onnx`, import.meta.url)));
+    const session = await (ort as typeof ortNode).InferenceSession.create(
+      readFileSync(new URL(`./ort-models/${m.file}.onnx`, import.meta.url)),
+    );
     const n = m.shape.reduce((p, d) => p * d, 1);
     let compared = 0;
     for (let seed = 1; seed <= 20; seed++) {
       const x = codes(n, seed * 7919);
       const r = await session.run({ x: new (ort as typeof ortNode).Tensor('uint8', x, [...m.shape]) });
       const y = r.y!;
-      const ours = m.run(be, new QTensor(x, m.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: SCALE, zeroPoint: ZP }));
+      const ours = m.run(
+        be,
+        new QTensor(x, m.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: SCALE, zeroPoint: ZP }),
+      );
       expect(ours.shape).toEqual(y.dims);
       expect(Array.from(ours.data)).toEqual(Array.from(y.data as Uint8Array));
       compared += ours.numel;

@@ -5,7 +5,14 @@
 // f32(f32(x_s·w_s)/y_s), differs in the last bit from qnnpack's f32(f32(w_s·x_s)·f32(1/y_s)) for some
 // scale triples; the crafted test shows engine qnnpack then differs from ORT, and only then.
 import { readFileSync } from 'node:fs';
-import { ortBias, ortMultiplier, qnnpackMultiplier, QTensor, roundHalfToEven, type QuantizedBackend } from '@quint/qtensor';
+import {
+  ortBias,
+  ortMultiplier,
+  qnnpackMultiplier,
+  QTensor,
+  roundHalfToEven,
+  type QuantizedBackend,
+} from '@quint/qtensor';
 import { Tensor } from '@quint/tensor';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -82,10 +89,38 @@ interface ConvModel {
 
 const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const CONV_MODELS: readonly ConvModel[] = [
-  { name: 'k3-s1-p1', stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, draw: (r) => [int(r, 1, 5), int(r, 1, 6), 3, 3] },
-  { name: 'k3-s2-d2', stride: [2, 2], padding: [0, 0], dilation: [2, 2], groups: 1, draw: (r) => [int(r, 1, 4), int(r, 1, 5), int(r, 1, 3), 3] },
-  { name: 'g2-p12', stride: [1, 1], padding: [1, 2], dilation: [1, 1], groups: 2, draw: (r) => [2 * int(r, 1, 3), 2 * int(r, 1, 3), 3, 2] },
-  { name: 'dw8-p1', stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 8, draw: (r) => [8, 8 * int(r, 1, 2), 3, 3] },
+  {
+    name: 'k3-s1-p1',
+    stride: [1, 1],
+    padding: [1, 1],
+    dilation: [1, 1],
+    groups: 1,
+    draw: (r) => [int(r, 1, 5), int(r, 1, 6), 3, 3],
+  },
+  {
+    name: 'k3-s2-d2',
+    stride: [2, 2],
+    padding: [0, 0],
+    dilation: [2, 2],
+    groups: 1,
+    draw: (r) => [int(r, 1, 4), int(r, 1, 5), int(r, 1, 3), 3],
+  },
+  {
+    name: 'g2-p12',
+    stride: [1, 1],
+    padding: [1, 2],
+    dilation: [1, 1],
+    groups: 2,
+    draw: (r) => [2 * int(r, 1, 3), 2 * int(r, 1, 3), 3, 2],
+  },
+  {
+    name: 'dw8-p1',
+    stride: [1, 1],
+    padding: [1, 1],
+    dilation: [1, 1],
+    groups: 8,
+    draw: (r) => [8, 8 * int(r, 1, 2), 3, 3],
+  },
   { name: 'k1-s1', stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, draw: () => [64, 7, 1, 1] },
 ];
 
@@ -110,11 +145,29 @@ describe.each(RUNTIMES)('engine ort: conv2d vs QLinearConv on %s', (runtime, ort
           const xCodes = Uint8Array.from({ length: n * c * h * w }, () => int(rand, 0, 255));
           const wCodes = Int8Array.from({ length: oc * (c / m.groups) * kh * kw }, () => int(rand, -wMax, wMax));
           const bias = Float32Array.from({ length: oc }, (_, i) => (rand() * 2 - 1) * sc.xs * sc.ws[i]! * 2000);
-          const x = new QTensor(xCodes, [n, c, h, w], 'quint8', { qscheme: 'per_tensor_affine', scale: sc.xs, zeroPoint: xzp });
+          const x = new QTensor(xCodes, [n, c, h, w], 'quint8', {
+            qscheme: 'per_tensor_affine',
+            scale: sc.xs,
+            zeroPoint: xzp,
+          });
           const wq = pc
-            ? new QTensor(wCodes, [oc, c / m.groups, kh, kw], 'qint8', { qscheme: 'per_channel_affine', scales: Float64Array.from(sc.ws), zeroPoints: new Int32Array(oc), axis: 0 })
-            : new QTensor(wCodes, [oc, c / m.groups, kh, kw], 'qint8', { qscheme: 'per_tensor_affine', scale: sc.ws[0]!, zeroPoint: 0 });
-          const packed = be.prepackConv2d(wq, bias, { stride: m.stride, padding: m.padding, dilation: m.dilation, groups: m.groups });
+            ? new QTensor(wCodes, [oc, c / m.groups, kh, kw], 'qint8', {
+                qscheme: 'per_channel_affine',
+                scales: Float64Array.from(sc.ws),
+                zeroPoints: new Int32Array(oc),
+                axis: 0,
+              })
+            : new QTensor(wCodes, [oc, c / m.groups, kh, kw], 'qint8', {
+                qscheme: 'per_tensor_affine',
+                scale: sc.ws[0]!,
+                zeroPoint: 0,
+              });
+          const packed = be.prepackConv2d(wq, bias, {
+            stride: m.stride,
+            padding: m.padding,
+            dilation: m.dilation,
+            groups: m.groups,
+          });
           const ours = be.kernels.conv2d(x, packed, { scale: sc.ys, zeroPoint: yzp }, { engine: 'ort' });
           // The int32 bias ORT is given: the ort engine's bias convention (ORT takes it ready-made).
           const bq = Int32Array.from(bias, (b, i) => ortBias(b, sc.xs, sc.ws[i]!));
@@ -143,10 +196,23 @@ describe.each(RUNTIMES)('engine ort: conv2d vs QLinearConv on %s', (runtime, ort
 /**
  * Runs QLinearMatMul for `linear(x, W)` without bias: a = x [M, K], b = Wᵀ [K, N].
  */
-async function ortLinear(ort: Ort, s: ortNode.InferenceSession, args: {
-  x: Uint8Array; m: number; k: number; xs: number; xzp: number;
-  w: Int8Array; n: number; ws: number[]; perChannel: boolean; ys: number; yzp: number;
-}): Promise<Uint8Array> {
+async function ortLinear(
+  ort: Ort,
+  s: ortNode.InferenceSession,
+  args: {
+    x: Uint8Array;
+    m: number;
+    k: number;
+    xs: number;
+    xzp: number;
+    w: Int8Array;
+    n: number;
+    ws: number[];
+    perChannel: boolean;
+    ys: number;
+    yzp: number;
+  },
+): Promise<Uint8Array> {
   const bt = new Int8Array(args.k * args.n);
   for (let o = 0; o < args.n; o++) for (let j = 0; j < args.k; j++) bt[j * args.n + o] = args.w[o * args.k + j]!;
   const feeds = {
@@ -164,7 +230,12 @@ async function ortLinear(ort: Ort, s: ortNode.InferenceSession, args: {
 
 function linearWeight(w: Int8Array, n: number, k: number, ws: number[], perChannel: boolean): QTensor {
   return perChannel
-    ? new QTensor(w, [n, k], 'qint8', { qscheme: 'per_channel_affine', scales: Float64Array.from(ws), zeroPoints: new Int32Array(n), axis: 0 })
+    ? new QTensor(w, [n, k], 'qint8', {
+        qscheme: 'per_channel_affine',
+        scales: Float64Array.from(ws),
+        zeroPoints: new Int32Array(n),
+        axis: 0,
+      })
     : new QTensor(w, [n, k], 'qint8', { qscheme: 'per_tensor_affine', scale: ws[0]!, zeroPoint: 0 });
 }
 
@@ -238,7 +309,19 @@ describe.each(RUNTIMES)('engine ort: linear vs QLinearMatMul on %s', (runtime, o
           { scale: sc.ys, zeroPoint: yzp },
           { engine: 'ort' },
         );
-        const theirs = await ortLinear(ort, s, { x, m, k, xs: sc.xs, xzp, w, n, ws: sc.ws, perChannel: pc, ys: sc.ys, yzp });
+        const theirs = await ortLinear(ort, s, {
+          x,
+          m,
+          k,
+          xs: sc.xs,
+          xzp,
+          w,
+          n,
+          ws: sc.ws,
+          perChannel: pc,
+          ys: sc.ys,
+          yzp,
+        });
         expect(Array.from(ours.data)).toEqual(Array.from(theirs));
       }
     });
@@ -265,9 +348,24 @@ describe.each(RUNTIMES)('engine ort: linear vs QLinearMatMul on %s', (runtime, o
     // About one triple in four has a different multiplier (DESIGN.md "Numerics").
     expect(otherMultiplier / drawn).toBeGreaterThan(0.1);
     let qnnpackDiffers = 0;
-    for (const [group, triples] of [['differing', differing], ['agreeing', agreeing]] as const) {
+    for (const [group, triples] of [
+      ['differing', differing],
+      ['agreeing', agreeing],
+    ] as const) {
       for (const [xs, ws, ys] of triples) {
-        const theirs = await ortLinear(ort, s, { x, m: 256, k: 1, xs, xzp: 128, w, n: 127, ws: [ws], perChannel: false, ys, yzp: 128 });
+        const theirs = await ortLinear(ort, s, {
+          x,
+          m: 256,
+          k: 1,
+          xs,
+          xzp: 128,
+          w,
+          n: 127,
+          ws: [ws],
+          perChannel: false,
+          ys,
+          yzp: 128,
+        });
         expect(Array.from(run(xs, ws, ys, 'ort'))).toEqual(Array.from(theirs));
         const qn = run(xs, ws, ys, 'qnnpack');
         const d = theirs.reduce((acc, v, i) => acc + (v !== qn[i] ? 1 : 0), 0);
@@ -300,21 +398,49 @@ describe.each(RUNTIMES)('engine ort: quantize/dequantize vs QuantizeLinear/Dequa
         const x = new Tensor(xv, [rows, cols]);
         // per tensor
         const qs = await session(ort, runtime, `quantizelinear-${dt}-pt`);
-        const qt = (await qs.run({ x: new ort.Tensor('float32', xv, [rows, cols]), s: scalar(ort, 'float32', sc[0]!), zp: scalar(ort, zpType, zps[0]!) }))['y']!;
+        const qt = (
+          await qs.run({
+            x: new ort.Tensor('float32', xv, [rows, cols]),
+            s: scalar(ort, 'float32', sc[0]!),
+            zp: scalar(ort, zpType, zps[0]!),
+          })
+        )['y']!;
         const ours = be.kernels.quantizePerTensor(x, { scale: sc[0]!, zeroPoint: zps[0]!, dtype }, { engine: 'ort' });
         expect(Array.from(ours.data)).toEqual(Array.from(qt.data as Uint8Array));
         const ds = await session(ort, runtime, `dequantizelinear-${dt}-pt`);
-        const dt_ = (await ds.run({ x: new ort.Tensor(zpType, ours.data as Uint8Array, [rows, cols]), s: scalar(ort, 'float32', sc[0]!), zp: scalar(ort, zpType, zps[0]!) }))['y']!;
-        expect(Array.from(be.kernels.dequantize(ours, { engine: 'ort' }).toFloat32Array())).toEqual(Array.from(dt_.data as Float32Array));
+        const dt_ = (
+          await ds.run({
+            x: new ort.Tensor(zpType, ours.data as Uint8Array, [rows, cols]),
+            s: scalar(ort, 'float32', sc[0]!),
+            zp: scalar(ort, zpType, zps[0]!),
+          })
+        )['y']!;
+        expect(Array.from(be.kernels.dequantize(ours, { engine: 'ort' }).toFloat32Array())).toEqual(
+          Array.from(dt_.data as Float32Array),
+        );
         // per axis 1
         const qc = await session(ort, runtime, `quantizelinear-${dt}-pc`);
         const zpv = new ort.Tensor(zpType, dtype === 'quint8' ? Uint8Array.from(zps) : Int8Array.from(zps), [3]);
-        const qct = (await qc.run({ x: new ort.Tensor('float32', xv, [rows, cols]), s: vector(ort, 'float32', sc), zp: zpv }))['y']!;
-        const oursC = be.kernels.quantizePerChannel(x, { scales: sc, zeroPoints: zps, axis: 1, dtype }, { engine: 'ort' });
+        const qct = (
+          await qc.run({ x: new ort.Tensor('float32', xv, [rows, cols]), s: vector(ort, 'float32', sc), zp: zpv })
+        )['y']!;
+        const oursC = be.kernels.quantizePerChannel(
+          x,
+          { scales: sc, zeroPoints: zps, axis: 1, dtype },
+          { engine: 'ort' },
+        );
         expect(Array.from(oursC.data)).toEqual(Array.from(qct.data as Uint8Array));
         const dc = await session(ort, runtime, `dequantizelinear-${dt}-pc`);
-        const dct = (await dc.run({ x: new ort.Tensor(zpType, oursC.data as Uint8Array, [rows, cols]), s: vector(ort, 'float32', sc), zp: zpv }))['y']!;
-        expect(Array.from(be.kernels.dequantize(oursC, { engine: 'ort' }).toFloat32Array())).toEqual(Array.from(dct.data as Float32Array));
+        const dct = (
+          await dc.run({
+            x: new ort.Tensor(zpType, oursC.data as Uint8Array, [rows, cols]),
+            s: vector(ort, 'float32', sc),
+            zp: zpv,
+          })
+        )['y']!;
+        expect(Array.from(be.kernels.dequantize(oursC, { engine: 'ort' }).toFloat32Array())).toEqual(
+          Array.from(dct.data as Float32Array),
+        );
       }
     });
   }

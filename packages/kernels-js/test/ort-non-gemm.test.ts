@@ -68,7 +68,12 @@ interface Init {
   readonly value: number;
 }
 
-function onnxModel(nodes: readonly NodeSpec[], inits: readonly Init[], inputs: readonly string[], opset = 13): Uint8Array {
+function onnxModel(
+  nodes: readonly NodeSpec[],
+  inits: readonly Init[],
+  inputs: readonly string[],
+  opset = 13,
+): Uint8Array {
   const g = new Pb();
   nodes.forEach((n, k) => {
     const w = new Pb();
@@ -117,7 +122,10 @@ function onnxModel(nodes: readonly NodeSpec[], inits: readonly Init[], inputs: r
   const m = new Pb();
   m.int(1, 8);
   m.msg(7, g);
-  for (const [domain, version] of [['', opset], ['com.microsoft', 1]] as const) {
+  for (const [domain, version] of [
+    ['', opset],
+    ['com.microsoft', 1],
+  ] as const) {
     const o = new Pb();
     o.str(1, domain);
     o.int(2, version);
@@ -138,13 +146,33 @@ const dq = (x: string): NodeSpec => ({ op: 'DequantizeLinear', inputs: [x, `${x}
 const qz = (from: string): NodeSpec => ({ op: 'QuantizeLinear', inputs: [from, 'y_s', 'y_z'], outputs: ['y'] });
 
 /** `x → DQ → op → Q → y`, or a QLinear op of com.microsoft taking (x, x_s, x_z, y_s, y_z). */
-function unaryModel(form: 'qdq' | 'qop', op: string, attrs: Record<string, Attr>, qi: Q, qo: Q, extra: Init[] = [], opset = 13): Uint8Array {
+function unaryModel(
+  form: 'qdq' | 'qop',
+  op: string,
+  attrs: Record<string, Attr>,
+  qi: Q,
+  qo: Q,
+  extra: Init[] = [],
+  opset = 13,
+): Uint8Array {
   const inits = [...qInits('x', qi), ...qInits('y', qo), ...extra];
-  if (form === 'qop') return onnxModel([{ op, ms: true, inputs: ['x', 'x_s', 'x_z', 'y_s', 'y_z'], outputs: ['y'], attrs }], inits, ['x']);
-  return onnxModel([dq('x'), { op, inputs: ['x_f', ...extra.map((e) => e.name)], outputs: ['y_f'], attrs }, qz('y_f')], inits, ['x'], opset);
+  if (form === 'qop')
+    return onnxModel([{ op, ms: true, inputs: ['x', 'x_s', 'x_z', 'y_s', 'y_z'], outputs: ['y'], attrs }], inits, [
+      'x',
+    ]);
+  return onnxModel(
+    [dq('x'), { op, inputs: ['x_f', ...extra.map((e) => e.name)], outputs: ['y_f'], attrs }, qz('y_f')],
+    inits,
+    ['x'],
+    opset,
+  );
 }
 
-async function run(ort: Ort, model: Uint8Array, feeds: Record<string, { data: Uint8Array; shape: readonly number[] }>): Promise<Uint8Array> {
+async function run(
+  ort: Ort,
+  model: Uint8Array,
+  feeds: Record<string, { data: Uint8Array; shape: readonly number[] }>,
+): Promise<Uint8Array> {
   const s = await ort.InferenceSession.create(model);
   try {
     const f: Record<string, ortNode.Tensor> = {};
@@ -168,7 +196,8 @@ function prng(seed: number): () => number {
 }
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const numel = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
-const qt = (data: Uint8Array, shape: readonly number[], q: Q) => new QTensor(data, shape, 'quint8', { qscheme: 'per_tensor_affine', scale: q.s, zeroPoint: q.z });
+const qt = (data: Uint8Array, shape: readonly number[], q: Q) =>
+  new QTensor(data, shape, 'quint8', { qscheme: 'per_tensor_affine', scale: q.s, zeroPoint: q.z });
 /** Random codes with 0, 255 and the zero point planted. */
 function codes(r: () => number, n: number, zp: number): Uint8Array {
   const c = Uint8Array.from({ length: n }, () => int(r, 0, 255));
@@ -211,10 +240,39 @@ describe.each(RUNTIMES)('engine ort, ops where node and web agree, vs %s', (_nam
       const names = qs.map((_, i) => `x${i}`);
       const model =
         t % 2 === 0
-          ? onnxModel([{ op: 'QLinearConcat', ms: true, inputs: ['y_s', 'y_z', ...names.flatMap((n) => [n, `${n}_s`, `${n}_z`])], outputs: ['y'], attrs: { axis } }], inits, names)
-          : onnxModel([...names.map(dq), { op: 'Concat', inputs: names.map((n) => `${n}_f`), outputs: ['c'], attrs: { axis } }, qz('c')], inits, names);
-      const y = await run(ort, model, Object.fromEntries(names.map((n, i) => [n, { data: xs[i]!, shape: shapes[i]! }])));
-      const ours = be.kernels.cat(xs.map((x, i) => qt(x, shapes[i]!, qs[i]!)), axis, { scale: qo.s, zeroPoint: qo.z }, { engine: 'ort' });
+          ? onnxModel(
+              [
+                {
+                  op: 'QLinearConcat',
+                  ms: true,
+                  inputs: ['y_s', 'y_z', ...names.flatMap((n) => [n, `${n}_s`, `${n}_z`])],
+                  outputs: ['y'],
+                  attrs: { axis },
+                },
+              ],
+              inits,
+              names,
+            )
+          : onnxModel(
+              [
+                ...names.map(dq),
+                { op: 'Concat', inputs: names.map((n) => `${n}_f`), outputs: ['c'], attrs: { axis } },
+                qz('c'),
+              ],
+              inits,
+              names,
+            );
+      const y = await run(
+        ort,
+        model,
+        Object.fromEntries(names.map((n, i) => [n, { data: xs[i]!, shape: shapes[i]! }])),
+      );
+      const ours = be.kernels.cat(
+        xs.map((x, i) => qt(x, shapes[i]!, qs[i]!)),
+        axis,
+        { scale: qo.s, zeroPoint: qo.z },
+        { engine: 'ort' },
+      );
       expect(mismatches(ours.data, y)).toBe(0);
       compared += y.length;
     }
@@ -233,9 +291,19 @@ describe.each(RUNTIMES)('engine ort, ops where node and web agree, vs %s', (_nam
       const shape = [int(r, 1, 2), int(r, 4, 8), int(r, 5, 12), int(r, 5, 12)];
       const x = codes(r, numel(shape), q.z);
       const attrs = { kernel_shape: k, strides: s, pads: [p[0], p[1], p[0], p[1]], count_include_pad: cip ? 1 : 0 };
-      const model = unaryModel(t % 4 < 2 ? 'qop' : 'qdq', t % 4 < 2 ? 'QLinearAveragePool' : 'AveragePool', attrs, q, q);
+      const model = unaryModel(
+        t % 4 < 2 ? 'qop' : 'qdq',
+        t % 4 < 2 ? 'QLinearAveragePool' : 'AveragePool',
+        attrs,
+        q,
+        q,
+      );
       const y = await run(ort, model, { x: { data: x, shape } });
-      const ours = be.kernels.avgPool2d(qt(x, shape, q), { kernelSize: k, stride: s, padding: p, countIncludePad: cip }, { engine: 'ort' });
+      const ours = be.kernels.avgPool2d(
+        qt(x, shape, q),
+        { kernelSize: k, stride: s, padding: p, countIncludePad: cip },
+        { engine: 'ort' },
+      );
       expect(mismatches(ours.data, y)).toBe(0);
       compared += y.length;
     }
@@ -248,10 +316,23 @@ describe.each(RUNTIMES)('engine ort, ops where node and web agree, vs %s', (_nam
     for (let t = 0; t < 30; t++) {
       const q = randQ(r);
       // HW a power of two with the same scale in and out makes Σ/HW land on exact halves.
-      const [h, w] = t % 2 === 0 ? ([[1, 2], [2, 2], [2, 4], [4, 4]] as const)[int(r, 0, 3)]! : [int(r, 1, 9), int(r, 1, 9)];
+      const [h, w] =
+        t % 2 === 0
+          ? (
+              [
+                [1, 2],
+                [2, 2],
+                [2, 4],
+                [4, 4],
+              ] as const
+            )[int(r, 0, 3)]!
+          : [int(r, 1, 9), int(r, 1, 9)];
       const shape = [int(r, 1, 2), int(r, 80, 160), h, w];
       const x = codes(r, numel(shape), q.z);
-      const model = t % 4 < 2 ? unaryModel('qop', 'QLinearGlobalAveragePool', { channels_last: 0 }, q, q) : unaryModel('qdq', 'GlobalAveragePool', {}, q, q);
+      const model =
+        t % 4 < 2
+          ? unaryModel('qop', 'QLinearGlobalAveragePool', { channels_last: 0 }, q, q)
+          : unaryModel('qdq', 'GlobalAveragePool', {}, q, q);
       const y = await run(ort, model, { x: { data: x, shape } });
       const ours = be.kernels.adaptiveAvgPool2d(qt(x, shape, q), 1, { engine: 'ort' });
       expect(mismatches(ours.data, y)).toBe(0);
@@ -295,11 +376,15 @@ describe.each(RUNTIMES)('engine ort, ops where node and web agree, vs %s', (_nam
       // Fine output scales make one-ulp differences (fma, PyTorch's formula) visible as codes.
       const qo = t % 2 ? { s: f32(2 ** (-14 + r() * 8)), z: int(r, 0, 255) } : outQ(r, qi, t);
       const swish = t % 2 === 0;
-      const model = swish ? unaryModel('qdq', 'HardSwish', {}, qi, qo, [], 14) : unaryModel('qdq', 'HardSigmoid', { alpha: { f: 1 / 6 }, beta: { f: 0.5 } }, qi, qo);
+      const model = swish
+        ? unaryModel('qdq', 'HardSwish', {}, qi, qo, [], 14)
+        : unaryModel('qdq', 'HardSigmoid', { alpha: { f: 1 / 6 }, beta: { f: 0.5 } }, qi, qo);
       const y = await run(ort, model, { x: { data: ALL_CODES, shape: [1, 256] } });
       const x = qt(ALL_CODES, [1, 256], qi);
       const out = { scale: qo.s, zeroPoint: qo.z };
-      const ours = swish ? be.kernels.hardswish(x, out, { engine: 'ort' }) : be.kernels.hardsigmoid(x, out, { engine: 'ort' });
+      const ours = swish
+        ? be.kernels.hardswish(x, out, { engine: 'ort' })
+        : be.kernels.hardsigmoid(x, out, { engine: 'ort' });
       expect(mismatches(ours.data, y)).toBe(0);
       compared += 256;
     }
@@ -316,7 +401,12 @@ const addMulQ = (s: AddQ) => ({ a: inQ(s.a), b: inQ(s.b), c: { scale: s.c.s, zer
 
 function binaryModel(form: 'qop' | 'qdq', op: 'Add' | 'Mul', s: AddQ): Uint8Array {
   const inits = [...qInits('a', s.a), ...qInits('b', s.b), ...qInits('y', s.c)];
-  if (form === 'qop') return onnxModel([{ op: `QLinear${op}`, ms: true, inputs: ['a', 'a_s', 'a_z', 'b', 'b_s', 'b_z', 'y_s', 'y_z'], outputs: ['y'] }], inits, ['a', 'b']);
+  if (form === 'qop')
+    return onnxModel(
+      [{ op: `QLinear${op}`, ms: true, inputs: ['a', 'a_s', 'a_z', 'b', 'b_s', 'b_z', 'y_s', 'y_z'], outputs: ['y'] }],
+      inits,
+      ['a', 'b'],
+    );
   return onnxModel([dq('a'), dq('b'), { op, inputs: ['a_f', 'b_f'], outputs: ['c'] }, qz('c')], inits, ['a', 'b']);
 }
 
@@ -326,7 +416,18 @@ function binaryModel(form: 'qop' | 'qdq', op: 'Add' | 'Mul', s: AddQ): Uint8Arra
  */
 function reluModel(form: 'qop' | 'qdq', op: 'Add' | 'Mul', s: AddQ): Uint8Array {
   const inits = [...qInits('a', s.a), ...qInits('b', s.b), ...qInits('y', s.c)];
-  if (form === 'qdq') return onnxModel([dq('a'), dq('b'), { op, inputs: ['a_f', 'b_f'], outputs: ['c'] }, { op: 'Relu', inputs: ['c'], outputs: ['r'] }, qz('r')], inits, ['a', 'b']);
+  if (form === 'qdq')
+    return onnxModel(
+      [
+        dq('a'),
+        dq('b'),
+        { op, inputs: ['a_f', 'b_f'], outputs: ['c'] },
+        { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+        qz('r'),
+      ],
+      inits,
+      ['a', 'b'],
+    );
   return onnxModel(
     [
       { op: `QLinear${op}`, ms: true, inputs: ['a', 'a_s', 'a_z', 'b', 'b_s', 'b_z', 'y_s', 'y_z'], outputs: ['t'] },
@@ -341,31 +442,65 @@ function reluModel(form: 'qop' | 'qdq', op: 'Add' | 'Mul', s: AddQ): Uint8Array 
 
 function randomAddQ(r: () => number, t: number): AddQ {
   const c = randQ(r);
-  if (t % 3 === 0) return { a: { s: f32(c.s * [0.5, 1, 2, 0.25, 1.5][int(r, 0, 4)]!), z: int(r, 0, 255) }, b: { s: f32(c.s * [0.5, 1, 0.25, 0.75][int(r, 0, 3)]!), z: int(r, 0, 255) }, c };
-  return { a: { s: f32(c.s * 2 ** (-3 + r() * 5)), z: int(r, 0, 255) }, b: { s: f32(c.s * 2 ** (-3 + r() * 5)), z: int(r, 0, 255) }, c };
+  if (t % 3 === 0)
+    return {
+      a: { s: f32(c.s * [0.5, 1, 2, 0.25, 1.5][int(r, 0, 4)]!), z: int(r, 0, 255) },
+      b: { s: f32(c.s * [0.5, 1, 0.25, 0.75][int(r, 0, 3)]!), z: int(r, 0, 255) },
+      c,
+    };
+  return {
+    a: { s: f32(c.s * 2 ** (-3 + r() * 5)), z: int(r, 0, 255) },
+    b: { s: f32(c.s * 2 ** (-3 + r() * 5)), z: int(r, 0, 255) },
+    c,
+  };
 }
 
 /** Pairs (a, b) where the x64 and wasm formulas give different codes for these qparams. */
 function disagreeing(s: AddQ, code: (a: number, b: number, tg: OrtTarget) => number, max: number): [number, number][] {
   const out: [number, number][] = [];
-  for (let a = 0; a < 256 && out.length < max; a++) for (let b = 0; b < 256 && out.length < max; b++) if (code(a, b, 'x64') !== code(a, b, 'wasm')) out.push([a, b]);
+  for (let a = 0; a < 256 && out.length < max; a++)
+    for (let b = 0; b < 256 && out.length < max; b++) if (code(a, b, 'x64') !== code(a, b, 'wasm')) out.push([a, b]);
   return out;
 }
 
 // Scale sets where QLinearMul's x64 and wasm formulas give different codes for some (a, b).
 const MUL_DISAGREEING: readonly AddQ[] = [
-  { a: { s: f32(0.04295160248875618), z: 195 }, b: { s: f32(0.020122848451137543), z: 97 }, c: { s: f32(0.15831677615642548), z: 198 } },
-  { a: { s: f32(0.03005692921578884), z: 212 }, b: { s: f32(0.13216625154018402), z: 251 }, c: { s: f32(0.9939824342727661), z: 89 } },
-  { a: { s: f32(0.025491854175925255), z: 5 }, b: { s: f32(0.03563447669148445), z: 113 }, c: { s: f32(0.113885797560215), z: 47 } },
+  {
+    a: { s: f32(0.04295160248875618), z: 195 },
+    b: { s: f32(0.020122848451137543), z: 97 },
+    c: { s: f32(0.15831677615642548), z: 198 },
+  },
+  {
+    a: { s: f32(0.03005692921578884), z: 212 },
+    b: { s: f32(0.13216625154018402), z: 251 },
+    c: { s: f32(0.9939824342727661), z: 89 },
+  },
+  {
+    a: { s: f32(0.025491854175925255), z: 5 },
+    b: { s: f32(0.03563447669148445), z: 113 },
+    c: { s: f32(0.113885797560215), z: 47 },
+  },
 ];
 
 // (input, output) qparams where MLAS's logistic table differs between x64 (FMA) and wasm, found by
 // searching; the first two use sigmoid's fixed output qparams (1/256, 0).
 const SIGMOID_DISAGREEING: readonly (readonly [Q, Q])[] = [
-  [{ s: f32(0.12964965403079987), z: 46 }, { s: 1 / 256, z: 0 }],
-  [{ s: f32(0.07235713303089142), z: 97 }, { s: 1 / 256, z: 0 }],
-  [{ s: f32(0.0932692438364029), z: 177 }, { s: f32(0.00014774224837310612), z: 210 }],
-  [{ s: f32(0.05486438795924187), z: 192 }, { s: f32(0.00027611665427684784), z: 63 }],
+  [
+    { s: f32(0.12964965403079987), z: 46 },
+    { s: 1 / 256, z: 0 },
+  ],
+  [
+    { s: f32(0.07235713303089142), z: 97 },
+    { s: 1 / 256, z: 0 },
+  ],
+  [
+    { s: f32(0.0932692438364029), z: 177 },
+    { s: f32(0.00014774224837310612), z: 210 },
+  ],
+  [
+    { s: f32(0.05486438795924187), z: 192 },
+    { s: f32(0.00027611665427684784), z: 63 },
+  ],
 ];
 
 // Input qparams (output (1/128, 128), tanh's default) found by searching: the first six where MLAS's tanh
@@ -386,199 +521,317 @@ const TANH_CRAFTED: readonly Q[] = [
 ];
 
 const BROADCASTS: readonly [readonly number[], readonly number[]][] = [
-  [[2, 4, 6, 7], [2, 4, 6, 7]],
-  [[2, 4, 6, 7], [1, 4, 1, 1]], // b scalar per span
-  [[1, 4, 1, 1], [2, 4, 6, 7]], // a scalar per span: ORT swaps the operands
+  [
+    [2, 4, 6, 7],
+    [2, 4, 6, 7],
+  ],
+  [
+    [2, 4, 6, 7],
+    [1, 4, 1, 1],
+  ], // b scalar per span
+  [
+    [1, 4, 1, 1],
+    [2, 4, 6, 7],
+  ], // a scalar per span: ORT swaps the operands
   [[2, 4, 6, 7], [7]],
-  [[12, 1], [1, 25]],
+  [
+    [12, 1],
+    [1, 25],
+  ],
 ];
 
-describe.each(RUNTIMES)('engine ort, add/mul/sigmoid/tanh/mean vs %s (target x64 for node, wasm for web)', (_name, ort, target) => {
-  const be: QuantizedBackend = createJsBackend();
+describe.each(RUNTIMES)(
+  'engine ort, add/mul/sigmoid/tanh/mean vs %s (target x64 for node, wasm for web)',
+  (_name, ort, target) => {
+    const be: QuantizedBackend = createJsBackend();
 
-  it.each(['Add', 'Mul'] as const)('%s: QLinear and QDQ, broadcast shapes, ≥ 5,000 random codes and the crafted pairs where the runtimes disagree', async (op) => {
-    const r = prng(op === 'Add' ? 606 : 707);
-    let compared = 0;
-    let crafted = 0;
-    for (let t = 0; t < 30; t++) {
-      const s = randomAddQ(r, t);
-      const [sa, sb] = BROADCASTS[t % BROADCASTS.length]!;
-      const a = codes(r, numel(sa), s.a.z);
-      const b = codes(r, numel(sb), s.b.z);
-      const y = await run(ort, binaryModel(t % 2 ? 'qdq' : 'qop', op, s), { a: { data: a, shape: sa }, b: { data: b, shape: sb } });
-      const out = { scale: s.c.s, zeroPoint: s.c.z };
-      const ours = op === 'Add' ? be.kernels.add(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target }) : be.kernels.mul(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target });
-      expect(ours.numel).toBe(y.length);
-      expect(mismatches(ours.data, y)).toBe(0);
-      compared += y.length;
-      // Crafted, every third set: pairs where x64 and wasm disagree, run as equal-shape vectors
-      // (≥ 2 elements); for add on the power-of-two-ratio sets (ties, where most disagreements are);
-      // mul disagrees rarely (1–2 pairs in ~1 % of scale sets), so it uses sets found by
-      // searching, MUL_DISAGREEING.
-      if (t % 3 !== (op === 'Add' ? 0 : 1)) continue;
-      const cs = op === 'Add' ? s : MUL_DISAGREEING[Math.floor(t / 3) % MUL_DISAGREEING.length]!;
-      const cq = addMulQ(cs);
-      const code = (qa: number, qb: number, tg: OrtTarget) => (op === 'Add' ? ortAddCode(qa, qb, cq, tg, false) : ortMulCode(qa, qb, cq, tg));
-      const pairs = disagreeing(cs, code, 64);
-      if (pairs.length === 0) continue;
-      while (pairs.length < 2) pairs.push(pairs[0]!);
-      const pa = Uint8Array.from(pairs, (p) => p[0]);
-      const pb = Uint8Array.from(pairs, (p) => p[1]);
-      const yc = await run(ort, binaryModel('qop', op, cs), { a: { data: pa, shape: [pa.length] }, b: { data: pb, shape: [pb.length] } });
-      const [ta, tb, oc] = [qt(pa, [pa.length], cs.a), qt(pb, [pb.length], cs.b), { scale: cs.c.s, zeroPoint: cs.c.z }];
-      const kc = op === 'Add' ? be.kernels.add(ta, tb, oc, { engine: 'ort', target }) : be.kernels.mul(ta, tb, oc, { engine: 'ort', target });
-      expect(mismatches(kc.data, yc)).toBe(0);
-      crafted += pairs.length;
-    }
-    expect(compared).toBeGreaterThanOrEqual(5000);
-    // Crafted disagreements exist (add: 0.2 % of random codes; mul: rare), so no formula fits both.
-    expect(crafted).toBeGreaterThan(0);
-  });
+    it.each(['Add', 'Mul'] as const)(
+      '%s: QLinear and QDQ, broadcast shapes, ≥ 5,000 random codes and the crafted pairs where the runtimes disagree',
+      async (op) => {
+        const r = prng(op === 'Add' ? 606 : 707);
+        let compared = 0;
+        let crafted = 0;
+        for (let t = 0; t < 30; t++) {
+          const s = randomAddQ(r, t);
+          const [sa, sb] = BROADCASTS[t % BROADCASTS.length]!;
+          const a = codes(r, numel(sa), s.a.z);
+          const b = codes(r, numel(sb), s.b.z);
+          const y = await run(ort, binaryModel(t % 2 ? 'qdq' : 'qop', op, s), {
+            a: { data: a, shape: sa },
+            b: { data: b, shape: sb },
+          });
+          const out = { scale: s.c.s, zeroPoint: s.c.z };
+          const ours =
+            op === 'Add'
+              ? be.kernels.add(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target })
+              : be.kernels.mul(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target });
+          expect(ours.numel).toBe(y.length);
+          expect(mismatches(ours.data, y)).toBe(0);
+          compared += y.length;
+          // Crafted, every third set: pairs where x64 and wasm disagree, run as equal-shape vectors
+          // (≥ 2 elements); for add on the power-of-two-ratio sets (ties, where most disagreements are);
+          // mul disagrees rarely (1–2 pairs in ~1 % of scale sets), so it uses sets found by
+          // searching, MUL_DISAGREEING.
+          if (t % 3 !== (op === 'Add' ? 0 : 1)) continue;
+          const cs = op === 'Add' ? s : MUL_DISAGREEING[Math.floor(t / 3) % MUL_DISAGREEING.length]!;
+          const cq = addMulQ(cs);
+          const code = (qa: number, qb: number, tg: OrtTarget) =>
+            op === 'Add' ? ortAddCode(qa, qb, cq, tg, false) : ortMulCode(qa, qb, cq, tg);
+          const pairs = disagreeing(cs, code, 64);
+          if (pairs.length === 0) continue;
+          while (pairs.length < 2) pairs.push(pairs[0]!);
+          const pa = Uint8Array.from(pairs, (p) => p[0]);
+          const pb = Uint8Array.from(pairs, (p) => p[1]);
+          const yc = await run(ort, binaryModel('qop', op, cs), {
+            a: { data: pa, shape: [pa.length] },
+            b: { data: pb, shape: [pb.length] },
+          });
+          const [ta, tb, oc] = [
+            qt(pa, [pa.length], cs.a),
+            qt(pb, [pb.length], cs.b),
+            { scale: cs.c.s, zeroPoint: cs.c.z },
+          ];
+          const kc =
+            op === 'Add'
+              ? be.kernels.add(ta, tb, oc, { engine: 'ort', target })
+              : be.kernels.mul(ta, tb, oc, { engine: 'ort', target });
+          expect(mismatches(kc.data, yc)).toBe(0);
+          crafted += pairs.length;
+        }
+        expect(compared).toBeGreaterThanOrEqual(5000);
+        // Crafted disagreements exist (add: 0.2 % of random codes; mul: rare), so no formula fits both.
+        expect(crafted).toBeGreaterThan(0);
+      },
+    );
 
-  // Calls of ≥ 16,384 codes look codes up in a 256×256 table of the formula, cached by parameters:
-  // the same shapes' both operand orders (ORT swaps when a is the per-span scalar), twice each so the
-  // second call reads the cached table.
-  it.each(['Add', 'Mul'] as const)('%s on ≥ 16,384 codes (the pair-table path): QLinear, same shape and both broadcast orders', async (op) => {
-    const r = prng(op === 'Add' ? 808 : 909);
-    const big: readonly [readonly number[], readonly number[]][] = [
-      [[2, 16, 32, 32], [2, 16, 32, 32]],
-      [[2, 16, 32, 32], [1, 16, 1, 1]],
-      [[1, 16, 1, 1], [2, 16, 32, 32]],
-    ];
-    for (const [t, [sa, sb]] of big.entries()) {
-      const s = randomAddQ(r, t);
-      const out = { scale: s.c.s, zeroPoint: s.c.z };
-      for (let call = 0; call < 2; call++) {
-        const a = codes(r, numel(sa), s.a.z);
-        const b = codes(r, numel(sb), s.b.z);
-        const y = await run(ort, binaryModel('qop', op, s), { a: { data: a, shape: sa }, b: { data: b, shape: sb } });
-        const f = op === 'Add' ? be.kernels.add : be.kernels.mul;
-        const ours = f(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target });
-        expect(ours.numel).toBe(2 * 16 * 32 * 32);
-        expect(mismatches(ours.data, y)).toBe(0);
-      }
-    }
-  });
+    // Calls of ≥ 16,384 codes look codes up in a 256×256 table of the formula, cached by parameters:
+    // the same shapes' both operand orders (ORT swaps when a is the per-span scalar), twice each so the
+    // second call reads the cached table.
+    it.each(['Add', 'Mul'] as const)(
+      '%s on ≥ 16,384 codes (the pair-table path): QLinear, same shape and both broadcast orders',
+      async (op) => {
+        const r = prng(op === 'Add' ? 808 : 909);
+        const big: readonly [readonly number[], readonly number[]][] = [
+          [
+            [2, 16, 32, 32],
+            [2, 16, 32, 32],
+          ],
+          [
+            [2, 16, 32, 32],
+            [1, 16, 1, 1],
+          ],
+          [
+            [1, 16, 1, 1],
+            [2, 16, 32, 32],
+          ],
+        ];
+        for (const [t, [sa, sb]] of big.entries()) {
+          const s = randomAddQ(r, t);
+          const out = { scale: s.c.s, zeroPoint: s.c.z };
+          for (let call = 0; call < 2; call++) {
+            const a = codes(r, numel(sa), s.a.z);
+            const b = codes(r, numel(sb), s.b.z);
+            const y = await run(ort, binaryModel('qop', op, s), {
+              a: { data: a, shape: sa },
+              b: { data: b, shape: sb },
+            });
+            const f = op === 'Add' ? be.kernels.add : be.kernels.mul;
+            const ours = f(qt(a, sa, s.a), qt(b, sb, s.b), out, { engine: 'ort', target });
+            expect(ours.numel).toBe(2 * 16 * 32 * 32);
+            expect(mismatches(ours.data, y)).toBe(0);
+          }
+        }
+      },
+    );
 
-  it('addRelu, mulRelu = QLinearAdd/Mul → DQ → Relu → Q (any output zp) and QDQ Add/Mul → Relu → Q with output zp 0, ≥ 10,000 codes', async () => {
-    const r = prng(1111);
-    const shape = [2, 4, 6, 7];
-    let compared = 0;
-    let floatPath = 0;
-    for (let t = 0; t < 24; t++) {
-      const s0 = randomAddQ(r, t);
-      // Half the sets with output zp 0 (what calibration gives after a ReLU).
-      const s: AddQ = t % 2 ? s0 : { ...s0, c: { s: s0.c.s, z: 0 } };
-      const a = codes(r, numel(shape), s.a.z);
-      const b = codes(r, numel(shape), s.b.z);
-      const out = { scale: s.c.s, zeroPoint: s.c.z };
-      for (const op of ['Add', 'Mul'] as const) {
-        const ours = (op === 'Add' ? be.kernels.addRelu : be.kernels.mulRelu)(qt(a, shape, s.a), qt(b, shape, s.b), out, { engine: 'ort', target });
-        const yq = await run(ort, reluModel('qop', op, s), { a: { data: a, shape }, b: { data: b, shape } });
-        expect(mismatches(ours.data, yq)).toBe(0);
-        compared += yq.length;
-        if (s.c.z !== 0 && op === 'Add') {
-          // Output zp ≠ 0: ORT keeps the QDQ Add + Relu in float, Q(max(0, f32(DQ(a) + DQ(b)))),
-          // which is not the kernel's formula (docs/numerics.md); checked here so the limit is exact.
-          const yd = await run(ort, reluModel('qdq', op, s), { a: { data: a, shape }, b: { data: b, shape } });
-          const float = Uint8Array.from(a, (qa, i) => ortQuantize(Math.max(0, f32(ortDequantize(qa, s.a.s, s.a.z) + ortDequantize(b[i]!, s.b.s, s.b.z))), s.c.s, s.c.z));
-          expect(mismatches(float, yd)).toBe(0);
-          floatPath += mismatches(ours.data, yd);
-        } else if (s.c.z === 0) {
-          const yd = await run(ort, reluModel('qdq', op, s), { a: { data: a, shape }, b: { data: b, shape } });
-          expect(mismatches(ours.data, yd)).toBe(0);
-          compared += yd.length;
+    it('addRelu, mulRelu = QLinearAdd/Mul → DQ → Relu → Q (any output zp) and QDQ Add/Mul → Relu → Q with output zp 0, ≥ 10,000 codes', async () => {
+      const r = prng(1111);
+      const shape = [2, 4, 6, 7];
+      let compared = 0;
+      let floatPath = 0;
+      for (let t = 0; t < 24; t++) {
+        const s0 = randomAddQ(r, t);
+        // Half the sets with output zp 0 (what calibration gives after a ReLU).
+        const s: AddQ = t % 2 ? s0 : { ...s0, c: { s: s0.c.s, z: 0 } };
+        const a = codes(r, numel(shape), s.a.z);
+        const b = codes(r, numel(shape), s.b.z);
+        const out = { scale: s.c.s, zeroPoint: s.c.z };
+        for (const op of ['Add', 'Mul'] as const) {
+          const ours = (op === 'Add' ? be.kernels.addRelu : be.kernels.mulRelu)(
+            qt(a, shape, s.a),
+            qt(b, shape, s.b),
+            out,
+            { engine: 'ort', target },
+          );
+          const yq = await run(ort, reluModel('qop', op, s), { a: { data: a, shape }, b: { data: b, shape } });
+          expect(mismatches(ours.data, yq)).toBe(0);
+          compared += yq.length;
+          if (s.c.z !== 0 && op === 'Add') {
+            // Output zp ≠ 0: ORT keeps the QDQ Add + Relu in float, Q(max(0, f32(DQ(a) + DQ(b)))),
+            // which is not the kernel's formula (docs/numerics.md); checked here so the limit is exact.
+            const yd = await run(ort, reluModel('qdq', op, s), { a: { data: a, shape }, b: { data: b, shape } });
+            const float = Uint8Array.from(a, (qa, i) =>
+              ortQuantize(
+                Math.max(0, f32(ortDequantize(qa, s.a.s, s.a.z) + ortDequantize(b[i]!, s.b.s, s.b.z))),
+                s.c.s,
+                s.c.z,
+              ),
+            );
+            expect(mismatches(float, yd)).toBe(0);
+            floatPath += mismatches(ours.data, yd);
+          } else if (s.c.z === 0) {
+            const yd = await run(ort, reluModel('qdq', op, s), { a: { data: a, shape }, b: { data: b, shape } });
+            expect(mismatches(ours.data, yd)).toBe(0);
+            compared += yd.length;
+          }
         }
       }
-    }
-    expect(compared).toBeGreaterThanOrEqual(10000);
-    expect(floatPath).toBeGreaterThan(0);
-  });
+      expect(compared).toBeGreaterThanOrEqual(10000);
+      expect(floatPath).toBeGreaterThan(0);
+    });
 
-  it('sigmoid = QLinearSigmoid and QDQ Sigmoid: MLAS logistic table (x64: FMA, wasm: multiply-add), all 256 codes × scale sets incl. disagreeing ones', async () => {
-    const r = prng(808);
-    let compared = 0;
-    let disagreeingSets = 0;
-    const table = (qi: Q, qo: Q, tg: OrtTarget) => Uint8Array.from(ALL_CODES, (c) => ortQuantize(ortLogistic(ortDequantize(c, qi.s, qi.z), tg), qo.s, qo.z));
-    for (let t = 0; t < 20 + SIGMOID_DISAGREEING.length; t++) {
-      // 20 random sets (every fourth with the fixed (1/256, 0)), then the searched disagreeing ones.
-      const [qi, qo] =
-        t < 20
-          ? [{ s: f32(2 ** (-7 + r() * 7)), z: int(r, 0, 255) }, t % 4 === 0 ? { s: 1 / 256, z: 0 } : { s: f32(2 ** (-14 + r() * 8)), z: int(r, 0, 255) }]
-          : SIGMOID_DISAGREEING[t - 20]!;
-      if (mismatches(table(qi, qo, 'x64'), table(qi, qo, 'wasm')) > 0) disagreeingSets++;
-      const y = await run(ort, unaryModel(t % 2 ? 'qdq' : 'qop', t % 2 ? 'Sigmoid' : 'QLinearSigmoid', {}, qi, qo), { x: { data: ALL_CODES, shape: [1, 256] } });
-      expect(mismatches(table(qi, qo, target), y)).toBe(0);
-      const ours = be.kernels.sigmoid(qt(ALL_CODES, [1, 256], qi), { scale: qo.s, zeroPoint: qo.z }, { engine: 'ort', target });
-      expect(mismatches(ours.data, y)).toBe(0);
-      compared += 256;
-    }
-    expect(compared).toBeGreaterThanOrEqual(5000);
-    expect(disagreeingSets).toBeGreaterThanOrEqual(SIGMOID_DISAGREEING.length);
-  });
+    it('sigmoid = QLinearSigmoid and QDQ Sigmoid: MLAS logistic table (x64: FMA, wasm: multiply-add), all 256 codes × scale sets incl. disagreeing ones', async () => {
+      const r = prng(808);
+      let compared = 0;
+      let disagreeingSets = 0;
+      const table = (qi: Q, qo: Q, tg: OrtTarget) =>
+        Uint8Array.from(ALL_CODES, (c) => ortQuantize(ortLogistic(ortDequantize(c, qi.s, qi.z), tg), qo.s, qo.z));
+      for (let t = 0; t < 20 + SIGMOID_DISAGREEING.length; t++) {
+        // 20 random sets (every fourth with the fixed (1/256, 0)), then the searched disagreeing ones.
+        const [qi, qo] =
+          t < 20
+            ? [
+                { s: f32(2 ** (-7 + r() * 7)), z: int(r, 0, 255) },
+                t % 4 === 0 ? { s: 1 / 256, z: 0 } : { s: f32(2 ** (-14 + r() * 8)), z: int(r, 0, 255) },
+              ]
+            : SIGMOID_DISAGREEING[t - 20]!;
+        if (mismatches(table(qi, qo, 'x64'), table(qi, qo, 'wasm')) > 0) disagreeingSets++;
+        const y = await run(ort, unaryModel(t % 2 ? 'qdq' : 'qop', t % 2 ? 'Sigmoid' : 'QLinearSigmoid', {}, qi, qo), {
+          x: { data: ALL_CODES, shape: [1, 256] },
+        });
+        expect(mismatches(table(qi, qo, target), y)).toBe(0);
+        const ours = be.kernels.sigmoid(
+          qt(ALL_CODES, [1, 256], qi),
+          { scale: qo.s, zeroPoint: qo.z },
+          { engine: 'ort', target },
+        );
+        expect(mismatches(ours.data, y)).toBe(0);
+        compared += 256;
+      }
+      expect(compared).toBeGreaterThanOrEqual(5000);
+      expect(disagreeingSets).toBeGreaterThanOrEqual(SIGMOID_DISAGREEING.length);
+    });
 
-  it('tanh = QDQ Tanh (DQ → MLAS tanh → Q): x64 fuses the multiply-adds, wasm does not, all 256 codes × 36 scale sets incl. 12 crafted', async () => {
-    const r = prng(909);
-    const table = (qi: Q, qo: Q, f: (x: number) => number) => Uint8Array.from(ALL_CODES, (c) => ortQuantize(f(ortDequantize(c, qi.s, qi.z)), qo.s, qo.z));
-    let compared = 0;
-    let targetsDiffer = 0;
-    let libmOff = 0;
-    for (let t = 0; t < 24 + TANH_CRAFTED.length; t++) {
-      // 24 random sets (every third with the default (1/128, 128), the others fine), then the crafted ones.
-      const [qi, qo] =
-        t < 24
-          ? [{ s: f32(2 ** (-7 + r() * 6)), z: int(r, 0, 255) }, t % 3 === 0 ? { s: 1 / 128, z: 128 } : { s: f32(2 ** (-16 + r() * 8)), z: int(r, 0, 255) }]
-          : [TANH_CRAFTED[t - 24]!, { s: 1 / 128, z: 128 }];
-      // Shapes of 256 elements: MLAS's vector loop and its tail see different positions.
-      const shape = [[1, 256], [256, 1], [1, 1, 16, 16]][t % 3]!;
-      const y = await run(ort, unaryModel('qdq', 'Tanh', {}, qi, qo), { x: { data: ALL_CODES, shape } });
-      const ours = be.kernels.tanh(qt(ALL_CODES, shape, qi), { scale: qo.s, zeroPoint: qo.z }, { engine: 'ort', target });
-      expect(mismatches(ours.data, y)).toBe(0);
-      if (mismatches(table(qi, qo, (x) => ortTanh(x, 'x64')), table(qi, qo, (x) => ortTanh(x, 'wasm'))) > 0) targetsDiffer++;
-      libmOff += mismatches(table(qi, qo, (x) => f32(Math.tanh(x))), y);
-      compared += 256;
-    }
-    expect(compared).toBeGreaterThanOrEqual(9000);
-    // The crafted sets discriminate: the two builds differ on 6 of them, and f32(tanh(x)) misses codes.
-    expect(targetsDiffer).toBeGreaterThanOrEqual(6);
-    expect(libmOff).toBeGreaterThan(0);
-  });
+    it('tanh = QDQ Tanh (DQ → MLAS tanh → Q): x64 fuses the multiply-adds, wasm does not, all 256 codes × 36 scale sets incl. 12 crafted', async () => {
+      const r = prng(909);
+      const table = (qi: Q, qo: Q, f: (x: number) => number) =>
+        Uint8Array.from(ALL_CODES, (c) => ortQuantize(f(ortDequantize(c, qi.s, qi.z)), qo.s, qo.z));
+      let compared = 0;
+      let targetsDiffer = 0;
+      let libmOff = 0;
+      for (let t = 0; t < 24 + TANH_CRAFTED.length; t++) {
+        // 24 random sets (every third with the default (1/128, 128), the others fine), then the crafted ones.
+        const [qi, qo] =
+          t < 24
+            ? [
+                { s: f32(2 ** (-7 + r() * 6)), z: int(r, 0, 255) },
+                t % 3 === 0 ? { s: 1 / 128, z: 128 } : { s: f32(2 ** (-16 + r() * 8)), z: int(r, 0, 255) },
+              ]
+            : [TANH_CRAFTED[t - 24]!, { s: 1 / 128, z: 128 }];
+        // Shapes of 256 elements: MLAS's vector loop and its tail see different positions.
+        const shape = [
+          [1, 256],
+          [256, 1],
+          [1, 1, 16, 16],
+        ][t % 3]!;
+        const y = await run(ort, unaryModel('qdq', 'Tanh', {}, qi, qo), { x: { data: ALL_CODES, shape } });
+        const ours = be.kernels.tanh(
+          qt(ALL_CODES, shape, qi),
+          { scale: qo.s, zeroPoint: qo.z },
+          { engine: 'ort', target },
+        );
+        expect(mismatches(ours.data, y)).toBe(0);
+        if (
+          mismatches(
+            table(qi, qo, (x) => ortTanh(x, 'x64')),
+            table(qi, qo, (x) => ortTanh(x, 'wasm')),
+          ) > 0
+        )
+          targetsDiffer++;
+        libmOff += mismatches(
+          table(qi, qo, (x) => f32(Math.tanh(x))),
+          y,
+        );
+        compared += 256;
+      }
+      expect(compared).toBeGreaterThanOrEqual(9000);
+      // The crafted sets discriminate: the two builds differ on 6 of them, and f32(tanh(x)) misses codes.
+      expect(targetsDiffer).toBeGreaterThanOrEqual(6);
+      expect(libmOff).toBeGreaterThan(0);
+    });
 
-  it('mean = QDQ ReduceMean over the innermost dims: float32 sum (wasm: left to right; x64: Eigen SSE packets by row alignment) / n, ≥ 3,000 codes', async () => {
-    const r = prng(1010);
-    let compared = 0;
-    let targetsDiffer = 0;
-    for (let t = 0; t < 84; t++) {
-      const q = randQ(r);
-      // Rows of 1..520 floats at every alignment; the last sets reduce everything (one long row).
-      const shape = t < 80 ? [int(r, 1, 4), int(r, 1, 16), int(r, 1, 13), int(r, 1, 40)] : [1, int(r, 2, 4), int(r, 20, 40), int(r, 20, 40)];
-      const axes = t >= 80 ? [0, 1, 2, 3] : [[3], [2, 3], [1, 2, 3]][t % 3]!;
-      const x = codes(r, numel(shape), q.z);
-      const y = await run(ort, unaryModel('qdq', 'ReduceMean', { axes, keepdims: t % 2 }, q, q), { x: { data: x, shape } });
-      const xq = qt(x, shape, q);
-      const ours = be.kernels.mean(xq, { dim: axes, keepdim: t % 2 === 1 }, { engine: 'ort', target });
-      expect(mismatches(ours.data, y)).toBe(0);
-      targetsDiffer += mismatches(be.kernels.mean(xq, { dim: axes }, { engine: 'ort', target: 'x64' }).data, be.kernels.mean(xq, { dim: axes }, { engine: 'ort', target: 'wasm' }).data);
-      compared += y.length;
-    }
-    expect(compared).toBeGreaterThanOrEqual(3000);
-    // The summation orders give different codes on some rows, so each runtime matched only its own.
-    expect(targetsDiffer).toBeGreaterThan(0);
-  });
-});
+    it('mean = QDQ ReduceMean over the innermost dims: float32 sum (wasm: left to right; x64: Eigen SSE packets by row alignment) / n, ≥ 3,000 codes', async () => {
+      const r = prng(1010);
+      let compared = 0;
+      let targetsDiffer = 0;
+      for (let t = 0; t < 84; t++) {
+        const q = randQ(r);
+        // Rows of 1..520 floats at every alignment; the last sets reduce everything (one long row).
+        const shape =
+          t < 80
+            ? [int(r, 1, 4), int(r, 1, 16), int(r, 1, 13), int(r, 1, 40)]
+            : [1, int(r, 2, 4), int(r, 20, 40), int(r, 20, 40)];
+        const axes = t >= 80 ? [0, 1, 2, 3] : [[3], [2, 3], [1, 2, 3]][t % 3]!;
+        const x = codes(r, numel(shape), q.z);
+        const y = await run(ort, unaryModel('qdq', 'ReduceMean', { axes, keepdims: t % 2 }, q, q), {
+          x: { data: x, shape },
+        });
+        const xq = qt(x, shape, q);
+        const ours = be.kernels.mean(xq, { dim: axes, keepdim: t % 2 === 1 }, { engine: 'ort', target });
+        expect(mismatches(ours.data, y)).toBe(0);
+        targetsDiffer += mismatches(
+          be.kernels.mean(xq, { dim: axes }, { engine: 'ort', target: 'x64' }).data,
+          be.kernels.mean(xq, { dim: axes }, { engine: 'ort', target: 'wasm' }).data,
+        );
+        compared += y.length;
+      }
+      expect(compared).toBeGreaterThanOrEqual(3000);
+      // The summation orders give different codes on some rows, so each runtime matched only its own.
+      expect(targetsDiffer).toBeGreaterThan(0);
+    });
+  },
+);
 
 describe('engine ort: supports() and options', () => {
   const be = createJsBackend();
 
   it('claims every non-GEMM op whose ORT formula is established, for both targets', () => {
-    for (const op of ['add', 'addRelu', 'mul', 'mulRelu', 'cat', 'relu6', 'hardtanh', 'clamp', 'hardswish', 'hardsigmoid', 'sigmoid', 'tanh', 'avgPool2d', 'adaptiveAvgPool2d', 'mean'] as const) {
+    for (const op of [
+      'add',
+      'addRelu',
+      'mul',
+      'mulRelu',
+      'cat',
+      'relu6',
+      'hardtanh',
+      'clamp',
+      'hardswish',
+      'hardsigmoid',
+      'sigmoid',
+      'tanh',
+      'avgPool2d',
+      'adaptiveAvgPool2d',
+      'mean',
+    ] as const) {
       expect(be.supports(op, { engine: 'ort' }), op).toBe(true);
     }
   });
 
   it('rejects an unknown target and a mean over dims that are not innermost', () => {
     const x = qt(ALL_CODES, [4, 64], { s: 0.1, z: 3 });
-    expect(() => be.kernels.tanh(x, undefined, { engine: 'ort', target: 'arm64' as 'x64' })).toThrow(/target "arm64" is not an ONNX Runtime build/);
+    expect(() => be.kernels.tanh(x, undefined, { engine: 'ort', target: 'arm64' as 'x64' })).toThrow(
+      /target "arm64" is not an ONNX Runtime build/,
+    );
     expect(() => be.kernels.mean(x, { dim: 0 }, { engine: 'ort' })).toThrow(/not the innermost dims/);
   });
 });

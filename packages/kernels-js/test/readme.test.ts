@@ -10,5 +10,7 @@ test('README op × engine table equals OP_NAMES', () => {
     const claimed: readonly string[] = OP_NAMES[op].engines;
     return `| \`${op}\` | ${ENGINES.map((e) => (claimed.includes(e) ? '✓' : '–')).join(' | ')} | ${OP_NAMES[op].torchOp} |`;
   });
-  expect(table).toBe(['| op | qnnpack | onednn | ort | fbgemm | PyTorch |', '|---|---|---|---|---|---|', ...rows].join('\n'));
+  expect(table).toBe(
+    ['| op | qnnpack | onednn | ort | fbgemm | PyTorch |', '|---|---|---|---|---|---|', ...rows].join('\n'),
+  );
 });

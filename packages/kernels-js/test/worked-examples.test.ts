@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { createJsBackend } from '../src/index.js';
 
 // spec pytorch-semantics.md §5.2 "Worked example [V e14, both engines agree here]".
-const x = new QTensor(Uint8Array.of(178, 103), [1, 2], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.01, zeroPoint: 128 });
+const x = new QTensor(Uint8Array.of(178, 103), [1, 2], 'quint8', {
+  qscheme: 'per_tensor_affine',
+  scale: 0.01,
+  zeroPoint: 128,
+});
 const w = new QTensor(Int8Array.of(64, -127, 21, 42), [2, 2], 'qint8', {
   qscheme: 'per_tensor_affine',
   scale: 0.004705882631242275,
@@ -27,7 +31,17 @@ describe('linear: the spec §5.2 worked example', () => {
     const records: TraceRecord[] = [];
     be.kernels.linear(x, be.prepackLinear(w, bias), out, { trace: { index: 'all', sink: (r) => records.push(r) } });
     const [r0, r1] = records as GemmTraceRecord[];
-    expect(r0).toMatchObject({ kind: 'gemm', op: 'linear', engine: 'qnnpack', index: 0, channel: 0, acc: 6375, biasKind: 'int32', bias: 1062, output: 170 });
+    expect(r0).toMatchObject({
+      kind: 'gemm',
+      op: 'linear',
+      engine: 'qnnpack',
+      index: 0,
+      channel: 0,
+      acc: 6375,
+      biasKind: 'int32',
+      bias: 1062,
+      output: 170,
+    });
     expect(r0!.multiplier).toBe(0.009411764331161976);
     expect(r0!.preRound).toBe(Math.fround(69.99529));
     expect(r0!.input.codes).toEqual([178, 103]);

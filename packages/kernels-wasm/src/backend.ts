@@ -52,7 +52,11 @@ export const WASM_BACKEND_NAME = 'wasm';
 
 /** The ops with a wasm kernel; every other op's `supports()` is false (run them on kernels-js). */
 export const WASM_OPS: readonly OpName[] = [
-  'conv2d', 'conv2dRelu', 'linear', 'linearRelu', 'linearDynamic',
+  'conv2d',
+  'conv2dRelu',
+  'linear',
+  'linearRelu',
+  'linearDynamic',
   ...(Object.keys(ng.WASM_NON_GEMM_ENGINES) as OpName[]),
 ];
 
@@ -77,7 +81,10 @@ function toUrl(u: string | URL): URL {
 export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBackend {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw new QuantError('INVALID_ARGUMENT', `createWasmBackend: threads ${threads} must be an integer in 1..64; pass 1 for no workers.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `createWasmBackend: threads ${threads} must be an integer in 1..64; pass 1 for no workers.`,
+    );
   }
   let abi: KernelsAbi | undefined;
   let pool: ThreadPool | undefined;
@@ -88,7 +95,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
 
   const ready = (what: string): KernelsAbi => {
     if (!abi || !runner) {
-      throw new QuantError('BACKEND_INIT_FAILED', `${what}: the wasm backend is not initialized; await backend.init() first.`);
+      throw new QuantError(
+        'BACKEND_INIT_FAILED',
+        `${what}: the wasm backend is not initialized; await backend.init() first.`,
+      );
     }
     return abi;
   };
@@ -133,7 +143,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
       runner = inlineRunner(abi);
     },
     engines: {
-      ...(Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<Record<OpName, readonly Engine[]>>),
+      ...(Object.fromEntries(WASM_OPS.map((op) => [op, WASM_GEMM_ENGINES])) as Partial<
+        Record<OpName, readonly Engine[]>
+      >),
       linearDynamic: WASM_LINEAR_DYNAMIC_ENGINES,
       ...ng.WASM_NON_GEMM_ENGINES,
     },

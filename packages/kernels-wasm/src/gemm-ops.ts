@@ -95,7 +95,14 @@ function cachedRequantization(
   args: Omit<Parameters<typeof gemmCallRequantization>[0], 'layer'>,
   layer: () => string,
 ): GemmRequantization {
-  const key = [args.engine, args.relu, args.input.scale, args.input.zeroPoint, args.out.scale, args.out.zeroPoint] as const;
+  const key = [
+    args.engine,
+    args.relu,
+    args.input.scale,
+    args.input.zeroPoint,
+    args.out.scale,
+    args.out.zeroPoint,
+  ] as const;
   const hit = packed.cache;
   if (hit && key.every((v, i) => Object.is(v, hit.key[i]))) return hit.rq;
   const rq = gemmCallRequantization({ ...args, layer: layer() });
@@ -109,7 +116,10 @@ function cachedRequantization(
 
 function checkLive(op: OpName, packed: { ptr: number }): void {
   if (packed.ptr === 0) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: the packed weight was freed by dispose(); prepack it again on a live backend.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: the packed weight was freed by dispose(); prepack it again on a live backend.`,
+    );
   }
 }
 
@@ -144,7 +154,9 @@ function requantCall(
     zeroPointBeforeRounding: rq.engine === 'onednn',
     qnnpackSaturation: rq.engine === 'qnnpack',
   };
-  return fbias ? ['q8_requant_minmax_fbias__wasmsimd', abi.requantFbiasArgs(args)] : ['q8_requant_minmax_fp32__wasmsimd', abi.requantFp32Args(args)];
+  return fbias
+    ? ['q8_requant_minmax_fbias__wasmsimd', abi.requantFbiasArgs(args)]
+    : ['q8_requant_minmax_fp32__wasmsimd', abi.requantFp32Args(args)];
 }
 
 /** `build()`, or the weight's last units when `key` equals the last call's value by value. */
@@ -187,7 +199,13 @@ function linearAccumulators(
   abi: KernelsAbi,
   runner: Runner,
   a: {
-    x: number; a: number; tmp: number; acc: number; m: number; zeroPoint: number; w: WasmPackedLinear;
+    x: number;
+    a: number;
+    tmp: number;
+    acc: number;
+    m: number;
+    zeroPoint: number;
+    w: WasmPackedLinear;
     requant?: { rq: GemmRequantization; out: number };
   },
   serial?: Serial,
@@ -215,7 +233,12 @@ function linearAccumulators(
     const blocks: { r0: number; r1: number; n0: number; n1: number }[] = [];
     for (const [rb0, rb1] of splitRange(rowBlocks, rowParts)) {
       for (const [cb0, cb1] of splitRange(colBlocks, colParts)) {
-        blocks.push({ r0: rb0 * ROW_BLOCK, r1: Math.min(rb1 * ROW_BLOCK, m), n0: cb0 * block, n1: Math.min(cb1 * block, n) });
+        blocks.push({
+          r0: rb0 * ROW_BLOCK,
+          r1: Math.min(rb1 * ROW_BLOCK, m),
+          n0: cb0 * block,
+          n1: Math.min(cb1 * block, n),
+        });
       }
     }
     // Tail blocks are cut by rows, on the 4-row groups of the packed activation, so each piece
@@ -231,12 +254,17 @@ function linearAccumulators(
       else {
         for (let r = r0; r < r1; r += ROW_BLOCK) {
           const rows = Math.min(ROW_BLOCK, r1 - r);
-          calls.push(['qs16_gemm_4x8__wasmsimd', [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp]]);
+          calls.push([
+            'qs16_gemm_4x8__wasmsimd',
+            [a.a + (r / 4) * kp * 8, w.packed.ptr, a.acc + r * n * 4, n * 4, rows, n0, n1, kp],
+          ]);
         }
       }
       if (a.requant) {
         const shape = { rows: r1 - r0, cols: n1 - n0, stride: n, perRow: false, channel0: n0 };
-        calls.push(requantCall(abi, a.requant.rq, w.packed, a.acc + (r0 * n + n0) * 4, a.requant.out + r0 * n + n0, shape));
+        calls.push(
+          requantCall(abi, a.requant.rq, w.packed, a.acc + (r0 * n + n0) * 4, a.requant.out + r0 * n + n0, shape),
+        );
       }
       return calls;
     });
@@ -254,7 +282,14 @@ export const WASM_LINEAR_DYNAMIC_ENGINES: readonly Engine[] = ['qnnpack', 'onedn
  * with `ChooseQuantizationParams(min, max, 0, 255)`, reduce_range ignored; onednn: oneDNN's reorder,
  * reduce_range honoured), int32 accumulators on the wasm GEMM, then each engine's float output.
  */
-export function linearDynamic(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Tensor, w: WasmPackedLinear, opts: LinearDynamicOptions | undefined): Tensor {
+export function linearDynamic(
+  abi: KernelsAbi,
+  runner: Runner,
+  ctx: EngineContext,
+  x: Tensor,
+  w: WasmPackedLinear,
+  opts: LinearDynamicOptions | undefined,
+): Tensor {
   const op: OpName = 'linearDynamic';
   const engine = resolveEngine(op, opts, ctx);
   const k = checkLinearDynamicInput(op, engine, x, w.inFeatures, WASM_LINEAR_DYNAMIC_ENGINES);
@@ -263,17 +298,44 @@ export function linearDynamic(abi: KernelsAbi, runner: Runner, ctx: EngineContex
   const m = x.numel / k;
   const n = w.channels.outChannels;
   const heap = abi.heap;
-  const [xp, ap, tmp, acc] = heap.scratch([m * k + 16, ...linearScratch(m, w), m * n * 4], () => `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`) as [
-    number, number, number, number,
-  ];
+  const [xp, ap, tmp, acc] = heap.scratch(
+    [m * k + 16, ...linearScratch(m, w), m * n * 4],
+    () => `${op} [${x.shape.join(', ')}] × [${n}, ${k}]`,
+  ) as [number, number, number, number];
   heap.u8().set(xq.data as Uint8Array, xp);
-  linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: (xq.qparams as PerTensorQparams).zeroPoint, w });
+  linearAccumulators(abi, runner, {
+    x: xp,
+    a: ap,
+    tmp,
+    acc,
+    m,
+    zeroPoint: (xq.qparams as PerTensorQparams).zeroPoint,
+    w,
+  });
   const accs = heap.i32(acc, m * n).slice();
-  return linearDynamicOutput({ op, engine, x, xq, weight: w.channels, bias: w.bias, opts, acc: (index) => accs[index]! });
+  return linearDynamicOutput({
+    op,
+    engine,
+    x,
+    xq,
+    weight: w.channels,
+    bias: w.bias,
+    opts,
+    acc: (index) => accs[index]!,
+  });
 }
 
 /** `x · Wᵀ + b` over the last dimension, requantized per the call's engine. */
-export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: QTensor, w: WasmPackedLinear, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
+export function linear(
+  abi: KernelsAbi,
+  runner: Runner,
+  ctx: EngineContext,
+  x: QTensor,
+  w: WasmPackedLinear,
+  out: OutQparams,
+  opts: KernelOptions | undefined,
+  relu: boolean,
+): QTensor {
   const op: OpName = relu ? 'linearRelu' : 'linear';
   const engine = resolveEngine(op, opts, ctx);
   const xq = checkGemmActivation(op, x, null);
@@ -281,7 +343,12 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const k = checkInFeatures(op, x.shape, w.inFeatures);
   checkLive(op, w.packed);
   const n = w.channels.outChannels;
-  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu }, () => `linear weight [${n}, ${k}]`);
+  const rq = cachedRequantization(
+    abi,
+    w.packed,
+    { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu },
+    () => `linear weight [${n}, ${k}]`,
+  );
   const m = x.numel / k;
   const heap = abi.heap;
   const [xp, ap, tmp, acc, yp] = heap.scratch(
@@ -291,17 +358,31 @@ export function linear(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   {
     heap.u8().set(x.data as Uint8Array, xp);
     let y = new Uint8Array(0);
-    linearAccumulators(abi, runner, { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w, requant: { rq, out: yp } }, (lanes) => (y = resultBytes(m * n, lanes)));
+    linearAccumulators(
+      abi,
+      runner,
+      { x: xp, a: ap, tmp, acc, m, zeroPoint: xq.zeroPoint, w, requant: { rq, out: yp } },
+      (lanes) => (y = resultBytes(m * n, lanes)),
+    );
     y.set(heap.u8().subarray(yp, yp + m * n));
     const trace = opts?.trace;
     if (trace !== undefined) {
       const accs = heap.i32(acc, m * n).slice();
       emitGemmTrace({
-        op, trace, rq, input: xq, weight: w.channels, output: y,
+        op,
+        trace,
+        rq,
+        input: xq,
+        weight: w.channels,
+        output: y,
         operands: (index) => ({ ...linearTraceOperands(index, n, k, x.data, w.channels.codes), acc: accs[index]! }),
       });
     }
-    return new QTensor(y, [...x.shape.slice(0, -1), n], 'quint8', { qscheme: 'per_tensor_affine', scale: o.scale, zeroPoint: o.zeroPoint });
+    return new QTensor(y, [...x.shape.slice(0, -1), n], 'quint8', {
+      qscheme: 'per_tensor_affine',
+      scale: o.scale,
+      zeroPoint: o.zeroPoint,
+    });
   }
 }
 
@@ -327,7 +408,16 @@ function chunkPixels(kp: number, pixels: number, lanes: number): number {
 }
 
 /** NCHW conv2d, requantized per the call's engine. */
-export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: QTensor, w: WasmPackedConv2d, out: OutQparams, opts: KernelOptions | undefined, relu: boolean): QTensor {
+export function conv2d(
+  abi: KernelsAbi,
+  runner: Runner,
+  ctx: EngineContext,
+  x: QTensor,
+  w: WasmPackedConv2d,
+  out: OutQparams,
+  opts: KernelOptions | undefined,
+  relu: boolean,
+): QTensor {
   const op: OpName = relu ? 'conv2dRelu' : 'conv2d';
   const engine = resolveEngine(op, opts, ctx);
   const xq = checkGemmActivation(op, x, 4);
@@ -335,7 +425,12 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   const geom = conv2dGeometry(op, x.shape, w);
   const { N, C, H, W, OC, ICG, KH, KW, G, OCG, sh, sw, ph, pw, dh, dw, OH, OW } = geom;
   checkLive(op, w.packed);
-  const rq = cachedRequantization(abi, w.packed, { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu }, () => `conv2d weight [${w.kernelShape.join(', ')}]`);
+  const rq = cachedRequantization(
+    abi,
+    w.packed,
+    { op, engine, input: xq, weight: w.channels, bias: w.bias, out: o, relu },
+    () => `conv2d weight [${w.kernelShape.join(', ')}]`,
+  );
   const P = OH * OW;
   const kp = w.packed.kp;
   const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);
@@ -354,7 +449,13 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   // plane (depthwise).
   const laneScratch = w.depthwise ? planeBytes + 64 : chunk * kp * 2 + (padded ? kp * 4 : 2 * (chunk + 8) * 2);
   const heap = abi.heap;
-  const sizes = [CONV_DESC_BYTES, N * C * H * W + 16, N * OC * P * 4, N * OC * P + 16, padded ? N * C * planeBytes + 64 : 0];
+  const sizes = [
+    CONV_DESC_BYTES,
+    N * C * H * W + 16,
+    N * OC * P * 4,
+    N * OC * P + 16,
+    padded ? N * C * planeBytes + 64 : 0,
+  ];
   for (let l = 0; l < lanes; l++) sizes.push(laneScratch);
   const ptrs = heap.scratch(sizes, () => `${op} [${x.shape.join(', ')}] * [${w.kernelShape.join(', ')}]`);
   const [desc, xp, acc, yp, xpad] = ptrs as [number, number, number, number, number];
@@ -362,8 +463,23 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
   {
     heap.u8().set(x.data as Uint8Array, xp);
     abi.writeConvDesc(desc, {
-      cin: ICG, ih: H, iw: W, kh: KH, kw: KW, sh, sw, ph, pw, dh, dw, oh: OH, ow: OW,
-      xZeroPoint: xq.zeroPoint, signed: false, kp, multiplier: OCG,
+      cin: ICG,
+      ih: H,
+      iw: W,
+      kh: KH,
+      kw: KW,
+      sh,
+      sw,
+      ph,
+      pw,
+      dh,
+      dw,
+      oh: OH,
+      ow: OW,
+      xZeroPoint: xq.zeroPoint,
+      signed: false,
+      kp,
+      multiplier: OCG,
     });
     const macsPerImage = OC * P * ICG * KH * KW;
     // Depthwise: a unit is a range of output channels of one image; `pad` (argument 6) is lane
@@ -376,14 +492,17 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
       const count = w.depthwise ? OC : byRows ? Math.ceil(OC / 4) : Math.ceil(P / chunk);
       const step = w.depthwise ? 1 : byRows ? 4 : chunk;
       const end = w.depthwise || byRows ? OC : P;
-      const parts = byRows ? Math.min(unitCount(lanes, count, macsPerImage), lanes * 4) : unitCount(lanes, count, macsPerImage);
+      const parts = byRows
+        ? Math.min(unitCount(lanes, count, macsPerImage), lanes * 4)
+        : unitCount(lanes, count, macsPerImage);
       for (let img = 0; img < N; img++) {
         for (const [q0, q1] of splitRange(count, parts)) {
           if (q0 < q1) blocks.push({ img, lo: q0 * step, hi: Math.min(q1 * step, end) });
         }
       }
       const align = w.depthwise ? 1 : byRows ? 4 : 16;
-      const cut = (b: (typeof blocks)[number], pieces: number) => splitAligned(b.lo, b.hi, pieces, align).map(([lo, hi]) => ({ ...b, lo, hi }));
+      const cut = (b: (typeof blocks)[number], pieces: number) =>
+        splitAligned(b.lo, b.hi, pieces, align).map(([lo, hi]) => ({ ...b, lo, hi }));
       return refineTail(blocks, lanes, cut).map(({ img, lo, hi }): Unit => {
         if (byRows) {
           const args = abi.conv2dAccArgs({
@@ -401,14 +520,38 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
           });
           return [
             [padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)],
-            requantCall(abi, rq, w.packed, acc + (img * OC + lo) * P * 4, yp + (img * OC + lo) * P, { rows: hi - lo, cols: P, stride: P, perRow: true, channel0: lo }),
+            requantCall(abi, rq, w.packed, acc + (img * OC + lo) * P * 4, yp + (img * OC + lo) * P, {
+              rows: hi - lo,
+              cols: P,
+              stride: P,
+              perRow: true,
+              channel0: lo,
+            }),
           ];
         }
         if (w.depthwise) {
           const accImg = acc + img * OC * P * 4;
           return [
-            ['qs8_dwconv2d_acc__wasmsimd', abi.dwconv2dAccArgs({ desc, x: xp + img * C * H * W, w: w.packed.ptr, acc: accImg, c0: lo, c1: hi, pad: 0 }), 1 << 6],
-            requantCall(abi, rq, w.packed, accImg + lo * P * 4, yp + img * OC * P + lo * P, { rows: hi - lo, cols: P, stride: P, perRow: true, channel0: lo }),
+            [
+              'qs8_dwconv2d_acc__wasmsimd',
+              abi.dwconv2dAccArgs({
+                desc,
+                x: xp + img * C * H * W,
+                w: w.packed.ptr,
+                acc: accImg,
+                c0: lo,
+                c1: hi,
+                pad: 0,
+              }),
+              1 << 6,
+            ],
+            requantCall(abi, rq, w.packed, accImg + lo * P * 4, yp + img * OC * P + lo * P, {
+              rows: hi - lo,
+              cols: P,
+              stride: P,
+              perRow: true,
+              channel0: lo,
+            }),
           ];
         }
         const calls: Call[] = [];
@@ -441,10 +584,15 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     const inside = ph >= 1 || (pw === 0 ? H * W : W) % 8 === 0;
     const widenParts = !padded ? 0 : lanes > 1 && inside ? Math.min(planes, lanes * UNITS_PER_LANE) : 1;
     const widenUnits = (): Unit[] =>
-      splitRange(planes, widenParts).map(([c0, c1]): Unit => [['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]]]);
+      splitRange(planes, widenParts).map(([c0, c1]): Unit => [
+        ['q8_widen_pad__wasmsimd', [desc, xp + c0 * H * W, c1 - c0, xpad + c0 * planeBytes]],
+      ]);
     // One run: the widening ranges, then (after a barrier) the conv's units, built once per weight
     // and layout (building them anew made most of a threaded call's garbage).
-    const units = cachedUnits(w.packed, [rq, N, H, W, lanes, desc, xp, acc, yp, xpad], () => [...widenUnits(), ...convUnits()]);
+    const units = cachedUnits(w.packed, [rq, N, H, W, lanes, desc, xp, acc, yp, xpad], () => [
+      ...widenUnits(),
+      ...convUnits(),
+    ]);
     if (padded) heap.u8().fill(0, xpad + planes * planeBytes, xpad + planes * planeBytes + 64);
     let y = new Uint8Array(0);
     runner.run(units, lanes, scratch, (lanes) => (y = resultBytes(N * OC * P, lanes)), widenParts);
@@ -453,10 +601,22 @@ export function conv2d(abi: KernelsAbi, runner: Runner, ctx: EngineContext, x: Q
     if (trace !== undefined) {
       const accs = heap.i32(acc, N * OC * P).slice();
       emitGemmTrace({
-        op, trace, rq, input: xq, weight: w.channels, output: y,
-        operands: (index) => ({ ...conv2dTraceOperands(geom, index, x.data, w.channels.codes, xq.zeroPoint), acc: accs[index]! }),
+        op,
+        trace,
+        rq,
+        input: xq,
+        weight: w.channels,
+        output: y,
+        operands: (index) => ({
+          ...conv2dTraceOperands(geom, index, x.data, w.channels.codes, xq.zeroPoint),
+          acc: accs[index]!,
+        }),
       });
     }
-    return new QTensor(y, [N, OC, OH, OW], 'quint8', { qscheme: 'per_tensor_affine', scale: o.scale, zeroPoint: o.zeroPoint });
+    return new QTensor(y, [N, OC, OH, OW], 'quint8', {
+      qscheme: 'per_tensor_affine',
+      scale: o.scale,
+      zeroPoint: o.zeroPoint,
+    });
   }
 }

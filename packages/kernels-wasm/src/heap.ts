@@ -138,7 +138,7 @@ export class WasmHeap {
     if (ptr + size === this.top) {
       this.top = ptr;
       // Blocks now at the top fold back into it.
-      for (let again = true; again; ) {
+      for (let again = true; again;) {
         again = false;
         for (let i = 0; i < this.free.length; i++) {
           const b = this.free[i]!;

@@ -142,13 +142,21 @@ function traceElementwise(
 function tracePool(op: OpName, engine: Engine, opts: KernelOptions | undefined, y: Uint8Array): void {
   const tr = elementTracer(op, engine, opts);
   if (!tr) return;
-  for (let i = 0; i < y.length; i++) if (tr.want(i)) tr.emit({ index: i, inputs: [], intermediates: {}, preRound: null, output: y[i]! });
+  for (let i = 0; i < y.length; i++)
+    if (tr.want(i)) tr.emit({ index: i, inputs: [], intermediates: {}, preRound: null, output: y[i]! });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Running a kernel: inputs copied into the reusable scratch, the output copied out.
 
-function runU8(abi: KernelsAbi, what: string, inputs: readonly Uint8Array[], extra: readonly number[], outBytes: number, call: (ptrs: number[]) => void): Uint8Array {
+function runU8(
+  abi: KernelsAbi,
+  what: string,
+  inputs: readonly Uint8Array[],
+  extra: readonly number[],
+  outBytes: number,
+  call: (ptrs: number[]) => void,
+): Uint8Array {
   const heap = abi.heap;
   const ptrs = heap.scratch([...inputs.map((d) => d.length + 16), ...extra, outBytes + 16], what);
   const u8 = heap.u8();
@@ -178,20 +186,43 @@ export function quantizePerTensor(abi: KernelsAbi, x: Tensor, out: OutQparams, o
   const [xp, yp] = heap.scratch([n * 4 + 16, n + 16], () => `${op} [${x.shape.join(', ')}]`) as [number, number];
   heap.f32(xp, n).set(x.isContiguous() ? x.data.subarray(x.offset, x.offset + n) : x.toFloat32Array());
   const [qmin, qmax] = DTYPE_RANGE[dtype];
-  abi.quantize({ x: xp, y: yp, n, inv: invFloat(out.scale), zeroPoint: f32(out.zeroPoint), qmin, qmax, signed: dtype === 'qint8' });
+  abi.quantize({
+    x: xp,
+    y: yp,
+    n,
+    inv: invFloat(out.scale),
+    zeroPoint: f32(out.zeroPoint),
+    qmin,
+    qmax,
+    signed: dtype === 'qint8',
+  });
   const codes = allocStorage(dtype, n);
   codes.set(heap.u8().subarray(yp, yp + n)); // into an Int8Array, bytes ≥ 128 become negative
-  return new QTensor(codes, x.shape, dtype, { qscheme: 'per_tensor_affine', scale: out.scale, zeroPoint: out.zeroPoint });
+  return new QTensor(codes, x.shape, dtype, {
+    qscheme: 'per_tensor_affine',
+    scale: out.scale,
+    zeroPoint: out.zeroPoint,
+  });
 }
 
 function applyTable(abi: KernelsAbi, op: OpName, x: QTensor, table: Uint8Array): Uint8Array {
-  return runU8(abi, op, [x.data as Uint8Array, table], [], x.numel, ([xp, tp, yp]) => abi.lut({ x: xp!, y: yp!, n: x.numel, table: tp! }));
+  return runU8(abi, op, [x.data as Uint8Array, table], [], x.numel, ([xp, tp, yp]) =>
+    abi.lut({ x: xp!, y: yp!, n: x.numel, table: tp! }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Clamps (spec §5.6)
 
-function clampCodes(abi: KernelsAbi, op: OpName, x: QTensor, q: NonGemmQparams, lo: number, hi: number, opts: KernelOptions | undefined): QTensor {
+function clampCodes(
+  abi: KernelsAbi,
+  op: OpName,
+  x: QTensor,
+  q: NonGemmQparams,
+  lo: number,
+  hi: number,
+  opts: KernelOptions | undefined,
+): QTensor {
   const engine = checkEngine(op, opts);
   // qnnpack_clamp walks a channels_last input in memory order into a contiguous output (PyTorch
   // 1.13 bug reproduced by kernels-js): the output is the NHWC-transposed codes, clamped.
@@ -210,7 +241,14 @@ function clampCodes(abi: KernelsAbi, op: OpName, x: QTensor, q: NonGemmQparams, 
   if (tr) {
     const [, C, H, W] = (x.ndim === 4 ? x.shape : [1, 1, 1, n]) as [number, number, number, number];
     for (let i = 0; i < n; i++) {
-      if (tr.want(i)) tr.emit({ index: i, inputs: [perTensorOperand([x.data[scrambled ? nhwcToLogical(i, C, H, W) : i]!], q)], intermediates: {}, preRound: null, output: y[i]! });
+      if (tr.want(i))
+        tr.emit({
+          index: i,
+          inputs: [perTensorOperand([x.data[scrambled ? nhwcToLogical(i, C, H, W) : i]!], q)],
+          intermediates: {},
+          preRound: null,
+          output: y[i]!,
+        });
     }
   }
   return makeQuint8Out(y, x.shape, q.scale, q.zeroPoint);
@@ -231,8 +269,17 @@ export function relu6(abi: KernelsAbi, x: QTensor, opts?: KernelOptions): QTenso
 export function hardtanh(abi: KernelsAbi, x: QTensor, params: HardtanhParams, opts?: KernelOptions): QTensor {
   const q = checkNonGemmInput('hardtanh', x);
   const [minVal, maxVal] = checkHardtanhBounds(params);
-  if (checkEngine('hardtanh', opts) === 'ort') return clampCodes(abi, 'hardtanh', x, q, ...ortClipBounds(q, minVal, maxVal), opts);
-  return clampCodes(abi, 'hardtanh', x, q, quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'), quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'), opts);
+  if (checkEngine('hardtanh', opts) === 'ort')
+    return clampCodes(abi, 'hardtanh', x, q, ...ortClipBounds(q, minVal, maxVal), opts);
+  return clampCodes(
+    abi,
+    'hardtanh',
+    x,
+    q,
+    quantizeVal(minVal, q.scale, q.zeroPoint, 'quint8'),
+    quantizeVal(maxVal, q.scale, q.zeroPoint, 'quint8'),
+    opts,
+  );
 }
 
 export function clamp(abi: KernelsAbi, x: QTensor, params: ClampParams, opts?: KernelOptions): QTensor {
@@ -252,7 +299,15 @@ export function clamp(abi: KernelsAbi, x: QTensor, params: ClampParams, opts?: K
  * with `dequantize_val`): the vector table is applied to every element in wasm, then the last
  * `n mod 64` elements in memory order are patched with the tail table.
  */
-function genericUnary(abi: KernelsAbi, op: OpName, x: QTensor, q: NonGemmQparams, out: NonGemmQparams, opts: KernelOptions | undefined, body: UnaryBody): QTensor {
+function genericUnary(
+  abi: KernelsAbi,
+  op: OpName,
+  x: QTensor,
+  q: NonGemmQparams,
+  out: NonGemmQparams,
+  opts: KernelOptions | undefined,
+  body: UnaryBody,
+): QTensor {
   const engine = engineOf(opts);
   const { vector, tail } = genericUnaryTables(q, body);
   const y = applyTable(abi, op, x, vector);
@@ -267,7 +322,15 @@ function genericUnary(abi: KernelsAbi, op: OpName, x: QTensor, q: NonGemmQparams
   return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
 }
 
-function lookup(abi: KernelsAbi, op: OpName, x: QTensor, q: NonGemmQparams, out: NonGemmQparams, table: Uint8Array, opts: KernelOptions | undefined): QTensor {
+function lookup(
+  abi: KernelsAbi,
+  op: OpName,
+  x: QTensor,
+  q: NonGemmQparams,
+  out: NonGemmQparams,
+  table: Uint8Array,
+  opts: KernelOptions | undefined,
+): QTensor {
   const y = applyTable(abi, op, x, table);
   traceElementwise(op, engineOf(opts), opts, y, [[x.data as Uint8Array, q, null]]);
   return makeQuint8Out(y, x.shape, out.scale, out.zeroPoint);
@@ -320,11 +383,19 @@ function toNhwc(x: Uint8Array, shape: readonly number[]): Uint8Array {
   const hw = H * W;
   const y = new Uint8Array(x.length);
   let m = 0;
-  for (let n = 0; n < N; n++) for (let p = 0; p < hw; p++) for (let c = 0; c < C; c++) y[m++] = x[(n * C + c) * hw + p]!;
+  for (let n = 0; n < N; n++)
+    for (let p = 0; p < hw; p++) for (let c = 0; c < C; c++) y[m++] = x[(n * C + c) * hw + p]!;
   return y;
 }
 
-export function add(abi: KernelsAbi, op: 'add' | 'addRelu', a: QTensor, b: QTensor, out: OutQparams, opts?: KernelOptions): QTensor {
+export function add(
+  abi: KernelsAbi,
+  op: 'add' | 'addRelu',
+  a: QTensor,
+  b: QTensor,
+  out: OutQparams,
+  opts?: KernelOptions,
+): QTensor {
   const aQ = checkNonGemmInput(op, a, 'a');
   const bQ = checkNonGemmInput(op, b, 'b');
   const o = checkNonGemmOut(op, out);
@@ -339,7 +410,18 @@ export function add(abi: KernelsAbi, op: 'add' | 'addRelu', a: QTensor, b: QTens
     // QNNPACK q8vadd, fixed point, round half away from zero; layout-independent (spec §12.C8).
     const p = qnnpackAddParams(aQ, bQ, o.scale);
     y = runU8(abi, op, [ad, b.data as Uint8Array], [], n, ([ap, bp, yp]) =>
-      abi.addQnnpack({ a: ap!, b: bp!, y: yp!, n, zpp: p.zpp, aMult: p.aMult, bMult: p.bMult, shift: p.shift, zeroPoint: o.zeroPoint, lo: relu ? o.zeroPoint : 0 }),
+      abi.addQnnpack({
+        a: ap!,
+        b: bp!,
+        y: yp!,
+        n,
+        zpp: p.zpp,
+        aMult: p.aMult,
+        bMult: p.bMult,
+        shift: p.shift,
+        zeroPoint: o.zeroPoint,
+        lo: relu ? o.zeroPoint : 0,
+      }),
     );
   } else {
     // ATen's generic qadd in memory order: the FMA dequantize on the vector part of each inner loop,
@@ -361,7 +443,19 @@ export function add(abi: KernelsAbi, op: 'add' | 'addRelu', a: QTensor, b: QTens
     const yMem = runU8(abi, op, [aMem, bMem, tabA, tabB], channelsLast ? [n] : [], n, (ptrs) => {
       const [ap, bp, ta, tb] = ptrs as [number, number, number, number];
       const yp = ptrs[ptrs.length - 1]!;
-      abi.addGeneric({ a: ap, b: bp, y: channelsLast ? ptrs[4]! : yp, n, tabA: ta, tabB: tb, inv, zeroPoint: o.zeroPoint, relu, loopLen: loop.length, vecEnd });
+      abi.addGeneric({
+        a: ap,
+        b: bp,
+        y: channelsLast ? ptrs[4]! : yp,
+        n,
+        tabA: ta,
+        tabB: tb,
+        inv,
+        zeroPoint: o.zeroPoint,
+        relu,
+        loopLen: loop.length,
+        vecEnd,
+      });
       if (channelsLast) {
         const [N, C, H, W] = a.shape as [number, number, number, number];
         abi.nhwcToNchw({ x: ptrs[4]!, y: yp, n: N, c: C, hw: H * W });
@@ -391,7 +485,14 @@ function expandTo(x: QTensor, outShape: readonly number[]): Uint8Array {
   return y;
 }
 
-export function mul(abi: KernelsAbi, op: 'mul' | 'mulRelu', a: QTensor, b: QTensor, out: OutQparams, opts?: KernelOptions): QTensor {
+export function mul(
+  abi: KernelsAbi,
+  op: 'mul' | 'mulRelu',
+  a: QTensor,
+  b: QTensor,
+  out: OutQparams,
+  opts?: KernelOptions,
+): QTensor {
   const aQ = checkNonGemmInput(op, a, 'a');
   const bQ = checkNonGemmInput(op, b, 'b');
   const o = checkNonGemmOut(op, out);
@@ -403,7 +504,17 @@ export function mul(abi: KernelsAbi, op: 'mul' | 'mulRelu', a: QTensor, b: QTens
   const multiplier = f32(f32(f32(aQ.scale) * f32(bQ.scale)) * invFloat(o.scale));
   const lo = op === 'mulRelu' ? o.zeroPoint : 0;
   const y = runU8(abi, op, [expandTo(a, outShape), expandTo(b, outShape)], [], n, ([ap, bp, yp]) =>
-    abi.mul({ a: ap!, b: bp!, y: yp!, n, aZeroPoint: aQ.zeroPoint, bZeroPoint: bQ.zeroPoint, multiplier, zeroPoint: o.zeroPoint, lo }),
+    abi.mul({
+      a: ap!,
+      b: bp!,
+      y: yp!,
+      n,
+      aZeroPoint: aQ.zeroPoint,
+      bZeroPoint: bQ.zeroPoint,
+      multiplier,
+      zeroPoint: o.zeroPoint,
+      lo,
+    }),
   );
   if (opts?.trace) {
     traceElementwise(op, engine, opts, y, [
@@ -423,12 +534,22 @@ export function mul(abi: KernelsAbi, op: 'mul' | 'mulRelu', a: QTensor, b: QTens
  * along dim 1 (qcat_nhwc_kernel), a copy when the qparams equal the output's, else the FMA dequantize
  * with `inv = f32(1.0/s)` on the vector channels (blocks of 32, then 8) and the scalar pair on the rest.
  */
-export function cat(abi: KernelsAbi, xs: readonly QTensor[], dim: number, out: OutQparams | undefined, opts?: KernelOptions): QTensor {
+export function cat(
+  abi: KernelsAbi,
+  xs: readonly QTensor[],
+  dim: number,
+  out: OutQparams | undefined,
+  opts?: KernelOptions,
+): QTensor {
   const op = 'cat';
   const qs = checkCatInputs(xs);
   const engine = checkEngine(op, opts);
   const { dim: d, out: o, outShape, outer, inner } = catGeometry(xs, qs, dim, out);
-  const nhwc = engine !== 'ort' && xs[0]!.ndim === 4 && d === 1 && xs.every((x) => isChannelsLastContiguous(x.shape, opts?.memoryFormat));
+  const nhwc =
+    engine !== 'ort' &&
+    xs[0]!.ndim === 4 &&
+    d === 1 &&
+    xs.every((x) => isChannelsLastContiguous(x.shape, opts?.memoryFormat));
   const invVec = invDouble(o.scale);
   const invScalar = invFloat(o.scale);
   const tables = new Uint8Array(512 * xs.length);
@@ -460,7 +581,17 @@ export function cat(abi: KernelsAbi, xs: readonly QTensor[], dim: number, out: O
     xs.forEach((x, k) => {
       const rowLen = x.shape[d]! * inner;
       const { copy, split } = plan[k]!;
-      abi.cat({ x: ptrs[k]!, y: yp + offset, rows: outer, rowLen, yStride: outRow, split, tabV: tp + 512 * k, tabS: tp + 512 * k + 256, copy });
+      abi.cat({
+        x: ptrs[k]!,
+        y: yp + offset,
+        rows: outer,
+        rowLen,
+        yStride: outRow,
+        split,
+        tabV: tp + 512 * k,
+        tabS: tp + 512 * k + 256,
+        copy,
+      });
       offset += rowLen;
     });
   });
@@ -472,7 +603,14 @@ export function cat(abi: KernelsAbi, xs: readonly QTensor[], dim: number, out: O
       for (let i = 0; i < outer; i++) {
         for (let j = 0; j < rowLen; j++) {
           const dst = i * outRow + offset + j;
-          if (tr.want(dst)) tr.emit({ index: dst, inputs: [perTensorOperand([x.data[i * rowLen + j]!], qs[k]!)], intermediates: {}, preRound: null, output: y[dst]! });
+          if (tr.want(dst))
+            tr.emit({
+              index: dst,
+              inputs: [perTensorOperand([x.data[i * rowLen + j]!], qs[k]!)],
+              intermediates: {},
+              preRound: null,
+              output: y[dst]!,
+            });
         }
       }
       offset += rowLen;
@@ -494,7 +632,20 @@ export function maxPool2d(abi: KernelsAbi, x: QTensor, params: MaxPool2dParams, 
   const [N, C, H, W] = g.nchw;
   const { kernel: k, stride: s, padding: p, dilation: dl, outH: oH, outW: oW } = g;
   const y = runU8(abi, op, [x.data as Uint8Array], [], N * C * oH * oW, ([xp, yp]) =>
-    abi.maxPool2d({ x: xp!, y: yp!, planes: N * C, H, W, oH, oW, k, s, p, d: dl, edge: engine === 'qnnpack' && !g.ceilMode }),
+    abi.maxPool2d({
+      x: xp!,
+      y: yp!,
+      planes: N * C,
+      H,
+      W,
+      oH,
+      oW,
+      k,
+      s,
+      p,
+      d: dl,
+      edge: engine === 'qnnpack' && !g.ceilMode,
+    }),
   );
   tracePool(op, engine, opts, y);
   return makeQuint8Out(y, g.outShape, q.scale, q.zeroPoint);
@@ -510,13 +661,34 @@ export function avgPool2d(abi: KernelsAbi, x: QTensor, params: AvgPool2dParams, 
   const path = AVG_PATH_CODE[g.path];
   const qs = qnnpackPoolMultiplier(q.scale, k[0] * k[1]);
   const y = runU8(abi, op, [x.data as Uint8Array], [], N * C * oH * oW, ([xp, yp]) =>
-    abi.avgPool2d({ x: xp!, y: yp!, planes: N * C, H, W, oH, oW, k, s, p, zeroPoint: q.zeroPoint, path, qs, cip, dov: dov ?? 0 }),
+    abi.avgPool2d({
+      x: xp!,
+      y: yp!,
+      planes: N * C,
+      H,
+      W,
+      oH,
+      oW,
+      k,
+      s,
+      p,
+      zeroPoint: q.zeroPoint,
+      path,
+      qs,
+      cip,
+      dov: dov ?? 0,
+    }),
   );
   tracePool(op, engine, opts, y);
   return makeQuint8Out(y, g.outShape, q.scale, q.zeroPoint);
 }
 
-export function adaptiveAvgPool2d(abi: KernelsAbi, x: QTensor, outputSize: number | readonly [number | null, number | null], opts?: KernelOptions): QTensor {
+export function adaptiveAvgPool2d(
+  abi: KernelsAbi,
+  x: QTensor,
+  outputSize: number | readonly [number | null, number | null],
+  opts?: KernelOptions,
+): QTensor {
   const op = 'adaptiveAvgPool2d';
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
@@ -529,8 +701,27 @@ export function adaptiveAvgPool2d(abi: KernelsAbi, x: QTensor, outputSize: numbe
     for (let o = 0; o < outSize; o++) b.set(adaptiveWindow(o, inSize, outSize), 2 * o);
     return new Uint8Array(b.buffer);
   };
-  const y = runU8(abi, op, [x.data as Uint8Array, bounds(H, oH), bounds(W, oW)], [], N * C * oH * oW, ([xp, hb, wb, yp]) =>
-    abi.adaptiveAvgPool2d({ x: xp!, y: yp!, planes: N * C, H, W, oH, oW, hb: hb!, wb: wb!, zeroPoint: q.zeroPoint, path, scale: f32(q.scale) }),
+  const y = runU8(
+    abi,
+    op,
+    [x.data as Uint8Array, bounds(H, oH), bounds(W, oW)],
+    [],
+    N * C * oH * oW,
+    ([xp, hb, wb, yp]) =>
+      abi.adaptiveAvgPool2d({
+        x: xp!,
+        y: yp!,
+        planes: N * C,
+        H,
+        W,
+        oH,
+        oW,
+        hb: hb!,
+        wb: wb!,
+        zeroPoint: q.zeroPoint,
+        path,
+        scale: f32(q.scale),
+      }),
   );
   tracePool(op, engine, opts, y);
   return makeQuint8Out(y, g.outShape, q.scale, q.zeroPoint);
@@ -540,7 +731,12 @@ export function mean(abi: KernelsAbi, x: QTensor, params: MeanParams, opts?: Ker
   const op = 'mean';
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
-  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(x, params, engine, opts?.memoryFormat);
+  const { dims, qnnpack, fallback, strides, inner, outer, outShape } = meanReduction(
+    x,
+    params,
+    engine,
+    opts?.memoryFormat,
+  );
   if (fallback) {
     // PyTorch's dequantize → float at::mean → quantize path: its float order is computed in JS.
     const { codes } = atenMeanFallback(x.data, x.shape, strides, dims, q.scale, q.zeroPoint);

@@ -68,7 +68,14 @@ export interface WasmPackedConv2d extends PackedConv2d {
   readonly groupBytes: number;
 }
 
-function copyIn(abi: KernelsAbi, data: Int16Array, channels: number, kp: number, what: string, fitsInt8 = false): WasmWeights {
+function copyIn(
+  abi: KernelsAbi,
+  data: Int16Array,
+  channels: number,
+  kp: number,
+  what: string,
+  fitsInt8 = false,
+): WasmWeights {
   const bytes = data.byteLength;
   const [ptr, bias, mult] = abi.heap.allocAll([bytes, channels * 4, channels * 4], what) as [number, number, number];
   abi.heap.i16(ptr, data.length).set(data);

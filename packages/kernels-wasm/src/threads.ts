@@ -115,7 +115,8 @@ interface WorkerLike {
   terminate(): unknown;
 }
 
-const isNode = typeof process === 'object' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
+const isNode =
+  typeof process === 'object' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
 
 /**
  * True when worker threads can share wasm memory here and the calling thread may block in
@@ -247,7 +248,13 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
   const inline = inlineRunner(abi);
   // Posts units that fit the control block, works on them with up to `helpers` workers and waits
   // until every unit is finished.
-  const post = (units: readonly Unit[], helpers: number, scratch: readonly number[], serial: Serial | undefined, barrier: number): void => {
+  const post = (
+    units: readonly Unit[],
+    helpers: number,
+    scratch: readonly number[],
+    serial: Serial | undefined,
+    barrier: number,
+  ): void => {
     seq = (seq % SEQ_LIMIT) + 1;
     const view = new Int32Array(abi.heap.memory.buffer);
     Atomics.store(view, base + CLAIM, 0);
@@ -280,7 +287,11 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
     // the end, so a lane waiting at the barrier never waits for a count the caller still holds.
     let mine = 0;
     let passed = barrier === 0;
-    for (let u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK; u < units.length; u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK) {
+    for (
+      let u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK;
+      u < units.length;
+      u = Atomics.add(view, base + CLAIM, 1) & UNIT_MASK
+    ) {
       if (!passed && u >= barrier) {
         Atomics.add(view, base + DONE, mine);
         mine = 0;
@@ -303,7 +314,8 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
   return {
     lanes: threads,
     run(units, lanes, scratch, serial, barrier = 0) {
-      if (!alive) throw new QuantError('INVALID_ARGUMENT', 'kernels-wasm: the thread pool was disposed; create a new backend.');
+      if (!alive)
+        throw new QuantError('INVALID_ARGUMENT', 'kernels-wasm: the thread pool was disposed; create a new backend.');
       if (lanes <= 1 || units.length <= 1) {
         inline.run(units, 1, scratch, serial);
         return;
@@ -324,14 +336,26 @@ export async function createThreadPool(abi: KernelsAbi, threads: number): Promis
           inline.run(units, 1, scratch, serial);
           return;
         }
-        inline.run(units.filter((unit) => unit.length > MAX_CALLS), 1, scratch, serial);
+        inline.run(
+          units.filter((unit) => unit.length > MAX_CALLS),
+          1,
+          scratch,
+          serial,
+        );
       }
-      for (let u = 0; u < fits.length; ) {
+      for (let u = 0; u < fits.length;) {
         let calls = 0;
         let end = u;
-        while (end < fits.length && end - u < MAX_UNITS && calls + fits[end]!.length <= MAX_CALLS) calls += fits[end++]!.length;
+        while (end < fits.length && end - u < MAX_UNITS && calls + fits[end]!.length <= MAX_CALLS)
+          calls += fits[end++]!.length;
         const first = u === 0 && fits.length === units.length ? serial : undefined;
-        post(fits.slice(u, end), Math.min(lanes, threads) - 1, scratch, first, Math.min(Math.max(barrier - u, 0), end - u));
+        post(
+          fits.slice(u, end),
+          Math.min(lanes, threads) - 1,
+          scratch,
+          first,
+          Math.min(Math.max(barrier - u, 0), end - u),
+        );
         u = end;
       }
     },

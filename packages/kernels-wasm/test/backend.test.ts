@@ -63,7 +63,10 @@ describe('loading', () => {
     expect(be.name).toBe('js');
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatch(/^BACKEND_INIT_FAILED: .*missing\.wasm/);
-    const ok = await createBackendWithFallback({ fallback: createJsBackend, onFallback: () => seen.push('unexpected') });
+    const ok = await createBackendWithFallback({
+      fallback: createJsBackend,
+      onFallback: () => seen.push('unexpected'),
+    });
     expect(ok.name).toBe('wasm');
     expect(seen).toHaveLength(1);
     ok.dispose();
@@ -97,7 +100,11 @@ describe('loading', () => {
   it('non-GEMM ops on an engine without a wasm kernel fail with UNSUPPORTED_OP', async () => {
     const be = createWasmBackend();
     await be.init();
-    const x = new QTensor(Uint8Array.from([1, 2, 3, 4]), [1, 1, 2, 2], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.1, zeroPoint: 2 });
+    const x = new QTensor(Uint8Array.from([1, 2, 3, 4]), [1, 1, 2, 2], 'quint8', {
+      qscheme: 'per_tensor_affine',
+      scale: 0.1,
+      zeroPoint: 2,
+    });
     expect(code(() => be.kernels.avgPool2d(x, { kernelSize: 2 }, { engine: 'ort' }))).toBe('UNSUPPORTED_OP');
     expect(Array.from(be.kernels.relu(x).data)).toEqual([2, 2, 3, 4]);
     be.dispose();
@@ -151,7 +158,9 @@ describe('memory', () => {
     await b.init();
     const r = rng(4);
     const w = a.prepackLinear(weight(r, [4, 4], { perChannel: false, symmetric: true }), null);
-    expect(code(() => b.kernels.linear(activation(r, [1, 4]), w, { scale: 0.1, zeroPoint: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(code(() => b.kernels.linear(activation(r, [1, 4]), w, { scale: 0.1, zeroPoint: 0 }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     a.dispose();
     b.dispose();
   });
@@ -207,13 +216,31 @@ describe('threads', () => {
       const gemv = (be: QuantizedBackend) => be.kernels.linearRelu(xv, be.prepackLinear(wl, bl), out, { engine });
       const gemv8 = (be: QuantizedBackend) => be.kernels.linear(xw, be.prepackLinear(wv, bv), out, { engine });
       const convAt = (x: QTensor, padding: readonly [number, number]) => (be: QuantizedBackend) =>
-        be.kernels.conv2d(x, be.prepackConv2d(wc, null, { padding }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
+        be.kernels.conv2d(x, be.prepackConv2d(wc, null, { padding }), out, {
+          engine: engine === 'onednn' ? 'qnnpack' : engine,
+        });
       // Input planes are widened in parallel ranges only when no store runs past a plane: with a
       // top border, or rows of whole vectors (32 wide, or 32·32 without a side border).
-      const rowConvs = byRows.map(([wr, xr]) => (be: QuantizedBackend) =>
-        be.kernels.conv2d(xr, be.prepackConv2d(wr, null, { padding: (wr.shape[2]! - 1) / 2 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine }));
-      const convs = [...([[1, 1], [1, 0], [0, 1], [0, 0]] as const).flatMap((p) => [convAt(xc, p), convAt(xc32, p)]), ...rowConvs];
-      const dw = (be: QuantizedBackend) => be.kernels.conv2dRelu(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out, { engine });
+      const rowConvs = byRows.map(
+        ([wr, xr]) =>
+          (be: QuantizedBackend) =>
+            be.kernels.conv2d(xr, be.prepackConv2d(wr, null, { padding: (wr.shape[2]! - 1) / 2 }), out, {
+              engine: engine === 'onednn' ? 'qnnpack' : engine,
+            }),
+      );
+      const convs = [
+        ...(
+          [
+            [1, 1],
+            [1, 0],
+            [0, 1],
+            [0, 0],
+          ] as const
+        ).flatMap((p) => [convAt(xc, p), convAt(xc32, p)]),
+        ...rowConvs,
+      ];
+      const dw = (be: QuantizedBackend) =>
+        be.kernels.conv2dRelu(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out, { engine });
       for (const f of [lin, lin3, gemv, gemv8, dw]) expect(firstDiff(f(t2), f(t1))).toBe(-1);
       // Repeated, so the worker is awake (polling) and takes widening ranges alongside the caller.
       for (const f of convs) {
@@ -221,10 +248,15 @@ describe('threads', () => {
         for (let i = 0; i < 8; i++) expect(firstDiff(f(t2), want)).toBe(-1);
       }
       const wide = (x: QTensor) => (be: QuantizedBackend) =>
-        be.kernels.conv2d(x, be.prepackConv2d(wWide, null, { padding: 1 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
+        be.kernels.conv2d(x, be.prepackConv2d(wWide, null, { padding: 1 }), out, {
+          engine: engine === 'onednn' ? 'qnnpack' : engine,
+        });
       // 20 images: more units than one hand-over holds, so the run goes in two batches, the
       // barrier inside the first.
-      const many = (be: QuantizedBackend) => be.kernels.conv2d(xMany, be.prepackConv2d(wMany, null, { padding: 1 }), out, { engine: engine === 'onednn' ? 'qnnpack' : engine });
+      const many = (be: QuantizedBackend) =>
+        be.kernels.conv2d(xMany, be.prepackConv2d(wMany, null, { padding: 1 }), out, {
+          engine: engine === 'onednn' ? 'qnnpack' : engine,
+        });
       expect(firstDiff(many(t2), many(t1))).toBe(-1);
       const wantWide = xWides.map((x) => wide(x)(t1));
       for (let i = 0; i < 40; i++) expect(firstDiff(wide(xWides[i % 2]!)(t2), wantWide[i % 2]!)).toBe(-1);
@@ -283,14 +315,26 @@ describe('threads', () => {
     const big = activation(r, [1, 16, 64, 64]);
     const small = activation(r, [1, 16, 40, 40]);
     const [rows64, rows48] = [activation(r, [64, 256]), activation(r, [48, 256])];
-    const [o1, o2] = [{ scale: 0.5, zeroPoint: 120 }, { scale: 0.25, zeroPoint: 100 }];
+    const [o1, o2] = [
+      { scale: 0.5, zeroPoint: 120 },
+      { scale: 0.25, zeroPoint: 100 },
+    ];
     // Each call differs from the one before in one key: the input shape (so the scratch addresses
     // and unit ranges), then the output qparams (so the requantization).
     try {
-      for (const [x, out] of [[big, o1], [small, o1], [big, o1], [big, o2]] as const) {
+      for (const [x, out] of [
+        [big, o1],
+        [small, o1],
+        [big, o1],
+        [big, o2],
+      ] as const) {
         expect(firstDiff(t2.kernels.conv2d(x, pc, out), js.kernels.conv2d(x, jc, out))).toBe(-1);
       }
-      for (const [x, out] of [[rows64, o1], [rows48, o1], [rows64, o2]] as const) {
+      for (const [x, out] of [
+        [rows64, o1],
+        [rows48, o1],
+        [rows64, o2],
+      ] as const) {
         expect(firstDiff(t2.kernels.linear(x, pl, out), js.kernels.linear(x, jl, out))).toBe(-1);
       }
     } finally {

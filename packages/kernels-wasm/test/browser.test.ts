@@ -26,16 +26,20 @@ describe.skipIf(!existsSync(CHROMIUM))('browser (chromium)', () => {
       logLevel: 'silent',
     });
     const script = bundle.outputFiles[0]!.contents;
-    const html = '<!doctype html><meta charset="utf-8"><title>quint kernels-wasm</title><script type="module" src="/bundle/page.js"></script>';
+    const html =
+      '<!doctype html><meta charset="utf-8"><title>quint kernels-wasm</title><script type="module" src="/bundle/page.js"></script>';
     server = createServer((req, res) => {
       void (async () => {
         // The page script lives at /bundle/, so the backend's default URL ../build/kernels.wasm
         // resolves to /build/kernels.wasm, as it does from dist/ in a published package.
         const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
         if (req.url === '/') res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(html);
-        else if (req.url === '/bundle/page.js') res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script);
+        else if (req.url === '/bundle/page.js')
+          res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script);
         else if (req.url === '/build/kernels.wasm') {
-          res.writeHead(200, { ...headers, 'content-type': 'application/wasm' }).end(await readFile(`${root}build/kernels.wasm`));
+          res
+            .writeHead(200, { ...headers, 'content-type': 'application/wasm' })
+            .end(await readFile(`${root}build/kernels.wasm`));
         } else res.writeHead(404).end();
       })();
     });
@@ -49,8 +53,14 @@ describe.skipIf(!existsSync(CHROMIUM))('browser (chromium)', () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
       ],
     });
     try {
@@ -58,7 +68,9 @@ describe.skipIf(!existsSync(CHROMIUM))('browser (chromium)', () => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${origin}/`);
-      await page.waitForFunction(() => (window as unknown as { __quint?: unknown }).__quint !== undefined, undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => (window as unknown as { __quint?: unknown }).__quint !== undefined, undefined, {
+        timeout: 20_000,
+      });
       const outcome = await page.evaluate(() => (window as unknown as { __quint: unknown }).__quint);
       expect(errors).toEqual([]);
       expect(outcome).toMatchObject({ simd: true, mismatches: [] });

@@ -46,8 +46,19 @@ function outScale(r: () => number, xs: number, k: number, wide: boolean): number
 }
 
 const LINEAR_SHAPES: readonly (readonly number[])[] = [
-  [1, 1, 1], [1, 7, 3], [1, 1024, 37], [1, 64, 16], [1, 33, 24], [2, 5, 9], [3, 33, 17], [4, 8, 8],
-  [5, 19, 37], [64, 128, 72], [7, 300, 130], [130, 40, 9], [2, 3, 20, 11],
+  [1, 1, 1],
+  [1, 7, 3],
+  [1, 1024, 37],
+  [1, 64, 16],
+  [1, 33, 24],
+  [2, 5, 9],
+  [3, 33, 17],
+  [4, 8, 8],
+  [5, 19, 37],
+  [64, 128, 72],
+  [7, 300, 130],
+  [130, 40, 9],
+  [2, 3, 20, 11],
 ];
 
 describe('linear / linearRelu vs kernels-js', () => {
@@ -135,7 +146,10 @@ describe('conv2d / conv2dRelu vs kernels-js', () => {
         const kk = icg * c.k[0] * c.k[1];
         for (let trial = 0; trial < 3; trial++) {
           const x = activation(r, c.x);
-          const w = weight(r, [c.oc, icg, c.k[0], c.k[1]], { perChannel: r() < 0.5, symmetric: engine === 'onednn' || r() < 0.5 });
+          const w = weight(r, [c.oc, icg, c.k[0], c.k[1]], {
+            perChannel: r() < 0.5,
+            symmetric: engine === 'onednn' || r() < 0.5,
+          });
           const b = bias(r, c.oc, trial !== 1);
           const out = { scale: outScale(r, x.qScale(), kk, trial === 2 && r() < 0.5), zeroPoint: int(r, 0, 255) };
           const opts = {
@@ -159,7 +173,14 @@ describe('conv2d / conv2dRelu vs kernels-js', () => {
 // channels_last ops go through the byte transposes NCHW ↔ NHWC: 16×16 blocks, then the edge
 // channels and pixels one by one. The conformance suite's small shapes (C ≤ 12) never fill a block.
 describe('channels_last transposes (blocks and edges) vs kernels-js', () => {
-  const SHAPES = [[1, 16, 4, 4], [2, 32, 7, 7], [1, 40, 6, 5], [1, 3, 17, 19], [1, 96, 14, 14], [2, 17, 16, 2]] as const;
+  const SHAPES = [
+    [1, 16, 4, 4],
+    [2, 32, 7, 7],
+    [1, 40, 6, 5],
+    [1, 3, 17, 19],
+    [1, 96, 14, 14],
+    [2, 17, 16, 2],
+  ] as const;
   for (const shape of SHAPES) {
     it(`[${shape.join('×')}]: qnnpack relu6 (NCHW → NHWC), onednn add (NHWC → NCHW)`, () => {
       const r = rng(shape.reduce((a: number, b) => a * 31 + b, 7));
@@ -189,7 +210,8 @@ describe('maxPool2d on wide rows (vector interior, scalar borders) vs kernels-js
     it(`[${c.x.join('×')}] ${JSON.stringify(c.p)}`, () => {
       const r = rng(c.x.reduce((a: number, b) => a * 17 + b, 3));
       const x = activation(r, c.x);
-      for (const engine of ['qnnpack', 'onednn', 'ort'] as const) same(wasm.kernels.maxPool2d(x, c.p, { engine }), js.kernels.maxPool2d(x, c.p, { engine }));
+      for (const engine of ['qnnpack', 'onednn', 'ort'] as const)
+        same(wasm.kernels.maxPool2d(x, c.p, { engine }), js.kernels.maxPool2d(x, c.p, { engine }));
     });
   }
 });
@@ -201,16 +223,24 @@ describe('quantizePerTensor vs kernels-js', () => {
   for (const n of [1, 15, 16, 17, 100, 333]) {
     it(`${n} values, quint8 and qint8, engines qnnpack and onednn, contiguous and strided`, () => {
       const r = rng(n * 7 + 1);
-      const data = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? special[(i / 5) % special.length]! : (r() - 0.5) * 8));
+      const data = Float32Array.from({ length: n }, (_, i) =>
+        i % 5 === 0 ? special[(i / 5) % special.length]! : (r() - 0.5) * 8,
+      );
       const flat = new Tensor(data, [n]);
       // The same values read through a view: a permuted 2-D tensor over a padded buffer.
       const buf = new Float32Array(2 * n + 3);
       for (let i = 0; i < n; i++) buf[3 + 2 * i] = data[i]!;
       const strided = new Tensor(buf, [n, 1], [2, 1], 3).permute([1, 0]);
-      for (const [scale, zeroPoint, dtype] of [[1, 0, 'quint8'], [0.0173, 131, 'quint8'], [0.05, -7, 'qint8'], [1, 0, 'qint8']] as const) {
+      for (const [scale, zeroPoint, dtype] of [
+        [1, 0, 'quint8'],
+        [0.0173, 131, 'quint8'],
+        [0.05, -7, 'qint8'],
+        [1, 0, 'qint8'],
+      ] as const) {
         for (const engine of ['qnnpack', 'onednn'] as const) {
           const out = { scale, zeroPoint, dtype };
-          for (const x of [flat, strided]) same(wasm.kernels.quantizePerTensor(x, out, { engine }), js.kernels.quantizePerTensor(x, out, { engine }));
+          for (const x of [flat, strided])
+            same(wasm.kernels.quantizePerTensor(x, out, { engine }), js.kernels.quantizePerTensor(x, out, { engine }));
         }
       }
     });

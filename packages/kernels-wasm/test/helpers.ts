@@ -28,7 +28,11 @@ export function activation(r: () => number, shape: readonly number[]): QTensor {
 }
 
 /** A qint8 weight (per tensor or per channel on axis 0; symmetric or not). */
-export function weight(r: () => number, shape: readonly number[], opts: { perChannel: boolean; symmetric: boolean }): QTensor {
+export function weight(
+  r: () => number,
+  shape: readonly number[],
+  opts: { perChannel: boolean; symmetric: boolean },
+): QTensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Int8Array(n);
   for (let i = 0; i < n; i++) data[i] = int(r, -128, 127);

@@ -74,12 +74,20 @@ export class Hardtanh extends Module {
     this.maxVal = options.maxVal ?? 1;
     this.inplace = options.inplace ?? false;
     if (!(this.minVal <= this.maxVal)) {
-      throw new QuantError('INVALID_ARGUMENT', `Hardtanh: minVal ${this.minVal} is greater than maxVal ${this.maxVal}; pass minVal <= maxVal.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `Hardtanh: minVal ${this.minVal} is greater than maxVal ${this.maxVal}; pass minVal <= maxVal.`,
+      );
     }
   }
 
   forward(x: Tensor): Tensor {
-    if (isQTensor(x)) return q(runUnary(this, 'hardtanh', x, (be, o) => be.kernels.hardtanh(x, { minVal: this.minVal, maxVal: this.maxVal }, o)));
+    if (isQTensor(x))
+      return q(
+        runUnary(this, 'hardtanh', x, (be, o) =>
+          be.kernels.hardtanh(x, { minVal: this.minVal, maxVal: this.maxVal }, o),
+        ),
+      );
     return hardtanh(x, this.minVal, this.maxVal);
   }
 

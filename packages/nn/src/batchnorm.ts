@@ -67,7 +67,8 @@ export class BatchNorm2d extends Module {
       throw moduleError(
         this,
         new QuantError('UNSUPPORTED_OP', ''),
-        (path) => `BatchNorm2d${path === '' ? '' : ` '${path}'`} ${why}; quint runs inference only: call model.eval() before running the model${this.training ? '' : ', and build it with trackRunningStats: true'}.`,
+        (path) =>
+          `BatchNorm2d${path === '' ? '' : ` '${path}'`} ${why}; quint runs inference only: call model.eval() before running the model${this.training ? '' : ', and build it with trackRunningStats: true'}.`,
       );
     }
     return batchNorm2d(x, {

@@ -40,7 +40,10 @@ export class Sequential extends Module {
     const i = index < 0 ? index + cs.length : index;
     const m = cs[i];
     if (m === undefined || !Number.isInteger(i)) {
-      throw new QuantError('OUT_OF_RANGE', `Sequential.get: index ${index} is out of range for ${cs.length} modules; use -${cs.length}..${cs.length - 1}.`);
+      throw new QuantError(
+        'OUT_OF_RANGE',
+        `Sequential.get: index ${index} is out of range for ${cs.length} modules; use -${cs.length}..${cs.length - 1}.`,
+      );
     }
     return m;
   }

@@ -34,7 +34,10 @@ export function pair(v: IntPair): [number, number] {
 function checkPair(v: IntPair, what: string, min: number): [number, number] {
   const p = pair(v);
   if (!p.every((x) => Number.isInteger(x) && x >= min)) {
-    throw new QuantError('INVALID_ARGUMENT', `Conv2d: ${what} ${JSON.stringify(v)} must be an integer >= ${min} or a pair of them.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `Conv2d: ${what} ${JSON.stringify(v)} must be an integer >= ${min} or a pair of them.`,
+    );
   }
   return p;
 }
@@ -68,8 +71,13 @@ export class Conv2d extends Module {
   constructor(inChannels: number, outChannels: number, kernelSize: IntPair, options: Conv2dOptions = {}) {
     super();
     const groups = options.groups ?? 1;
-    for (const [what, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', groups]] as const) {
-      if (!(Number.isInteger(v) && v > 0)) throw new QuantError('INVALID_ARGUMENT', `Conv2d: ${what} ${v} must be a positive integer.`);
+    for (const [what, v] of [
+      ['inChannels', inChannels],
+      ['outChannels', outChannels],
+      ['groups', groups],
+    ] as const) {
+      if (!(Number.isInteger(v) && v > 0))
+        throw new QuantError('INVALID_ARGUMENT', `Conv2d: ${what} ${v} must be a positive integer.`);
     }
     if (inChannels % groups !== 0 || outChannels % groups !== 0) {
       throw new QuantError(

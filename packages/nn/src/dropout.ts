@@ -37,7 +37,8 @@ export class Dropout extends Module {
       throw moduleError(
         this,
         new QuantError('UNSUPPORTED_OP', ''),
-        (path) => `Dropout${path === '' ? '' : ` '${path}'`} is in training mode; quint runs inference only: call model.eval() before running the model.`,
+        (path) =>
+          `Dropout${path === '' ? '' : ` '${path}'`} is in training mode; quint runs inference only: call model.eval() before running the model.`,
       );
     }
     // Eval-mode dropout is the identity, for QTensors too.

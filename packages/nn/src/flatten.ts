@@ -25,7 +25,9 @@ export class Flatten extends Module {
   forward(x: Tensor): Tensor {
     if (isQTensor(x)) {
       // After convert this module carries QTensors (typed Tensor → Tensor for user code).
-      return runUnary(this, 'flatten', x, (be, o) => be.kernels.flatten(x, { startDim: this.startDim, endDim: this.endDim }, o)) as unknown as Tensor;
+      return runUnary(this, 'flatten', x, (be, o) =>
+        be.kernels.flatten(x, { startDim: this.startDim, endDim: this.endDim }, o),
+      ) as unknown as Tensor;
     }
     return flatten(x, this.startDim, this.endDim);
   }

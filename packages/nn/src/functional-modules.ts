@@ -33,7 +33,8 @@ export class FloatFunctional extends Module {
     throw moduleError(
       this,
       new QuantError('UNSUPPORTED_OP', ''),
-      (path) => `FloatFunctional${path === '' ? '' : ` '${path}'`} is not intended to use 'forward'; call its operations (add, mul, cat, addRelu, addScalar, mulScalar).`,
+      (path) =>
+        `FloatFunctional${path === '' ? '' : ` '${path}'`} is not intended to use 'forward'; call its operations (add, mul, cat, addRelu, addScalar, mulScalar).`,
     );
   }
 

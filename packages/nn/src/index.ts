@@ -1,4 +1,12 @@
-export { Module, Parameter, isBuiltinModule, cloneModule, isObserverLike, makeObserver, setQuantizedBackend } from './module.js';
+export {
+  Module,
+  Parameter,
+  isBuiltinModule,
+  cloneModule,
+  isObserverLike,
+  makeObserver,
+  setQuantizedBackend,
+} from './module.js';
 export type {
   StateDict,
   StateDictValue,

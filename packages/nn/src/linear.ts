@@ -34,7 +34,10 @@ export class Linear extends Module {
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
     if (!(Number.isInteger(inFeatures) && inFeatures > 0 && Number.isInteger(outFeatures) && outFeatures > 0)) {
-      throw new QuantError('INVALID_ARGUMENT', `Linear: sizes (${inFeatures}, ${outFeatures}) must be positive integers.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `Linear: sizes (${inFeatures}, ${outFeatures}) must be positive integers.`,
+      );
     }
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
@@ -70,4 +73,3 @@ export class Identity extends Module {
     return x;
   }
 }
-

@@ -271,7 +271,8 @@ export abstract class Module {
   registerParameter(name: string, value: Tensor | null): void {
     checkName(this, name, 'registerParameter');
     this[STATE].parameters.add(name);
-    (this as unknown as Record<string, unknown>)[name] = value === null || value instanceof Parameter ? value : new Parameter(value);
+    (this as unknown as Record<string, unknown>)[name] =
+      value === null || value instanceof Parameter ? value : new Parameter(value);
   }
 
   /**
@@ -299,7 +300,10 @@ export abstract class Module {
    */
   addModule(name: string, module: Module | ObserverLike): void {
     if (name === '' || name.includes('.')) {
-      throw new QuantError('INVALID_ARGUMENT', `addModule: module name '${name}' is empty or contains '.'; pass a plain name.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `addModule: module name '${name}' is empty or contains '.'; pass a plain name.`,
+      );
     }
     (this as unknown as Record<string, unknown>)[name] = module;
   }
@@ -444,7 +448,10 @@ export abstract class Module {
    */
   setSubmodule(path: string, module: Module | ObserverLike): void {
     if (path === '') {
-      throw new QuantError('INVALID_ARGUMENT', "setSubmodule: the path is empty; pass the dotted path of the child to replace, e.g. 'conv'.");
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        "setSubmodule: the path is empty; pass the dotted path of the child to replace, e.g. 'conv'.",
+      );
     }
     const i = path.lastIndexOf('.');
     const parent = this.getSubmodule(i < 0 ? '' : path.slice(0, i));
@@ -489,7 +496,8 @@ export abstract class Module {
       if (v instanceof Module) {
         v.stateDictInto(out, key, seen);
       } else if (isObserverLike(v) && typeof v.stateDict === 'function') {
-        for (const [k, val] of Object.entries(v.stateDict())) out[`${key}${snakeCase(k)}`] = new Tensor(Float32Array.from(val), [val.length]);
+        for (const [k, val] of Object.entries(v.stateDict()))
+          out[`${key}${snakeCase(k)}`] = new Tensor(Float32Array.from(val), [val.length]);
       }
     }
   }
@@ -521,7 +529,12 @@ export abstract class Module {
    * model.loadStateDict(torchStateDict);
    */
   loadStateDict(stateDict: StateDict, options: LoadStateDictOptions = {}): IncompatibleKeys {
-    const ctx: LoadStateDictContext = { strict: options.strict ?? true, missingKeys: [], unexpectedKeys: [], errorMsgs: [] };
+    const ctx: LoadStateDictContext = {
+      strict: options.strict ?? true,
+      missingKeys: [],
+      unexpectedKeys: [],
+      errorMsgs: [],
+    };
     const consumed = new Set<string>();
     const load = (m: Module, prefix: string): void => {
       const local: StateDict = {};
@@ -536,8 +549,12 @@ export abstract class Module {
     load(this, '');
     for (const k of Object.keys(stateDict)) if (!consumed.has(k)) ctx.unexpectedKeys.push(k);
     if (ctx.strict) {
-      if (ctx.unexpectedKeys.length > 0) ctx.errorMsgs.unshift(`Unexpected key(s) in state_dict: ${ctx.unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
-      if (ctx.missingKeys.length > 0) ctx.errorMsgs.unshift(`Missing key(s) in state_dict: ${ctx.missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+      if (ctx.unexpectedKeys.length > 0)
+        ctx.errorMsgs.unshift(
+          `Unexpected key(s) in state_dict: ${ctx.unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`,
+        );
+      if (ctx.missingKeys.length > 0)
+        ctx.errorMsgs.unshift(`Missing key(s) in state_dict: ${ctx.missingKeys.map((k) => `"${k}"`).join(', ')}.`);
     }
     if (ctx.errorMsgs.length > 0) {
       const code = ctx.errorMsgs.some((m) => m.startsWith('size mismatch')) ? 'SHAPE_MISMATCH' : 'INVALID_ARGUMENT';
@@ -553,7 +570,12 @@ export abstract class Module {
    * Loads this module's own entries (keys `prefix + name`) and marks them in `consumed`; PyTorch's
    * `_load_from_state_dict`. Quantized modules override it.
    */
-  protected loadFromStateDict(stateDict: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
+  protected loadFromStateDict(
+    stateDict: StateDict,
+    prefix: string,
+    ctx: LoadStateDictContext,
+    consumed: Set<string>,
+  ): void {
     const self = this as unknown as Record<string, unknown>;
     const st = this[STATE];
     const names = [...this.parameterNames(), ...this.bufferNames().filter((k) => !st.nonPersistent.has(k))];
@@ -664,7 +686,13 @@ function copyInto(dst: Tensor, src: Tensor): void {
   }
 }
 
-function loadObserver(obs: ObserverLike, stateDict: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
+function loadObserver(
+  obs: ObserverLike,
+  stateDict: StateDict,
+  prefix: string,
+  ctx: LoadStateDictContext,
+  consumed: Set<string>,
+): void {
   if (typeof obs.stateDict !== 'function' || typeof obs.loadStateDict !== 'function') return;
   const own = obs.stateDict();
   const local: Record<string, Float32Array | Int32Array> = {};
@@ -691,11 +719,17 @@ function loadObserver(obs: ObserverLike, stateDict: StateDict, prefix: string, c
 
 function checkName(m: Module, name: string, what: string): void {
   if (name === '' || name.includes('.')) {
-    throw new QuantError('INVALID_ARGUMENT', `${what}: name '${name}' is empty or contains '.'; pass a plain property name.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${what}: name '${name}' is empty or contains '.'; pass a plain property name.`,
+    );
   }
   const cur = (m as unknown as Record<string, unknown>)[name];
   if (cur instanceof Module) {
-    throw new QuantError('INVALID_ARGUMENT', `${what}: '${name}' is already a child module of ${m.getName()}; pick another name.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${what}: '${name}' is already a child module of ${m.getName()}; pick another name.`,
+    );
   }
 }
 
@@ -738,11 +772,24 @@ function annotatePath(caller: Module, e: unknown): void {
  * @example
  * setQuantizedBackend(quantized, { backend: createJsBackend(), engine: 'qnnpack' });
  */
-export function setQuantizedBackend(root: Module, options: { readonly backend: QuantizedBackend; readonly engine?: Engine }): void {
+export function setQuantizedBackend(
+  root: Module,
+  options: { readonly backend: QuantizedBackend; readonly engine?: Engine },
+): void {
   for (const m of root.modules()) {
     if (m.backend !== undefined) continue;
-    Object.defineProperty(m, 'backend', { value: options.backend, writable: true, enumerable: false, configurable: true });
-    Object.defineProperty(m, 'engine', { value: options.engine ?? 'qnnpack', writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(m, 'backend', {
+      value: options.backend,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    Object.defineProperty(m, 'engine', {
+      value: options.engine ?? 'qnnpack',
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
   }
 }
 

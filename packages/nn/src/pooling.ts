@@ -48,7 +48,13 @@ export class MaxPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     if (isQTensor(x)) {
-      const params = { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode };
+      const params = {
+        kernelSize: this.kernelSize,
+        stride: this.stride,
+        padding: this.padding,
+        dilation: this.dilation,
+        ceilMode: this.ceilMode,
+      };
       return q(runUnary(this, 'maxPool2d', x, (be, o) => be.kernels.maxPool2d(x, params, o)));
     }
     return maxPool2d(x, {
@@ -153,7 +159,8 @@ export class AdaptiveAvgPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (isQTensor(x)) return q(runUnary(this, 'adaptiveAvgPool2d', x, (be, o) => be.kernels.adaptiveAvgPool2d(x, this.outputSize, o)));
+    if (isQTensor(x))
+      return q(runUnary(this, 'adaptiveAvgPool2d', x, (be, o) => be.kernels.adaptiveAvgPool2d(x, this.outputSize, o)));
     return adaptiveAvgPool2d(x, this.outputSize);
   }
 

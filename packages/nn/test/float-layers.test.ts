@@ -92,7 +92,8 @@ describe('float modules with torch weights equal PyTorch 1.13 outputs', () => {
       const got = y.toFloat32Array();
       const exp = want.toFloat32Array();
       if (ULP_TOLERANT.has(c.name)) {
-        for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - exp[i]!)).toBeLessThanOrEqual(Math.abs(exp[i]!) * 2 ** -23);
+        for (let i = 0; i < got.length; i++)
+          expect(Math.abs(got[i]! - exp[i]!)).toBeLessThanOrEqual(Math.abs(exp[i]!) * 2 ** -23);
       } else if (ORDER_TOLERANT.has(c.name)) {
         const tol = 8 * 2 ** -23 * Math.max(...exp.map(Math.abs));
         for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - exp[i]!)).toBeLessThanOrEqual(tol);

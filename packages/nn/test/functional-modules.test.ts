@@ -21,7 +21,12 @@ test('FloatFunctional ops compute as the float ops; observed ones go through act
   expect(ff.addScalar(a, 0.5).toArray()).toEqual([1.5, -1.5]);
   expect(ff.mulScalar(a, 2).toArray()).toEqual([2, -4]);
   // addScalar and mulScalar are not observed (as PyTorch).
-  expect(seen).toEqual([[4, -1], [3, -2], [4, 0], [1, -2, 3, 1]]);
+  expect(seen).toEqual([
+    [4, -1],
+    [3, -2],
+    [4, 0],
+    [1, -2, 3, 1],
+  ]);
 });
 
 test('FloatFunctional.forward is not meant to be called', () => {

@@ -38,6 +38,13 @@ export interface EncodedCodes {
 export function decodeCodes(e: EncodedCodes): number[] {
   const buf = Buffer.from(e.b64, 'base64');
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const arr = e.dtype === 'uint8' ? new Uint8Array(ab) : e.dtype === 'int8' ? new Int8Array(ab) : e.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab);
+  const arr =
+    e.dtype === 'uint8'
+      ? new Uint8Array(ab)
+      : e.dtype === 'int8'
+        ? new Int8Array(ab)
+        : e.dtype === 'int32'
+          ? new Int32Array(ab)
+          : new Float32Array(ab);
   return Array.from(arr);
 }

@@ -1,5 +1,14 @@
-import type { Tensor} from '@quint/tensor';
-import { isQuantError, pushOpInterceptor, popOpInterceptor, NOT_INTERCEPTED, randn, tensor, zeros, Generator } from '@quint/tensor';
+import type { Tensor } from '@quint/tensor';
+import {
+  isQuantError,
+  pushOpInterceptor,
+  popOpInterceptor,
+  NOT_INTERCEPTED,
+  randn,
+  tensor,
+  zeros,
+  Generator,
+} from '@quint/tensor';
 import { describe, expect, test } from 'vitest';
 import {
   BatchNorm2d,
@@ -31,12 +40,39 @@ function thrown(f: () => unknown): { code: string; message: string } {
 describe('module tree', () => {
   test('children in assignment order, named modules with dotted paths, pre-order', () => {
     const net = new Net();
-    expect(net.namedChildren().map(([n]) => n)).toEqual(['quant', 'stem', 'layer1', 'pool', 'flatten', 'fc', 'dequant']);
+    expect(net.namedChildren().map(([n]) => n)).toEqual([
+      'quant',
+      'stem',
+      'layer1',
+      'pool',
+      'flatten',
+      'fc',
+      'dequant',
+    ]);
     expect(net.namedModules().map(([n]) => n)).toEqual([
-      '', 'quant', 'stem', 'stem.0', 'stem.1', 'stem.2', 'layer1',
-      'layer1.0', 'layer1.0.conv1', 'layer1.0.bn1', 'layer1.0.relu', 'layer1.0.skipAdd', 'layer1.0.skipAdd.activationPostProcess',
-      'layer1.1', 'layer1.1.conv1', 'layer1.1.bn1', 'layer1.1.relu', 'layer1.1.skipAdd', 'layer1.1.skipAdd.activationPostProcess',
-      'pool', 'flatten', 'fc', 'dequant',
+      '',
+      'quant',
+      'stem',
+      'stem.0',
+      'stem.1',
+      'stem.2',
+      'layer1',
+      'layer1.0',
+      'layer1.0.conv1',
+      'layer1.0.bn1',
+      'layer1.0.relu',
+      'layer1.0.skipAdd',
+      'layer1.0.skipAdd.activationPostProcess',
+      'layer1.1',
+      'layer1.1.conv1',
+      'layer1.1.bn1',
+      'layer1.1.relu',
+      'layer1.1.skipAdd',
+      'layer1.1.skipAdd.activationPostProcess',
+      'pool',
+      'flatten',
+      'fc',
+      'dequant',
     ]);
     expect(net.modules().length).toBe(23);
     expect(net.children()[1]).toBe(net.stem);
@@ -47,7 +83,12 @@ describe('module tree', () => {
     expect(b.namedParameters().map(([n]) => n)).toEqual(['conv1.weight', 'bn1.weight', 'bn1.bias']);
     expect(b.namedBuffers().map(([n]) => n)).toEqual(['bn1.runningMean', 'bn1.runningVar', 'bn1.numBatchesTracked']);
     expect(Object.keys(b.stateDict())).toEqual([
-      'conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked',
+      'conv1.weight',
+      'bn1.weight',
+      'bn1.bias',
+      'bn1.running_mean',
+      'bn1.running_var',
+      'bn1.num_batches_tracked',
     ]);
     expect(b.stateDict()['bn1.running_mean']).toBe(b.bn1.runningMean);
     expect(b.parameters().length).toBe(3);
@@ -93,7 +134,15 @@ describe('module tree', () => {
     expect(net.getSubmodule('stem.1')).toBe(id);
     expect(net.stem.namedChildren().map(([n]) => n)).toEqual(['0', '1', '2']);
     net.setSubmodule('fc', new Linear(4, 3));
-    expect(net.namedChildren().map(([n]) => n)).toEqual(['quant', 'stem', 'layer1', 'pool', 'flatten', 'fc', 'dequant']);
+    expect(net.namedChildren().map(([n]) => n)).toEqual([
+      'quant',
+      'stem',
+      'layer1',
+      'pool',
+      'flatten',
+      'fc',
+      'dequant',
+    ]);
     const e = thrown(() => net.getSubmodule('layer1.7.conv1'));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toBe(
@@ -122,16 +171,24 @@ describe('train / eval', () => {
     net.train();
     expect(net.fc.training).toBe(true);
     net.layer1.train(false);
-    expect([net.training, net.layer1.training, net.getSubmodule('layer1.0.bn1').training]).toEqual([true, false, false]);
+    expect([net.training, net.layer1.training, net.getSubmodule('layer1.0.bn1').training]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 
   test('BatchNorm2d and Dropout refuse training mode, naming the module path', () => {
     const net = new Net();
     const e = thrown(() => net.call(randn([1, 3, 8, 8])));
     expect(e.code).toBe('UNSUPPORTED_OP');
-    expect(e.message).toBe("BatchNorm2d 'stem.1' is in training mode; quint runs inference only: call model.eval() before running the model.");
+    expect(e.message).toBe(
+      "BatchNorm2d 'stem.1' is in training mode; quint runs inference only: call model.eval() before running the model.",
+    );
     const d = thrown(() => new Dropout().call(zeros([1])));
-    expect(d.message).toBe('Dropout is in training mode; quint runs inference only: call model.eval() before running the model.');
+    expect(d.message).toBe(
+      'Dropout is in training mode; quint runs inference only: call model.eval() before running the model.',
+    );
   });
 });
 
@@ -202,13 +259,18 @@ describe('loadStateDict', () => {
     expect(e.message).toBe(
       'loadStateDict: error(s) loading state_dict for Sequential: Missing key(s) in state_dict: "1.running_var". Unexpected key(s) in state_dict: "2.weight". Pass a state dict of this architecture, or { strict: false }.',
     );
-    expect(b.loadStateDict(sd, { strict: false })).toEqual({ missingKeys: ['1.running_var'], unexpectedKeys: ['2.weight'] });
+    expect(b.loadStateDict(sd, { strict: false })).toEqual({
+      missingKeys: ['1.running_var'],
+      unexpectedKeys: ['2.weight'],
+    });
   });
 
   test('shape mismatch names the key and both shapes', () => {
     const e = thrown(() => new Linear(2, 3).loadStateDict({ weight: zeros([3, 3]), bias: zeros([3]) }));
     expect(e.code).toBe('SHAPE_MISMATCH');
-    expect(e.message).toContain('size mismatch for weight: copying a param with shape [3, 3] from checkpoint, the shape in current model is [3, 2].');
+    expect(e.message).toContain(
+      'size mismatch for weight: copying a param with shape [3, 3] from checkpoint, the shape in current model is [3, 2].',
+    );
   });
 
   test('observer-like children round-trip through the state dict under PyTorch names', () => {

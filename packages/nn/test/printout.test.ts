@@ -1,5 +1,15 @@
 import { describe, expect, test } from 'vitest';
-import { nni, Conv2d, BatchNorm2d, Linear, ReLU, Sequential, FloatFunctional, QuantStub, type Module } from '../src/index.js';
+import {
+  nni,
+  Conv2d,
+  BatchNorm2d,
+  Linear,
+  ReLU,
+  Sequential,
+  FloatFunctional,
+  QuantStub,
+  type Module,
+} from '../src/index.js';
 import { loadGolden } from './helpers.js';
 import { allLayers, M, Net } from './models.js';
 

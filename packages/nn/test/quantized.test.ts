@@ -1,7 +1,14 @@
-import type { Tensor} from '@quint/tensor';
+import type { Tensor } from '@quint/tensor';
 import { isQuantError, randn, tensor, zeros } from '@quint/tensor';
 import { makePerTensorQuantizedTensor, type QTensor, type TraceRecord } from '@quint/qtensor';
-import { MinMaxObserver, PerChannelMinMaxObserver, QConfig, defaultWeightObserver, defaultPerChannelWeightObserver, weightObserverRangeNeg127To127 } from '@quint/observers';
+import {
+  MinMaxObserver,
+  PerChannelMinMaxObserver,
+  QConfig,
+  defaultWeightObserver,
+  defaultPerChannelWeightObserver,
+  weightObserverRangeNeg127To127,
+} from '@quint/observers';
 import { createJsBackend } from '@quint/kernels-js';
 import { describe, expect, test } from 'vitest';
 import {
@@ -84,20 +91,29 @@ const ACT = MinMaxObserver.withArgs({ dtype: 'quint8', qscheme: 'per_tensor_affi
 /** PyTorch's observer state loaded into ours (level 1 of DESIGN.md "Numerics"). */
 function observerWith(state: { min_val: number; max_val: number }): MinMaxObserver {
   const obs = ACT.create();
-  obs.loadStateDict({ ...obs.stateDict(), min_val: Float32Array.of(state.min_val), max_val: Float32Array.of(state.max_val) });
+  obs.loadStateDict({
+    ...obs.stateDict(),
+    min_val: Float32Array.of(state.min_val),
+    max_val: Float32Array.of(state.max_val),
+  });
   return obs;
 }
 
 function prepared<M extends Module>(m: M, c: Case): M {
   const qconfig = new QConfig({ activation: ACT, weight: WEIGHT[c.weightObserver ?? 'per_tensor_symmetric'] });
   for (const sub of m.modules()) sub.qconfig = qconfig;
-  if (c.floatStateDict) m.loadStateDict(Object.fromEntries(Object.entries(c.floatStateDict).map(([k, v]) => [k, decode(v)])));
+  if (c.floatStateDict)
+    m.loadStateDict(Object.fromEntries(Object.entries(c.floatStateDict).map(([k, v]) => [k, decode(v)])));
   if (c.observer) m.activationPostProcess = observerWith(c.observer);
   return m.eval();
 }
 
 function qtensorOf(codes: EncodedCodes, q: PerTensor): QTensor {
-  return makePerTensorQuantizedTensor({ data: Uint8Array.from(decodeCodes(codes)), shape: codes.shape }, q.scale, q.zeroPoint);
+  return makePerTensorQuantizedTensor(
+    { data: Uint8Array.from(decodeCodes(codes)), shape: codes.shape },
+    q.scale,
+    q.zeroPoint,
+  );
 }
 
 function expectWeight(w: QTensor, c: Case): void {
@@ -117,7 +133,8 @@ function floatModule(c: Case): Module {
   const n = c.name;
   if (n.startsWith('conv per-tensor')) return new Conv2d(3, 4, 3, { padding: 1 });
   if (n.startsWith('conv per-channel stride2')) return new Conv2d(3, 6, 3, { stride: 2, bias: false });
-  if (n.startsWith('convrelu groups3')) return new nni.ConvReLU2d(new Conv2d(3, 6, 3, { padding: 1, groups: 3 }), new ReLU());
+  if (n.startsWith('convrelu groups3'))
+    return new nni.ConvReLU2d(new Conv2d(3, 6, 3, { padding: 1, groups: 3 }), new ReLU());
   if (n.startsWith('linearrelu')) return new nni.LinearReLU(new Linear(12, 5), new ReLU());
   if (n.startsWith('linear')) return new Linear(12, 5);
   if (n.startsWith('conv weight range')) return new Conv2d(3, 4, 1);
@@ -126,7 +143,10 @@ function floatModule(c: Case): Module {
   throw new Error(`no float module for ${n}`);
 }
 
-const FROM_FLOAT: Record<string, (m: Module, o: { backend: typeof backend; engine: 'qnnpack' | 'onednn' }) => Module & { weight(): QTensor }> = {
+const FROM_FLOAT: Record<
+  string,
+  (m: Module, o: { backend: typeof backend; engine: 'qnnpack' | 'onednn' }) => Module & { weight(): QTensor }
+> = {
   Conv2d: (m, o) => nnq.Conv2d.fromFloat(m, o),
   ConvReLU2d: (m, o) => nnq.ConvReLU2d.fromFloat(m, o),
   Linear: (m, o) => nnq.Linear.fromFloat(m, o),
@@ -200,7 +220,14 @@ describe('quantized modules on the js backend equal PyTorch 1.13 (given its obse
       expect(Object.keys(qf.stateDict())).toEqual(c.stateDictKeys);
       const a = qtensorOf(c.a!, c.aQparams!);
       const b = qtensorOf(c.b!, c.bQparams!);
-      const y = c.op === 'add' ? qf.add(a, b) : c.op === 'add_relu' ? qf.addRelu(a, b) : c.op === 'mul' ? qf.mul(a, b) : qf.cat([a, b], 1);
+      const y =
+        c.op === 'add'
+          ? qf.add(a, b)
+          : c.op === 'add_relu'
+            ? qf.addRelu(a, b)
+            : c.op === 'mul'
+              ? qf.mul(a, b)
+              : qf.cat([a, b], 1);
       expect(Array.from(y.intRepr())).toEqual(decodeCodes(c.output));
     });
   }
@@ -251,8 +278,12 @@ describe('quantized modules: behaviour and errors', () => {
       "QuantizedConv2d 'conv' got a float Tensor of shape [1, 1, 2, 2] as its input, where a QTensor is needed; put a QuantStub before it (it becomes nnq.Quantize at convert), or a DeQuantStub after the quantized part.",
     );
     const nested = new Sequential(new Sequential(quantizedSeed().conv));
-    expect(thrown(() => nested.call(zeros([1, 1, 1, 1]))).message).toMatch(/^QuantizedConv2d '0\.0' got a float Tensor/);
-    expect(thrown(() => new nnq.DeQuantize().call(zeros([1]) as unknown as QTensor)).message).toMatch(/^DeQuantize got a float Tensor of shape \[1\]/);
+    expect(thrown(() => nested.call(zeros([1, 1, 1, 1]))).message).toMatch(
+      /^QuantizedConv2d '0\.0' got a float Tensor/,
+    );
+    expect(thrown(() => new nnq.DeQuantize().call(zeros([1]) as unknown as QTensor)).message).toMatch(
+      /^DeQuantize got a float Tensor of shape \[1\]/,
+    );
   });
 
   test('the seed model runs end to end; the kernel trace passes through', () => {
@@ -283,25 +314,36 @@ describe('quantized modules: behaviour and errors', () => {
   test('fromFloat errors: wrong type, no qconfig, no observer', () => {
     expect(thrown(() => nnq.Conv2d.fromFloat(new Linear(1, 1), { backend }))).toEqual({
       code: 'INVALID_ARGUMENT',
-      message: 'nnq.Conv2d.fromFloat only works for Conv2d, but got Linear; convert it with the module mapping for its type.',
+      message:
+        'nnq.Conv2d.fromFloat only works for Conv2d, but got Linear; convert it with the module mapping for its type.',
     });
     expect(thrown(() => nnq.Conv2d.fromFloat(new Conv2d(1, 1, 1), { backend })).code).toBe('NO_QCONFIG');
     const c = new Conv2d(1, 1, 1);
     c.qconfig = new QConfig({ activation: ACT, weight: defaultWeightObserver });
     expect(thrown(() => nnq.Conv2d.fromFloat(c, { backend }))).toEqual({
       code: 'NOT_CALIBRATED',
-      message: 'nnq.Conv2d.fromFloat: Conv2d has no activationPostProcess observer; run prepare() and calibrate before convert().',
+      message:
+        'nnq.Conv2d.fromFloat: Conv2d has no activationPostProcess observer; run prepare() and calibrate before convert().',
     });
     c.activationPostProcess = observerWith({ min_val: 0, max_val: 1 });
     c.qconfig = new QConfig({ activation: ACT, weight: MinMaxObserver.withArgs({ dtype: 'quint8' }) });
     expect(thrown(() => nnq.Conv2d.fromFloat(c, { backend })).code).toBe('DTYPE_MISMATCH');
-    expect(thrown(() => nnq.ConvReLU2d.fromFloat(new Conv2d(1, 1, 1), { backend })).message).toMatch(/^nnq\.ConvReLU2d\.fromFloat only works for ConvReLU2d, but got Conv2d/);
+    expect(thrown(() => nnq.ConvReLU2d.fromFloat(new Conv2d(1, 1, 1), { backend })).message).toMatch(
+      /^nnq\.ConvReLU2d\.fromFloat only works for ConvReLU2d, but got Conv2d/,
+    );
   });
 
   test('quantized state dicts keep QTensors and qparams and load back', () => {
     const m = quantizedSeed();
     const sd = m.stateDict();
-    expect(Object.keys(sd)).toEqual(['quant.scale', 'quant.zero_point', 'conv.weight', 'conv.bias', 'conv.scale', 'conv.zero_point']);
+    expect(Object.keys(sd)).toEqual([
+      'quant.scale',
+      'quant.zero_point',
+      'conv.weight',
+      'conv.bias',
+      'conv.scale',
+      'conv.zero_point',
+    ]);
     const other = quantizedSeed();
     (other.conv as nnq.Conv2d).scale = 0.5;
     const loaded: StateDict = { ...sd, 'conv.weight': (m.conv as nnq.Conv2d).weight() };
@@ -333,7 +375,13 @@ describe('quantized modules: behaviour and errors', () => {
     (copy.activationPostProcess as MinMaxObserver).forward(tensor([5]));
     expect(String(obs)).toBe('MinMaxObserver(min_val=-1.0, max_val=1.0)');
     expect(String(copy.activationPostProcess)).toBe('MinMaxObserver(min_val=-1.0, max_val=5.0)');
-    expect(Object.keys(copy.stateDict())).toEqual(['weight', 'bias', 'activation_post_process.eps', 'activation_post_process.min_val', 'activation_post_process.max_val']);
+    expect(Object.keys(copy.stateDict())).toEqual([
+      'weight',
+      'bias',
+      'activation_post_process.eps',
+      'activation_post_process.min_val',
+      'activation_post_process.max_val',
+    ]);
   });
 
   test('qnnpack keeps a zero bias where there is none (as PyTorch); onednn keeps none', () => {
@@ -341,7 +389,9 @@ describe('quantized modules: behaviour and errors', () => {
     expect(q.bias()?.toArray()).toEqual([0, 0]);
     const o = new nnq.Conv2d(2, 2, 1, { backend, bias: false, engine: 'onednn' });
     expect(o.bias()).toBeNull();
-    expect(String(o)).toBe('QuantizedConv2d(2, 2, kernel_size=(1, 1), stride=(1, 1), scale=1.0, zero_point=0, bias=False)');
+    expect(String(o)).toBe(
+      'QuantizedConv2d(2, 2, kernel_size=(1, 1), stride=(1, 1), scale=1.0, zero_point=0, bias=False)',
+    );
   });
 
   test('QFunctional: forward, addScalar and mulScalar throw clearly', () => {
@@ -351,14 +401,19 @@ describe('quantized modules: behaviour and errors', () => {
     expect(thrown(() => qf.addScalar(x, 1)).message).toBe(
       'QFunctional.addScalar: the backend interface has no quantized::add_scalar kernel yet; keep this operation in float (qconfig null on its FloatFunctional) for now.',
     );
-    expect(thrown(() => qf.add(x, tensor([1, 2]) as unknown as QTensor)).message).toMatch(/got a float Tensor of shape \[2\] as its second operand/);
+    expect(thrown(() => qf.add(x, tensor([1, 2]) as unknown as QTensor)).message).toMatch(
+      /got a float Tensor of shape \[2\] as its second operand/,
+    );
   });
 });
 
 describe('per-channel observers from @quint/observers work as weight observers', () => {
   test('PerChannelMinMaxObserver on axis 0 gives per-channel weights', () => {
     const conv = new Conv2d(2, 3, 1);
-    conv.qconfig = new QConfig({ activation: ACT, weight: PerChannelMinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_channel_symmetric' }) });
+    conv.qconfig = new QConfig({
+      activation: ACT,
+      weight: PerChannelMinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_channel_symmetric' }),
+    });
     conv.activationPostProcess = observerWith({ min_val: -1, max_val: 1 });
     const q = nnq.Conv2d.fromFloat(conv, { backend });
     expect(q.weight().qscheme()).toBe('per_channel_affine');
@@ -408,10 +463,13 @@ describe('an eager chain of quantized and float modules equals PyTorch 1.13 (qnn
     expect(String(m)).toBe(c.repr);
     const stages: Record<string, number[]> = {};
     for (const [name] of Object.entries(c.stages)) {
-      m.getSubmodule(name).registerForwardHook((_mod, _args, out) => void (stages[name] = Array.from((out as QTensor).intRepr())));
+      m.getSubmodule(name).registerForwardHook(
+        (_mod, _args, out) => void (stages[name] = Array.from((out as QTensor).intRepr())),
+      );
     }
     const y = m.call(decode(c.input));
-    for (const [name, codes] of Object.entries(c.stages)) expect([name, stages[name]]).toEqual([name, decodeCodes(codes)]);
+    for (const [name, codes] of Object.entries(c.stages))
+      expect([name, stages[name]]).toEqual([name, decodeCodes(codes)]);
     expect(y.toArray()).toEqual(decode(c.output).toArray());
   });
 
@@ -421,7 +479,11 @@ describe('an eager chain of quantized and float modules equals PyTorch 1.13 (qnn
       ...backend,
       kernels: {
         ...backend.kernels,
-        adaptiveAvgPool2d: (x: QTensor, size: number | readonly [number | null, number | null], opts?: { memoryFormat?: 'contiguous' | 'channels_last' }) => {
+        adaptiveAvgPool2d: (
+          x: QTensor,
+          size: number | readonly [number | null, number | null],
+          opts?: { memoryFormat?: 'contiguous' | 'channels_last' },
+        ) => {
           seen.push(opts?.memoryFormat ?? 'none');
           return backend.kernels.adaptiveAvgPool2d(x, size, opts as never);
         },

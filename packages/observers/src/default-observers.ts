@@ -61,7 +61,10 @@ export const defaultHistogramObserver = HistogramObserver.withArgs({ quantMin: 0
  * @example defaultPerChannelWeightObserver.create().chAxis; // 0
  * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.observer.default_per_channel_weight_observer.html
  */
-export const defaultPerChannelWeightObserver = PerChannelMinMaxObserver.withArgs({ dtype: 'qint8', qscheme: 'per_channel_symmetric' });
+export const defaultPerChannelWeightObserver = PerChannelMinMaxObserver.withArgs({
+  dtype: 'qint8',
+  qscheme: 'per_channel_symmetric',
+});
 
 /**
  * `per_channel_weight_observer_range_neg_127_to_127`: per-channel symmetric qint8 over −127..127, `eps` 2^−12.

@@ -1,6 +1,12 @@
 import { QuantError, type Tensor } from '@quint/tensor';
 import type { QDtype } from '@quint/qtensor';
-import { ObserverBase, type ObserverCommonOptions, type ObserverQparams, type ObserverQScheme, type ObserverStateDict } from './observer-base.js';
+import {
+  ObserverBase,
+  type ObserverCommonOptions,
+  type ObserverQparams,
+  type ObserverQScheme,
+  type ObserverStateDict,
+} from './observer-base.js';
 
 /** Constructor options of {@link FixedQParamsObserver}. */
 export interface FixedQParamsObserverOptions extends ObserverCommonOptions {
@@ -42,10 +48,16 @@ export class FixedQParamsObserver extends ObserverBase {
     super(options);
     const { scale, zeroPoint } = options ?? ({} as Partial<FixedQParamsObserverOptions>);
     if (!(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) {
-      throw new QuantError('INVALID_QPARAMS', `FixedQParamsObserver: scale ${String(scale)} must be a positive finite number; pass e.g. { scale: 1 / 256, zeroPoint: 0 }.`);
+      throw new QuantError(
+        'INVALID_QPARAMS',
+        `FixedQParamsObserver: scale ${String(scale)} must be a positive finite number; pass e.g. { scale: 1 / 256, zeroPoint: 0 }.`,
+      );
     }
     if (!Number.isInteger(zeroPoint)) {
-      throw new QuantError('INVALID_QPARAMS', `FixedQParamsObserver: zeroPoint ${String(zeroPoint)} must be an integer; pass e.g. { scale: 1 / 256, zeroPoint: 0 }.`);
+      throw new QuantError(
+        'INVALID_QPARAMS',
+        `FixedQParamsObserver: zeroPoint ${String(zeroPoint)} must be an integer; pass e.g. { scale: 1 / 256, zeroPoint: 0 }.`,
+      );
     }
     this.scaleBuf = Math.fround(scale);
     this.zeroPointBuf = zeroPoint;
@@ -72,7 +84,10 @@ export class FixedQParamsObserver extends ObserverBase {
     this.scaleBuf = ObserverBase.buffer(sd, 'scale', 'FixedQParamsObserver', 1)[0]!;
     const zp = sd['zero_point'];
     if (!(zp instanceof Int32Array) || zp.length !== 1) {
-      throw new QuantError('INVALID_ARGUMENT', 'FixedQParamsObserver.loadStateDict: zero_point must be an Int32Array of 1 element; pass the buffer from stateDict().');
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        'FixedQParamsObserver.loadStateDict: zero_point must be an Int32Array of 1 element; pass the buffer from stateDict().',
+      );
     }
     this.zeroPointBuf = zp[0]!;
   }

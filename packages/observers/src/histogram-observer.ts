@@ -3,7 +3,11 @@ import { roundHalfToEven } from '@quint/qtensor';
 import { ObserverBase, pyFloatRepr, type ObserverQparams, type ObserverStateDict } from './observer-base.js';
 import { aminmax } from './min-max-observer.js';
 import { cumsumF32, divFloorFloating, histc, linspaceF32, torchSum } from './torch-numerics.js';
-import { isPerTensorQScheme, UniformQuantizationObserverBase, type UniformQuantizationObserverOptions } from './uniform-quantization-observer-base.js';
+import {
+  isPerTensorQScheme,
+  UniformQuantizationObserverBase,
+  type UniformQuantizationObserverOptions,
+} from './uniform-quantization-observer-base.js';
 
 const f32 = Math.fround;
 
@@ -64,18 +68,31 @@ export class HistogramObserver extends UniformQuantizationObserverBase {
   constructor(options: HistogramObserverOptions = {}) {
     super(options, { qscheme: 'per_tensor_affine', owner: new.target.name });
     if (!isPerTensorQScheme(this.qscheme)) {
-      throw new QuantError('INVALID_ARGUMENT', `${new.target.name}: qscheme '${this.qscheme}' is not per-tensor; use per_tensor_affine or per_tensor_symmetric.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${new.target.name}: qscheme '${this.qscheme}' is not per-tensor; use per_tensor_affine or per_tensor_symmetric.`,
+      );
     }
     this.torchCompat = options.torchCompat ?? 'latest';
     if (this.torchCompat !== 'latest' && this.torchCompat !== '1.13') {
-      throw new QuantError('INVALID_ARGUMENT', `${new.target.name}: torchCompat '${String(this.torchCompat)}' is unknown; use 'latest' or '1.13'.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${new.target.name}: torchCompat '${String(this.torchCompat)}' is unknown; use 'latest' or '1.13'.`,
+      );
     }
     this.bins = options.bins ?? 2048;
     this.upsampleRate = options.upsampleRate ?? (this.torchCompat === '1.13' ? 128 : 16);
     this.torchSumLanes = options.torchSumLanes ?? 8;
-    for (const [k, v] of [['bins', this.bins], ['upsampleRate', this.upsampleRate], ['torchSumLanes', this.torchSumLanes]] as const) {
+    for (const [k, v] of [
+      ['bins', this.bins],
+      ['upsampleRate', this.upsampleRate],
+      ['torchSumLanes', this.torchSumLanes],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) {
-        throw new QuantError('INVALID_ARGUMENT', `${new.target.name}: ${k} ${v} must be a positive integer; pass e.g. ${k === 'bins' ? 2048 : 16}.`);
+        throw new QuantError(
+          'INVALID_ARGUMENT',
+          `${new.target.name}: ${k} ${v} must be a positive integer; pass e.g. ${k === 'bins' ? 2048 : 16}.`,
+        );
       }
     }
     this.dstNbins = 2 ** BITS[this.dtype]!;
@@ -210,7 +227,10 @@ export class HistogramObserver extends UniformQuantizationObserverBase {
       return this.qparamsFromMinMax(Float32Array.of(Infinity), Float32Array.of(-Infinity));
     }
     if (this.histogram.length !== this.bins) {
-      throw new QuantError('INVALID_ARGUMENT', `HistogramObserver: histogram has ${this.histogram.length} bins, the observer ${this.bins}; load a state of the same bins.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `HistogramObserver: histogram has ${this.histogram.length} bins, the observer ${this.bins}; load a state of the same bins.`,
+      );
     }
     const [newMin, newMax] = this.nonLinearParamSearch();
     return this.qparamsFromMinMax(Float32Array.of(newMin), Float32Array.of(newMax));

@@ -1,6 +1,10 @@
 import type { Tensor } from '@quint/tensor';
 import { ObserverBase, pyFloatRepr, type ObserverQparams, type ObserverStateDict } from './observer-base.js';
-import { isPerTensorQScheme, UniformQuantizationObserverBase, type UniformQuantizationObserverOptions } from './uniform-quantization-observer-base.js';
+import {
+  isPerTensorQScheme,
+  UniformQuantizationObserverBase,
+  type UniformQuantizationObserverOptions,
+} from './uniform-quantization-observer-base.js';
 import { QuantError } from '@quint/tensor';
 
 /** Constructor options of {@link MinMaxObserver}: PyTorch's, camelCased. */

@@ -34,6 +34,9 @@ export class NoopObserver extends ObserverBase {
   }
 
   calculateQparams(): ObserverQparams {
-    throw new QuantError('INVALID_ARGUMENT', 'calculateQparams should not be called for NoopObserver; it observes nothing.');
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      'calculateQparams should not be called for NoopObserver; it observes nothing.',
+    );
   }
 }

@@ -185,7 +185,10 @@ export abstract class ObserverBase {
     }
     for (const key of Object.keys(own)) {
       if (!(key in stateDict)) {
-        throw new QuantError('INVALID_ARGUMENT', `${this.constructor.name}.loadStateDict: missing key '${key}'; pass every buffer of stateDict().`);
+        throw new QuantError(
+          'INVALID_ARGUMENT',
+          `${this.constructor.name}.loadStateDict: missing key '${key}'; pass every buffer of stateDict().`,
+        );
       }
     }
     this.loadBuffers(stateDict);
@@ -227,7 +230,9 @@ export abstract class ObserverBase {
     }
     if (!this.warnedNonFinite) {
       this.warnedNonFinite = true;
-      this.warnFn(`${this.constructor.name}: skipping ${bad} NaN/±Inf values of ${total} (ignoreNonFinite); later ones are skipped silently.`);
+      this.warnFn(
+        `${this.constructor.name}: skipping ${bad} NaN/±Inf values of ${total} (ignoreNonFinite); later ones are skipped silently.`,
+      );
     }
   }
 
@@ -235,10 +240,16 @@ export abstract class ObserverBase {
   protected static buffer(stateDict: ObserverStateDict, key: string, owner: string, length?: number): Float32Array {
     const v = stateDict[key];
     if (!(v instanceof Float32Array)) {
-      throw new QuantError('INVALID_ARGUMENT', `${owner}.loadStateDict: '${key}' must be a Float32Array, got ${Object.prototype.toString.call(v)}; pass float32 buffers.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${owner}.loadStateDict: '${key}' must be a Float32Array, got ${Object.prototype.toString.call(v)}; pass float32 buffers.`,
+      );
     }
     if (length !== undefined && v.length !== length) {
-      throw new QuantError('INVALID_ARGUMENT', `${owner}.loadStateDict: '${key}' has ${v.length} elements, expected ${length}; pass the buffer of a matching observer.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${owner}.loadStateDict: '${key}' has ${v.length} elements, expected ${length}; pass the buffer of a matching observer.`,
+      );
     }
     return v;
   }

@@ -1,6 +1,16 @@
 import { QuantError, type Tensor } from '@quint/tensor';
-import { ObserverBase, pyTensorRepr, type ObserverFloatQparams, type ObserverQparams, type ObserverStateDict } from './observer-base.js';
-import { isPerTensorQScheme, UniformQuantizationObserverBase, type UniformQuantizationObserverOptions } from './uniform-quantization-observer-base.js';
+import {
+  ObserverBase,
+  pyTensorRepr,
+  type ObserverFloatQparams,
+  type ObserverQparams,
+  type ObserverStateDict,
+} from './observer-base.js';
+import {
+  isPerTensorQScheme,
+  UniformQuantizationObserverBase,
+  type UniformQuantizationObserverOptions,
+} from './uniform-quantization-observer-base.js';
 
 /** Constructor options of {@link PerChannelMinMaxObserver}. */
 export interface PerChannelMinMaxObserverOptions extends UniformQuantizationObserverOptions {
@@ -44,7 +54,10 @@ export class PerChannelMinMaxObserver extends UniformQuantizationObserverBase {
     }
     this.chAxis = options.chAxis ?? 0;
     if (!Number.isInteger(this.chAxis)) {
-      throw new QuantError('AXIS_OUT_OF_RANGE', `${new.target.name}: chAxis ${this.chAxis} is not an integer; pass an axis of the observed tensors.`);
+      throw new QuantError(
+        'AXIS_OUT_OF_RANGE',
+        `${new.target.name}: chAxis ${this.chAxis} is not an integer; pass an axis of the observed tensors.`,
+      );
     }
   }
 
@@ -125,7 +138,10 @@ export class PerChannelMinMaxObserver extends UniformQuantizationObserverBase {
    */
   calculateFloatQparams(): ObserverFloatQparams {
     if (this.qscheme !== 'per_channel_affine_float_qparams') {
-      throw new QuantError('INVALID_ARGUMENT', `${this.constructor.name}.calculateFloatQparams: qscheme is '${this.qscheme}'; call calculateQparams() instead.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${this.constructor.name}.calculateFloatQparams: qscheme is '${this.qscheme}'; call calculateQparams() instead.`,
+      );
     }
     return this.floatQparamsFromMinMax(this.minVal, this.maxVal);
   }

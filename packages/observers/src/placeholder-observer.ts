@@ -45,6 +45,9 @@ export class PlaceholderObserver extends ObserverBase {
   }
 
   calculateQparams(): ObserverQparams {
-    throw new QuantError('INVALID_ARGUMENT', 'calculateQparams should not be called for PlaceholderObserver; it carries a dtype only (dynamic or float16 quantization).');
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      'calculateQparams should not be called for PlaceholderObserver; it carries a dtype only (dynamic or float16 quantization).',
+    );
   }
 }

@@ -1,5 +1,10 @@
 import { QuantError } from '@quint/tensor';
-import { defaultFixedQParamsRange0to1Observer, defaultFixedQParamsRangeNeg1to1Observer, defaultPlaceholderObserver, defaultWeightObserver } from './default-observers.js';
+import {
+  defaultFixedQParamsRange0to1Observer,
+  defaultFixedQParamsRangeNeg1to1Observer,
+  defaultPlaceholderObserver,
+  defaultWeightObserver,
+} from './default-observers.js';
 import {
   checkBackend,
   defaultReuseInputQConfig,
@@ -41,7 +46,10 @@ export function objectTypeKey(objectType: ObjectType): string {
   if (typeof objectType === 'string') return objectType;
   const name = objectType?.name;
   if (typeof name !== 'string' || name === '') {
-    throw new QuantError('INVALID_ARGUMENT', `QConfigMapping: object type ${String(objectType)} has no name; pass a string such as 'Conv2d' or a named class/function.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `QConfigMapping: object type ${String(objectType)} has no name; pass a string such as 'Conv2d' or a named class/function.`,
+    );
   }
   return name;
 }
@@ -73,7 +81,10 @@ export class QConfigMapping {
   readonly moduleNameRegexQConfigs = new Map<string, QConfigAny>();
   readonly moduleNameQConfigs = new Map<string, QConfigAny>();
   /** Keyed by `JSON.stringify([moduleName, objectTypeKey, index])`. */
-  readonly moduleNameObjectTypeOrderQConfigs = new Map<string, { key: ModuleNameObjectTypeOrder; qconfig: QConfigAny }>();
+  readonly moduleNameObjectTypeOrderQConfigs = new Map<
+    string,
+    { key: ModuleNameObjectTypeOrder; qconfig: QConfigAny }
+  >();
 
   /** Sets the global (default) qconfig. */
   setGlobal(globalQConfig: QConfigAny): this {
@@ -96,7 +107,11 @@ export class QConfigMapping {
     try {
       new RegExp(regex);
     } catch (e) {
-      throw new QuantError('INVALID_ARGUMENT', `QConfigMapping.setModuleNameRegex: '${regex}' is not a valid regular expression; fix the pattern.`, { cause: e });
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `QConfigMapping.setModuleNameRegex: '${regex}' is not a valid regular expression; fix the pattern.`,
+        { cause: e },
+      );
     }
     this.moduleNameRegexQConfigs.set(regex, checkQConfig(qconfig));
     return this;
@@ -115,7 +130,10 @@ export class QConfigMapping {
    */
   setModuleNameObjectTypeOrder(key: ModuleNameObjectTypeOrder, qconfig: QConfigAny): this {
     if (!Number.isInteger(key.index) || key.index < 0) {
-      throw new QuantError('INVALID_ARGUMENT', `QConfigMapping.setModuleNameObjectTypeOrder: index ${key.index} must be a non-negative integer.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `QConfigMapping.setModuleNameObjectTypeOrder: index ${key.index} must be a non-negative integer.`,
+      );
     }
     const k = JSON.stringify([key.moduleName, objectTypeKey(key.objectType), key.index]);
     this.moduleNameObjectTypeOrderQConfigs.set(k, { key, qconfig: checkQConfig(qconfig) });
@@ -174,7 +192,10 @@ export class QConfigMapping {
   qconfigForModule(moduleName: string, moduleType: ObjectType, callIndex?: number): QConfigAny {
     const q = this.getModuleTypeOrNameQConfig(moduleType, moduleName, this.globalQConfig);
     if (callIndex === undefined) return q;
-    return this.getModuleNameObjectTypeOrderQConfig({ moduleName: parentName(moduleName)[0], objectType: moduleType, index: callIndex }, q);
+    return this.getModuleNameObjectTypeOrderQConfig(
+      { moduleName: parentName(moduleName)[0], objectType: moduleType, index: callIndex },
+      q,
+    );
   }
 
   /**
@@ -187,11 +208,18 @@ export class QConfigMapping {
    * mapping.qconfigForFunction('add', { moduleName: 'block1', moduleType: 'BasicBlock' }, 0);
    * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.qconfig_mapping.QConfigMapping.html
    */
-  qconfigForFunction(fn: ObjectType, scope: { moduleName: string; moduleType: ObjectType }, callIndex?: number): QConfigAny {
+  qconfigForFunction(
+    fn: ObjectType,
+    scope: { moduleName: string; moduleType: ObjectType },
+    callIndex?: number,
+  ): QConfigAny {
     const fnQ = this.getObjectTypeQConfig(fn, this.globalQConfig);
     const q = this.getModuleTypeOrNameQConfig(scope.moduleType, scope.moduleName, fnQ);
     if (callIndex === undefined) return q;
-    return this.getModuleNameObjectTypeOrderQConfig({ moduleName: scope.moduleName, objectType: fn, index: callIndex }, q);
+    return this.getModuleNameObjectTypeOrderQConfig(
+      { moduleName: scope.moduleName, objectType: fn, index: callIndex },
+      q,
+    );
   }
 
   /**
@@ -233,14 +261,18 @@ export class QConfigMapping {
     for (const [t, q] of dict.object_type ?? []) m.setObjectType(t, q);
     for (const [r, q] of dict.module_name_regex ?? []) m.setModuleNameRegex(r, q);
     for (const [n, q] of dict.module_name ?? []) m.setModuleName(n, q);
-    for (const [n, t, i, q] of dict.module_name_object_type_order ?? []) m.setModuleNameObjectTypeOrder({ moduleName: n, objectType: t, index: i }, q);
+    for (const [n, t, i, q] of dict.module_name_object_type_order ?? [])
+      m.setModuleNameObjectTypeOrder({ moduleName: n, objectType: t, index: i }, q);
     return m;
   }
 }
 
 function checkQConfig(q: QConfigAny): QConfigAny {
   if (q !== null && !(q instanceof QConfig) && !(typeof q === 'object' && 'activation' in q && 'weight' in q)) {
-    throw new QuantError('INVALID_ARGUMENT', `QConfigMapping: ${String(q)} is not a QConfig; pass new QConfig({ activation, weight }) or null.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `QConfigMapping: ${String(q)} is not a QConfig; pass new QConfig({ activation, weight }) or null.`,
+    );
   }
   return q;
 }
@@ -272,11 +304,17 @@ const FIXED_QPARAMS_OPS: ReadonlyArray<readonly [string, 'range0to1' | 'rangeNeg
  * m.qconfigForModule('sig', 'Sigmoid')?.activation.create().calculateQparams().scale; // Float32Array [0.00390625]
  * @see https://pytorch.org/docs/stable/generated/torch.ao.quantization.qconfig_mapping.get_default_qconfig_mapping.html
  */
-export function getDefaultQConfigMapping(backend: QConfigBackend = 'fbgemm', options: DefaultQConfigOptions = {}): QConfigMapping {
+export function getDefaultQConfigMapping(
+  backend: QConfigBackend = 'fbgemm',
+  options: DefaultQConfigOptions = {},
+): QConfigMapping {
   checkBackend(backend, options, 'getDefaultQConfigMapping');
   const qconfig = getDefaultQConfig(backend, options);
   // default_per_channel_weight_observer does not work for transposed convs on fbgemm (pytorch#47535).
-  const transpose = backend === 'fbgemm' || backend === 'x86' ? new QConfig({ activation: qconfig.activation, weight: defaultWeightObserver }) : qconfig;
+  const transpose =
+    backend === 'fbgemm' || backend === 'x86'
+      ? new QConfig({ activation: qconfig.activation, weight: defaultWeightObserver })
+      : qconfig;
   const layerNorm = new QConfig({ activation: qconfig.activation, weight: defaultPlaceholderObserver });
   const m = new QConfigMapping().setGlobal(qconfig).setObjectType('reshape', defaultReuseInputQConfig);
   for (const t of ['Conv1d', 'Conv2d', 'Conv3d']) m.setObjectType(t, qconfig);

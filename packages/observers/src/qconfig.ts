@@ -30,7 +30,10 @@ export interface QConfigInit {
 export type QConfigAny = QConfig | null;
 
 function isObserverClass(v: unknown): v is new (options: never) => ObserverBase {
-  return typeof v === 'function' && (v.prototype instanceof ObserverBase || typeof (v as { withArgs?: unknown }).withArgs === 'function');
+  return (
+    typeof v === 'function' &&
+    (v.prototype instanceof ObserverBase || typeof (v as { withArgs?: unknown }).withArgs === 'function')
+  );
 }
 
 function toFactory(v: unknown, role: string): ObserverFactory {
@@ -46,7 +49,10 @@ function toFactory(v: unknown, role: string): ObserverFactory {
       `QConfig received observer instance (${role}: ${name}), please pass observer class instead. Use ${name}.withArgs({ x: 1 }) to override arguments to constructor if needed.`,
     );
   }
-  throw new QuantError('INVALID_ARGUMENT', `QConfig: ${role} is ${String(v)}; pass an observer class or a factory such as MinMaxObserver.withArgs({...}).`);
+  throw new QuantError(
+    'INVALID_ARGUMENT',
+    `QConfig: ${role} is ${String(v)}; pass an observer class or a factory such as MinMaxObserver.withArgs({...}).`,
+  );
 }
 
 /**
@@ -86,7 +92,10 @@ function valueEquals(a: unknown, b: unknown): boolean {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => valueEquals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every((k) => valueEquals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }
 
 /**
@@ -124,7 +133,11 @@ export function qconfigEquals(q1: QConfigAny, q2: QConfigAny): boolean {
  * @see https://pytorch.org/docs/stable/quantization.html
  */
 export function isReuseInputQConfig(qconfig: QConfigAny): boolean {
-  return qconfig !== null && qconfig.activation.observerClass === ReuseInputObserver && qconfig.weight.observerClass === NoopObserver;
+  return (
+    qconfig !== null &&
+    qconfig.activation.observerClass === ReuseInputObserver &&
+    qconfig.weight.observerClass === NoopObserver
+  );
 }
 
 /** Backends with PyTorch default qconfigs. */
@@ -144,10 +157,16 @@ const BACKENDS: readonly QConfigBackend[] = ['fbgemm', 'qnnpack', 'x86', 'onednn
 export function checkBackend(backend: string, options: DefaultQConfigOptions, owner: string): void {
   if (!BACKENDS.includes(backend as QConfigBackend)) {
     // PyTorch 1.13 silently falls back to default_qconfig here; current PyTorch raises.
-    throw new QuantError('INVALID_ARGUMENT', `${owner}: unknown backend '${backend}'; use one of ${BACKENDS.join(', ')}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${owner}: unknown backend '${backend}'; use one of ${BACKENDS.join(', ')}.`,
+    );
   }
   if (options.version !== undefined && options.version !== 0) {
-    throw new QuantError('INVALID_ARGUMENT', `${owner}: version ${String(options.version)} is not supported; version must be 0.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${owner}: version ${String(options.version)} is not supported; version must be 0.`,
+    );
   }
 }
 
@@ -195,21 +214,30 @@ export const defaultDebugQConfig = new QConfig({ activation: defaultDebugObserve
  * @example defaultPerChannelQConfig.weight.create().qscheme; // 'per_channel_symmetric'
  * @see https://pytorch.org/docs/stable/quantization.html
  */
-export const defaultPerChannelQConfig = new QConfig({ activation: defaultObserver, weight: defaultPerChannelWeightObserver });
+export const defaultPerChannelQConfig = new QConfig({
+  activation: defaultObserver,
+  weight: defaultPerChannelWeightObserver,
+});
 
 /**
  * `default_dynamic_qconfig`: dynamic activations (PlaceholderObserver quint8) and per-tensor symmetric qint8 weights.
  * @example defaultDynamicQConfig.activation.create().isDynamic; // true
  * @see https://pytorch.org/docs/stable/quantization.html
  */
-export const defaultDynamicQConfig = new QConfig({ activation: defaultDynamicQuantObserver, weight: defaultWeightObserver });
+export const defaultDynamicQConfig = new QConfig({
+  activation: defaultDynamicQuantObserver,
+  weight: defaultWeightObserver,
+});
 
 /**
  * `per_channel_dynamic_qconfig`: dynamic activations and per-channel symmetric qint8 weights.
  * @example perChannelDynamicQConfig.weight.create().chAxis; // 0
  * @see https://pytorch.org/docs/stable/quantization.html
  */
-export const perChannelDynamicQConfig = new QConfig({ activation: defaultDynamicQuantObserver, weight: defaultPerChannelWeightObserver });
+export const perChannelDynamicQConfig = new QConfig({
+  activation: defaultDynamicQuantObserver,
+  weight: defaultPerChannelWeightObserver,
+});
 
 /**
  * `float16_dynamic_qconfig`: float16 weights, dynamic float16 activations.
@@ -236,7 +264,10 @@ export const float16StaticQConfig = new QConfig({
  * @example floatQparamsWeightOnlyQConfig.weight.create().qscheme; // 'per_channel_affine_float_qparams'
  * @see https://pytorch.org/docs/stable/quantization.html
  */
-export const floatQparamsWeightOnlyQConfig = new QConfig({ activation: defaultPlaceholderObserver, weight: defaultFloatQparamsObserver });
+export const floatQparamsWeightOnlyQConfig = new QConfig({
+  activation: defaultPlaceholderObserver,
+  weight: defaultFloatQparamsObserver,
+});
 
 /**
  * `default_reuse_input_qconfig`: ReuseInputObserver activation, NoopObserver weight (`reshape`).

@@ -39,6 +39,9 @@ export class RecordingObserver extends ObserverBase {
   }
 
   calculateQparams(): ObserverQparams {
-    throw new QuantError('INVALID_ARGUMENT', 'calculateQparams should not be called for RecordingObserver; it only records tensors.');
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      'calculateQparams should not be called for RecordingObserver; it only records tensors.',
+    );
   }
 }

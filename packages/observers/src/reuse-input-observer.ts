@@ -23,6 +23,9 @@ export class ReuseInputObserver extends ObserverBase {
   }
 
   calculateQparams(): ObserverQparams {
-    throw new QuantError('INVALID_ARGUMENT', 'calculateQparams should not be called for ReuseInputObserver; the converter reuses the input observer.');
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      'calculateQparams should not be called for ReuseInputObserver; the converter reuses the input observer.',
+    );
   }
 }

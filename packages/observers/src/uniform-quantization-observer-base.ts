@@ -63,10 +63,16 @@ export abstract class UniformQuantizationObserverBase extends ObserverBase {
     this.qscheme = options.qscheme ?? defaults.qscheme;
     this.reduceRange = options.reduceRange ?? false;
     if (!QSCHEMES.includes(this.qscheme)) {
-      throw new QuantError('INVALID_ARGUMENT', `${defaults.owner}: unknown qscheme '${String(this.qscheme)}'; use one of ${QSCHEMES.join(', ')}.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${defaults.owner}: unknown qscheme '${String(this.qscheme)}'; use one of ${QSCHEMES.join(', ')}.`,
+      );
     }
     if (this.dtype !== 'quint8' && this.dtype !== 'qint8' && this.dtype !== 'qint32') {
-      throw new QuantError('BAD_DTYPE', `${defaults.owner}: dtype '${String(this.dtype)}' is not supported; use 'quint8', 'qint8' or 'qint32'.`);
+      throw new QuantError(
+        'BAD_DTYPE',
+        `${defaults.owner}: dtype '${String(this.dtype)}' is not supported; use 'quint8', 'qint8' or 'qint32'.`,
+      );
     }
     this.hasCustomizedQrange = options.quantMin !== undefined && options.quantMax !== undefined;
     const r = calculateQminQmax({
@@ -83,7 +89,10 @@ export abstract class UniformQuantizationObserverBase extends ObserverBase {
       this.reduceRange &&
       this.dtype === 'quint8'
     ) {
-      throw new QuantError('INVALID_ARGUMENT', `${defaults.owner}: reduceRange is not supported for symmetric quint8 (as in PyTorch); use qint8 or reduceRange: false.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${defaults.owner}: reduceRange is not supported for symmetric quint8 (as in PyTorch); use qint8 or reduceRange: false.`,
+      );
     }
   }
 

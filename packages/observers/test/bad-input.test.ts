@@ -40,8 +40,12 @@ describe('NaN and Inf in observed data', () => {
   for (const [name, make] of makers) {
     it(`${name}: NON_FINITE naming the count, state untouched`, () => {
       const obs = make({ warn: () => {} });
-      expect(codeOf(() => obs.forward(dirty))).toMatch(/^NON_FINITE: .*3 of 6 values are NaN or ±Inf; .*ignoreNonFinite: true/);
-      expect(obs.stateDict()['min_val']!.every((v) => v === Infinity) || obs.stateDict()['min_val']!.length === 0).toBe(true);
+      expect(codeOf(() => obs.forward(dirty))).toMatch(
+        /^NON_FINITE: .*3 of 6 values are NaN or ±Inf; .*ignoreNonFinite: true/,
+      );
+      expect(obs.stateDict()['min_val']!.every((v) => v === Infinity) || obs.stateDict()['min_val']!.length === 0).toBe(
+        true,
+      );
     });
 
     it(`${name}: ignoreNonFinite skips them with one warning`, () => {
@@ -89,23 +93,33 @@ describe('configuration errors', () => {
     expect(codeOf(() => new PerChannelMinMaxObserver({ chAxis: 2 }).forward(tensor([1, 2, 3, 4], [2, 2])))).toMatch(
       /^AXIS_OUT_OF_RANGE: .*chAxis 2 is out of range for a 2-d tensor of shape \[2, 2\]/,
     );
-    expect(codeOf(() => new PerChannelMinMaxObserver({ chAxis: -3 }).forward(tensor([1, 2], [1, 2])))).toMatch(/^AXIS_OUT_OF_RANGE/);
+    expect(codeOf(() => new PerChannelMinMaxObserver({ chAxis: -3 }).forward(tensor([1, 2], [1, 2])))).toMatch(
+      /^AXIS_OUT_OF_RANGE/,
+    );
     expect(codeOf(() => new PerChannelMinMaxObserver({ chAxis: 0.5 }))).toMatch(/^AXIS_OUT_OF_RANGE/);
   });
 
   it('a changing channel count is SHAPE_MISMATCH', () => {
     const obs = new PerChannelMinMaxObserver();
     obs.forward(tensor([1, 2, 3, 4], [2, 2]));
-    expect(codeOf(() => obs.forward(tensor([1, 2, 3], [3, 1])))).toMatch(/^SHAPE_MISMATCH: .*got 3 channels on axis 0, earlier batches had 2/);
+    expect(codeOf(() => obs.forward(tensor([1, 2, 3], [3, 1])))).toMatch(
+      /^SHAPE_MISMATCH: .*got 3 channels on axis 0, earlier batches had 2/,
+    );
   });
 
   it('rejects what PyTorch rejects', () => {
     expect(codeOf(() => new MinMaxObserver({ qscheme: 'per_channel_affine' }))).toMatch(/^INVALID_ARGUMENT/);
     expect(codeOf(() => new HistogramObserver({ qscheme: 'per_channel_symmetric' }))).toMatch(/^INVALID_ARGUMENT/);
     expect(codeOf(() => new PerChannelMinMaxObserver({ qscheme: 'per_tensor_affine' }))).toMatch(/^INVALID_ARGUMENT/);
-    expect(codeOf(() => new MinMaxObserver({ qscheme: 'per_tensor_symmetric', reduceRange: true }))).toMatch(/^INVALID_ARGUMENT: .*symmetric quint8/);
-    expect(codeOf(() => new MinMaxObserver({ quantMin: 1, quantMax: 5 }))).toMatch(/^INVALID_ARGUMENT: .*does not include 0/);
-    expect(codeOf(() => new MinMaxObserver({ dtype: 'qint8', quantMin: -200, quantMax: 100 }))).toMatch(/^OUT_OF_RANGE/);
+    expect(codeOf(() => new MinMaxObserver({ qscheme: 'per_tensor_symmetric', reduceRange: true }))).toMatch(
+      /^INVALID_ARGUMENT: .*symmetric quint8/,
+    );
+    expect(codeOf(() => new MinMaxObserver({ quantMin: 1, quantMax: 5 }))).toMatch(
+      /^INVALID_ARGUMENT: .*does not include 0/,
+    );
+    expect(codeOf(() => new MinMaxObserver({ dtype: 'qint8', quantMin: -200, quantMax: 100 }))).toMatch(
+      /^OUT_OF_RANGE/,
+    );
     expect(codeOf(() => new MinMaxObserver({ dtype: 'float16' as never }))).toMatch(/^BAD_DTYPE/);
     expect(codeOf(() => new HistogramObserver({ bins: 0 }))).toMatch(/^INVALID_ARGUMENT/);
     expect(codeOf(() => new FixedQParamsObserver({ scale: 0, zeroPoint: 0 }))).toMatch(/^INVALID_QPARAMS/);
@@ -113,7 +127,12 @@ describe('configuration errors', () => {
   });
 
   it('observers without qparams throw from calculateQparams, as PyTorch raises', () => {
-    for (const o of [new PlaceholderObserver(), new NoopObserver(), new RecordingObserver(), new ReuseInputObserver()]) {
+    for (const o of [
+      new PlaceholderObserver(),
+      new NoopObserver(),
+      new RecordingObserver(),
+      new ReuseInputObserver(),
+    ]) {
       expect(codeOf(() => o.calculateQparams())).toMatch(/^INVALID_ARGUMENT: calculateQparams should not be called/);
     }
   });
@@ -122,16 +141,23 @@ describe('configuration errors', () => {
     const f = new PerChannelMinMaxObserver({ qscheme: 'per_channel_affine_float_qparams' });
     f.forward(tensor([0, 1, -2, 2], [2, 2]));
     expect(codeOf(() => f.calculateQparams())).toMatch(/calculateFloatQparams/);
-    expect(Array.from(f.calculateFloatQparams().zeroPoint)).toEqual([-0, Math.fround(Math.fround(2) / Math.fround(4 / 255))]);
+    expect(Array.from(f.calculateFloatQparams().zeroPoint)).toEqual([
+      -0,
+      Math.fround(Math.fround(2) / Math.fround(4 / 255)),
+    ]);
     expect(codeOf(() => new PerChannelMinMaxObserver().calculateFloatQparams())).toMatch(/calculateQparams/);
   });
 
   it('loadStateDict checks keys and lengths', () => {
     const h = new HistogramObserver({ bins: 16 });
     const sd = h.stateDict();
-    expect(codeOf(() => h.loadStateDict({ ...sd, histogram: new Float32Array(8) }))).toMatch(/^INVALID_ARGUMENT: .*'histogram' has 8 elements, expected 16/);
+    expect(codeOf(() => h.loadStateDict({ ...sd, histogram: new Float32Array(8) }))).toMatch(
+      /^INVALID_ARGUMENT: .*'histogram' has 8 elements, expected 16/,
+    );
     expect(codeOf(() => h.loadStateDict({ eps: sd['eps']! }))).toMatch(/^INVALID_ARGUMENT: .*missing key/);
-    expect(codeOf(() => h.loadStateDict({ ...sd, extra: new Float32Array(1) }))).toMatch(/^INVALID_ARGUMENT: .*unexpected key 'extra'/);
+    expect(codeOf(() => h.loadStateDict({ ...sd, extra: new Float32Array(1) }))).toMatch(
+      /^INVALID_ARGUMENT: .*unexpected key 'extra'/,
+    );
     expect(() => h.loadStateDict({ ...sd, extra: new Float32Array(1) }, false)).not.toThrow();
   });
 });
@@ -169,6 +195,8 @@ describe('state round trip and the simple observers', () => {
     expect(m.toString()).toBe('MinMaxObserver(min_val=-1.0, max_val=3.0)');
     const p = new PerChannelMinMaxObserver();
     p.forward(tensor([-1, 3, 0.5, 2], [2, 2]));
-    expect(p.toString()).toBe('PerChannelMinMaxObserver(min_val=tensor([-1.0000, 0.5000]), max_val=tensor([3.0000, 2.0000]))');
+    expect(p.toString()).toBe(
+      'PerChannelMinMaxObserver(min_val=tensor([-1.0000, 0.5000]), max_val=tensor([3.0000, 2.0000]))',
+    );
   });
 });

@@ -18,7 +18,9 @@ function expectQparams(c: GoldenCase, q: ObserverQparams | { scale: Float32Array
 }
 
 function qparamsOf(obs: ObserverBase, c: GoldenCase) {
-  return c.zeroPointFloat !== undefined ? (obs as api.PerChannelMinMaxObserver).calculateFloatQparams() : obs.calculateQparams();
+  return c.zeroPointFloat !== undefined
+    ? (obs as api.PerChannelMinMaxObserver).calculateFloatQparams()
+    : obs.calculateQparams();
 }
 
 describe(`min/max observers vs PyTorch ${golden.meta.torchPackage} (seed ${golden.meta.seed})`, () => {
@@ -42,7 +44,9 @@ describe(`min/max observers vs PyTorch ${golden.meta.torchPackage} (seed ${golde
       for (const k of Object.keys(want)) {
         const a = sd[k]!;
         const b = want[k]!;
-        expect(a instanceof Int32Array ? Array.from(a) : bits(a), k).toEqual(b instanceof Int32Array ? Array.from(b) : bits(b));
+        expect(a instanceof Int32Array ? Array.from(a) : bits(a), k).toEqual(
+          b instanceof Int32Array ? Array.from(b) : bits(b),
+        );
       }
       expectQparams(c, qparamsOf(obs, c));
       if (!c.repr.includes('tensor(')) expect(obs.toString()).toBe(c.repr);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
-import { getDefaultQConfig, getDefaultQConfigMapping, type ObserverFactory, type QConfigAny, type QConfigBackend } from '../src/index.js';
+import {
+  getDefaultQConfig,
+  getDefaultQConfigMapping,
+  type ObserverFactory,
+  type QConfigAny,
+  type QConfigBackend,
+} from '../src/index.js';
 import { loadGolden, toOptions } from './golden-utils.js';
 
 interface CtorRec {
@@ -26,7 +32,8 @@ function theirs(c: CtorRec): { class: string; args: Record<string, unknown> } {
   return { class: c.class, args: toOptions(c.args) };
 }
 const oursQ = (q: QConfigAny) => (q === null ? null : { activation: ours(q.activation), weight: ours(q.weight) });
-const theirsQ = (q: QRec | null) => (q === null ? null : { activation: theirs(q.activation!), weight: theirs(q.weight!) });
+const theirsQ = (q: QRec | null) =>
+  q === null ? null : { activation: theirs(q.activation!), weight: theirs(q.weight!) };
 
 const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
@@ -74,7 +81,9 @@ describe(`qconfig presets vs PyTorch ${golden.meta.torchPackage}`, () => {
 
   it('the predefined observer factories match 1.13 (names camelCased)', () => {
     for (const [py, rec] of Object.entries(golden.observerPartials)) {
-      const name = camel(py).replace('Qparams', py.includes('fixed_qparams') ? 'QParams' : 'Qparams').replace('127To127', '127To127');
+      const name = camel(py)
+        .replace('Qparams', py.includes('fixed_qparams') ? 'QParams' : 'Qparams')
+        .replace('127To127', '127To127');
       const f = (api as unknown as Record<string, ObserverFactory>)[name];
       expect(f, name).toBeDefined();
       expect(ours(f!), name).toEqual(theirs(rec));

@@ -21,7 +21,18 @@ import {
 import { loadGolden } from './golden-utils.js';
 
 const golden = loadGolden<{
-  precedence: { queries: Array<{ kind: string; moduleName?: string; objectType?: string; index: number; fn?: string; scope?: string; scopeType?: string; expect: string | null }> };
+  precedence: {
+    queries: Array<{
+      kind: string;
+      moduleName?: string;
+      objectType?: string;
+      index: number;
+      fn?: string;
+      scope?: string;
+      scopeType?: string;
+      expect: string | null;
+    }>;
+  };
 }>('qconfig-mappings.json');
 
 function thrown(f: () => unknown): { code: string; message: string } {
@@ -56,17 +67,22 @@ describe('withArgs factories and QConfig', () => {
     expect(e.message).toBe(
       'QConfig received observer instance (activation: MinMaxObserver), please pass observer class instead. Use MinMaxObserver.withArgs({ x: 1 }) to override arguments to constructor if needed.',
     );
-    expect(thrown(() => new QConfig({ activation: MinMaxObserver, weight: 42 as never })).code).toBe('INVALID_ARGUMENT');
+    expect(thrown(() => new QConfig({ activation: MinMaxObserver, weight: 42 as never })).code).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('accepts a bare class as Class.withArgs({})', () => {
     const q = new QConfig({ activation: HistogramObserver, weight: NoopObserver });
     expect(q.activation.create()).toBeInstanceOf(HistogramObserver);
-    expect(qconfigEquals(q, new QConfig({ activation: HistogramObserver.withArgs({}), weight: NoopObserver.withArgs({}) }))).toBe(true);
+    expect(
+      qconfigEquals(q, new QConfig({ activation: HistogramObserver.withArgs({}), weight: NoopObserver.withArgs({}) })),
+    ).toBe(true);
   });
 
   it('qconfigEquals compares classes and arguments', () => {
-    for (const b of ['fbgemm', 'qnnpack', 'x86', 'onednn'] as QConfigBackend[]) expect(qconfigEquals(getDefaultQConfig(b), getDefaultQConfig(b))).toBe(true);
+    for (const b of ['fbgemm', 'qnnpack', 'x86', 'onednn'] as QConfigBackend[])
+      expect(qconfigEquals(getDefaultQConfig(b), getDefaultQConfig(b))).toBe(true);
     expect(qconfigEquals(getDefaultQConfig('fbgemm'), getDefaultQConfig('qnnpack'))).toBe(false);
     expect(qconfigEquals(getDefaultQConfig('fbgemm'), getDefaultQConfig('x86'))).toBe(true);
     expect(qconfigEquals(defaultQConfig, defaultPerChannelQConfig)).toBe(false);
@@ -85,14 +101,18 @@ describe('withArgs factories and QConfig', () => {
     const m = getDefaultQConfigMapping('qnnpack');
     const sig = m.qconfigForModule('s', 'Sigmoid')!.activation.create().calculateQparams();
     expect([sig.scale[0], sig.zeroPoint[0]]).toEqual([1 / 256, 0]);
-    const tanh = m.qconfigForFunction('tanh', { moduleName: '', moduleType: 'Net' })!.activation.create().calculateQparams();
+    const tanh = m
+      .qconfigForFunction('tanh', { moduleName: '', moduleType: 'Net' })!
+      .activation.create()
+      .calculateQparams();
     expect([tanh.scale[0], tanh.zeroPoint[0]]).toEqual([2 / 256, 128]);
     expect(isReuseInputQConfig(m.qconfigForMethod('reshape', { moduleName: '', moduleType: 'Net' }))).toBe(true);
   });
 });
 
 describe('QConfigMapping precedence matches PyTorch 1.13 (queries run through 1.13 by tools/goldens/observers.py)', () => {
-  const q = (eps: number) => new QConfig({ activation: MinMaxObserver.withArgs({ eps }), weight: defaultWeightObserver });
+  const q = (eps: number) =>
+    new QConfig({ activation: MinMaxObserver.withArgs({ eps }), weight: defaultWeightObserver });
   const labels: Record<string, QConfigAny> = { A: q(1), B: q(2), C: q(3), C2: q(3.5), D: q(4), E: q(5), F: q(6) };
   class Linear {}
   const m = new QConfigMapping()
@@ -108,7 +128,10 @@ describe('QConfigMapping precedence matches PyTorch 1.13 (queries run through 1.
   const label = (got: QConfigAny) => (got === null ? null : Object.keys(labels).find((k) => labels[k] === got));
 
   for (const c of golden.precedence.queries) {
-    const desc = c.kind === 'module' ? `module ${c.moduleName} (${c.objectType}, #${c.index})` : `${c.fn} in '${c.scope}' (#${c.index})`;
+    const desc =
+      c.kind === 'module'
+        ? `module ${c.moduleName} (${c.objectType}, #${c.index})`
+        : `${c.fn} in '${c.scope}' (#${c.index})`;
     it(`${desc} → ${c.expect}`, () => {
       const got =
         c.kind === 'module'
@@ -126,8 +149,10 @@ describe('QConfigMapping precedence matches PyTorch 1.13 (queries run through 1.
 
   it('rejects a bad regex and a bad index', () => {
     expect(thrown(() => new QConfigMapping().setModuleNameRegex('(', null)).code).toBe('INVALID_ARGUMENT');
-    expect(thrown(() => new QConfigMapping().setModuleNameObjectTypeOrder({ moduleName: '', objectType: 'add', index: -1 }, null)).code).toBe(
-      'INVALID_ARGUMENT',
-    );
+    expect(
+      thrown(() =>
+        new QConfigMapping().setModuleNameObjectTypeOrder({ moduleName: '', objectType: 'add', index: -1 }, null),
+      ).code,
+    ).toBe('INVALID_ARGUMENT');
   });
 });

@@ -14,11 +14,27 @@ import {
   getDefaultQConfigMapping,
   type QConfigMapping,
 } from '@quint/observers';
-import { ENGINES, makePerChannelQuantizedTensor, resolveOrtTarget, withOrtTarget, type Engine, type OrtTarget, type QTensor, type QuantizedBackend } from '@quint/qtensor';
+import {
+  ENGINES,
+  makePerChannelQuantizedTensor,
+  resolveOrtTarget,
+  withOrtTarget,
+  type Engine,
+  type OrtTarget,
+  type QTensor,
+  type QuantizedBackend,
+} from '@quint/qtensor';
 import { QuantError, Tensor } from '@quint/tensor';
 import { exportModel, type QuantizedFormat } from './export.js';
 import { importModel, type ImportedGraphInfo } from './import.js';
-import { checkModelBytes, decodeModel, encodeModel, externalDataLocations, limitOption, type OnnxModel } from './proto.js';
+import {
+  checkModelBytes,
+  decodeModel,
+  encodeModel,
+  externalDataLocations,
+  limitOption,
+  type OnnxModel,
+} from './proto.js';
 import { QuantizedOp } from './quantized-ops.js';
 import { QUINT_VERSION } from './version.js';
 
@@ -74,14 +90,20 @@ export interface LoadModelOptions {
 
 function checkEngine(engine: unknown, where: string): Engine {
   if (!ENGINES.includes(engine as Engine)) {
-    throw new QuantError('INVALID_ARGUMENT', `${where}: engine '${String(engine)}' is not one of ${ENGINES.join(', ')}; pass one of them.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${where}: engine '${String(engine)}' is not one of ${ENGINES.join(', ')}; pass one of them.`,
+    );
   }
   return engine as Engine;
 }
 
 function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | null): QuintModel {
   const backend = options.backend ?? createJsBackend();
-  const engine = checkEngine(options.engine ?? (onnx.metadataProps['quint.engine'] as Engine | undefined) ?? 'ort', 'loadModel');
+  const engine = checkEngine(
+    options.engine ?? (onnx.metadataProps['quint.engine'] as Engine | undefined) ?? 'ort',
+    'loadModel',
+  );
   const target = resolveOrtTarget('loadModel', options);
   const gm = importModel(onnx, {
     // The modules pass only the engine; the backend adds the target to their calls.
@@ -118,7 +140,10 @@ function build(onnx: OnnxModel, options: LoadModelOptions, fileBytes: number | n
  * const model = await loadModel('model.onnx');          // Node
  * const model = await loadModel(new Uint8Array(buffer)); // browser or Node
  */
-export async function loadModel(source: Uint8Array | string | URL, options: LoadModelOptions = {}): Promise<QuintModel> {
+export async function loadModel(
+  source: Uint8Array | string | URL,
+  options: LoadModelOptions = {},
+): Promise<QuintModel> {
   let bytes: Uint8Array;
   let external = options.externalData;
   limitOption(options, 'maxTensorElements');
@@ -139,16 +164,24 @@ export async function loadModel(source: Uint8Array | string | URL, options: Load
       bytes = new Uint8Array(await fs.readFile(file));
     } catch (e) {
       if (e instanceof QuantError) throw e;
-      throw new QuantError('IO_ERROR', `loadModel: cannot read '${file}' (${e instanceof Error ? e.message : String(e)}); check the path.`, { cause: e });
+      throw new QuantError(
+        'IO_ERROR',
+        `loadModel: cannot read '${file}' (${e instanceof Error ? e.message : String(e)}); check the path.`,
+        { cause: e },
+      );
     }
     const dir = path.dirname(file);
     external ??= async (location: string) => {
       const p = path.resolve(dir, location);
-      if (!p.startsWith(path.resolve(dir))) throw new QuantError('BAD_ONNX', `external data location '${location}' points outside the model's folder.`);
+      if (!p.startsWith(path.resolve(dir)))
+        throw new QuantError('BAD_ONNX', `external data location '${location}' points outside the model's folder.`);
       return new Uint8Array(await fs.readFile(p));
     };
   } else {
-    throw new QuantError('INVALID_ARGUMENT', `loadModel: expected a Uint8Array or a path, got ${Object.prototype.toString.call(source)}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `loadModel: expected a Uint8Array or a path, got ${Object.prototype.toString.call(source)}.`,
+    );
   }
   checkModelBytes('loadModel: the model', bytes.length, limits);
   const files = new Map<string, Uint8Array>();
@@ -158,17 +191,29 @@ export async function loadModel(source: Uint8Array | string | URL, options: Load
       try {
         files.set(location, await external(location));
       } catch (e) {
-        throw new QuantError('IO_ERROR', `loadModel: reading external data '${location}' failed (${e instanceof Error ? e.message : String(e)}); put it next to the model.`, { cause: e });
+        throw new QuantError(
+          'IO_ERROR',
+          `loadModel: reading external data '${location}' failed (${e instanceof Error ? e.message : String(e)}); put it next to the model.`,
+          { cause: e },
+        );
       }
       total += files.get(location)!.length;
       checkModelBytes(`loadModel: the model with its external data (at '${location}')`, total, limits);
     }
   }
-  const onnx = decodeModel(bytes, external === undefined ? limits : { ...limits, externalData: (l) => {
-    const f = files.get(l);
-    if (f === undefined) throw new QuantError('IO_ERROR', `external data '${l}' was not read.`);
-    return f;
-  } });
+  const onnx = decodeModel(
+    bytes,
+    external === undefined
+      ? limits
+      : {
+          ...limits,
+          externalData: (l) => {
+            const f = files.get(l);
+            if (f === undefined) throw new QuantError('IO_ERROR', `external data '${l}' was not read.`);
+            return f;
+          },
+        },
+  );
   return build(onnx, options, bytes.length);
 }
 
@@ -222,7 +267,12 @@ function observerOverrides(mapping: QConfigMapping, options: QuantizeModelOption
         ? MinMaxObserver.withArgs({ dtype: 'quint8', qscheme: 'per_tensor_affine', reduceRange: false })
         : options.activationObserver === 'moving-average-minmax'
           ? MovingAverageMinMaxObserver.withArgs({ dtype: 'quint8', qscheme: 'per_tensor_affine', reduceRange: false })
-          : HistogramObserver.withArgs({ dtype: 'quint8', qscheme: 'per_tensor_affine', reduceRange: false, ...(options.torchCompat === undefined ? {} : { torchCompat: options.torchCompat }) });
+          : HistogramObserver.withArgs({
+              dtype: 'quint8',
+              qscheme: 'per_tensor_affine',
+              reduceRange: false,
+              ...(options.torchCompat === undefined ? {} : { torchCompat: options.torchCompat }),
+            });
   const weight =
     options.weightObserver === undefined
       ? undefined
@@ -250,14 +300,20 @@ export type CalibrationBatch = Tensor | Readonly<Record<string, Tensor>>;
 export type CalibrationBatches = Iterable<CalibrationBatch> | AsyncIterable<CalibrationBatch> | Tensor;
 
 function notTensor(t: unknown): QuantError {
-  return new QuantError('INVALID_ARGUMENT', `quantizeModel: calibration data must be float Tensors (or records input name → Tensor), got ${Object.prototype.toString.call(t)}.`);
+  return new QuantError(
+    'INVALID_ARGUMENT',
+    `quantizeModel: calibration data must be float Tensors (or records input name → Tensor), got ${Object.prototype.toString.call(t)}.`,
+  );
 }
 
 /** A batch as the model's inputs, in graph-input order. */
 function batchInputs(item: unknown, names: readonly string[]): Tensor[] {
   if (item instanceof Tensor) {
     if (names.length > 1) {
-      throw new QuantError('INVALID_ARGUMENT', `quantizeModel: the model takes ${names.length} inputs (${names.join(', ')}); pass each calibration batch as a record { ${names.map((n) => `'${n}': Tensor`).join(', ')} }.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `quantizeModel: the model takes ${names.length} inputs (${names.join(', ')}); pass each calibration batch as a record { ${names.map((n) => `'${n}': Tensor`).join(', ')} }.`,
+      );
     }
     return [item];
   }
@@ -266,14 +322,20 @@ function batchInputs(item: unknown, names: readonly string[]): Tensor[] {
   const extra = Object.keys(rec).filter((k) => !names.includes(k));
   const missing = names.filter((n) => !(n in rec));
   if (extra.length > 0 || missing.length > 0) {
-    throw new QuantError('INVALID_ARGUMENT', `quantizeModel: a calibration record has inputs {${Object.keys(rec).join(', ')}} but the model takes {${names.join(', ')}}; give one Tensor per graph input, by name.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `quantizeModel: a calibration record has inputs {${Object.keys(rec).join(', ')}} but the model takes {${names.join(', ')}}; give one Tensor per graph input, by name.`,
+    );
   }
   const list = names.map((n) => rec[n]);
   for (const t of list) if (!(t instanceof Tensor)) throw notTensor(t);
   const ts = list as Tensor[];
   const n0 = ts[0]?.shape[0];
   if (ts.some((t) => t.shape[0] !== n0)) {
-    throw new QuantError('SHAPE_MISMATCH', `quantizeModel: a calibration record holds ${ts.map((t, i) => `${names[i]} [${t.shape.join(', ')}]`).join(', ')}; every input needs the same number of samples (axis 0).`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `quantizeModel: a calibration record holds ${ts.map((t, i) => `${names[i]} [${t.shape.join(', ')}]`).join(', ')}; every input needs the same number of samples (axis 0).`,
+    );
   }
   return ts;
 }
@@ -299,38 +361,68 @@ function* splitBatch(ts: Tensor[], batchSize: number): Generator<Tensor[]> {
  * The calibration batches, pulled one at a time: a generator (the CLI's chunked `.npy` reader) is
  * never read ahead, so only the batch being calibrated is held, whatever the size of the set.
  */
-async function* streamBatches(batches: CalibrationBatches, names: readonly string[], batchSize: number): AsyncGenerator<Tensor[]> {
+async function* streamBatches(
+  batches: CalibrationBatches,
+  names: readonly string[],
+  batchSize: number,
+): AsyncGenerator<Tensor[]> {
   if (batches instanceof Tensor) {
     yield* splitBatch(batchInputs(batches, names), batchSize);
     return;
   }
-  if (typeof batches !== 'object' || batches === null || (!(Symbol.iterator in batches) && !(Symbol.asyncIterator in batches))) throw notTensor(batches);
+  if (
+    typeof batches !== 'object' ||
+    batches === null ||
+    (!(Symbol.iterator in batches) && !(Symbol.asyncIterator in batches))
+  )
+    throw notTensor(batches);
   for await (const item of batches as AsyncIterable<unknown>) yield* splitBatch(batchInputs(item, names), batchSize);
 }
 
 /** The batch count of a Tensor or an array (known without reading data); undefined for iterators. */
 function countBatches(batches: CalibrationBatches, names: readonly string[], batchSize: number): number | undefined {
   const count = (item: unknown): number => {
-    const t = item instanceof Tensor ? item : typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[names[0] ?? ''] : undefined;
+    const t =
+      item instanceof Tensor
+        ? item
+        : typeof item === 'object' && item !== null
+          ? (item as Record<string, unknown>)[names[0] ?? '']
+          : undefined;
     return t instanceof Tensor && t.shape.length > 0 ? Math.max(1, Math.ceil((t.shape[0] ?? 1) / batchSize)) : 1;
   };
   if (batches instanceof Tensor) return count(batches);
   return Array.isArray(batches) ? (batches as unknown[]).reduce<number>((a, t) => a + count(t), 0) : undefined;
 }
 
-function findNodeTargets(gm: GraphModule, names: readonly string[]): { modules: string[]; functions: { target: unknown; index: number }[] } {
+function findNodeTargets(
+  gm: GraphModule,
+  names: readonly string[],
+): { modules: string[]; functions: { target: unknown; index: number }[] } {
   const modules: string[] = [];
   const functions: { target: unknown; index: number }[] = [];
   for (const want of names) {
-    const node = gm.graph.nodes.find((n) => n.name === want || n.target === want || n.meta['onnxName'] === want || (Array.isArray(n.meta['onnxName']) && (n.meta['onnxName'] as unknown[]).includes(want)));
+    const node = gm.graph.nodes.find(
+      (n) =>
+        n.name === want ||
+        n.target === want ||
+        n.meta['onnxName'] === want ||
+        (Array.isArray(n.meta['onnxName']) && (n.meta['onnxName'] as unknown[]).includes(want)),
+    );
     if (node === undefined) {
-      throw new QuantError('INVALID_ARGUMENT', `quantizeModel: keepFloat names '${want}', which is no node of the model; use an ONNX node name or a graph node name (inspectModel lists them).`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `quantizeModel: keepFloat names '${want}', which is no node of the model; use an ONNX node name or a graph node name (inspectModel lists them).`,
+      );
     }
     if (node.op === 'call_module') modules.push(node.target as string);
     else if (node.op === 'call_function') {
       const index = gm.graph.nodes.filter((n) => n.op === 'call_function' && n.target === node.target).indexOf(node);
       functions.push({ target: node.target, index });
-    } else throw new QuantError('INVALID_ARGUMENT', `quantizeModel: keepFloat names '${want}', a ${node.op} node; name an op node.`);
+    } else
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `quantizeModel: keepFloat names '${want}', a ${node.op} node; name an op node.`,
+      );
   }
   return { modules, functions };
 }
@@ -361,11 +453,20 @@ function hasNonFinite(t: Tensor): boolean {
  * const twoInputs = await quantizeModel(model2, [{ image: x, mask: m }]);
  * const bytes = saveModel(q, { format: 'qdq' });
  */
-export async function quantizeModel(model: QuintModel, calibrationBatches: CalibrationBatches, options: QuantizeModelOptions = {}): Promise<QuintModel> {
-  if (model.kind !== 'float') throw new QuantError('INVALID_ARGUMENT', 'quantizeModel: the model is already quantized; load the float model.');
+export async function quantizeModel(
+  model: QuintModel,
+  calibrationBatches: CalibrationBatches,
+  options: QuantizeModelOptions = {},
+): Promise<QuintModel> {
+  if (model.kind !== 'float')
+    throw new QuantError('INVALID_ARGUMENT', 'quantizeModel: the model is already quantized; load the float model.');
   const engine = checkEngine(options.engine ?? 'qnnpack', 'quantizeModel');
   const preset = options.qconfig ?? 'qnnpack';
-  if (!['fbgemm', 'qnnpack', 'x86', 'onednn'].includes(preset)) throw new QuantError('INVALID_ARGUMENT', `quantizeModel: qconfig '${preset}' is not one of fbgemm, qnnpack, x86, onednn.`);
+  if (!['fbgemm', 'qnnpack', 'x86', 'onednn'].includes(preset))
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `quantizeModel: qconfig '${preset}' is not one of fbgemm, qnnpack, x86, onednn.`,
+    );
   const torchCompat = options.torchCompat ?? 'latest';
   const backend = options.backend ?? model.backend;
   const onWarning = options.onWarning ?? ((m: string) => console.warn(`quint: warning: ${m}`));
@@ -377,11 +478,16 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
   } else {
     const staticBatch = info?.inputs[0]?.dynamicBatch === false ? info.inputs[0].shape[0] : undefined;
     const batchSize = options.batchSize ?? staticBatch ?? 1;
-    if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) throw new QuantError('INVALID_ARGUMENT', `quantizeModel: batchSize ${batchSize} is not a positive integer; pass one such as 8.`);
+    if (!(Number.isSafeInteger(batchSize) && batchSize > 0))
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `quantizeModel: batchSize ${batchSize} is not a positive integer; pass one such as 8.`,
+      );
     const mapping = observerOverrides(getDefaultQConfigMapping(preset, { torchCompat }), options);
     const keep = findNodeTargets(model.graphModule, options.keepFloat ?? []);
     for (const m of keep.modules) mapping.setModuleName(m, null);
-    for (const f of keep.functions) mapping.setModuleNameObjectTypeOrder({ moduleName: '', objectType: f.target as never, index: f.index }, null);
+    for (const f of keep.functions)
+      mapping.setModuleNameObjectTypeOrder({ moduleName: '', objectType: f.target as never, index: f.index }, null);
     const names = model.inputNames.length > 0 ? model.inputNames : ['input'];
     let total = options.totalBatches ?? countBatches(calibrationBatches, names, batchSize) ?? Number.NaN;
     let prepared: GraphModule | undefined;
@@ -392,7 +498,11 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
     for await (const b of streamBatches(calibrationBatches, names, batchSize)) {
       index++;
       if (b.some(hasNonFinite)) {
-        if (options.ignoreNonFinite !== true) throw new QuantError('NON_FINITE', `quantizeModel: calibration batch ${index} has NaN or Inf values; clean the data or pass ignoreNonFinite.`);
+        if (options.ignoreNonFinite !== true)
+          throw new QuantError(
+            'NON_FINITE',
+            `quantizeModel: calibration batch ${index} has NaN or Inf values; clean the data or pass ignoreNonFinite.`,
+          );
         onWarning(`calibration batch ${index} has NaN/Inf values; skipped (ignoreNonFinite).`);
         if (options.totalBatches === undefined) total--;
         continue;
@@ -409,7 +519,11 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
         lastYield = Date.now();
       }
     }
-    if (prepared === undefined) throw new QuantError('NOT_CALIBRATED', 'quantizeModel: no calibration batches; pass at least one float Tensor (static quantization needs data).');
+    if (prepared === undefined)
+      throw new QuantError(
+        'NOT_CALIBRATED',
+        'quantizeModel: no calibration batches; pass at least one float Tensor (static quantization needs data).',
+      );
     q = convertFx(prepared, { backend, engine });
   }
   q.meta['onnx'] = info;
@@ -417,11 +531,29 @@ export async function quantizeModel(model: QuintModel, calibrationBatches: Calib
     ...model.metadata,
     'quint.version': QUINT_VERSION,
     'quint.engine': engine,
-    'quint.qconfig': options.dynamic === true ? 'dynamic' : JSON.stringify({ preset, ...(options.activationObserver === undefined ? {} : { activation: options.activationObserver }), ...(options.weightObserver === undefined ? {} : { weight: options.weightObserver }), ...(options.keepFloat?.length ? { keepFloat: options.keepFloat } : {}) }),
+    'quint.qconfig':
+      options.dynamic === true
+        ? 'dynamic'
+        : JSON.stringify({
+            preset,
+            ...(options.activationObserver === undefined ? {} : { activation: options.activationObserver }),
+            ...(options.weightObserver === undefined ? {} : { weight: options.weightObserver }),
+            ...(options.keepFloat?.length ? { keepFloat: options.keepFloat } : {}),
+          }),
     'quint.torchCompat': torchCompat,
     'quint.calibrationSamples': String(samples),
   };
-  return { ...model, kind: 'quantized', graphModule: q, onnx: null, backend, engine, target: 'wasm', metadata, fileBytes: null };
+  return {
+    ...model,
+    kind: 'quantized',
+    graphModule: q,
+    onnx: null,
+    backend,
+    engine,
+    target: 'wasm',
+    metadata,
+    fileBytes: null,
+  };
 }
 
 /** Options of {@link runModel}. */
@@ -435,17 +567,30 @@ export interface RunModelOptions {
 }
 
 function asInputs(model: QuintModel, inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>): Tensor[] {
-  const list: unknown[] = inputs instanceof Tensor ? [inputs] : Array.isArray(inputs) ? [...inputs] : model.inputNames.map((n) => (inputs as Record<string, Tensor>)[n]);
+  const list: unknown[] =
+    inputs instanceof Tensor
+      ? [inputs]
+      : Array.isArray(inputs)
+        ? [...inputs]
+        : model.inputNames.map((n) => (inputs as Record<string, Tensor>)[n]);
   if (list.length !== model.inputNames.length || list.some((t) => !(t instanceof Tensor))) {
-    throw new QuantError('INVALID_ARGUMENT', `runModel: the model takes ${model.inputNames.length} float Tensor input(s) (${model.inputNames.join(', ')}); pass one per input (by name or in order).`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `runModel: the model takes ${model.inputNames.length} float Tensor input(s) (${model.inputNames.join(', ')}); pass one per input (by name or in order).`,
+    );
   }
   const info = model.graphModule.meta['onnx'] as ImportedGraphInfo | undefined;
   (list as Tensor[]).forEach((t, i) => {
     const want = info?.inputs[i];
     if (want === undefined) return;
-    const ok = t.shape.length === want.shape.length && t.shape.every((d, j) => d === want.shape[j] || (j === 0 && want.dynamicBatch));
+    const ok =
+      t.shape.length === want.shape.length &&
+      t.shape.every((d, j) => d === want.shape[j] || (j === 0 && want.dynamicBatch));
     if (!ok) {
-      throw new QuantError('SHAPE_MISMATCH', `runModel: input '${want.name}' has shape [${t.shape.join(', ')}], the model takes [${want.shape.map((d, j) => (j === 0 && want.dynamicBatch ? 'N' : d)).join(', ')}]; pass a tensor of that shape.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `runModel: input '${want.name}' has shape [${t.shape.join(', ')}], the model takes [${want.shape.map((d, j) => (j === 0 && want.dynamicBatch ? 'N' : d)).join(', ')}]; pass a tensor of that shape.`,
+      );
     }
   });
   return list as Tensor[];
@@ -469,7 +614,12 @@ export async function runModel(
   let m = model;
   const engine = options.engine === undefined ? model.engine : checkEngine(options.engine, 'runModel');
   const target = options.target === undefined ? model.target : resolveOrtTarget('runModel', options);
-  if (model.kind === 'quantized' && ((options.backend !== undefined && options.backend !== model.backend) || engine !== model.engine || target !== model.target)) {
+  if (
+    model.kind === 'quantized' &&
+    ((options.backend !== undefined && options.backend !== model.backend) ||
+      engine !== model.engine ||
+      target !== model.target)
+  ) {
     const onnx = model.onnx ?? decodeModel(saveModel(model));
     m = build(onnx, { backend: options.backend ?? model.backend, engine, target }, model.fileBytes);
   }
@@ -564,7 +714,12 @@ class PerChannelWeights extends Module {
     super();
     const shape = [...m.weight.shape];
     const outC = shape[0] ?? 1;
-    this.#weight = makePerChannelQuantizedTensor({ data: new Int8Array(m.weight.numel), shape }, new Float64Array(outC).fill(1), new Int32Array(outC), 0);
+    this.#weight = makePerChannelQuantizedTensor(
+      { data: new Int8Array(m.weight.numel), shape },
+      new Float64Array(outC).fill(1),
+      new Int32Array(outC),
+      0,
+    );
     this.#bias = m.bias;
   }
 
@@ -635,13 +790,22 @@ export function inspectModel(model: QuintModel): ModelInspection {
       const m = gm.getSubmodule(n.target as string) as Module;
       op = m.getName();
       const sm = m as unknown as { scale?: unknown; zeroPoint?: unknown };
-      if (typeof sm.scale === 'number' && typeof sm.zeroPoint === 'number' && (m instanceof nnq.Quantize || m instanceof QuantizedOp || 'weight' in m)) {
+      if (
+        typeof sm.scale === 'number' &&
+        typeof sm.zeroPoint === 'number' &&
+        (m instanceof nnq.Quantize || m instanceof QuantizedOp || 'weight' in m)
+      ) {
         output = { scale: sm.scale, zeroPoint: sm.zeroPoint };
       }
       if (m instanceof nnq.Conv2d || m instanceof nnq.Linear) {
         const w = m.weight();
         weight = w.isPerChannel()
-          ? { dtype: w.dtype, qscheme: w.qscheme(), scales: Array.from(w.qPerChannelScales()), zeroPoints: Array.from(w.qPerChannelZeroPoints()) }
+          ? {
+              dtype: w.dtype,
+              qscheme: w.qscheme(),
+              scales: Array.from(w.qPerChannelScales()),
+              zeroPoints: Array.from(w.qPerChannelZeroPoints()),
+            }
           : { dtype: w.dtype, qscheme: w.qscheme(), scales: [w.qScale()], zeroPoints: [w.qZeroPoint()] };
       }
     } else {
@@ -674,4 +838,3 @@ export function inspectModel(model: QuintModel): ModelInspection {
     engine: model.engine,
   };
 }
-

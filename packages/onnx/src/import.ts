@@ -4,8 +4,7 @@
 // a sample input of the shape in use, which gives shapes for folding shape subgraphs
 // (`x.view(x.size(0), -1)`), pooling decisions and the export; a dynamic batch stays dynamic
 // through `x.size(0)`.
-import type {
-  Module} from '@quint/nn';
+import type { Module } from '@quint/nn';
 import {
   AdaptiveAvgPool2d,
   AvgPool2d,
@@ -34,7 +33,16 @@ import {
 import { Graph, GraphModule, type Argument, type Node } from '@quint/fx-graph-tracer';
 import { QuantError, Tensor, add, cat, flatten, mul, permute, reshape, softmax } from '@quint/tensor';
 import { FLOAT_NODES_KEY, parseFloatNodes, sanitizeName } from './names.js';
-import { checkTensorElements, limitOption, tensorToFloat32, tensorToNumbers, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
+import {
+  checkTensorElements,
+  limitOption,
+  tensorToFloat32,
+  tensorToNumbers,
+  type OnnxAttribute,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxTensor,
+} from './proto.js';
 import {
   ConvInteger,
   DynamicQuantizeLinear,
@@ -189,7 +197,10 @@ function biasFromInt32(q: number, xs: number, ws: number, n: OnnxNode): number {
       if (ortBias(buf[0]!, xs, ws) === q) return buf[0]!;
     }
   }
-  throw new QuantError('UNSUPPORTED_OP', `${label(n)}: the int32 bias ${q} (scale ${s}) cannot be carried as a float32 bias exactly; such large biases are not supported.`);
+  throw new QuantError(
+    'UNSUPPORTED_OP',
+    `${label(n)}: the int32 bias ${q} (scale ${s}) cannot be carried as a float32 bias exactly; such large biases are not supported.`,
+  );
 }
 
 class Importer {
@@ -235,7 +246,10 @@ class Importer {
   }
 
   addFunction(n: OnnxNode | null, fn: (...a: never[]) => unknown, args: Argument[]): Node {
-    const node = n === null ? this.graph.callFunction(fn as never, args) : this.graph.createNode('call_function', fn as never, args, {}, snake(sanitizeName(n.name, n.opType)));
+    const node =
+      n === null
+        ? this.graph.callFunction(fn as never, args)
+        : this.graph.createNode('call_function', fn as never, args, {}, snake(sanitizeName(n.name, n.opType)));
     if (n !== null) {
       node.meta['onnxName'] = n.name;
       node.meta['onnxOp'] = n.opType;
@@ -253,17 +267,26 @@ class Importer {
   sample(node: Node, values: unknown[]): unknown {
     try {
       let out: unknown;
-      if (node.op === 'call_module') out = (this.record[node.target as string] as unknown as { call(...a: unknown[]): unknown }).call(...values);
-      else if (node.op === 'call_method') out = (values[0] as Record<string, (...a: unknown[]) => unknown>)[node.target as string]!(...values.slice(1));
+      if (node.op === 'call_module')
+        out = (this.record[node.target as string] as unknown as { call(...a: unknown[]): unknown }).call(...values);
+      else if (node.op === 'call_method')
+        out = (values[0] as Record<string, (...a: unknown[]) => unknown>)[node.target as string]!(...values.slice(1));
       else out = (node.target as (...a: unknown[]) => unknown)(...values);
       // Ops that only combine their inputs (cat of cat of cat …) grow values geometrically: stop at the limit.
       if (out instanceof Tensor || isQ(out)) checkTensorElements('the value it computes', out.shape, this.options);
       return out;
     } catch (e) {
       const onnxName = node.meta['onnxName'];
-      const where = onnxName === undefined ? `graph node ${node.name}` : `node '${String(onnxName)}' (${String(node.meta['onnxOp'])})`;
+      const where =
+        onnxName === undefined
+          ? `graph node ${node.name}`
+          : `node '${String(onnxName)}' (${String(node.meta['onnxOp'])})`;
       const code = e instanceof QuantError ? e.code : 'BAD_ONNX';
-      throw new QuantError(code === 'INTERNAL' ? 'BAD_ONNX' : code, `${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new QuantError(
+        code === 'INTERNAL' ? 'BAD_ONNX' : code,
+        `${where}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
     }
   }
 
@@ -272,7 +295,10 @@ class Importer {
   get(name: string, n: OnnxNode): Value {
     const v = this.env.get(name);
     if (v === undefined) {
-      throw new QuantError('BAD_ONNX', `${label(n)}: input '${name}' is not produced by any earlier node, initializer or graph input (a dangling input, or nodes out of topological order); re-export the model.`);
+      throw new QuantError(
+        'BAD_ONNX',
+        `${label(n)}: input '${name}' is not produced by any earlier node, initializer or graph input (a dangling input, or nodes out of topological order); re-export the model.`,
+      );
     }
     return v;
   }
@@ -298,13 +324,26 @@ class Importer {
     return { kind: 'float', node, sample: sample as Tensor, dyn };
   }
 
-  emitModule(n: OnnxNode, m: Module, inputs: (Extract<Value, { node: Node }>)[], dyn?: boolean): Value {
-    const node = this.addModule(n, m, inputs.map((v) => v.node));
-    const out = this.sample(node, inputs.map((v) => v.sample));
+  emitModule(n: OnnxNode, m: Module, inputs: Extract<Value, { node: Node }>[], dyn?: boolean): Value {
+    const node = this.addModule(
+      n,
+      m,
+      inputs.map((v) => v.node),
+    );
+    const out = this.sample(
+      node,
+      inputs.map((v) => v.sample),
+    );
     return this.floatValue(node, out, dyn ?? inputs.some((v) => v.dyn));
   }
 
-  emitFunction(n: OnnxNode | null, fn: (...a: never[]) => unknown, args: Argument[], sampleArgs: unknown[], dyn: boolean): Value {
+  emitFunction(
+    n: OnnxNode | null,
+    fn: (...a: never[]) => unknown,
+    args: Argument[],
+    sampleArgs: unknown[],
+    dyn: boolean,
+  ): Value {
     const node = this.addFunction(n, fn, args);
     return this.floatValue(node, this.sample(node, sampleArgs), dyn);
   }
@@ -312,11 +351,15 @@ class Importer {
   /** The value as a float graph value: dequantizes quantized values, materializes constants. */
   asFloat(v: Value, n: OnnxNode): Extract<Value, { kind: 'float' }> {
     switch (v.kind) {
-      case 'float': return v;
-      case 'int': return { kind: 'float', node: v.node, sample: v.sample, dyn: v.dyn };
+      case 'float':
+        return v;
+      case 'int':
+        return { kind: 'float', node: v.node, sample: v.sample, dyn: v.dyn };
       case 'dq': {
         if (v.cache === undefined) {
-          const m = new nnq.DeQuantize(this.backend === undefined ? {} : { backend: this.backend, engine: this.engine });
+          const m = new nnq.DeQuantize(
+            this.backend === undefined ? {} : { backend: this.backend, engine: this.engine },
+          );
           const target = this.uniqueTarget(`${v.of.node.name}_dequant`);
           this.record[target] = m;
           const node = this.graph.callModule(target, [v.of.node]);
@@ -337,23 +380,35 @@ class Importer {
         return { kind: 'float', node: this.addConstBuffer(v.codes.name, t), sample: t, dyn: false };
       }
       case 'shape': {
-        if (v.entries.some((e) => typeof e !== 'number')) throw unsupported(n, 'arithmetic on a dynamic shape value used as data');
+        if (v.entries.some((e) => typeof e !== 'number'))
+          throw unsupported(n, 'arithmetic on a dynamic shape value used as data');
         const t = new Tensor(Float32Array.from(v.entries as number[]), v.scalar ? [] : [v.entries.length]);
         return { kind: 'float', node: this.addConstBuffer('shape', t), sample: t, dyn: false };
       }
-      case 'pad': throw unsupported(n, 'a Pad not followed by AveragePool (only the Pad → AveragePool pattern of AvgPool2d is read)');
+      case 'pad':
+        throw unsupported(
+          n,
+          'a Pad not followed by AveragePool (only the Pad → AveragePool pattern of AvgPool2d is read)',
+        );
       case 'dqlScale': {
         const node = this.graph.callFunction(qScaleOf as never, [v.of.node]);
         return { kind: 'float', node, sample: qScaleOf(v.of.sample), dyn: false };
       }
-      case 'dqlZp': throw unsupported(n, 'the zero point output of DynamicQuantizeLinear used as data (only as the a_zero_point of MatMulInteger/ConvInteger)');
+      case 'dqlZp':
+        throw unsupported(
+          n,
+          'the zero point output of DynamicQuantizeLinear used as data (only as the a_zero_point of MatMulInteger/ConvInteger)',
+        );
     }
   }
 
   /** A constant's elements as numbers (shape values included), or undefined when the value is not constant. */
   constNumbers(v: Value | undefined): number[] | undefined {
     if (v === undefined) return undefined;
-    if (v.kind === 'const') return v.t.dataType === 'float' || v.t.dataType === 'double' || v.t.dataType === 'float16' ? Array.from(tensorToFloat32(v.t)) : tensorToNumbers(v.t);
+    if (v.kind === 'const')
+      return v.t.dataType === 'float' || v.t.dataType === 'double' || v.t.dataType === 'float16'
+        ? Array.from(tensorToFloat32(v.t))
+        : tensorToNumbers(v.t);
     if (v.kind === 'shape' && v.entries.every((e) => typeof e === 'number')) return v.entries as number[];
     return undefined;
   }
@@ -394,7 +449,10 @@ class Importer {
     for (const vi of g.inputs) {
       if (this.env.has(vi.name)) continue; // an initializer listed as input (IR < 4)
       if (vi.elemType !== undefined && vi.elemType !== 'float') {
-        throw new QuantError('UNSUPPORTED_OP', `graph input '${vi.name}' has type ${vi.elemType}; quint's models take float32 inputs (quantize inside the model with QuantizeLinear).`);
+        throw new QuantError(
+          'UNSUPPORTED_OP',
+          `graph input '${vi.name}' has type ${vi.elemType}; quint's models take float32 inputs (quantize inside the model with QuantizeLinear).`,
+        );
       }
       const given = this.options.inputShapes?.[vi.name];
       const fileShape = vi.shape ?? [];
@@ -402,31 +460,45 @@ class Importer {
       let shape: number[];
       if (given !== undefined) {
         if (given.length !== fileShape.length && vi.shape !== null) {
-          throw new QuantError('SHAPE_MISMATCH', `graph input '${vi.name}' has rank ${fileShape.length} in the model, but the input has shape [${given.join(', ')}]; pass a tensor of rank ${fileShape.length}.`);
+          throw new QuantError(
+            'SHAPE_MISMATCH',
+            `graph input '${vi.name}' has rank ${fileShape.length} in the model, but the input has shape [${given.join(', ')}]; pass a tensor of rank ${fileShape.length}.`,
+          );
         }
         fileShape.forEach((d, i) => {
           if (typeof d === 'number' && d !== given[i]) {
-            throw new QuantError('SHAPE_MISMATCH', `graph input '${vi.name}' has dim ${i} = ${d} in the model, but the input has shape [${given.join(', ')}]; pass a tensor of shape [${fileShape.map((x) => (typeof x === 'number' ? x : '?')).join(', ')}].`);
+            throw new QuantError(
+              'SHAPE_MISMATCH',
+              `graph input '${vi.name}' has dim ${i} = ${d} in the model, but the input has shape [${given.join(', ')}]; pass a tensor of shape [${fileShape.map((x) => (typeof x === 'number' ? x : '?')).join(', ')}].`,
+            );
           }
         });
         shape = [...given];
         dynamicBatch = fileShape.length > 0 && typeof fileShape[0] !== 'number';
       } else {
-        if (vi.shape === null) throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has no shape in the model; pass inputShapes.`);
+        if (vi.shape === null)
+          throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has no shape in the model; pass inputShapes.`);
         shape = fileShape.map((d, i) => {
           if (typeof d === 'number' && d > 0) return d;
           if (i === 0) {
             dynamicBatch = true;
             return 1;
           }
-          throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has a symbolic dim ${i} ('${String(d)}'); quint needs static dims except the batch: pass inputShapes.`);
+          throw new QuantError(
+            'BAD_ONNX',
+            `graph input '${vi.name}' has a symbolic dim ${i} ('${String(d)}'); quint needs static dims except the batch: pass inputShapes.`,
+          );
         });
       }
       for (let i = 1; i < fileShape.length; i++) {
-        if (typeof fileShape[i] !== 'number' && given === undefined) throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has a symbolic dim ${i}; pass inputShapes.`);
+        if (typeof fileShape[i] !== 'number' && given === undefined)
+          throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has a symbolic dim ${i}; pass inputShapes.`);
       }
       if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-        throw new QuantError('BAD_ONNX', `graph input '${vi.name}' has shape [${shape.join(', ')}]; dimensions must be non-negative integers: re-export the model or pass inputShapes.`);
+        throw new QuantError(
+          'BAD_ONNX',
+          `graph input '${vi.name}' has shape [${shape.join(', ')}]; dimensions must be non-negative integers: re-export the model or pass inputShapes.`,
+        );
       }
       checkTensorElements(`graph input '${vi.name}'`, shape, this.options);
       const node = this.graph.placeholder(sanitizeName(vi.name, 'input').replace(/^_+/, '') || 'x');
@@ -435,7 +507,11 @@ class Importer {
       this.env.set(vi.name, { kind: 'float', node, sample, dyn: dynamicBatch });
       inputs.push({ name: vi.name, shape, dynamicBatch });
     }
-    if (inputs.length === 0) throw new QuantError('BAD_ONNX', 'the model has no graph inputs (besides initializers); quint runs models that take at least one input.');
+    if (inputs.length === 0)
+      throw new QuantError(
+        'BAD_ONNX',
+        'the model has no graph inputs (besides initializers); quint runs models that take at least one input.',
+      );
 
     for (const n of g.nodes) {
       if (this.skip.has(n)) continue;
@@ -446,11 +522,24 @@ class Importer {
     const outNames: string[] = [];
     for (const o of g.outputs) {
       const v = this.env.get(o.name);
-      if (v === undefined) throw new QuantError('BAD_ONNX', `graph output '${o.name}' is not produced by any node; re-export the model.`);
+      if (v === undefined)
+        throw new QuantError('BAD_ONNX', `graph output '${o.name}' is not produced by any node; re-export the model.`);
       let node: Node;
       if (v.kind === 'quant') node = v.node;
-      else if (v.kind === 'float' || v.kind === 'int' || v.kind === 'dq') node = this.asFloat(v, { name: o.name, opType: 'output', domain: '', inputs: [], outputs: [], attributes: {} }).node;
-      else throw new QuantError('UNSUPPORTED_OP', `graph output '${o.name}' is a constant or shape value; quint models return tensors computed from their inputs.`);
+      else if (v.kind === 'float' || v.kind === 'int' || v.kind === 'dq')
+        node = this.asFloat(v, {
+          name: o.name,
+          opType: 'output',
+          domain: '',
+          inputs: [],
+          outputs: [],
+          attributes: {},
+        }).node;
+      else
+        throw new QuantError(
+          'UNSUPPORTED_OP',
+          `graph output '${o.name}' is a constant or shape value; quint models return tensors computed from their inputs.`,
+        );
       outs.push(node);
       outNames.push(o.name);
     }
@@ -458,7 +547,13 @@ class Importer {
     this.graph.eliminateDeadCode();
     const gm = new GraphModule(this.record, this.graph, 'OnnxModel');
     gm.eval();
-    const info: ImportedGraphInfo = { inputs, outputs: outNames, opset: this.opset, quantized: this.quantized, metadata: { ...this.model.metadataProps } };
+    const info: ImportedGraphInfo = {
+      inputs,
+      outputs: outNames,
+      opset: this.opset,
+      quantized: this.quantized,
+      metadata: { ...this.model.metadataProps },
+    };
     gm.meta['onnx'] = info;
     return gm;
   }
@@ -473,7 +568,8 @@ class Importer {
   // ------------------------------------------------------------------ one node
 
   node(n: OnnxNode): void {
-    if (n.domain !== '' && n.domain !== 'ai.onnx' && n.domain !== 'com.microsoft') throw unsupported(n, `the domain '${n.domain}' is not read`);
+    if (n.domain !== '' && n.domain !== 'ai.onnx' && n.domain !== 'com.microsoft')
+      throw unsupported(n, `the domain '${n.domain}' is not read`);
     const ins = n.inputs.filter((x) => x !== '').map((x) => this.get(x, n));
     // Shape-subgraph folding: every input constant (or a shape value) → compute now.
     if (FOLDABLE.has(n.opType) && ins.length > 0 && ins.every((v) => v.kind === 'const' || v.kind === 'shape')) {
@@ -481,14 +577,17 @@ class Importer {
       return;
     }
     switch (n.opType) {
-      case 'Constant': return this.constant(n);
+      case 'Constant':
+        return this.constant(n);
       case 'Identity':
       case 'Dropout': {
-        if (n.outputs.length > 1 && n.outputs[1] !== '' && (this.consumers.get(n.outputs[1]!)?.length ?? 0) > 0) throw unsupported(n, 'the Dropout mask output is used (inference only)');
+        if (n.outputs.length > 1 && n.outputs[1] !== '' && (this.consumers.get(n.outputs[1]!)?.length ?? 0) > 0)
+          throw unsupported(n, 'the Dropout mask output is used (inference only)');
         this.set(n, 0, this.requireInput(n, 0));
         return;
       }
-      case 'Shape': return this.shape(n);
+      case 'Shape':
+        return this.shape(n);
       case 'Cast': {
         const to = attrInt(n, 'to', 1);
         const v = this.requireInput(n, 0);
@@ -496,59 +595,105 @@ class Importer {
           this.set(n, 0, v.kind === 'int' ? { kind: 'float', node: v.node, sample: v.sample, dyn: v.dyn } : v);
           return;
         }
-        throw unsupported(n, `Cast to type ${to} of a tensor (only float → float and the Cast after MatMulInteger/ConvInteger are read)`);
+        throw unsupported(
+          n,
+          `Cast to type ${to} of a tensor (only float → float and the Cast after MatMulInteger/ConvInteger are read)`,
+        );
       }
-      case 'Conv': return this.conv(n);
-      case 'BatchNormalization': return this.batchNorm(n);
-      case 'Gemm': return this.gemm(n);
-      case 'MatMul': return this.matmul(n);
-      case 'Relu': return this.unary(n, new ReLU(), 'relu');
-      case 'Clip': return this.clip(n);
-      case 'Sigmoid': return this.sigmoidOp(n);
-      case 'Tanh': return this.unary(n, new Tanh(), null);
-      case 'HardSwish': return this.unary(n, new Hardswish(), null);
-      case 'HardSigmoid': return this.hardSigmoid(n);
+      case 'Conv':
+        return this.conv(n);
+      case 'BatchNormalization':
+        return this.batchNorm(n);
+      case 'Gemm':
+        return this.gemm(n);
+      case 'MatMul':
+        return this.matmul(n);
+      case 'Relu':
+        return this.unary(n, new ReLU(), 'relu');
+      case 'Clip':
+        return this.clip(n);
+      case 'Sigmoid':
+        return this.sigmoidOp(n);
+      case 'Tanh':
+        return this.unary(n, new Tanh(), null);
+      case 'HardSwish':
+        return this.unary(n, new Hardswish(), null);
+      case 'HardSigmoid':
+        return this.hardSigmoid(n);
       case 'Add':
-      case 'Mul': return this.binary(n);
-      case 'Concat': return this.concat(n);
-      case 'MaxPool': return this.maxPool(n);
-      case 'Pad': return this.pad(n);
-      case 'AveragePool': return this.avgPool(n);
-      case 'GlobalAveragePool': return this.globalAvgPool(n);
-      case 'Flatten': return this.flattenOp(n);
-      case 'Reshape': return this.reshapeOp(n);
-      case 'Transpose': return this.transpose(n);
+      case 'Mul':
+        return this.binary(n);
+      case 'Concat':
+        return this.concat(n);
+      case 'MaxPool':
+        return this.maxPool(n);
+      case 'Pad':
+        return this.pad(n);
+      case 'AveragePool':
+        return this.avgPool(n);
+      case 'GlobalAveragePool':
+        return this.globalAvgPool(n);
+      case 'Flatten':
+        return this.flattenOp(n);
+      case 'Reshape':
+        return this.reshapeOp(n);
+      case 'Transpose':
+        return this.transpose(n);
       case 'Squeeze':
-      case 'Unsqueeze': return this.squeezeOp(n);
-      case 'Softmax': return this.softmaxOp(n);
-      case 'QuantizeLinear': return this.quantizeLinear(n);
-      case 'DequantizeLinear': return this.dequantizeLinear(n);
-      case 'QLinearConv': return this.qlinearConv(n);
-      case 'QLinearMatMul': return this.qlinearMatMul(n);
-      case 'QGemm': return this.qgemm(n);
+      case 'Unsqueeze':
+        return this.squeezeOp(n);
+      case 'Softmax':
+        return this.softmaxOp(n);
+      case 'QuantizeLinear':
+        return this.quantizeLinear(n);
+      case 'DequantizeLinear':
+        return this.dequantizeLinear(n);
+      case 'QLinearConv':
+        return this.qlinearConv(n);
+      case 'QLinearMatMul':
+        return this.qlinearMatMul(n);
+      case 'QGemm':
+        return this.qgemm(n);
       case 'QLinearAdd':
-      case 'QLinearMul': return this.qlinearBinary(n);
-      case 'QLinearConcat': return this.qlinearConcat(n);
-      case 'QLinearAveragePool': return this.qlinearAvgPool(n);
-      case 'QLinearGlobalAveragePool': return this.qlinearGlobalAvgPool(n);
-      case 'QLinearSigmoid': return this.qlinearSigmoid(n);
-      case 'DynamicQuantizeLinear': return this.dynamicQuantizeLinear(n);
-      case 'MatMulInteger': return this.matMulInteger(n);
-      case 'ConvInteger': return this.convInteger(n);
-      case 'Gather': throw unsupported(n, 'Gather on data');
-      default: throw unsupported(n);
+      case 'QLinearMul':
+        return this.qlinearBinary(n);
+      case 'QLinearConcat':
+        return this.qlinearConcat(n);
+      case 'QLinearAveragePool':
+        return this.qlinearAvgPool(n);
+      case 'QLinearGlobalAveragePool':
+        return this.qlinearGlobalAvgPool(n);
+      case 'QLinearSigmoid':
+        return this.qlinearSigmoid(n);
+      case 'DynamicQuantizeLinear':
+        return this.dynamicQuantizeLinear(n);
+      case 'MatMulInteger':
+        return this.matMulInteger(n);
+      case 'ConvInteger':
+        return this.convInteger(n);
+      case 'Gather':
+        throw unsupported(n, 'Gather on data');
+      default:
+        throw unsupported(n);
     }
   }
 
   constant(n: OnnxNode): void {
-    const a = attr(n, 'value') ?? attr(n, 'value_float') ?? attr(n, 'value_floats') ?? attr(n, 'value_int') ?? attr(n, 'value_ints');
-    if (a === undefined) throw unsupported(n, 'a Constant without value/value_float(s)/value_int(s) (sparse or string constants)');
+    const a =
+      attr(n, 'value') ??
+      attr(n, 'value_float') ??
+      attr(n, 'value_floats') ??
+      attr(n, 'value_int') ??
+      attr(n, 'value_ints');
+    if (a === undefined)
+      throw unsupported(n, 'a Constant without value/value_float(s)/value_int(s) (sparse or string constants)');
     let t: OnnxTensor;
     if (a.type === 'tensor') t = a.value;
     else if (a.type === 'float') t = constTensor(n.outputs[0] ?? '', [], Float32Array.of(a.value));
     else if (a.type === 'floats') t = constTensor(n.outputs[0] ?? '', [a.value.length], Float32Array.from(a.value));
     else if (a.type === 'int') t = constTensor(n.outputs[0] ?? '', [], BigInt64Array.of(BigInt(a.value)));
-    else if (a.type === 'ints') t = constTensor(n.outputs[0] ?? '', [a.value.length], BigInt64Array.from(a.value.map((v) => BigInt(v))));
+    else if (a.type === 'ints')
+      t = constTensor(n.outputs[0] ?? '', [a.value.length], BigInt64Array.from(a.value.map((v) => BigInt(v))));
     else throw unsupported(n, `a Constant of attribute type ${a.type}`);
     this.set(n, 0, { kind: 'const', t: { ...t, name: n.outputs[0] ?? t.name } });
   }
@@ -594,7 +739,10 @@ class Importer {
       case 'Cast':
       case 'Identity': {
         const v = ins[0]!;
-        if (v.kind === 'const' && (v.t.dataType === 'float' || v.t.dataType === 'double' || v.t.dataType === 'float16')) {
+        if (
+          v.kind === 'const' &&
+          (v.t.dataType === 'float' || v.t.dataType === 'double' || v.t.dataType === 'float16')
+        ) {
           const to = attrInt(n, 'to', 1);
           if (n.opType === 'Identity' || to === 1) {
             this.set(n, 0, v);
@@ -651,7 +799,8 @@ class Importer {
         const ends = attrInts(n, 'ends') ?? nums(2);
         const axes = attrInts(n, 'axes') ?? (ins[3] === undefined ? [0] : nums(3));
         const steps = ins[4] === undefined ? [1] : nums(4);
-        if (axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || steps[0] !== 1) throw unsupported(n, 'Slice of a shape value with steps or several axes');
+        if (axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || steps[0] !== 1)
+          throw unsupported(n, 'Slice of a shape value with steps or several axes');
         const L = e.entries.length;
         const clampI = (i: number) => Math.min(Math.max(i < 0 ? i + L : i, 0), L);
         out(e.entries.slice(clampI(starts[0]!), clampI(ends[0]!)));
@@ -669,8 +818,11 @@ class Importer {
         for (let i = 0; i < L; i++) {
           const x = at(a, i);
           const y = at(b, i);
-          if (typeof x !== 'number' || typeof y !== 'number') throw unsupported(n, 'arithmetic on the dynamic batch size');
-          r.push(n.opType === 'Add' ? x + y : n.opType === 'Sub' ? x - y : n.opType === 'Mul' ? x * y : Math.trunc(x / y));
+          if (typeof x !== 'number' || typeof y !== 'number')
+            throw unsupported(n, 'arithmetic on the dynamic batch size');
+          r.push(
+            n.opType === 'Add' ? x + y : n.opType === 'Sub' ? x - y : n.opType === 'Mul' ? x * y : Math.trunc(x / y),
+          );
         }
         out(r, a.scalar && b.scalar);
         return;
@@ -704,16 +856,25 @@ class Importer {
     return { q: c, relu, scale: qp.scales[0]!, zeroPoint: qp.zps[0]! };
   }
 
-  qparamsOf(n: OnnxNode, si: number, zi: number): { scales: number[]; zps: number[]; perChannel: boolean; dtype: 'uint8' | 'int8' | 'int32' } | undefined {
+  qparamsOf(
+    n: OnnxNode,
+    si: number,
+    zi: number,
+  ): { scales: number[]; zps: number[]; perChannel: boolean; dtype: 'uint8' | 'int8' | 'int32' } | undefined {
     const s = this.constNumbers(this.input(n, si));
     if (s === undefined) return undefined;
     const zv = this.input(n, zi);
     const z = zv === undefined ? [0] : this.constNumbers(zv);
     if (z === undefined) return undefined;
     const zt = zv?.kind === 'const' ? zv.t.dataType : 'uint8';
-    if (zt !== 'uint8' && zt !== 'int8' && zt !== 'int32') throw unsupported(n, `zero points of type ${zt} (uint8/int8 only)`);
+    if (zt !== 'uint8' && zt !== 'int8' && zt !== 'int32')
+      throw unsupported(n, `zero points of type ${zt} (uint8/int8 only)`);
     for (const x of s) if (!(x > 0 && Number.isFinite(x))) throw bad(n, `scale ${x} must be positive and finite`);
-    const perChannel = s.length > 1 || (this.input(n, si)?.kind === 'const' && (this.input(n, si) as { t: OnnxTensor }).t.dims.length === 1 && s.length > 1);
+    const perChannel =
+      s.length > 1 ||
+      (this.input(n, si)?.kind === 'const' &&
+        (this.input(n, si) as { t: OnnxTensor }).t.dims.length === 1 &&
+        s.length > 1);
     return { scales: s.map(f32), zps: z.length === s.length ? z : s.map(() => z[0]!), perChannel, dtype: zt };
   }
 
@@ -736,12 +897,23 @@ class Importer {
   }
 
   requireBackend(n: OnnxNode): QuantizedBackend {
-    if (this.backend === undefined) throw new QuantError('INVALID_ARGUMENT', `${label(n)}: the model is quantized; pass a backend (createJsBackend() from @quint/kernels-js) to import it.`);
+    if (this.backend === undefined)
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `${label(n)}: the model is quantized; pass a backend (createJsBackend() from @quint/kernels-js) to import it.`,
+      );
     return this.backend;
   }
 
   /** The quantized weight of a conv/linear from a DQ'd constant (or codes + qparams). */
-  weightQTensor(n: OnnxNode, codes: OnnxTensor, scales: number[], zps: number[], axis: number, shape: number[]): QTensor {
+  weightQTensor(
+    n: OnnxNode,
+    codes: OnnxTensor,
+    scales: number[],
+    zps: number[],
+    axis: number,
+    shape: number[],
+  ): QTensor {
     const w = asInt8Weights(codes, zps, n);
     if (w.zps.some((z) => z < -128 || z > 127)) throw unsupported(n, `weight zero points ${w.zps.join(', ')}`);
     if (scales.length === 1) return makePerTensorQuantizedTensor({ data: w.data, shape }, scales[0]!, w.zps[0]!);
@@ -755,12 +927,18 @@ class Importer {
     if (b.kind === 'dqconst' && b.codes.dataType === 'int32') {
       const q = b.codes.data as Int32Array;
       if (q.length !== outC) throw bad(n, `the bias has ${q.length} values for ${outC} output channels`);
-      return new Tensor(Float32Array.from(q, (v, c) => biasFromInt32(v, xs, ws.length === 1 ? ws[0]! : ws[c]!, n)), [outC]);
+      return new Tensor(
+        Float32Array.from(q, (v, c) => biasFromInt32(v, xs, ws.length === 1 ? ws[0]! : ws[c]!, n)),
+        [outC],
+      );
     }
     if (b.kind === 'const' && b.t.dataType === 'int32') {
       const q = b.t.data as Int32Array;
       if (q.length !== outC) throw bad(n, `the bias has ${q.length} values for ${outC} output channels`);
-      return new Tensor(Float32Array.from(q, (v, c) => biasFromInt32(v, xs, ws.length === 1 ? ws[0]! : ws[c]!, n)), [outC]);
+      return new Tensor(
+        Float32Array.from(q, (v, c) => biasFromInt32(v, xs, ws.length === 1 ? ws[0]! : ws[c]!, n)),
+        [outC],
+      );
     }
     const fnums = b.kind === 'const' ? tensorToFloat32(b.t) : b.kind === 'dqconst' ? dequantConst(b, n) : undefined;
     if (fnums === undefined) throw unsupported(n, 'a bias that is not a constant');
@@ -774,12 +952,20 @@ class Importer {
     if (wDims.length !== 4) throw unsupported(n, `a ${wDims.length - 2}-D convolution (Conv2d only)`);
     const [, , kh, kw] = wDims as [number, number, number, number];
     const ks = attrInts(n, 'kernel_shape');
-    if (ks !== undefined && (ks[0] !== kh || ks[1] !== kw)) throw bad(n, `kernel_shape [${ks.join(', ')}] disagrees with the weight's [${kh}, ${kw}]`);
+    if (ks !== undefined && (ks[0] !== kh || ks[1] !== kw))
+      throw bad(n, `kernel_shape [${ks.join(', ')}] disagrees with the weight's [${kh}, ${kw}]`);
     const strides = attrInts(n, 'strides') ?? [1, 1];
     const dil = attrInts(n, 'dilations') ?? [1, 1];
     const group = attrInt(n, 'group', 1);
     const pads = this.pads(n, inShape, [kh, kw], strides, dil);
-    return { strides: [strides[0]!, strides[1]!] as [number, number], dilation: [dil[0]!, dil[1]!] as [number, number], group, pads, kh, kw };
+    return {
+      strides: [strides[0]!, strides[1]!] as [number, number],
+      dilation: [dil[0]!, dil[1]!] as [number, number],
+      group,
+      pads,
+      kh,
+      kw,
+    };
   }
 
   pads(n: OnnxNode, inShape: readonly number[], k: number[], strides: number[], dil: number[]): [number, number] {
@@ -798,11 +984,18 @@ class Importer {
       }
     } else if (auto !== 'NOTSET') throw bad(n, `auto_pad '${auto}'`);
     if (p.length !== 4) throw unsupported(n, `pads [${p.join(', ')}] (2-D ops only)`);
-    if (p[0] !== p[2] || p[1] !== p[3]) throw unsupported(n, `asymmetric padding [${p.join(', ')}] (PyTorch's Conv2d/pools pad both sides equally)`);
-    if (p.some((x) => !Number.isSafeInteger(x) || x < 0)) throw bad(n, `pads [${p.join(', ')}] must be non-negative integers`);
-    if (strides.length !== 2 || dil.length !== 2 || [...strides, ...dil].some((x) => !Number.isSafeInteger(x) || x < 1)) throw bad(n, `strides [${strides.join(', ')}] and dilations [${dil.join(', ')}] must be positive integers`);
+    if (p[0] !== p[2] || p[1] !== p[3])
+      throw unsupported(n, `asymmetric padding [${p.join(', ')}] (PyTorch's Conv2d/pools pad both sides equally)`);
+    if (p.some((x) => !Number.isSafeInteger(x) || x < 0))
+      throw bad(n, `pads [${p.join(', ')}] must be non-negative integers`);
+    if (strides.length !== 2 || dil.length !== 2 || [...strides, ...dil].some((x) => !Number.isSafeInteger(x) || x < 1))
+      throw bad(n, `strides [${strides.join(', ')}] and dilations [${dil.join(', ')}] must be positive integers`);
     // Padding is the one attribute that makes an op's data larger than its input: check before any allocation.
-    checkTensorElements(`${label(n)}: the padded input`, [inShape[0] ?? 1, inShape[1] ?? 1, (inShape[2] ?? 1) + 2 * p[0]!, (inShape[3] ?? 1) + 2 * p[1]!], this.options);
+    checkTensorElements(
+      `${label(n)}: the padded input`,
+      [inShape[0] ?? 1, inShape[1] ?? 1, (inShape[2] ?? 1) + 2 * p[0]!, (inShape[3] ?? 1) + 2 * p[1]!],
+      this.options,
+    );
     return [p[0]!, p[1]!];
   }
 
@@ -810,14 +1003,20 @@ class Importer {
     const x = this.requireInput(n, 0);
     const w = this.requireInput(n, 1);
     const b = this.input(n, 2);
-    const inShape = x.kind === 'dq' ? x.of.sample.shape : x.kind === 'float' || x.kind === 'quant' ? x.sample.shape : undefined;
+    const inShape =
+      x.kind === 'dq' ? x.of.sample.shape : x.kind === 'float' || x.kind === 'quant' ? x.sample.shape : undefined;
     if (inShape === undefined) throw unsupported(n, `a Conv whose input is a ${x.kind} value`);
-    if (w.kind !== 'const' && w.kind !== 'dqconst') throw unsupported(n, 'a Conv whose weight is not a constant initializer');
+    if (w.kind !== 'const' && w.kind !== 'dqconst')
+      throw unsupported(n, 'a Conv whose weight is not a constant initializer');
     const wDims = w.kind === 'const' ? w.t.dims : w.codes.dims;
     const geo = this.convGeometry(n, wDims, inShape);
     const [outC, inCg] = wDims as [number, number];
     const inC = inCg * geo.group;
-    if (inShape[1] !== inC) throw bad(n, `the input has ${inShape[1]} channels but the weight [${wDims.join(', ')}] with group ${geo.group} needs ${inC}`);
+    if (inShape[1] !== inC)
+      throw bad(
+        n,
+        `the input has ${inShape[1]} channels but the weight [${wDims.join(', ')}] with group ${geo.group} needs ${inC}`,
+      );
     const fused = x.kind === 'dq' && w.kind === 'dqconst' ? this.fusedOutput(n) : undefined;
     if (fused !== undefined && x.kind === 'dq' && w.kind === 'dqconst') {
       const backend = this.requireBackend(n);
@@ -826,7 +1025,15 @@ class Importer {
       const xs = x.of.sample.qScale();
       const bias = this.biasFloat(n, b, xs, wq.scales, outC);
       const Cls = fused.relu === null ? nnq.Conv2d : nnq.ConvReLU2d;
-      const m = new Cls(inC, outC, [geo.kh, geo.kw], { stride: geo.strides, padding: geo.pads, dilation: geo.dilation, groups: geo.group, bias: bias !== null, backend, engine: this.engine });
+      const m = new Cls(inC, outC, [geo.kh, geo.kw], {
+        stride: geo.strides,
+        padding: geo.pads,
+        dilation: geo.dilation,
+        groups: geo.group,
+        bias: bias !== null,
+        backend,
+        engine: this.engine,
+      });
       m.setWeightBias(weight, bias);
       m.scale = fused.scale;
       m.zeroPoint = this.actZp(fused.zeroPoint, this.qparamsOf(fused.q, 1, 2)!.dtype);
@@ -837,7 +1044,13 @@ class Importer {
     const xf = this.asFloat(x, n);
     const wt = w.kind === 'const' ? tensorToFloat32(w.t) : dequantConst(w, n);
     const bias = b === undefined ? null : this.asConstFloat(b, n, outC);
-    const m = new Conv2d(inC, outC, [geo.kh, geo.kw], { stride: geo.strides, padding: geo.pads, dilation: geo.dilation, groups: geo.group, bias: bias !== null });
+    const m = new Conv2d(inC, outC, [geo.kh, geo.kw], {
+      stride: geo.strides,
+      padding: geo.pads,
+      dilation: geo.dilation,
+      groups: geo.group,
+      bias: bias !== null,
+    });
     m.weight = new Parameter(new Tensor(Float32Array.from(wt), wDims));
     if (bias !== null) m.bias = new Parameter(bias);
     this.set(n, 0, this.emitModule(n, m, [xf]));
@@ -860,8 +1073,10 @@ class Importer {
 
   batchNorm(n: OnnxNode): void {
     const x = this.asFloat(this.requireInput(n, 0), n);
-    if (x.sample.shape.length !== 4) throw unsupported(n, `BatchNormalization on a rank-${x.sample.shape.length} input (BatchNorm2d only)`);
-    if (n.outputs.filter((o) => o !== '').length > 1) throw unsupported(n, 'BatchNormalization in training mode (running statistics outputs)');
+    if (x.sample.shape.length !== 4)
+      throw unsupported(n, `BatchNormalization on a rank-${x.sample.shape.length} input (BatchNorm2d only)`);
+    if (n.outputs.filter((o) => o !== '').length > 1)
+      throw unsupported(n, 'BatchNormalization in training mode (running statistics outputs)');
     const C = x.sample.shape[1]!;
     const get = (i: number, what: string) => {
       const v = this.requireInput(n, i);
@@ -878,11 +1093,29 @@ class Importer {
     this.set(n, 0, this.emitModule(n, m, [x]));
   }
 
-  linearFrom(n: OnnxNode, x: Value, wKN: { data: Float32Array | null; q: Extract<Value, { kind: 'dqconst' }> | null; K: number; N: number; transposed: boolean }, bias: Value | undefined, fuseFrom: OnnxNode): void {
+  linearFrom(
+    n: OnnxNode,
+    x: Value,
+    wKN: {
+      data: Float32Array | null;
+      q: Extract<Value, { kind: 'dqconst' }> | null;
+      K: number;
+      N: number;
+      transposed: boolean;
+    },
+    bias: Value | undefined,
+    fuseFrom: OnnxNode,
+  ): void {
     const { K, N } = wKN;
-    const xShape = x.kind === 'dq' ? x.of.sample.shape : x.kind === 'float' || x.kind === 'quant' || x.kind === 'int' ? x.sample.shape : undefined;
+    const xShape =
+      x.kind === 'dq'
+        ? x.of.sample.shape
+        : x.kind === 'float' || x.kind === 'quant' || x.kind === 'int'
+          ? x.sample.shape
+          : undefined;
     if (xShape === undefined) throw unsupported(n, `a ${n.opType} whose input is a ${x.kind} value`);
-    if (xShape[xShape.length - 1] !== K) throw bad(n, `the input has ${xShape[xShape.length - 1]} features but the weight expects ${K}`);
+    if (xShape[xShape.length - 1] !== K)
+      throw bad(n, `the input has ${xShape[xShape.length - 1]} features but the weight expects ${K}`);
     const fused = x.kind === 'dq' && wKN.q !== null ? this.fusedOutput(fuseFrom) : undefined;
     if (fused !== undefined && x.kind === 'dq' && wKN.q !== null) {
       const backend = this.requireBackend(n);
@@ -890,7 +1123,8 @@ class Importer {
       // [N, K] weight: transpose the codes of a [K, N] MatMul weight.
       let codes = wKN.q.codes;
       if (!wKN.transposed) codes = transposeTensor(codes, K, N);
-      if (wq.scales.length > 1 && wKN.q.axis !== (wKN.transposed ? 0 : 1)) throw unsupported(n, `per-channel weights on axis ${wKN.q.axis} (the output-feature axis is read)`);
+      if (wq.scales.length > 1 && wKN.q.axis !== (wKN.transposed ? 0 : 1))
+        throw unsupported(n, `per-channel weights on axis ${wKN.q.axis} (the output-feature axis is read)`);
       const weight = this.weightQTensor(n, codes, wq.scales, wq.zps, 0, [N, K]);
       const b = this.biasFloat(n, bias, x.of.sample.qScale(), wq.scales, N);
       const Cls = fused.relu === null ? nnq.Linear : nnq.LinearReLU;
@@ -914,15 +1148,29 @@ class Importer {
 
   gemm(n: OnnxNode): void {
     if (attrInt(n, 'transA', 0) !== 0) throw unsupported(n, 'Gemm with transA=1');
-    if (attrFloat(n, 'alpha', 1) !== 1 || attrFloat(n, 'beta', 1) !== 1) throw unsupported(n, `Gemm with alpha ${attrFloat(n, 'alpha', 1)}, beta ${attrFloat(n, 'beta', 1)} (1, 1 only)`);
+    if (attrFloat(n, 'alpha', 1) !== 1 || attrFloat(n, 'beta', 1) !== 1)
+      throw unsupported(n, `Gemm with alpha ${attrFloat(n, 'alpha', 1)}, beta ${attrFloat(n, 'beta', 1)} (1, 1 only)`);
     const x = this.requireInput(n, 0);
     const w = this.requireInput(n, 1);
     const transB = attrInt(n, 'transB', 0) === 1;
-    if (w.kind !== 'const' && w.kind !== 'dqconst') throw unsupported(n, 'a Gemm whose B is not a constant initializer (matmul of two activations)');
+    if (w.kind !== 'const' && w.kind !== 'dqconst')
+      throw unsupported(n, 'a Gemm whose B is not a constant initializer (matmul of two activations)');
     const dims = w.kind === 'const' ? w.t.dims : w.codes.dims;
     if (dims.length !== 2) throw bad(n, `B has dims [${dims.join(', ')}]`);
     const [K, N] = transB ? [dims[1]!, dims[0]!] : [dims[0]!, dims[1]!];
-    this.linearFrom(n, x, { data: w.kind === 'const' ? tensorToFloat32(w.t) : null, q: w.kind === 'dqconst' ? w : null, K, N, transposed: transB }, this.input(n, 2), n);
+    this.linearFrom(
+      n,
+      x,
+      {
+        data: w.kind === 'const' ? tensorToFloat32(w.t) : null,
+        q: w.kind === 'dqconst' ? w : null,
+        K,
+        N,
+        transposed: transB,
+      },
+      this.input(n, 2),
+      n,
+    );
   }
 
   matmul(n: OnnxNode): void {
@@ -979,7 +1227,12 @@ class Importer {
     if (x.kind === 'dq') {
       const f = this.fusedOutput(n);
       if (f !== undefined && f.relu === null) {
-        const m = new QuantizedOp('sigmoid', { scale: f.scale, zeroPoint: this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype), backend: this.requireBackend(n), engine: this.engine });
+        const m = new QuantizedOp('sigmoid', {
+          scale: f.scale,
+          zeroPoint: this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype),
+          backend: this.requireBackend(n),
+          engine: this.engine,
+        });
         const node = this.addModule(n, m, [x.of.node]);
         this.finishFused(f, this.quantValue(node, this.sample(node, [x.of.sample]), x.of.dyn, n));
         return;
@@ -999,7 +1252,8 @@ class Importer {
       const b = this.input(n, 2);
       const an = this.constNumbers(a);
       const bn = this.constNumbers(b);
-      if ((a !== undefined && an === undefined) || (b !== undefined && bn === undefined)) throw unsupported(n, 'Clip with bounds that are not constants');
+      if ((a !== undefined && an === undefined) || (b !== undefined && bn === undefined))
+        throw unsupported(n, 'Clip with bounds that are not constants');
       lo = an?.[0];
       hi = bn?.[0];
     }
@@ -1036,7 +1290,11 @@ class Importer {
   hardSigmoid(n: OnnxNode): void {
     const alpha = attrFloat(n, 'alpha', 0.2);
     const beta = attrFloat(n, 'beta', 0.5);
-    if (f32(alpha) !== f32(1 / 6) || beta !== 0.5) throw unsupported(n, `HardSigmoid with alpha ${alpha}, beta ${beta} (PyTorch's hardsigmoid is alpha 1/6, beta 0.5)`);
+    if (f32(alpha) !== f32(1 / 6) || beta !== 0.5)
+      throw unsupported(
+        n,
+        `HardSigmoid with alpha ${alpha}, beta ${beta} (PyTorch's hardsigmoid is alpha 1/6, beta 0.5)`,
+      );
     // torch.onnx opset < 14 writes Hardswish as x * HardSigmoid(x) (spec §12.D).
     const xName = n.inputs[0] ?? '';
     const c = this.onlyConsumer(n.outputs[0] ?? '');
@@ -1061,11 +1319,28 @@ class Importer {
         // ORT drops the Relu of DQ → Add → Relu → Q only when Q's zero point is the code of 0.0;
         // otherwise it adds and clamps in float (docs/numerics.md, engine ort), as the float path does.
         const ortFloatRelu = this.engine === 'ort' && f.relu !== null && zeroPoint !== 0;
-        const op = n.opType === 'Add' ? (f.relu === null ? 'add' : ortFloatRelu ? null : 'addRelu') : f.relu === null ? 'mul' : null;
+        const op =
+          n.opType === 'Add'
+            ? f.relu === null
+              ? 'add'
+              : ortFloatRelu
+                ? null
+                : 'addRelu'
+            : f.relu === null
+              ? 'mul'
+              : null;
         if (op !== null) {
-          const m = new QuantizedOp(op, { scale: f.scale, zeroPoint, backend: this.requireBackend(n), engine: this.engine });
+          const m = new QuantizedOp(op, {
+            scale: f.scale,
+            zeroPoint,
+            backend: this.requireBackend(n),
+            engine: this.engine,
+          });
           const node = this.addModule(n, m, [a.of.node, b.of.node]);
-          this.finishFused(f, this.quantValue(node, this.sample(node, [a.of.sample, b.of.sample]), a.of.dyn || b.of.dyn, n));
+          this.finishFused(
+            f,
+            this.quantValue(node, this.sample(node, [a.of.sample, b.of.sample]), a.of.dyn || b.of.dyn, n),
+          );
           return;
         }
       }
@@ -1084,20 +1359,45 @@ class Importer {
       if (f !== undefined && f.relu === null) {
         const dqs = ins as Extract<Value, { kind: 'dq' }>[];
         const rank = dqs[0]!.of.sample.shape.length;
-        const m = new QuantizedOp('cat', { scale: f.scale, zeroPoint: this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype), backend: this.requireBackend(n), engine: this.engine, dim: axis < 0 ? axis + rank : axis });
+        const m = new QuantizedOp('cat', {
+          scale: f.scale,
+          zeroPoint: this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype),
+          backend: this.requireBackend(n),
+          engine: this.engine,
+          dim: axis < 0 ? axis + rank : axis,
+        });
         const node = this.addModule(n, m, [dqs.map((d) => d.of.node)]);
-        this.finishFused(f, this.quantValue(node, this.sample(node, [dqs.map((d) => d.of.sample)]), dqs.some((d) => d.of.dyn), n));
+        this.finishFused(
+          f,
+          this.quantValue(
+            node,
+            this.sample(node, [dqs.map((d) => d.of.sample)]),
+            dqs.some((d) => d.of.dyn),
+            n,
+          ),
+        );
         return;
       }
     }
     const fs = ins.map((v) => this.asFloat(v, n));
-    this.set(n, 0, this.emitFunction(n, cat, [fs.map((f) => f.node), axis], [fs.map((f) => f.sample), axis], fs.some((f) => f.dyn)));
+    this.set(
+      n,
+      0,
+      this.emitFunction(
+        n,
+        cat,
+        [fs.map((f) => f.node), axis],
+        [fs.map((f) => f.sample), axis],
+        fs.some((f) => f.dyn),
+      ),
+    );
   }
 
   // ------------------------------------------------------------------ pooling
 
   maxPool(n: OnnxNode): void {
-    if (n.outputs.length > 1 && n.outputs[1] !== '' && (this.consumers.get(n.outputs[1]!)?.length ?? 0) > 0) throw unsupported(n, 'MaxPool indices output');
+    if (n.outputs.length > 1 && n.outputs[1] !== '' && (this.consumers.get(n.outputs[1]!)?.length ?? 0) > 0)
+      throw unsupported(n, 'MaxPool indices output');
     if (attrInt(n, 'storage_order', 0) !== 0) throw unsupported(n, 'MaxPool storage_order 1');
     const x = this.requireInput(n, 0);
     const shape = x.kind === 'dq' ? x.of.sample.shape : x.kind === 'float' || x.kind === 'quant' ? x.sample.shape : [];
@@ -1107,7 +1407,12 @@ class Importer {
     const strides = attrInts(n, 'strides') ?? [1, 1];
     const dil = attrInts(n, 'dilations') ?? [1, 1];
     const pads = this.pads(n, shape, k, strides, dil);
-    const m = new MaxPool2d([k[0]!, k[1]!], { stride: [strides[0]!, strides[1]!], padding: pads, dilation: [dil[0]!, dil[1]!], ceilMode: attrInt(n, 'ceil_mode', 0) === 1 });
+    const m = new MaxPool2d([k[0]!, k[1]!], {
+      stride: [strides[0]!, strides[1]!],
+      padding: pads,
+      dilation: [dil[0]!, dil[1]!],
+      ceilMode: attrInt(n, 'ceil_mode', 0) === 1,
+    });
     if (x.kind === 'quant') {
       // QOperator graphs run MaxPool on uint8 codes directly.
       setBackend(m, this.requireBackend(n), this.engine);
@@ -1129,13 +1434,26 @@ class Importer {
     const c = this.onlyConsumer(n.outputs[0] ?? '');
     if (pads.every((p) => p === 0)) {
       // torch.onnx writes AvgPool2d(count_include_pad=True) as Pad + AveragePool even for padding 0.
-      if (c?.opType === 'AveragePool' && (x.kind === 'float' || x.kind === 'dq')) this.set(n, 0, { kind: 'pad', of: x, pads: [0, 0], onnx: n });
+      if (c?.opType === 'AveragePool' && (x.kind === 'float' || x.kind === 'dq'))
+        this.set(n, 0, { kind: 'pad', of: x, pads: [0, 0], onnx: n });
       else this.set(n, 0, x);
       return;
     }
-    const ok = mode === 'constant' && value === 0 && pads.length === 8 && pads[0] === 0 && pads[1] === 0 && pads[4] === 0 && pads[5] === 0 && pads[2] === pads[6] && pads[3] === pads[7];
+    const ok =
+      mode === 'constant' &&
+      value === 0 &&
+      pads.length === 8 &&
+      pads[0] === 0 &&
+      pads[1] === 0 &&
+      pads[4] === 0 &&
+      pads[5] === 0 &&
+      pads[2] === pads[6] &&
+      pads[3] === pads[7];
     if (!ok || c === undefined || c.opType !== 'AveragePool' || (x.kind !== 'float' && x.kind !== 'dq')) {
-      throw unsupported(n, `Pad (mode ${mode}, pads [${pads.join(', ')}]) other than the zero spatial padding before an AveragePool that AvgPool2d exports to`);
+      throw unsupported(
+        n,
+        `Pad (mode ${mode}, pads [${pads.join(', ')}]) other than the zero spatial padding before an AveragePool that AvgPool2d exports to`,
+      );
     }
     this.set(n, 0, { kind: 'pad', of: x, pads: [pads[2]!, pads[3]!], onnx: n });
   }
@@ -1156,22 +1474,44 @@ class Importer {
     const strides = attrInts(n, 'strides') ?? [1, 1];
     if ((attrInts(n, 'dilations') ?? [1, 1]).some((d) => d !== 1)) throw unsupported(n, 'AveragePool with dilations');
     const hasPadsAttr = attr(n, 'pads') !== undefined || attr(n, 'auto_pad') !== undefined;
-    const pads = this.pads(n, [shape[0]!, shape[1]!, shape[2]! + 2 * extra[0], shape[3]! + 2 * extra[1]], k, strides, [1, 1]);
+    const pads = this.pads(
+      n,
+      [shape[0]!, shape[1]!, shape[2]! + 2 * extra[0], shape[3]! + 2 * extra[1]],
+      k,
+      strides,
+      [1, 1],
+    );
     const ceil = attrInt(n, 'ceil_mode', 0) === 1;
     const H = shape[2]!;
     const W = shape[3]!;
     let m: Module;
-    let geometry: { kind: 'adaptive'; out: [number, number] } | { kind: 'avg'; k: [number, number]; s: [number, number]; p: [number, number]; include: boolean };
-    if (padNode === undefined && !hasPadsAttr && attr(n, 'ceil_mode') === undefined && strides[0] === k[0] && strides[1] === k[1] && H % k[0]! === 0 && W % k[1]! === 0) {
+    let geometry:
+      | { kind: 'adaptive'; out: [number, number] }
+      | { kind: 'avg'; k: [number, number]; s: [number, number]; p: [number, number]; include: boolean };
+    if (
+      padNode === undefined &&
+      !hasPadsAttr &&
+      attr(n, 'ceil_mode') === undefined &&
+      strides[0] === k[0] &&
+      strides[1] === k[1] &&
+      H % k[0]! === 0 &&
+      W % k[1]! === 0
+    ) {
       // torch.onnx writes AdaptiveAvgPool2d(out) as a bare AveragePool (spec §12.D).
       const out: [number, number] = [H / k[0]!, W / k[1]!];
       m = new AdaptiveAvgPool2d(out);
       geometry = { kind: 'adaptive', out };
     } else {
-      if (padNode !== undefined && (pads[0] !== 0 || pads[1] !== 0)) throw unsupported(n, 'Pad before an AveragePool that pads again');
+      if (padNode !== undefined && (pads[0] !== 0 || pads[1] !== 0))
+        throw unsupported(n, 'Pad before an AveragePool that pads again');
       const p: [number, number] = padNode === undefined ? pads : extra;
       const include = padNode !== undefined ? true : attrInt(n, 'count_include_pad', 0) === 1;
-      m = new AvgPool2d([k[0]!, k[1]!], { stride: [strides[0]!, strides[1]!], padding: p, ceilMode: ceil, countIncludePad: include });
+      m = new AvgPool2d([k[0]!, k[1]!], {
+        stride: [strides[0]!, strides[1]!],
+        padding: p,
+        ceilMode: ceil,
+        countIncludePad: include,
+      });
       geometry = { kind: 'avg', k: [k[0]!, k[1]!], s: [strides[0]!, strides[1]!], p, include };
     }
     const target: OnnxNode = padNode === undefined ? n : { ...n, name: n.name };
@@ -1181,8 +1521,24 @@ class Importer {
         const zp = this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype);
         const q =
           geometry.kind === 'adaptive'
-            ? new QuantizedOp('adaptiveAvgPool2d', { scale: f.scale, zeroPoint: zp, backend: this.requireBackend(n), engine: this.engine, outputSize: geometry.out })
-            : new QuantizedOp('avgPool2d', { scale: f.scale, zeroPoint: zp, backend: this.requireBackend(n), engine: this.engine, kernelSize: geometry.k, stride: geometry.s, padding: geometry.p, ceilMode: ceil, countIncludePad: geometry.include });
+            ? new QuantizedOp('adaptiveAvgPool2d', {
+                scale: f.scale,
+                zeroPoint: zp,
+                backend: this.requireBackend(n),
+                engine: this.engine,
+                outputSize: geometry.out,
+              })
+            : new QuantizedOp('avgPool2d', {
+                scale: f.scale,
+                zeroPoint: zp,
+                backend: this.requireBackend(n),
+                engine: this.engine,
+                kernelSize: geometry.k,
+                stride: geometry.s,
+                padding: geometry.p,
+                ceilMode: ceil,
+                countIncludePad: geometry.include,
+              });
         const node = this.addModule(target, q, [x.of.node]);
         this.finishFused(f, this.quantValue(node, this.sample(node, [x.of.sample]), x.of.dyn, n));
         return;
@@ -1198,14 +1554,21 @@ class Importer {
     if (x.kind === 'dq') {
       const f = this.fusedOutput(n);
       if (f !== undefined && f.relu === null) {
-        const m = new QuantizedOp('adaptiveAvgPool2d', { scale: f.scale, zeroPoint: this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype), backend: this.requireBackend(n), engine: this.engine, outputSize: [1, 1] });
+        const m = new QuantizedOp('adaptiveAvgPool2d', {
+          scale: f.scale,
+          zeroPoint: this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype),
+          backend: this.requireBackend(n),
+          engine: this.engine,
+          outputSize: [1, 1],
+        });
         const node = this.addModule(n, m, [x.of.node]);
         this.finishFused(f, this.quantValue(node, this.sample(node, [x.of.sample]), x.of.dyn, n));
         return;
       }
     }
     const xf = this.asFloat(x, n);
-    if (xf.sample.shape.length !== 4) throw unsupported(n, `GlobalAveragePool on a rank-${xf.sample.shape.length} input`);
+    if (xf.sample.shape.length !== 4)
+      throw unsupported(n, `GlobalAveragePool on a rank-${xf.sample.shape.length} input`);
     this.set(n, 0, this.emitModule(n, new AdaptiveAvgPool2d(1), [xf]));
   }
 
@@ -1219,7 +1582,15 @@ class Importer {
     return { node: f.node, sample: f.sample, dyn: f.dyn, quant: false, dq: false };
   }
 
-  emitShapeOp(n: OnnxNode, d: ReturnType<Importer['dataOf']>, fnFloat: (...a: never[]) => unknown, fnQuant: (...a: never[]) => unknown, rest: Argument[], restSample: unknown[], dyn: boolean): void {
+  emitShapeOp(
+    n: OnnxNode,
+    d: ReturnType<Importer['dataOf']>,
+    fnFloat: (...a: never[]) => unknown,
+    fnQuant: (...a: never[]) => unknown,
+    rest: Argument[],
+    restSample: unknown[],
+    dyn: boolean,
+  ): void {
     const fn = d.quant ? fnQuant : fnFloat;
     const node = this.addFunction(n, fn, [d.node, ...rest]);
     const s = this.sample(node, [d.sample, ...restSample]);
@@ -1228,7 +1599,12 @@ class Importer {
       // A DQ'd input stays a DQ'd output: ORT drops QDQ around shape ops; keep the pattern for a following op.
       if (d.dq) {
         const f = this.fusedOutput(n);
-        if (f !== undefined && f.relu === null && f.scale === q.sample.qScale() && this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype) === q.sample.qZeroPoint()) {
+        if (
+          f !== undefined &&
+          f.relu === null &&
+          f.scale === q.sample.qScale() &&
+          this.actZp(f.zeroPoint, this.qparamsOf(f.q, 1, 2)!.dtype) === q.sample.qZeroPoint()
+        ) {
           this.finishFused(f, q);
           return;
         }
@@ -1251,7 +1627,8 @@ class Importer {
       return;
     }
     const lead = numel(d.sample.shape.slice(0, axis));
-    const shape: Argument[] = axis === 0 ? [1, -1] : axis === 1 && d.dyn ? [this.sizeNode({ node: d.node, dim: 0 }), -1] : [lead, -1];
+    const shape: Argument[] =
+      axis === 0 ? [1, -1] : axis === 1 && d.dyn ? [this.sizeNode({ node: d.node, dim: 0 }), -1] : [lead, -1];
     const sampleShape = axis === 0 ? [1, -1] : [lead, -1];
     this.emitShapeOp(n, d, reshape, quantizedReshape, [shape], [sampleShape], d.dyn && axis >= 1);
   }
@@ -1262,7 +1639,9 @@ class Importer {
     const e = this.entriesOf(sv, n);
     if (e === undefined) throw unsupported(n, 'a Reshape whose shape is computed from data (not a shape subgraph)');
     const inShape = d.sample.shape;
-    const entries = e.entries.map((x, i) => (x === 0 && attrInt(n, 'allowzero', 0) === 0 ? (i === 0 && d.dyn ? { node: d.node, dim: 0 } : inShape[i]!) : x));
+    const entries = e.entries.map((x, i) =>
+      x === 0 && attrInt(n, 'allowzero', 0) === 0 ? (i === 0 && d.dyn ? { node: d.node, dim: 0 } : inShape[i]!) : x,
+    );
     const args: Argument[] = entries.map((x) => (typeof x === 'number' ? x : this.sizeNode(x)));
     const sampleShape = entries.map((x) => (typeof x === 'number' ? x : d.sample.shape[x.dim]!));
     const first = entries[0];
@@ -1284,7 +1663,9 @@ class Importer {
     const axes = attrInts(n, 'axes') ?? this.constNumbers(this.input(n, 1));
     let out: number[];
     if (n.opType === 'Squeeze') {
-      const ax = (axes ?? shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => (a < 0 ? a + rank : a));
+      const ax = (axes ?? shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)).map((a) =>
+        a < 0 ? a + rank : a,
+      );
       if (ax.includes(0) && d.dyn) throw unsupported(n, 'Squeeze of the dynamic batch axis');
       out = shape.filter((_, i) => !ax.includes(i));
     } else {
@@ -1295,7 +1676,11 @@ class Importer {
       let j = 0;
       for (let i = 0; i < outRank; i++) out.push(ax.includes(i) ? 1 : shape[j++]!);
     }
-    const keepBatch = d.dyn && out[0] === shape[0] && (n.opType === 'Squeeze' || !(attrInts(n, 'axes') ?? this.constNumbers(this.input(n, 1)) ?? []).some((a) => a === 0));
+    const keepBatch =
+      d.dyn &&
+      out[0] === shape[0] &&
+      (n.opType === 'Squeeze' ||
+        !(attrInts(n, 'axes') ?? this.constNumbers(this.input(n, 1)) ?? []).some((a) => a === 0));
     const args: Argument[] = out.map((x, i) => (i === 0 && keepBatch ? this.sizeNode({ node: d.node, dim: 0 }) : x));
     this.emitShapeOp(n, d, reshape, quantizedReshape, [args], [out], keepBatch);
   }
@@ -1306,7 +1691,8 @@ class Importer {
     let axis = attrInt(n, 'axis', this.opset < 13 ? 1 : -1);
     if (axis < 0) axis += rank;
     // Before opset 13 Softmax coerces to 2-D at `axis`: the same as PyTorch's softmax only on the last axis.
-    if (this.opset < 13 && axis !== rank - 1) throw unsupported(n, `Softmax (opset ${this.opset}) on axis ${axis} of a rank-${rank} input`);
+    if (this.opset < 13 && axis !== rank - 1)
+      throw unsupported(n, `Softmax (opset ${this.opset}) on axis ${axis} of a rank-${rank} input`);
     this.set(n, 0, this.emitFunction(n, softmax, [x.node, axis], [x.sample, axis], x.dyn));
   }
 
@@ -1337,12 +1723,15 @@ class Importer {
     if (x.kind === 'const') {
       const s = this.input(n, 1);
       const z = this.input(n, 2);
-      if (s?.kind !== 'const' || (z !== undefined && z.kind !== 'const')) throw unsupported(n, 'DequantizeLinear of a constant with non-constant qparams');
+      if (s?.kind !== 'const' || (z !== undefined && z.kind !== 'const'))
+        throw unsupported(n, 'DequantizeLinear of a constant with non-constant qparams');
       const axis = attrInt(n, 'axis', 1);
       const ax = axis < 0 ? axis + x.t.dims.length : axis;
       const count = numel(s.t.dims);
-      if (count > 1 && x.t.dims[ax] !== count) throw bad(n, `${count} scales for axis ${ax} of size ${x.t.dims[ax]} in '${x.t.name}'`);
-      if (z !== undefined && z.kind === 'const' && numel(z.t.dims) !== count) throw bad(n, `${count} scales but ${numel(z.t.dims)} zero points`);
+      if (count > 1 && x.t.dims[ax] !== count)
+        throw bad(n, `${count} scales for axis ${ax} of size ${x.t.dims[ax]} in '${x.t.name}'`);
+      if (z !== undefined && z.kind === 'const' && numel(z.t.dims) !== count)
+        throw bad(n, `${count} scales but ${numel(z.t.dims)} zero points`);
       this.set(n, 0, { kind: 'dqconst', codes: x.t, scale: s.t, zp: z?.kind === 'const' ? z.t : undefined, axis: ax });
       return;
     }
@@ -1351,28 +1740,41 @@ class Importer {
     if (qp === undefined) throw unsupported(n, 'DequantizeLinear with qparams that are not constants');
     const zp = this.actZp(qp.zps[0]!, qp.dtype);
     if (qp.perChannel || qp.scales[0] !== f32(x.sample.qScale()) || zp !== x.sample.qZeroPoint()) {
-      throw unsupported(n, `DequantizeLinear with qparams (scale ${qp.scales[0]}, zero point ${qp.zps[0]}) that differ from its QuantizeLinear's (scale ${x.sample.qScale()}, zero point ${x.sample.qZeroPoint()})`);
+      throw unsupported(
+        n,
+        `DequantizeLinear with qparams (scale ${qp.scales[0]}, zero point ${qp.zps[0]}) that differ from its QuantizeLinear's (scale ${x.sample.qScale()}, zero point ${x.sample.qZeroPoint()})`,
+      );
     }
     this.set(n, 0, { kind: 'dq', of: x });
   }
 
   // ------------------------------------------------------------------ QOperator
 
-  qinput(n: OnnxNode, i: number, si: number, zi: number): { v: Extract<Value, { kind: 'quant' }>; scale: number; zp: number } {
+  qinput(
+    n: OnnxNode,
+    i: number,
+    si: number,
+    zi: number,
+  ): { v: Extract<Value, { kind: 'quant' }>; scale: number; zp: number } {
     const v = this.requireInput(n, i);
     const qp = this.qparamsOf(n, si, zi);
-    if (qp === undefined || qp.perChannel) throw unsupported(n, `input ${i} with a scale/zero point that is not a constant scalar`);
+    if (qp === undefined || qp.perChannel)
+      throw unsupported(n, `input ${i} with a scale/zero point that is not a constant scalar`);
     if (v.kind !== 'quant') throw unsupported(n, `input ${i} is a ${v.kind} value, not the output of a quantized op`);
     const zp = this.actZp(qp.zps[0]!, qp.dtype);
     if (f32(v.sample.qScale()) !== qp.scales[0] || v.sample.qZeroPoint() !== zp) {
-      throw unsupported(n, `input ${i} carries (scale ${v.sample.qScale()}, zero point ${v.sample.qZeroPoint()}) but the op reads it with (scale ${qp.scales[0]}, zero point ${qp.zps[0]})`);
+      throw unsupported(
+        n,
+        `input ${i} carries (scale ${v.sample.qScale()}, zero point ${v.sample.qZeroPoint()}) but the op reads it with (scale ${qp.scales[0]}, zero point ${qp.zps[0]})`,
+      );
     }
     return { v, scale: qp.scales[0]!, zp };
   }
 
   qout(n: OnnxNode, si: number, zi: number): { scale: number; zp: number } {
     const qp = this.qparamsOf(n, si, zi);
-    if (qp === undefined || qp.perChannel) throw unsupported(n, 'an output scale/zero point that is not a constant scalar');
+    if (qp === undefined || qp.perChannel)
+      throw unsupported(n, 'an output scale/zero point that is not a constant scalar');
     return { scale: qp.scales[0]!, zp: this.actZp(qp.zps[0]!, qp.dtype) };
   }
 
@@ -1385,10 +1787,19 @@ class Importer {
     const out = this.qout(n, 6, 7);
     const geo = this.convGeometry(n, w.t.dims, x.v.sample.shape);
     const [outC, inCg] = w.t.dims as [number, number];
-    if (ws.scales.length !== 1 && ws.scales.length !== outC) throw bad(n, `${ws.scales.length} weight scales for ${outC} output channels`);
+    if (ws.scales.length !== 1 && ws.scales.length !== outC)
+      throw bad(n, `${ws.scales.length} weight scales for ${outC} output channels`);
     const weight = this.weightQTensor(n, w.t, ws.scales, ws.zps, 0, w.t.dims);
     const bias = this.biasFloat(n, this.input(n, 8), x.scale, ws.scales, outC);
-    const m = new nnq.Conv2d(inCg * geo.group, outC, [geo.kh, geo.kw], { stride: geo.strides, padding: geo.pads, dilation: geo.dilation, groups: geo.group, bias: bias !== null, backend: this.requireBackend(n), engine: this.engine });
+    const m = new nnq.Conv2d(inCg * geo.group, outC, [geo.kh, geo.kw], {
+      stride: geo.strides,
+      padding: geo.pads,
+      dilation: geo.dilation,
+      groups: geo.group,
+      bias: bias !== null,
+      backend: this.requireBackend(n),
+      engine: this.engine,
+    });
     m.setWeightBias(weight, bias);
     m.scale = out.scale;
     m.zeroPoint = out.zp;
@@ -1399,7 +1810,8 @@ class Importer {
   qlinearMatMul(n: OnnxNode): void {
     const a = this.qinput(n, 0, 1, 2);
     const b = this.requireInput(n, 3);
-    if (b.kind !== 'const' || b.t.dims.length !== 2) throw unsupported(n, 'QLinearMatMul whose B is not a 2-D constant (matmul of two activations)');
+    if (b.kind !== 'const' || b.t.dims.length !== 2)
+      throw unsupported(n, 'QLinearMatMul whose B is not a 2-D constant (matmul of two activations)');
     const bs = this.qparamsOf(n, 4, 5);
     if (bs === undefined) throw unsupported(n, 'B qparams that are not constants');
     const out = this.qout(n, 6, 7);
@@ -1415,7 +1827,8 @@ class Importer {
 
   qgemm(n: OnnxNode): void {
     // com.microsoft.QGemm(A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp); float output when y_scale is absent.
-    if (attrInt(n, 'transA', 0) !== 0 || attrFloat(n, 'alpha', 1) !== 1) throw unsupported(n, 'QGemm with transA or alpha ≠ 1');
+    if (attrInt(n, 'transA', 0) !== 0 || attrFloat(n, 'alpha', 1) !== 1)
+      throw unsupported(n, 'QGemm with transA or alpha ≠ 1');
     const a = this.qinput(n, 0, 1, 2);
     const b = this.requireInput(n, 3);
     if (b.kind !== 'const' || b.t.dims.length !== 2) throw unsupported(n, 'QGemm whose B is not a 2-D constant');
@@ -1440,7 +1853,12 @@ class Importer {
     const a = this.qinput(n, 0, 1, 2);
     const b = this.qinput(n, 3, 4, 5);
     const out = this.qout(n, 6, 7);
-    const m = new QuantizedOp(n.opType === 'QLinearAdd' ? 'add' : 'mul', { scale: out.scale, zeroPoint: out.zp, backend: this.requireBackend(n), engine: this.engine });
+    const m = new QuantizedOp(n.opType === 'QLinearAdd' ? 'add' : 'mul', {
+      scale: out.scale,
+      zeroPoint: out.zp,
+      backend: this.requireBackend(n),
+      engine: this.engine,
+    });
     const node = this.addModule(n, m, [a.v.node, b.v.node]);
     this.set(n, 0, this.quantValue(node, this.sample(node, [a.v.sample, b.v.sample]), a.v.dyn || b.v.dyn, n));
   }
@@ -1453,9 +1871,24 @@ class Importer {
     if (xs.length === 0) throw bad(n, 'QLinearConcat without inputs');
     const rank = xs[0]!.v.sample.shape.length;
     const axis = attrInt(n, 'axis', 0);
-    const m = new QuantizedOp('cat', { scale: out.scale, zeroPoint: out.zp, backend: this.requireBackend(n), engine: this.engine, dim: axis < 0 ? axis + rank : axis });
+    const m = new QuantizedOp('cat', {
+      scale: out.scale,
+      zeroPoint: out.zp,
+      backend: this.requireBackend(n),
+      engine: this.engine,
+      dim: axis < 0 ? axis + rank : axis,
+    });
     const node = this.addModule(n, m, [xs.map((x) => x.v.node)]);
-    this.set(n, 0, this.quantValue(node, this.sample(node, [xs.map((x) => x.v.sample)]), xs.some((x) => x.v.dyn), n));
+    this.set(
+      n,
+      0,
+      this.quantValue(
+        node,
+        this.sample(node, [xs.map((x) => x.v.sample)]),
+        xs.some((x) => x.v.dyn),
+        n,
+      ),
+    );
   }
 
   qlinearAvgPool(n: OnnxNode): void {
@@ -1485,7 +1918,13 @@ class Importer {
     if (attrInt(n, 'channels_last', 0) !== 0) throw unsupported(n, 'QLinearGlobalAveragePool with channels_last');
     const x = this.qinput(n, 0, 1, 2);
     const out = this.qout(n, 3, 4);
-    const m = new QuantizedOp('adaptiveAvgPool2d', { scale: out.scale, zeroPoint: out.zp, backend: this.requireBackend(n), engine: this.engine, outputSize: [1, 1] });
+    const m = new QuantizedOp('adaptiveAvgPool2d', {
+      scale: out.scale,
+      zeroPoint: out.zp,
+      backend: this.requireBackend(n),
+      engine: this.engine,
+      outputSize: [1, 1],
+    });
     const node = this.addModule(n, m, [x.v.node]);
     this.set(n, 0, this.quantValue(node, this.sample(node, [x.v.sample]), x.v.dyn, n));
   }
@@ -1493,7 +1932,12 @@ class Importer {
   qlinearSigmoid(n: OnnxNode): void {
     const x = this.qinput(n, 0, 1, 2);
     const out = this.qout(n, 3, 4);
-    const m = new QuantizedOp('sigmoid', { scale: out.scale, zeroPoint: out.zp, backend: this.requireBackend(n), engine: this.engine });
+    const m = new QuantizedOp('sigmoid', {
+      scale: out.scale,
+      zeroPoint: out.zp,
+      backend: this.requireBackend(n),
+      engine: this.engine,
+    });
     const node = this.addModule(n, m, [x.v.node]);
     this.set(n, 0, this.quantValue(node, this.sample(node, [x.v.sample]), x.v.dyn, n));
   }
@@ -1509,7 +1953,11 @@ class Importer {
 
   integerInput(n: OnnxNode): Extract<Value, { kind: 'quant' }> {
     const a = this.requireInput(n, 0);
-    if (a.kind !== 'quant') throw unsupported(n, `input 0 is a ${a.kind} value (the output of DynamicQuantizeLinear or QuantizeLinear is read)`);
+    if (a.kind !== 'quant')
+      throw unsupported(
+        n,
+        `input 0 is a ${a.kind} value (the output of DynamicQuantizeLinear or QuantizeLinear is read)`,
+      );
     const z = this.input(n, 2);
     if (z !== undefined) {
       const ok = (z.kind === 'dqlZp' && z.of.node === a.node) || this.constNumbers(z)?.[0] === a.sample.qZeroPoint();
@@ -1518,9 +1966,13 @@ class Importer {
     return a;
   }
 
-  integerWeight(n: OnnxNode, outAxisLen: (dims: number[]) => number): { weight: Int8Array | Uint8Array; weightShape: number[]; weightZeroPoint: number[] } {
+  integerWeight(
+    n: OnnxNode,
+    outAxisLen: (dims: number[]) => number,
+  ): { weight: Int8Array | Uint8Array; weightShape: number[]; weightZeroPoint: number[] } {
     const w = this.requireInput(n, 1);
-    if (w.kind !== 'const' || (w.t.dataType !== 'int8' && w.t.dataType !== 'uint8')) throw unsupported(n, 'a weight that is not an int8/uint8 constant');
+    if (w.kind !== 'const' || (w.t.dataType !== 'int8' && w.t.dataType !== 'uint8'))
+      throw unsupported(n, 'a weight that is not an int8/uint8 constant');
     const zv = this.input(n, 3);
     const z = zv === undefined ? [0] : this.constNumbers(zv);
     if (z === undefined) throw unsupported(n, 'a weight zero point that is not a constant');
@@ -1542,14 +1994,33 @@ class Importer {
     const a = this.integerInput(n);
     const w = this.integerWeight(n, (d) => d[0]!);
     const geo = this.convGeometry(n, w.weightShape, a.sample.shape);
-    const m = new ConvInteger({ ...w, stride: geo.strides, padding: geo.pads, dilation: geo.dilation, groups: geo.group });
+    const m = new ConvInteger({
+      ...w,
+      stride: geo.strides,
+      padding: geo.pads,
+      dilation: geo.dilation,
+      groups: geo.group,
+    });
     const node = this.addModule(n, m, [a.node]);
     this.set(n, 0, { kind: 'int', node, sample: this.sample(node, [a.sample]) as Tensor, dyn: a.dyn });
     this.quantized = true;
   }
 }
 
-const FOLDABLE = new Set(['Cast', 'Identity', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Slice', 'Add', 'Sub', 'Mul', 'Div', 'Reshape']);
+const FOLDABLE = new Set([
+  'Cast',
+  'Identity',
+  'Gather',
+  'Unsqueeze',
+  'Squeeze',
+  'Concat',
+  'Slice',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Reshape',
+]);
 
 function transposeF32(d: Float32Array, K: number, N: number): Float32Array {
   const out = new Float32Array(K * N);
@@ -1572,7 +2043,8 @@ function dequantConst(v: Extract<Value, { kind: 'dqconst' }>, n: OnnxNode): Floa
   const dims = v.codes.dims;
   const inner = numel(dims.slice(v.axis + 1));
   const C = s.length;
-  if (C > 1 && dims[v.axis] !== C) throw bad(n, `${C} scales for axis ${v.axis} of '${v.codes.name}' [${dims.join(', ')}]`);
+  if (C > 1 && dims[v.axis] !== C)
+    throw bad(n, `${C} scales for axis ${v.axis} of '${v.codes.name}' [${dims.join(', ')}]`);
   const out = new Float32Array(q.length);
   for (let i = 0; i < q.length; i++) {
     const c = C === 1 ? 0 : Math.floor(i / inner) % C;
@@ -1581,7 +2053,13 @@ function dequantConst(v: Extract<Value, { kind: 'dqconst' }>, n: OnnxNode): Floa
   return out;
 }
 
-function quantizeConst(t: OnnxTensor, scales: number[], zps: number[], dtype: 'uint8' | 'int8' | 'int32', axis: number): OnnxTensor {
+function quantizeConst(
+  t: OnnxTensor,
+  scales: number[],
+  zps: number[],
+  dtype: 'uint8' | 'int8' | 'int32',
+  axis: number,
+): OnnxTensor {
   const d = tensorToFloat32(t);
   const [lo, hi] = dtype === 'uint8' ? [0, 255] : [-128, 127];
   const out = dtype === 'uint8' ? new Uint8Array(d.length) : new Int8Array(d.length);
@@ -1618,7 +2096,10 @@ export function importModel(model: OnnxModel, options: ImportOptions = {}): Grap
   for (const n of model.graph.nodes) {
     for (const i of n.inputs) {
       if (i !== '' && !names.has(i)) {
-        throw new QuantError('BAD_ONNX', `${label(n)}: input '${i}' is not produced by any earlier node, initializer or graph input (a missing initializer, a dangling input, or nodes out of topological order); re-export the model.`);
+        throw new QuantError(
+          'BAD_ONNX',
+          `${label(n)}: input '${i}' is not produced by any earlier node, initializer or graph input (a missing initializer, a dangling input, or nodes out of topological order); re-export the model.`,
+        );
       }
     }
     for (const o of n.outputs) if (o !== '') names.add(o);

@@ -11,7 +11,16 @@ export type {
   InspectedNode,
   ModelInspection,
 } from './api.js';
-export { decodeModel, encodeModel, externalDataLocations, tensorToFloat32, tensorToNumbers, dataTypeName, dataTypeCode, allocTyped } from './proto.js';
+export {
+  decodeModel,
+  encodeModel,
+  externalDataLocations,
+  tensorToFloat32,
+  tensorToNumbers,
+  dataTypeName,
+  dataTypeCode,
+  allocTyped,
+} from './proto.js';
 export type {
   OnnxModel,
   OnnxGraph,
@@ -30,7 +39,16 @@ export { importModel } from './import.js';
 export type { ImportOptions, ImportedGraphInfo } from './import.js';
 export { exportModel } from './export.js';
 export type { ExportOptions, QuantizedFormat } from './export.js';
-export { QuantizedOp, DynamicQuantizeLinear, MatMulInteger, ConvInteger, quantizedReshape, quantizedPermute, sizeOf, qScaleOf } from './quantized-ops.js';
+export {
+  QuantizedOp,
+  DynamicQuantizeLinear,
+  MatMulInteger,
+  ConvInteger,
+  quantizedReshape,
+  quantizedPermute,
+  sizeOf,
+  qScaleOf,
+} from './quantized-ops.js';
 export type { QuantizedOpKind, QuantizedOpOptions, IntegerWeightOptions, ConvIntegerOptions } from './quantized-ops.js';
 export { sanitizeName } from './names.js';
 export { QUINT_VERSION } from './version.js';

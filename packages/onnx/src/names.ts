@@ -15,8 +15,13 @@
 export function sanitizeName(onnxName: string, opType: string): string {
   let parts = onnxName.split('/').filter((p) => p !== '');
   const last = parts[parts.length - 1];
-  if (parts.length > 1 && last !== undefined && (last === opType || last.startsWith(`${opType}_`))) parts = parts.slice(0, -1);
-  let s = parts.join('_').replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_+|_+$/g, '');
+  if (parts.length > 1 && last !== undefined && (last === opType || last.startsWith(`${opType}_`)))
+    parts = parts.slice(0, -1);
+  let s = parts
+    .join('_')
+    .replace(/[^A-Za-z0-9_]/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^_+|_+$/g, '');
   if (s === '') s = opType.replace(/[^A-Za-z0-9_]/g, '_') || 'node';
   if (/^[0-9]/.test(s)) s = `_${s}`;
   return s;
@@ -43,7 +48,8 @@ export function parseFloatNodes(json: string | undefined): Map<string, string[]>
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
   for (const [k, names] of Object.entries(v as Record<string, unknown>)) {
-    if (Array.isArray(names) && names.length > 0 && names.every((x) => typeof x === 'string')) out.set(k, names as string[]);
+    if (Array.isArray(names) && names.length > 0 && names.every((x) => typeof x === 'string'))
+      out.set(k, names as string[]);
   }
   return out;
 }

@@ -43,7 +43,8 @@ export interface OnnxTensor {
 }
 
 /** The kinds of `AttributeProto` quint reads. */
-export type OnnxAttributeType = 'float' | 'int' | 'string' | 'tensor' | 'graph' | 'floats' | 'ints' | 'strings' | 'tensors' | 'graphs';
+export type OnnxAttributeType =
+  'float' | 'int' | 'string' | 'tensor' | 'graph' | 'floats' | 'ints' | 'strings' | 'tensors' | 'graphs';
 
 /** One node attribute, with its value decoded (ints as numbers, strings as UTF-8 text). */
 export type OnnxAttribute =
@@ -127,10 +128,16 @@ function powerOfTwo(n: number): string {
 }
 
 /** A limit option checked as a positive integer, or its default. */
-export function limitOption(options: { readonly maxTensorElements?: number; readonly maxModelBytes?: number }, name: keyof typeof DEFAULT_LIMITS): number {
+export function limitOption(
+  options: { readonly maxTensorElements?: number; readonly maxModelBytes?: number },
+  name: keyof typeof DEFAULT_LIMITS,
+): number {
   const v = options[name] ?? DEFAULT_LIMITS[name];
   if (!(Number.isSafeInteger(v) && v > 0)) {
-    throw new QuantError('INVALID_ARGUMENT', `${name} ${String(v)} is not a positive integer; pass a count such as ${DEFAULT_LIMITS[name]}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${name} ${String(v)} is not a positive integer; pass a count such as ${DEFAULT_LIMITS[name]}.`,
+    );
   }
   return v;
 }
@@ -139,7 +146,11 @@ export function limitOption(options: { readonly maxTensorElements?: number; read
  * Throws `LIMIT_EXCEEDED` when `dims` hold more than `maxTensorElements` elements. The product is a
  * BigInt, so dims such as [2^31, 2^31] cannot wrap or round below the limit.
  */
-export function checkTensorElements(what: string, dims: readonly number[], options: { readonly maxTensorElements?: number }): void {
+export function checkTensorElements(
+  what: string,
+  dims: readonly number[],
+  options: { readonly maxTensorElements?: number },
+): void {
   const limit = limitOption(options, 'maxTensorElements');
   let n = 1n;
   for (const d of dims) n *= BigInt(Number.isSafeInteger(d) ? d : Math.trunc(d));
@@ -155,7 +166,10 @@ export function checkTensorElements(what: string, dims: readonly number[], optio
 export function checkModelBytes(what: string, bytes: number, options: { readonly maxModelBytes?: number }): void {
   const limit = limitOption(options, 'maxModelBytes');
   if (bytes > limit) {
-    throw new QuantError('LIMIT_EXCEEDED', `${what} is ${bytes} bytes, more than maxModelBytes = ${limit}${powerOfTwo(limit)}; pass a larger maxModelBytes if the model is trusted and memory allows.`);
+    throw new QuantError(
+      'LIMIT_EXCEEDED',
+      `${what} is ${bytes} bytes, more than maxModelBytes = ${limit}${powerOfTwo(limit)}; pass a larger maxModelBytes if the model is trusted and memory allows.`,
+    );
   }
 }
 
@@ -266,14 +280,29 @@ function bytesToTyped(t: OnnxDataType, bytes: Uint8Array, count: number): OnnxTe
     for (let i = 0; i < count; i++) {
       const o = i * BYTES[t];
       switch (t) {
-        case 'float': (out as Float32Array)[i] = dv.getFloat32(o, true); break;
-        case 'double': (out as Float64Array)[i] = dv.getFloat64(o, true); break;
-        case 'int64': (out as BigInt64Array)[i] = dv.getBigInt64(o, true); break;
-        case 'uint64': (out as BigUint64Array)[i] = dv.getBigUint64(o, true); break;
-        case 'int32': (out as Int32Array)[i] = dv.getInt32(o, true); break;
-        case 'uint32': (out as Uint32Array)[i] = dv.getUint32(o, true); break;
-        case 'int16': (out as Int16Array)[i] = dv.getInt16(o, true); break;
-        default: (out as Uint16Array)[i] = dv.getUint16(o, true);
+        case 'float':
+          (out as Float32Array)[i] = dv.getFloat32(o, true);
+          break;
+        case 'double':
+          (out as Float64Array)[i] = dv.getFloat64(o, true);
+          break;
+        case 'int64':
+          (out as BigInt64Array)[i] = dv.getBigInt64(o, true);
+          break;
+        case 'uint64':
+          (out as BigUint64Array)[i] = dv.getBigUint64(o, true);
+          break;
+        case 'int32':
+          (out as Int32Array)[i] = dv.getInt32(o, true);
+          break;
+        case 'uint32':
+          (out as Uint32Array)[i] = dv.getUint32(o, true);
+          break;
+        case 'int16':
+          (out as Int16Array)[i] = dv.getInt16(o, true);
+          break;
+        default:
+          (out as Uint16Array)[i] = dv.getUint16(o, true);
       }
     }
     return out;
@@ -283,16 +312,28 @@ function bytesToTyped(t: OnnxDataType, bytes: Uint8Array, count: number): OnnxTe
 
 function viewTyped(t: OnnxDataType, buf: ArrayBuffer): OnnxTensorData {
   switch (t) {
-    case 'float': return new Float32Array(buf);
-    case 'uint8': case 'bool': return new Uint8Array(buf);
-    case 'int8': return new Int8Array(buf);
-    case 'uint16': case 'float16': return new Uint16Array(buf);
-    case 'int16': return new Int16Array(buf);
-    case 'int32': return new Int32Array(buf);
-    case 'int64': return new BigInt64Array(buf);
-    case 'double': return new Float64Array(buf);
-    case 'uint32': return new Uint32Array(buf);
-    case 'uint64': return new BigUint64Array(buf);
+    case 'float':
+      return new Float32Array(buf);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(buf);
+    case 'int8':
+      return new Int8Array(buf);
+    case 'uint16':
+    case 'float16':
+      return new Uint16Array(buf);
+    case 'int16':
+      return new Int16Array(buf);
+    case 'int32':
+      return new Int32Array(buf);
+    case 'int64':
+      return new BigInt64Array(buf);
+    case 'double':
+      return new Float64Array(buf);
+    case 'uint32':
+      return new Uint32Array(buf);
+    case 'uint64':
+      return new BigUint64Array(buf);
   }
 }
 
@@ -311,36 +352,68 @@ function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions, externa
   const code = Number(raw['data_type'] ?? 0);
   const dataType = DATA_TYPES[code];
   if (dataType === undefined) {
-    throw new QuantError('BAD_ONNX', `${label} has data type ${code} (${['UNDEFINED', '', '', '', '', '', '', '', 'STRING'][code] ?? 'unsupported'}); quint reads float, float16, double, (u)int8/16/32/64 and bool tensors.`);
+    throw new QuantError(
+      'BAD_ONNX',
+      `${label} has data type ${code} (${['UNDEFINED', '', '', '', '', '', '', '', 'STRING'][code] ?? 'unsupported'}); quint reads float, float16, double, (u)int8/16/32/64 and bool tensors.`,
+    );
   }
   const dims = ((raw['dims'] as unknown[] | undefined) ?? []).map((d) => toNumber(d, label));
   if (dims.some((d) => !Number.isInteger(d) || d < 0 || d > 2 ** 31)) {
-    throw new QuantError('BAD_ONNX', `${label} has dims [${dims.join(', ')}]; dimensions must be integers in [0, 2^31].`);
+    throw new QuantError(
+      'BAD_ONNX',
+      `${label} has dims [${dims.join(', ')}]; dimensions must be integers in [0, 2^31].`,
+    );
   }
   checkTensorElements(label, dims, opts);
   const n = shapeNumel(dims);
   let data: OnnxTensorData;
   const sizeError = (have: number, from: string) =>
-    new QuantError('BAD_ONNX', `${label} has ${have} ${dataType} elements in ${from} but dims [${dims.join(', ')}] need ${n}; re-export the model (the initializer is truncated or its dims are wrong).`);
+    new QuantError(
+      'BAD_ONNX',
+      `${label} has ${have} ${dataType} elements in ${from} but dims [${dims.join(', ')}] need ${n}; re-export the model (the initializer is truncated or its dims are wrong).`,
+    );
   if (Number(raw['data_location'] ?? 0) === 1) {
-    const entries = Object.fromEntries(((raw['external_data'] as Raw[] | undefined) ?? []).map((e) => [str(e['key']), str(e['value'])]));
+    const entries = Object.fromEntries(
+      ((raw['external_data'] as Raw[] | undefined) ?? []).map((e) => [str(e['key']), str(e['value'])]),
+    );
     const location = entries['location'];
-    if (location === undefined || location === '') throw new QuantError('BAD_ONNX', `${label} is stored externally but has no 'location' entry in external_data; re-save the model with its external data.`);
+    if (location === undefined || location === '')
+      throw new QuantError(
+        'BAD_ONNX',
+        `${label} is stored externally but has no 'location' entry in external_data; re-save the model with its external data.`,
+      );
     if (opts.externalData === undefined) {
-      throw new QuantError('BAD_ONNX', `${label} is stored in the external file '${location}'; load the model from its path (Node) or pass options.externalData to read that file.`);
+      throw new QuantError(
+        'BAD_ONNX',
+        `${label} is stored in the external file '${location}'; load the model from its path (Node) or pass options.externalData to read that file.`,
+      );
     }
     let file: Uint8Array;
     try {
       file = opts.externalData(location);
     } catch (e) {
-      throw new QuantError('IO_ERROR', `${label}: reading external data '${location}' failed (${e instanceof Error ? e.message : String(e)}); put the file next to the model.`, { cause: e });
+      throw new QuantError(
+        'IO_ERROR',
+        `${label}: reading external data '${location}' failed (${e instanceof Error ? e.message : String(e)}); put the file next to the model.`,
+        { cause: e },
+      );
     }
     const offset = Number(entries['offset'] ?? 0);
     const length = entries['length'] === undefined ? n * BYTES[dataType] : Number(entries['length']);
-    if (!(Number.isInteger(offset) && offset >= 0 && Number.isInteger(length) && length >= 0 && offset + length <= file.length)) {
-      throw new QuantError('BAD_ONNX', `${label}: external data '${location}' at offset ${entries['offset'] ?? 0}, length ${entries['length'] ?? '(from dims)'} lies outside the file (${file.length} bytes); re-save the model with its external data.`);
+    if (!(
+      Number.isInteger(offset) &&
+      offset >= 0 &&
+      Number.isInteger(length) &&
+      length >= 0 &&
+      offset + length <= file.length
+    )) {
+      throw new QuantError(
+        'BAD_ONNX',
+        `${label}: external data '${location}' at offset ${entries['offset'] ?? 0}, length ${entries['length'] ?? '(from dims)'} lies outside the file (${file.length} bytes); re-save the model with its external data.`,
+      );
     }
-    if (length !== n * BYTES[dataType]) throw sizeError(Math.floor(length / BYTES[dataType]), `external data '${location}'`);
+    if (length !== n * BYTES[dataType])
+      throw sizeError(Math.floor(length / BYTES[dataType]), `external data '${location}'`);
     external.bytes += length;
     checkModelBytes(`the model with its external data (at ${label})`, external.bytes, opts);
     data = bytesToTyped(dataType, file.subarray(offset, offset + length), n);
@@ -353,11 +426,21 @@ function decodeTensor(raw: Raw, where: string, opts: DecodeModelOptions, externa
     const from = (field: string): unknown[] => (raw[field] as unknown[] | undefined) ?? [];
     let field: string;
     switch (dataType) {
-      case 'float': field = 'float_data'; break;
-      case 'double': field = 'double_data'; break;
-      case 'int64': field = 'int64_data'; break;
-      case 'uint32': case 'uint64': field = 'uint64_data'; break;
-      default: field = 'int32_data';
+      case 'float':
+        field = 'float_data';
+        break;
+      case 'double':
+        field = 'double_data';
+        break;
+      case 'int64':
+        field = 'int64_data';
+        break;
+      case 'uint32':
+      case 'uint64':
+        field = 'uint64_data';
+        break;
+      default:
+        field = 'int32_data';
     }
     const src = from(field);
     if (src.length !== n) throw sizeError(src.length, field);
@@ -406,18 +489,42 @@ function decodeAttribute(raw: Raw, node: string, opts: DecodeModelOptions, exter
   }
   const where = `node '${node}' attribute '${name}'`;
   switch (ATTR_TYPES[code]) {
-    case 'float': return { type: 'float', value: Number(raw['f'] ?? 0) };
-    case 'int': return { type: 'int', value: toNumber(raw['i'], where) };
-    case 'string': return { type: 'string', value: str(raw['s']) };
-    case 'tensor': return { type: 'tensor', value: decodeTensor((raw['t'] as Raw | undefined) ?? {}, `${where} tensor`, opts, external) };
-    case 'graph': return { type: 'graph', value: decodeGraph((raw['g'] as Raw | undefined) ?? {}, opts, external) };
-    case 'floats': return { type: 'floats', value: ((raw['floats'] as number[] | undefined) ?? []).map(Number) };
-    case 'ints': return { type: 'ints', value: ((raw['ints'] as unknown[] | undefined) ?? []).map((v) => toNumber(v, where)) };
-    case 'strings': return { type: 'strings', value: ((raw['strings'] as unknown[] | undefined) ?? []).map(str) };
-    case 'tensors': return { type: 'tensors', value: ((raw['tensors'] as Raw[] | undefined) ?? []).map((t) => decodeTensor(t, `${where} tensor`, opts, external)) };
-    case 'graphs': return { type: 'graphs', value: ((raw['graphs'] as Raw[] | undefined) ?? []).map((g) => decodeGraph(g, opts, external)) };
+    case 'float':
+      return { type: 'float', value: Number(raw['f'] ?? 0) };
+    case 'int':
+      return { type: 'int', value: toNumber(raw['i'], where) };
+    case 'string':
+      return { type: 'string', value: str(raw['s']) };
+    case 'tensor':
+      return {
+        type: 'tensor',
+        value: decodeTensor((raw['t'] as Raw | undefined) ?? {}, `${where} tensor`, opts, external),
+      };
+    case 'graph':
+      return { type: 'graph', value: decodeGraph((raw['g'] as Raw | undefined) ?? {}, opts, external) };
+    case 'floats':
+      return { type: 'floats', value: ((raw['floats'] as number[] | undefined) ?? []).map(Number) };
+    case 'ints':
+      return { type: 'ints', value: ((raw['ints'] as unknown[] | undefined) ?? []).map((v) => toNumber(v, where)) };
+    case 'strings':
+      return { type: 'strings', value: ((raw['strings'] as unknown[] | undefined) ?? []).map(str) };
+    case 'tensors':
+      return {
+        type: 'tensors',
+        value: ((raw['tensors'] as Raw[] | undefined) ?? []).map((t) =>
+          decodeTensor(t, `${where} tensor`, opts, external),
+        ),
+      };
+    case 'graphs':
+      return {
+        type: 'graphs',
+        value: ((raw['graphs'] as Raw[] | undefined) ?? []).map((g) => decodeGraph(g, opts, external)),
+      };
     default:
-      throw new QuantError('BAD_ONNX', `${where} has attribute type ${code}, which quint does not read (sparse tensors, type protos); remove the attribute or re-export the model.`);
+      throw new QuantError(
+        'BAD_ONNX',
+        `${where} has attribute type ${code}, which quint does not read (sparse tensors, type protos); remove the attribute or re-export the model.`,
+      );
   }
 }
 
@@ -429,7 +536,8 @@ function decodeGraph(raw: Raw, opts: DecodeModelOptions, external: { bytes: numb
       const name = str(n['name']);
       const label = name === '' ? `#${i} (${str(n['op_type'])})` : name;
       const attributes: Record<string, OnnxAttribute> = {};
-      for (const a of (n['attribute'] as Raw[] | undefined) ?? []) attributes[str(a['name'])] = decodeAttribute(a, label, opts, external);
+      for (const a of (n['attribute'] as Raw[] | undefined) ?? [])
+        attributes[str(a['name'])] = decodeAttribute(a, label, opts, external);
       return {
         name,
         opType: str(n['op_type']),
@@ -463,9 +571,13 @@ function decodeGraph(raw: Raw, opts: DecodeModelOptions, external: { bytes: numb
  */
 export function decodeModel(bytes: Uint8Array, options: DecodeModelOptions = {}): OnnxModel {
   if (!(bytes instanceof Uint8Array)) {
-    throw new QuantError('BAD_ONNX', `decodeModel: expected the model's bytes as a Uint8Array, got ${Object.prototype.toString.call(bytes)}; read the file into a Uint8Array.`);
+    throw new QuantError(
+      'BAD_ONNX',
+      `decodeModel: expected the model's bytes as a Uint8Array, got ${Object.prototype.toString.call(bytes)}; read the file into a Uint8Array.`,
+    );
   }
-  if (bytes.length === 0) throw new QuantError('BAD_ONNX', 'decodeModel: the model is empty (0 bytes); pass the bytes of an .onnx file.');
+  if (bytes.length === 0)
+    throw new QuantError('BAD_ONNX', 'decodeModel: the model is empty (0 bytes); pass the bytes of an .onnx file.');
   checkModelBytes('decodeModel: the model', bytes.length, options);
   limitOption(options, 'maxTensorElements');
   let raw: Raw;
@@ -480,10 +592,22 @@ export function decodeModel(bytes: Uint8Array, options: DecodeModelOptions = {})
     );
   }
   const graph = raw['graph'] as Raw | undefined;
-  const opsets = ((raw['opset_import'] as Raw[] | undefined) ?? []).map((o) => ({ domain: str(o['domain']), version: toNumber(o['version'], 'opset_import') }));
+  const opsets = ((raw['opset_import'] as Raw[] | undefined) ?? []).map((o) => ({
+    domain: str(o['domain']),
+    version: toNumber(o['version'], 'opset_import'),
+  }));
   if (graph === undefined || raw['ir_version'] === undefined || opsets.length === 0) {
-    const missing = [graph === undefined && 'graph', raw['ir_version'] === undefined && 'ir_version', opsets.length === 0 && 'opset_import'].filter(Boolean).join(', ');
-    throw new QuantError('BAD_ONNX', `decodeModel: the ${bytes.length} bytes parse as protobuf but have no ${missing}; this is not an ONNX model (or it is truncated).`);
+    const missing = [
+      graph === undefined && 'graph',
+      raw['ir_version'] === undefined && 'ir_version',
+      opsets.length === 0 && 'opset_import',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    throw new QuantError(
+      'BAD_ONNX',
+      `decodeModel: the ${bytes.length} bytes parse as protobuf but have no ${missing}; this is not an ONNX model (or it is truncated).`,
+    );
   }
   const metadataProps: Record<string, string> = {};
   for (const e of (raw['metadata_props'] as Raw[] | undefined) ?? []) metadataProps[str(e['key'])] = str(e['value']);
@@ -509,7 +633,8 @@ export function externalDataLocations(bytes: Uint8Array): string[] {
     const visit = (g: Raw | undefined): void => {
       for (const t of (g?.['initializer'] as Raw[] | undefined) ?? []) {
         if (Number(t['data_location'] ?? 0) !== 1) continue;
-        for (const e of (t['external_data'] as Raw[] | undefined) ?? []) if (str(e['key']) === 'location') seen.add(str(e['value']));
+        for (const e of (t['external_data'] as Raw[] | undefined) ?? [])
+          if (str(e['key']) === 'location') seen.add(str(e['value']));
       }
     };
     visit(raw['graph'] as Raw | undefined);
@@ -527,14 +652,29 @@ function typedToBytes(t: OnnxTensor): Uint8Array {
   for (let i = 0; i < d.length; i++) {
     const o = i * BYTES[t.dataType];
     switch (t.dataType) {
-      case 'float': dv.setFloat32(o, (d as Float32Array)[i]!, true); break;
-      case 'double': dv.setFloat64(o, (d as Float64Array)[i]!, true); break;
-      case 'int64': dv.setBigInt64(o, (d as BigInt64Array)[i]!, true); break;
-      case 'uint64': dv.setBigUint64(o, (d as BigUint64Array)[i]!, true); break;
-      case 'int32': dv.setInt32(o, (d as Int32Array)[i]!, true); break;
-      case 'uint32': dv.setUint32(o, (d as Uint32Array)[i]!, true); break;
-      case 'int16': dv.setInt16(o, (d as Int16Array)[i]!, true); break;
-      default: dv.setUint16(o, (d as Uint16Array)[i]!, true);
+      case 'float':
+        dv.setFloat32(o, (d as Float32Array)[i]!, true);
+        break;
+      case 'double':
+        dv.setFloat64(o, (d as Float64Array)[i]!, true);
+        break;
+      case 'int64':
+        dv.setBigInt64(o, (d as BigInt64Array)[i]!, true);
+        break;
+      case 'uint64':
+        dv.setBigUint64(o, (d as BigUint64Array)[i]!, true);
+        break;
+      case 'int32':
+        dv.setInt32(o, (d as Int32Array)[i]!, true);
+        break;
+      case 'uint32':
+        dv.setUint32(o, (d as Uint32Array)[i]!, true);
+        break;
+      case 'int16':
+        dv.setInt16(o, (d as Int16Array)[i]!, true);
+        break;
+      default:
+        dv.setUint16(o, (d as Uint16Array)[i]!, true);
     }
   }
   return out;
@@ -547,7 +687,11 @@ function encodeTensor(t: OnnxTensor): Raw {
 function encodeValueInfo(v: OnnxValueInfo): Raw {
   const tensorType: Raw = { elem_type: DATA_TYPE_CODES[v.elemType ?? 'float'] };
   if (v.shape !== null) {
-    tensorType['shape'] = { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : typeof d === 'string' ? { dim_param: d } : {})) };
+    tensorType['shape'] = {
+      dim: v.shape.map((d) =>
+        typeof d === 'number' ? { dim_value: d } : typeof d === 'string' ? { dim_param: d } : {},
+      ),
+    };
   }
   return { name: v.name, type: { tensor_type: tensorType } };
 }
@@ -555,16 +699,36 @@ function encodeValueInfo(v: OnnxValueInfo): Raw {
 function encodeAttribute(name: string, a: OnnxAttribute): Raw {
   const r: Raw = { name, type: ATTR_CODES[a.type] };
   switch (a.type) {
-    case 'float': r['f'] = a.value; break;
-    case 'int': r['i'] = a.value; break;
-    case 'string': r['s'] = utf8Encoder.encode(a.value); break;
-    case 'tensor': r['t'] = encodeTensor(a.value); break;
-    case 'graph': r['g'] = encodeGraph(a.value); break;
-    case 'floats': r['floats'] = a.value; break;
-    case 'ints': r['ints'] = a.value; break;
-    case 'strings': r['strings'] = a.value.map((s) => utf8Encoder.encode(s)); break;
-    case 'tensors': r['tensors'] = a.value.map(encodeTensor); break;
-    case 'graphs': r['graphs'] = a.value.map(encodeGraph); break;
+    case 'float':
+      r['f'] = a.value;
+      break;
+    case 'int':
+      r['i'] = a.value;
+      break;
+    case 'string':
+      r['s'] = utf8Encoder.encode(a.value);
+      break;
+    case 'tensor':
+      r['t'] = encodeTensor(a.value);
+      break;
+    case 'graph':
+      r['g'] = encodeGraph(a.value);
+      break;
+    case 'floats':
+      r['floats'] = a.value;
+      break;
+    case 'ints':
+      r['ints'] = a.value;
+      break;
+    case 'strings':
+      r['strings'] = a.value.map((s) => utf8Encoder.encode(s));
+      break;
+    case 'tensors':
+      r['tensors'] = a.value.map(encodeTensor);
+      break;
+    case 'graphs':
+      r['graphs'] = a.value.map(encodeGraph);
+      break;
   }
   return r;
 }
@@ -598,7 +762,9 @@ function encodeGraph(g: OnnxGraph): Raw {
 export function encodeModel(model: OnnxModel): Uint8Array {
   const obj: Raw = {
     ir_version: model.irVersion,
-    opset_import: model.opsetImport.map((o) => (o.domain === '' ? { version: o.version } : { domain: o.domain, version: o.version })),
+    opset_import: model.opsetImport.map((o) =>
+      o.domain === '' ? { version: o.version } : { domain: o.domain, version: o.version },
+    ),
     producer_name: model.producerName,
     producer_version: model.producerVersion,
     domain: model.domain,
@@ -611,7 +777,11 @@ export function encodeModel(model: OnnxModel): Uint8Array {
     const type = getModelType();
     return type.encode(type.fromObject(obj)).finish();
   } catch (e) {
-    throw new QuantError('BAD_ONNX', `encodeModel: the model does not fit onnx.proto (${e instanceof Error ? e.message : String(e)}); check node attributes and tensors.`, { cause: e });
+    throw new QuantError(
+      'BAD_ONNX',
+      `encodeModel: the model does not fit onnx.proto (${e instanceof Error ? e.message : String(e)}); check node attributes and tensors.`,
+      { cause: e },
+    );
   }
 }
 

@@ -47,7 +47,8 @@ function quantizeOrt(x: Tensor, scale: number, zeroPoint: number): QTensor {
   const src = x.toFloat32Array();
   const out = new Uint8Array(src.length);
   const s = f32(scale);
-  for (let i = 0; i < src.length; i++) out[i] = Math.min(255, Math.max(0, roundHalfToEven(f32(src[i]! / s)) + zeroPoint));
+  for (let i = 0; i < src.length; i++)
+    out[i] = Math.min(255, Math.max(0, roundHalfToEven(f32(src[i]! / s)) + zeroPoint));
   return makePerTensorQuantizedTensor({ data: out, shape: x.shape }, s, zeroPoint);
 }
 
@@ -93,7 +94,10 @@ export class QuantizedOp extends Module {
   forward(...xs: unknown[]): QTensor {
     const qs = (this.op === 'cat' ? (xs[0] as QTensor[]) : (xs as QTensor[])).map((x, i) => {
       if (typeof x !== 'object' || x === null || !('qparams' in x)) {
-        throw new QuantError('DTYPE_MISMATCH', `QuantizedOp(${this.op}): operand ${i} is not a QTensor; quantize it first.`);
+        throw new QuantError(
+          'DTYPE_MISMATCH',
+          `QuantizedOp(${this.op}): operand ${i} is not a QTensor; quantize it first.`,
+        );
       }
       return x;
     });
@@ -107,16 +111,28 @@ export class QuantizedOp extends Module {
     const sameQparams = pool && qs[0]!.qScale() === this.scale && qs[0]!.qZeroPoint() === this.zeroPoint;
     if (this.native && (!pool || sameQparams)) {
       switch (this.op) {
-        case 'add': return k.add(qs[0]!, qs[1]!, out, opts);
-        case 'addRelu': return k.addRelu(qs[0]!, qs[1]!, out, opts);
-        case 'mul': return k.mul(qs[0]!, qs[1]!, out, opts);
-        case 'cat': return k.cat(qs, o.dim ?? 0, out, opts);
-        case 'sigmoid': return k.sigmoid(qs[0]!, out, opts);
-        case 'adaptiveAvgPool2d': return k.adaptiveAvgPool2d(qs[0]!, o.outputSize ?? [1, 1], opts);
+        case 'add':
+          return k.add(qs[0]!, qs[1]!, out, opts);
+        case 'addRelu':
+          return k.addRelu(qs[0]!, qs[1]!, out, opts);
+        case 'mul':
+          return k.mul(qs[0]!, qs[1]!, out, opts);
+        case 'cat':
+          return k.cat(qs, o.dim ?? 0, out, opts);
+        case 'sigmoid':
+          return k.sigmoid(qs[0]!, out, opts);
+        case 'adaptiveAvgPool2d':
+          return k.adaptiveAvgPool2d(qs[0]!, o.outputSize ?? [1, 1], opts);
         case 'avgPool2d':
           return k.avgPool2d(
             qs[0]!,
-            { kernelSize: o.kernelSize ?? [1, 1], stride: o.stride ?? o.kernelSize ?? [1, 1], padding: o.padding ?? [0, 0], ceilMode: o.ceilMode ?? false, countIncludePad: o.countIncludePad ?? true },
+            {
+              kernelSize: o.kernelSize ?? [1, 1],
+              stride: o.stride ?? o.kernelSize ?? [1, 1],
+              padding: o.padding ?? [0, 0],
+              ceilMode: o.ceilMode ?? false,
+              countIncludePad: o.countIncludePad ?? true,
+            },
             opts,
           );
       }
@@ -124,14 +140,36 @@ export class QuantizedOp extends Module {
     const f = qs.map((q) => q.dequantize());
     let y: Tensor;
     switch (this.op) {
-      case 'add': y = add(f[0]!, f[1]!); break;
-      case 'addRelu': y = add(f[0]!, f[1]!).clone(); y = new Tensor(y.toFloat32Array().map((v) => (v > 0 ? v : 0)), y.shape); break;
-      case 'mul': y = mul(f[0]!, f[1]!); break;
-      case 'cat': y = cat(f, o.dim ?? 0); break;
-      case 'sigmoid': y = sigmoid(f[0]!); break;
-      case 'adaptiveAvgPool2d': y = adaptiveAvgPool2d(f[0]!, o.outputSize ?? [1, 1]); break;
+      case 'add':
+        y = add(f[0]!, f[1]!);
+        break;
+      case 'addRelu':
+        y = add(f[0]!, f[1]!).clone();
+        y = new Tensor(
+          y.toFloat32Array().map((v) => (v > 0 ? v : 0)),
+          y.shape,
+        );
+        break;
+      case 'mul':
+        y = mul(f[0]!, f[1]!);
+        break;
+      case 'cat':
+        y = cat(f, o.dim ?? 0);
+        break;
+      case 'sigmoid':
+        y = sigmoid(f[0]!);
+        break;
+      case 'adaptiveAvgPool2d':
+        y = adaptiveAvgPool2d(f[0]!, o.outputSize ?? [1, 1]);
+        break;
       case 'avgPool2d':
-        y = avgPool2d(f[0]!, { kernelSize: o.kernelSize ?? [1, 1], stride: o.stride ?? o.kernelSize ?? [1, 1], padding: o.padding ?? [0, 0], ceilMode: o.ceilMode ?? false, countIncludePad: o.countIncludePad ?? true });
+        y = avgPool2d(f[0]!, {
+          kernelSize: o.kernelSize ?? [1, 1],
+          stride: o.stride ?? o.kernelSize ?? [1, 1],
+          padding: o.padding ?? [0, 0],
+          ceilMode: o.ceilMode ?? false,
+          countIncludePad: o.countIncludePad ?? true,
+        });
         break;
     }
     return quantizeOrt(y, this.scale, this.zeroPoint);
@@ -161,7 +199,8 @@ export class DynamicQuantizeLinear extends Module {
     let hi = 0;
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
-      if (!Number.isFinite(v)) throw new QuantError('NON_FINITE', `DynamicQuantizeLinear: input element ${i} is ${v}; pass finite values.`);
+      if (!Number.isFinite(v))
+        throw new QuantError('NON_FINITE', `DynamicQuantizeLinear: input element ${i} is ${v}; pass finite values.`);
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
@@ -195,7 +234,11 @@ function wzp(o: IntegerWeightOptions, c: number): number {
 }
 
 function acc32(v: number, what: string): number {
-  if (v > 2147483647 || v < -2147483648) throw new QuantError('OVERFLOW', `${what}: the int32 accumulator reached ${v}; ONNX says it must not overflow. Use smaller inputs.`);
+  if (v > 2147483647 || v < -2147483648)
+    throw new QuantError(
+      'OVERFLOW',
+      `${what}: the int32 accumulator reached ${v}; ONNX says it must not overflow. Use smaller inputs.`,
+    );
   return v;
 }
 
@@ -219,7 +262,11 @@ export class MatMulInteger extends Module {
   forward(a: QTensor): Tensor {
     const [K, N] = this.options.weightShape as [number, number];
     const kIn = a.shape[a.shape.length - 1]!;
-    if (kIn !== K) throw new QuantError('SHAPE_MISMATCH', `MatMulInteger: input has ${kIn} columns, B has ${K} rows; pass matching shapes.`);
+    if (kIn !== K)
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `MatMulInteger: input has ${kIn} columns, B has ${K} rows; pass matching shapes.`,
+      );
     const M = a.numel / K;
     const az = a.qZeroPoint();
     const w = this.options.weight;
@@ -268,7 +315,11 @@ export class ConvInteger extends Module {
     const o = this.options;
     const [M, Cg, KH, KW] = o.weightShape as [number, number, number, number];
     const [N, C, H, W] = x.shape as [number, number, number, number];
-    if (C !== Cg * o.groups) throw new QuantError('SHAPE_MISMATCH', `ConvInteger: input has ${C} channels, the weight expects ${Cg * o.groups}; pass a matching input.`);
+    if (C !== Cg * o.groups)
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `ConvInteger: input has ${C} channels, the weight expects ${Cg * o.groups}; pass a matching input.`,
+      );
     const OH = Math.floor((H + 2 * o.padding[0] - o.dilation[0] * (KH - 1) - 1) / o.stride[0]) + 1;
     const OW = Math.floor((W + 2 * o.padding[1] - o.dilation[1] * (KW - 1) - 1) / o.stride[1]) + 1;
     const xz = x.qZeroPoint();
@@ -289,7 +340,9 @@ export class ConvInteger extends Module {
                 for (let kw = 0; kw < KW; kw++) {
                   const iw = ow * o.stride[1] - o.padding[1] + kw * o.dilation[1];
                   if (iw < 0 || iw >= W) continue;
-                  s += (x.data[((n * C + ic) * H + ih) * W + iw]! - xz) * (o.weight[((m * Cg + c) * KH + kh) * KW + kw]! - bz);
+                  s +=
+                    (x.data[((n * C + ic) * H + ih) * W + iw]! - xz) *
+                    (o.weight[((m * Cg + c) * KH + kh) * KW + kw]! - bz);
                 }
               }
             }
@@ -314,7 +367,10 @@ function resolveShape(numel: number, shape: readonly number[], what: string): nu
   const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
   const out = shape.map((d) => (d === -1 ? numel / known : d));
   if (out.reduce((a, b) => a * b, 1) !== numel || out.some((d) => !Number.isInteger(d))) {
-    throw new QuantError('SHAPE_MISMATCH', `${what}: cannot reshape ${numel} elements to [${shape.join(', ')}]; check the Reshape's shape.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${what}: cannot reshape ${numel} elements to [${shape.join(', ')}]; check the Reshape's shape.`,
+    );
   }
   return out;
 }

@@ -41,7 +41,9 @@ describe('loadModel / runModel', () => {
     expect(e.code).toBe('SHAPE_MISMATCH');
     expect(e.message).toContain("input 'x' has shape [2, 3, 16, 16], the model takes [1, 3, 16, 16]");
     const d = await loadModel(fixture('cnn-dynamic.onnx'));
-    expect(((await runModel(d, new Tensor(new Float32Array(2 * 3 * 16 * 16), [2, 3, 16, 16])))['y'] as Tensor).shape).toEqual([2, 10]);
+    expect(
+      ((await runModel(d, new Tensor(new Float32Array(2 * 3 * 16 * 16), [2, 3, 16, 16])))['y'] as Tensor).shape,
+    ).toEqual([2, 10]);
   });
 
   it("quantized files run on engine 'ort' unless the file says quint.engine", async () => {
@@ -62,7 +64,12 @@ describe('quantizeModel → saveModel', () => {
     const m = await loadModel(fixture('convnet.onnx'));
     const calib = npyFixture('convnet.x.npy');
     const progress: number[] = [];
-    const q = await quantizeModel(m, calib, { engine: 'ort', batchSize: 2, onProgress: (d) => progress.push(d), onWarning: () => {} });
+    const q = await quantizeModel(m, calib, {
+      engine: 'ort',
+      batchSize: 2,
+      onProgress: (d) => progress.push(d),
+      onWarning: () => {},
+    });
     expect(progress).toEqual([1, 2]);
     expect(q.metadata).toMatchObject({
       'quint.version': '0.1.0',
@@ -80,17 +87,27 @@ describe('quantizeModel → saveModel', () => {
       expect(diff(ours.toFloat32Array(), web['y']!.data)).toEqual({ mismatches: 0, maxAbs: 0 });
       const native = await runOrt(RUNTIMES[0]![1], bytes, { x });
       const d = diff(ours.toFloat32Array(), native['y']!.data);
-      console.log(`convnet ${format} vs onnxruntime-node (AVX2 U8S8 saturation with 8-bit weights): ${ours.numel - d.mismatches}/${ours.numel} identical, max ${d.maxAbs}`);
+      console.log(
+        `convnet ${format} vs onnxruntime-node (AVX2 U8S8 saturation with 8-bit weights): ${ours.numel - d.mismatches}/${ours.numel} identical, max ${d.maxAbs}`,
+      );
       const back = await loadModel(bytes);
       expect(back.engine).toBe('ort');
-      expect(diff(((await runModel(back, x))['y'] as Tensor).toFloat32Array(), ours.toFloat32Array()).mismatches).toBe(0);
+      expect(diff(((await runModel(back, x))['y'] as Tensor).toFloat32Array(), ours.toFloat32Array()).mismatches).toBe(
+        0,
+      );
     }
   });
 
   it('keepFloat leaves the named nodes in float; observer overrides and provenance are recorded; inspectModel reports qparams and bytes', async () => {
     const m = await loadModel(fixture('convnet.onnx'));
     const calib = npyFixture('convnet.x.npy');
-    const q = await quantizeModel(m, [calib], { keepFloat: ['/fc2/Gemm'], weightObserver: 'per-channel-minmax', activationObserver: 'minmax', engine: 'qnnpack', onWarning: () => {} });
+    const q = await quantizeModel(m, [calib], {
+      keepFloat: ['/fc2/Gemm'],
+      weightObserver: 'per-channel-minmax',
+      activationObserver: 'minmax',
+      engine: 'qnnpack',
+      onWarning: () => {},
+    });
     const info = inspectModel(q);
     const ops = Object.fromEntries(info.nodes.map((n) => [n.name, n.op]));
     expect(ops['conv1']).toBe('QuantizedConvReLU2d');
@@ -101,8 +118,14 @@ describe('quantizeModel → saveModel', () => {
     expect(conv1.weight!.scales.length).toBe(8);
     expect(conv1.weight!.zeroPoints.every((z) => z === 0)).toBe(true);
     expect(info.modelBytes.int8).toBeLessThan(info.modelBytes.fp32);
-    expect(info.provenance['quint.qconfig']).toBe('{"preset":"qnnpack","activation":"minmax","weight":"per-channel-minmax","keepFloat":["/fc2/Gemm"]}');
-    expect(inspectModel(await loadModel(fixture('qdq-u8s8.onnx'))).onnxOps).toMatchObject({ QuantizeLinear: 6, DequantizeLinear: 12, Conv: 2 });
+    expect(info.provenance['quint.qconfig']).toBe(
+      '{"preset":"qnnpack","activation":"minmax","weight":"per-channel-minmax","keepFloat":["/fc2/Gemm"]}',
+    );
+    expect(inspectModel(await loadModel(fixture('qdq-u8s8.onnx'))).onnxOps).toMatchObject({
+      QuantizeLinear: 6,
+      DequantizeLinear: 12,
+      Conv: 2,
+    });
   });
 
   it('dynamic quantization: runs, saves in the quantize_dynamic form (DynamicQuantizeLinear → MatMulInteger), re-imports with the same outputs', async () => {
@@ -128,7 +151,11 @@ describe('quantizeModel → saveModel', () => {
     const warnings: string[] = [];
     await quantizeModel(m, [bad, good], { ignoreNonFinite: true, onWarning: (w) => warnings.push(w) });
     expect(warnings.some((w) => w.includes('NaN/Inf'))).toBe(true);
-    expect((await rejects(quantizeModel(m, [good], { keepFloat: ['nope'], onWarning: () => {} }))).code).toBe('INVALID_ARGUMENT');
-    expect((await rejects(quantizeModel(await loadModel(fixture('qop-cnn.onnx')), [good]))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejects(quantizeModel(m, [good], { keepFloat: ['nope'], onWarning: () => {} }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect((await rejects(quantizeModel(await loadModel(fixture('qop-cnn.onnx')), [good]))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 });

@@ -50,7 +50,9 @@ describe('bad ONNX input', () => {
     const cw = c.graph.initializers.find((t) => t.name === 'conv2.weight')!;
     cw.dims = [8, 8, 3, 3];
     cw.data = new Float32Array(8 * 8 * 9);
-    expect(error(() => importModel(c)).message).toContain("node '/conv2/Conv' (Conv): the input has 8 channels but the weight [8, 8, 3, 3] with group 2 needs 16");
+    expect(error(() => importModel(c)).message).toContain(
+      "node '/conv2/Conv' (Conv): the input has 8 channels but the weight [8, 8, 3, 3] with group 2 needs 16",
+    );
   });
 
   it('unsupported ops and domains are UNSUPPORTED_OP naming node and op', () => {
@@ -74,7 +76,10 @@ describe('fuzz: mutated model bytes', () => {
   // Seeded: flips, truncations and splices of the real file; every outcome is a model or a QuantError.
   fcTest.prop(
     [
-      fc.array(fc.record({ at: fc.nat({ max: bytes.length - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.record({ at: fc.nat({ max: bytes.length - 1 }), value: fc.integer({ min: 0, max: 255 }) }), {
+        minLength: 1,
+        maxLength: 8,
+      }),
       fc.nat({ max: bytes.length }),
     ],
     { seed: 7, numRuns: 150 },

@@ -6,7 +6,16 @@ import { compareModelOutputs, computeSqnr } from '@quint/converter';
 import { symbolicTrace } from '@quint/fx-graph-tracer';
 import { Conv2d, Module } from '@quint/nn';
 import { Generator, Tensor, add, randn } from '@quint/tensor';
-import { decodeModel, encodeModel, exportModel, inspectModel, loadModel, quantizeModel, runModel, saveModel } from '../src/index.js';
+import {
+  decodeModel,
+  encodeModel,
+  exportModel,
+  inspectModel,
+  loadModel,
+  quantizeModel,
+  runModel,
+  saveModel,
+} from '../src/index.js';
 import { fixture, npyFixture } from './helpers.js';
 
 describe('engine onednn: saveModel keeps the float bias', () => {
@@ -25,7 +34,10 @@ describe('engine onednn: saveModel keeps the float bias', () => {
     const back = await loadModel(bytes);
     expect(back.engine).toBe('onednn');
     const r = randn([64, 3, 8, 8], new Generator(7));
-    const x = new Tensor(r.toFloat32Array().map((v) => 2 * v), r.shape);
+    const x = new Tensor(
+      r.toFloat32Array().map((v) => 2 * v),
+      r.shape,
+    );
     const a = (await runModel(q, x))['y'] as Tensor;
     const b = (await runModel(back, x))['y'] as Tensor;
     expect(Array.from(b.toFloat32Array())).toEqual(Array.from(a.toFloat32Array()));
@@ -48,8 +60,24 @@ describe('quantizeModel streams calibration batches', () => {
         yield b;
       }
     }
-    const lazy = await quantizeModel(m, gen(), { batchSize: 2, totalBatches: 5, onProgress: (d, t) => events.push(`done ${d}/${t}`), onWarning: () => {} });
-    expect(events).toEqual(['read 0', 'done 1/5', 'read 1', 'done 2/5', 'read 2', 'done 3/5', 'read 3', 'done 4/5', 'read 4', 'done 5/5']);
+    const lazy = await quantizeModel(m, gen(), {
+      batchSize: 2,
+      totalBatches: 5,
+      onProgress: (d, t) => events.push(`done ${d}/${t}`),
+      onWarning: () => {},
+    });
+    expect(events).toEqual([
+      'read 0',
+      'done 1/5',
+      'read 1',
+      'done 2/5',
+      'read 2',
+      'done 3/5',
+      'read 3',
+      'done 4/5',
+      'read 4',
+      'done 5/5',
+    ]);
     const eager = await quantizeModel(m, data, { batchSize: 2, onWarning: () => {} });
     expect(lazy.metadata['quint.calibrationSamples']).toBe('10');
     expect(saveModel(lazy)).toEqual(saveModel(eager));
@@ -67,8 +95,18 @@ describe('quantizeModel streams calibration batches', () => {
     const progress: [number, number][] = [];
     const lazy = await quantizeModel(m, gen(), { batchSize: 2, onWarning: () => {} });
     const whole = new Tensor(Float32Array.from(data.flatMap((t) => Array.from(t.toFloat32Array()))), [10, 3, 8, 8]);
-    const split = await quantizeModel(m, whole, { batchSize: 2, onProgress: (d, t) => progress.push([d, t]), onWarning: () => {} });
-    expect(progress).toEqual([[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
+    const split = await quantizeModel(m, whole, {
+      batchSize: 2,
+      onProgress: (d, t) => progress.push([d, t]),
+      onWarning: () => {},
+    });
+    expect(progress).toEqual([
+      [1, 5],
+      [2, 5],
+      [3, 5],
+      [4, 5],
+      [5, 5],
+    ]);
     expect(saveModel(lazy)).toEqual(saveModel(split));
   });
 
@@ -87,7 +125,10 @@ describe('quantizeModel warnings', () => {
     const m = await loadModel(fixture('convnet.onnx'));
     const bad = new Tensor(new Float32Array(3 * 8 * 8).fill(Number.NaN), [1, 3, 8, 8]);
     const warnings: string[] = [];
-    await quantizeModel(m, [bad, npyFixture('convnet.x.npy')], { ignoreNonFinite: true, onWarning: (w) => warnings.push(w) });
+    await quantizeModel(m, [bad, npyFixture('convnet.x.npy')], {
+      ignoreNonFinite: true,
+      onWarning: (w) => warnings.push(w),
+    });
     expect(warnings).toContain('calibration batch 0 has NaN/Inf values; skipped (ignoreNonFinite).');
     for (const w of warnings) expect(w).not.toMatch(/^quint: /);
   });
@@ -97,7 +138,9 @@ describe("int8 files keep the float model's node names", () => {
   // The CLI's `compare float.onnx int8.onnx` matches nodes by name: the int8 file must carry the
   // float node names (no `conv1_1` suffixes) and, for fused nodes, which float nodes they replace.
   it('MNIST CNN: quantize → save → load, then compareModelOutputs(float, int8) matches every conv/linear node', async () => {
-    const floatBytes = new Uint8Array(readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)));
+    const floatBytes = new Uint8Array(
+      readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)),
+    );
     const float = await loadModel(floatBytes);
     const g = new Generator(11);
     const calib = Array.from({ length: 2 }, () => randn([4, 1, 28, 28], g));
@@ -110,7 +153,8 @@ describe("int8 files keep the float model's node names", () => {
     expect([...names].filter((n) => /^(conv|fc|add|pool)\d*_\d+$/.test(n))).toEqual([]);
     const back = await loadModel(bytes);
     const x = randn([1, 1, 28, 28], g);
-    const rows = (m: typeof back) => compareModelOutputs(float.graphModule, m.graphModule, x).map((r) => [r.name, r.floatName, r.sqnr > 15]);
+    const rows = (m: typeof back) =>
+      compareModelOutputs(float.graphModule, m.graphModule, x).map((r) => [r.name, r.floatName, r.sqnr > 15]);
     const want = [
       ['conv1', 'relu1', true],
       ['conv2', 'relu2', true],
@@ -126,7 +170,9 @@ describe("int8 files keep the float model's node names", () => {
   });
 
   it('a fused conv kept in float (keepFloat conv2: conv+bn+relu) saves as Conv + Relu, compared with the float BN and ReLU outputs', async () => {
-    const floatBytes = new Uint8Array(readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)));
+    const floatBytes = new Uint8Array(
+      readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)),
+    );
     const float = await loadModel(floatBytes);
     const g = new Generator(12);
     const q = await quantizeModel(float, [randn([4, 1, 28, 28], g)], { keepFloat: ['conv2'], onWarning: () => {} });
@@ -147,7 +193,9 @@ describe("int8 files keep the float model's node names", () => {
 
 describe('inspectModel of a float model', () => {
   it('modelBytes.int8 is what the weights would take quantized per channel (BN folded); nodes list inputs and outputs', async () => {
-    const floatBytes = new Uint8Array(readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)));
+    const floatBytes = new Uint8Array(
+      readFileSync(new URL('../../../apps/reference/assets/mnist/mnist-cnn.onnx', import.meta.url)),
+    );
     const float = await loadModel(floatBytes);
     const info = inspectModel(float);
     // By hand from the file: every Conv (BN folded: it gets a bias) and Gemm weight as int8 codes,
@@ -180,7 +228,12 @@ describe('quantizeModel with several graph inputs', () => {
       return add(this.c1.call(a), this.c2.call(b));
     }
   }
-  const twoInputModel = () => loadModel(encodeModel(exportModel(symbolicTrace(new TwoInputs().eval()), { inputShapes: { a: [1, 3, 8, 8], b: [1, 3, 8, 8] } })));
+  const twoInputModel = () =>
+    loadModel(
+      encodeModel(
+        exportModel(symbolicTrace(new TwoInputs().eval()), { inputShapes: { a: [1, 3, 8, 8], b: [1, 3, 8, 8] } }),
+      ),
+    );
 
   it('calibrates with records name → Tensor (split along axis 0), lazily or as an array', async () => {
     const m = await twoInputModel();
@@ -194,8 +247,22 @@ describe('quantizeModel with several graph inputs', () => {
         yield r;
       }
     }
-    const q = await quantizeModel(m, gen(), { totalBatches: 6, onProgress: (d, t) => events.push(`done ${d}/${t}`), onWarning: () => {} });
-    expect(events).toEqual(['read 0', 'done 1/6', 'done 2/6', 'read 1', 'done 3/6', 'done 4/6', 'read 2', 'done 5/6', 'done 6/6']);
+    const q = await quantizeModel(m, gen(), {
+      totalBatches: 6,
+      onProgress: (d, t) => events.push(`done ${d}/${t}`),
+      onWarning: () => {},
+    });
+    expect(events).toEqual([
+      'read 0',
+      'done 1/6',
+      'done 2/6',
+      'read 1',
+      'done 3/6',
+      'done 4/6',
+      'read 2',
+      'done 5/6',
+      'done 6/6',
+    ]);
     expect(q.metadata['quint.calibrationSamples']).toBe('6');
     expect(saveModel(await quantizeModel(m, data, { onWarning: () => {} }))).toEqual(saveModel(q));
     const x = { a: randn([1, 3, 8, 8], g), b: randn([1, 3, 8, 8], g) };
@@ -208,7 +275,11 @@ describe('quantizeModel with several graph inputs', () => {
     const m = await twoInputModel();
     const t = randn([1, 3, 8, 8], new Generator(1));
     await expect(quantizeModel(m, t, { onWarning: () => {} })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(quantizeModel(m, [{ a: t }], { onWarning: () => {} })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(quantizeModel(m, [{ a: t, b: randn([2, 3, 8, 8], new Generator(2)) }], { onWarning: () => {} })).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    await expect(quantizeModel(m, [{ a: t }], { onWarning: () => {} })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
+      quantizeModel(m, [{ a: t, b: randn([2, 3, 8, 8], new Generator(2)) }], { onWarning: () => {} }),
+    ).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
   });
 });

@@ -3,7 +3,7 @@
 // output) returns permuted codes (docs/numerics.md, "Two PyTorch 1.13 quirks"); the reloaded model
 // must reproduce that, not the plain ONNX Clip.
 import { describe, expect, it } from 'vitest';
-import type { Tensor} from '@quint/tensor';
+import type { Tensor } from '@quint/tensor';
 import { randn, Generator } from '@quint/tensor';
 import { encodeModel, loadModel, quantizeModel, runModel, saveModel, type OnnxNode } from '../src/index.js';
 import { diff, modelOf, RUNTIMES, runOrt } from './helpers.js';
@@ -14,9 +14,15 @@ function node(opType: string, inputs: string[], outputs: string[], name: string)
 
 function convClipConv(lo: number, hi: number): Uint8Array {
   const g = new Generator(7);
-  const w1 = randn([8, 3, 3, 3], g).toFloat32Array().map((v) => v * 0.6);
-  const b1 = randn([8], g).toFloat32Array().map((v) => v + 1.5);
-  const w2 = randn([4, 8, 1, 1], g).toFloat32Array().map((v) => v * 0.4);
+  const w1 = randn([8, 3, 3, 3], g)
+    .toFloat32Array()
+    .map((v) => v * 0.6);
+  const b1 = randn([8], g)
+    .toFloat32Array()
+    .map((v) => v + 1.5);
+  const w2 = randn([4, 8, 1, 1], g)
+    .toFloat32Array()
+    .map((v) => v * 0.4);
   const b2 = randn([4], g).toFloat32Array();
   return encodeModel(
     modelOf({

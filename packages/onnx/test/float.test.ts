@@ -9,7 +9,7 @@ import { diff, fixture, npyFixture, RUNTIMES, runOrt } from './helpers.js';
 const FLOAT = ['cnn-static', 'cnn-dynamic', 'cnn-dynamic-op11', 'zoo', 'mlp3d', 'convnet'];
 
 describe('float import', () => {
-  it.each(FLOAT)('%s: the GraphModule gives PyTorch 1.13\'s output bit for bit', (name) => {
+  it.each(FLOAT)("%s: the GraphModule gives PyTorch 1.13's output bit for bit", (name) => {
     const gm = importModel(decodeModel(fixture(`${name}.onnx`)));
     const x = npyFixture(`${name}.x.npy`);
     const y = npyFixture(`${name}.y.npy`);
@@ -18,7 +18,7 @@ describe('float import', () => {
     expect(diff(out.toFloat32Array(), y.toFloat32Array())).toEqual({ mismatches: 0, maxAbs: 0 });
   });
 
-  it('maps ONNX ops to the nn modules PyTorch\'s quantizer knows, keeps ONNX node names, folds x.view(x.size(0), -1)', () => {
+  it("maps ONNX ops to the nn modules PyTorch's quantizer knows, keeps ONNX node names, folds x.view(x.size(0), -1)", () => {
     const gm = importModel(decodeModel(fixture('cnn-dynamic.onnx')));
     expect(gm.code).toMatchInlineSnapshot(`
       "def forward(self, x):
@@ -50,7 +50,7 @@ describe('float import', () => {
     expect((gm.call(x5) as Tensor).shape).toEqual([5, 10]);
   });
 
-  it('reads torch\'s opset-13 Hardswish (HardSigmoid + Mul), ReLU6 (Clip), adaptive pools and count_include_pad=False', () => {
+  it("reads torch's opset-13 Hardswish (HardSigmoid + Mul), ReLU6 (Clip), adaptive pools and count_include_pad=False", () => {
     const gm = importModel(decodeModel(fixture('zoo.onnx')));
     expect(gm.getSubmodule('hs')).toBeInstanceOf(Hardswish);
     expect(gm.getSubmodule('relu6')).toBeInstanceOf(ReLU6);
@@ -91,12 +91,16 @@ describe('float import', () => {
     ]);
     const gm = importModel(decodeModel(encodeModel(m)));
     const x = new Tensor(Float32Array.of(-4, -1, 0.5, 4, 2, -3), [2, 3]);
-    expect(Array.from((gm.call(x) as Tensor).toFloat32Array(), (v) => v + 0)).toEqual([0, 0, 0.5 * (0.5 + 3) / 6, 4, 2 * 5 / 6, 0].map(Math.fround));
+    expect(Array.from((gm.call(x) as Tensor).toFloat32Array(), (v) => v + 0)).toEqual(
+      [0, 0, (0.5 * (0.5 + 3)) / 6, 4, (2 * 5) / 6, 0].map(Math.fround),
+    );
   });
 
   it('rejects ops outside the table naming the node and op, and says transformer ops are not supported yet', () => {
     for (const op of ['LayerNormalization', 'Gelu', 'Erf', 'Gather']) {
-      const m = model([node(op, op === 'Gather' ? ['x', 'idx'] : ['x'], ['y'], `/block/${op}`)], 17, [{ name: 'idx', dataType: 'int64', dims: [1], data: BigInt64Array.of(0n) }]);
+      const m = model([node(op, op === 'Gather' ? ['x', 'idx'] : ['x'], ['y'], `/block/${op}`)], 17, [
+        { name: 'idx', dataType: 'int64', dims: [1], data: BigInt64Array.of(0n) },
+      ]);
       let err: unknown;
       try {
         importModel(m);
@@ -105,7 +109,9 @@ describe('float import', () => {
       }
       expect(isQuantError(err) && err.code).toBe('UNSUPPORTED_OP');
       expect((err as Error).message).toContain(`node '/block/${op}' (${op})`);
-      expect((err as Error).message).toContain('transformer ops (LayerNorm, GELU, attention, Gather on data) are not supported yet');
+      expect((err as Error).message).toContain(
+        'transformer ops (LayerNorm, GELU, attention, Gather on data) are not supported yet',
+      );
     }
   });
 });
@@ -124,7 +130,9 @@ describe('float round trip: ONNX → GraphModule → ONNX', () => {
     }
     // and the re-imported graph computes what the first one did
     const again = importModel(decodeModel(out));
-    expect(diff((again.call(x) as Tensor).toFloat32Array(), (gm.call(x) as Tensor).toFloat32Array()).mismatches).toBe(0);
+    expect(diff((again.call(x) as Tensor).toFloat32Array(), (gm.call(x) as Tensor).toFloat32Array()).mismatches).toBe(
+      0,
+    );
   });
 });
 
@@ -141,7 +149,14 @@ function model(nodes: OnnxNode[], opset: number, initializers: OnnxModel['graph'
     domain: '',
     modelVersion: 0,
     docString: '',
-    graph: { name: 'g', nodes, initializers, inputs: [{ name: 'x', elemType: 'float', shape: [2, 3] }], outputs: [{ name: 'y', elemType: 'float', shape: null }], valueInfo: [] },
+    graph: {
+      name: 'g',
+      nodes,
+      initializers,
+      inputs: [{ name: 'x', elemType: 'float', shape: [2, 3] }],
+      outputs: [{ name: 'y', elemType: 'float', shape: null }],
+      valueInfo: [],
+    },
     metadataProps: {},
   };
 }

@@ -23,7 +23,11 @@ async function error(fn: () => unknown): Promise<{ code: string; message: string
 
 /** A float model x[shape] → nodes → y. */
 function model(shape: number[], nodes: OnnxNode[], out: string): OnnxModel {
-  return modelOf({ nodes, inputs: [{ name: 'x', elemType: 'float', shape }], outputs: [{ name: out, elemType: 'float', shape: null }] });
+  return modelOf({
+    nodes,
+    inputs: [{ name: 'x', elemType: 'float', shape }],
+    outputs: [{ name: out, elemType: 'float', shape: null }],
+  });
 }
 const node = (name: string, opType: string, inputs: string[], attributes: OnnxNode['attributes'] = {}): OnnxNode => ({
   name,

@@ -31,7 +31,10 @@ export async function runOrt(
   inputs: Record<string, Tensor>,
   options: { optimization?: 'all' | 'disabled' } = {},
 ): Promise<Record<string, { data: Float32Array | Uint8Array | Int8Array; dims: number[] }>> {
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: options.optimization ?? 'all', intraOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: options.optimization ?? 'all',
+    intraOpNumThreads: 1,
+  });
   try {
     const feeds: Record<string, ortNode.Tensor> = {};
     for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.toFloat32Array(), [...v.shape]);
@@ -61,7 +64,10 @@ export function diff(a: ArrayLike<number>, b: ArrayLike<number>): { mismatches: 
  * An opset-13 model around a graph that tests build by hand: the graph's name, initializers,
  * value infos and the model's other fields get neutral defaults, which `extra` may override.
  */
-export function modelOf(graph: Pick<OnnxGraph, 'nodes' | 'inputs' | 'outputs'> & Partial<OnnxGraph>, extra: Partial<OnnxModel> = {}): OnnxModel {
+export function modelOf(
+  graph: Pick<OnnxGraph, 'nodes' | 'inputs' | 'outputs'> & Partial<OnnxGraph>,
+  extra: Partial<OnnxModel> = {},
+): OnnxModel {
   return {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 13 }],
@@ -82,7 +88,14 @@ export interface Q8 {
   readonly z: number;
 }
 
-const node = (opType: string, inputs: string[], outputs: string[]): OnnxNode => ({ name: outputs[0]!, opType, domain: '', inputs, outputs, attributes: {} });
+const node = (opType: string, inputs: string[], outputs: string[]): OnnxNode => ({
+  name: outputs[0]!,
+  opType,
+  domain: '',
+  inputs,
+  outputs,
+  attributes: {},
+});
 const scalar = (name: string, v: number, dataType: 'float' | 'uint8'): OnnxTensor => ({
   name,
   dataType,
@@ -94,7 +107,11 @@ const scalar = (name: string, v: number, dataType: 'float' | 'uint8'): OnnxTenso
  * The QDQ form of a quantized Add as ORT's quantize_static writes it, on two float inputs `a`, `b`
  * of shape [1, n]: `DQ(Q(a)) + DQ(Q(b))`, then (with `relu`) a Relu, then Q → DQ to output `y`.
  */
-export function qdqAddModel(q: { readonly a: Q8; readonly b: Q8; readonly y: Q8 }, n: number, relu = false): Uint8Array {
+export function qdqAddModel(
+  q: { readonly a: Q8; readonly b: Q8; readonly y: Q8 },
+  n: number,
+  relu = false,
+): Uint8Array {
   return encodeModel(
     modelOf({
       nodes: [
@@ -107,7 +124,10 @@ export function qdqAddModel(q: { readonly a: Q8; readonly b: Q8; readonly y: Q8 
         node('QuantizeLinear', [relu ? 'r' : 's', 'sy', 'zy'], ['yq']),
         node('DequantizeLinear', ['yq', 'sy', 'zy'], ['y']),
       ],
-      initializers: (['a', 'b', 'y'] as const).flatMap((k) => [scalar(`s${k}`, q[k].s, 'float'), scalar(`z${k}`, q[k].z, 'uint8')]),
+      initializers: (['a', 'b', 'y'] as const).flatMap((k) => [
+        scalar(`s${k}`, q[k].s, 'float'),
+        scalar(`z${k}`, q[k].z, 'uint8'),
+      ]),
       inputs: [
         { name: 'a', elemType: 'float', shape: [1, n] },
         { name: 'b', elemType: 'float', shape: [1, n] },

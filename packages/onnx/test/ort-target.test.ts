@@ -21,9 +21,11 @@ const addModel = (n: number): Uint8Array => qdqAddModel({ a: A, b: B, y: C }, n)
 function codePairs(): [number, number][] {
   const all = Uint8Array.from({ length: 65536 }, (_, i) => i >> 8);
   const bs = Uint8Array.from({ length: 65536 }, (_, i) => i & 255);
-  const q = (data: Uint8Array, p: { s: number; z: number }) => new QTensor(data, [65536], 'quint8', { qscheme: 'per_tensor_affine', scale: p.s, zeroPoint: p.z });
+  const q = (data: Uint8Array, p: { s: number; z: number }) =>
+    new QTensor(data, [65536], 'quint8', { qscheme: 'per_tensor_affine', scale: p.s, zeroPoint: p.z });
   const be = createJsBackend();
-  const code = (target: 'wasm' | 'x64') => be.kernels.add(q(all, A), q(bs, B), { scale: C.s, zeroPoint: C.z }, { engine: 'ort', target }).data;
+  const code = (target: 'wasm' | 'x64') =>
+    be.kernels.add(q(all, A), q(bs, B), { scale: C.s, zeroPoint: C.z }, { engine: 'ort', target }).data;
   const [x64, wasm] = [code('x64'), code('wasm')];
   const differ: [number, number][] = [];
   const agree: [number, number][] = [];
@@ -40,13 +42,22 @@ describe('engine ort, the ONNX Runtime build of a whole model', () => {
     const n = pairs.length;
     const bytes = addModel(n);
     const dq = (k: number, p: { s: number; z: number }) => Math.fround(p.s * (k - p.z));
-    const a = new Tensor(Float32Array.from(pairs, ([qa]) => dq(qa, A)), [1, n]);
-    const b = new Tensor(Float32Array.from(pairs, ([, qb]) => dq(qb, B)), [1, n]);
+    const a = new Tensor(
+      Float32Array.from(pairs, ([qa]) => dq(qa, A)),
+      [1, n],
+    );
+    const b = new Tensor(
+      Float32Array.from(pairs, ([, qb]) => dq(qb, B)),
+      [1, n],
+    );
     const ort: Record<string, Float32Array> = {};
     for (const [name, rt] of RUNTIMES) {
       const s = await rt.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
       try {
-        const feeds = { a: new rt.Tensor('float32', a.toFloat32Array(), [1, n]), b: new rt.Tensor('float32', b.toFloat32Array(), [1, n]) };
+        const feeds = {
+          a: new rt.Tensor('float32', a.toFloat32Array(), [1, n]),
+          b: new rt.Tensor('float32', b.toFloat32Array(), [1, n]),
+        };
         ort[name] = (await s.run(feeds))['y']!.data as Float32Array;
       } finally {
         await s.release();
@@ -56,7 +67,8 @@ describe('engine ort, the ONNX Runtime build of a whole model', () => {
     // The runtimes really differ here, so only the matching target can equal each.
     expect(diff(nodeY, webY).mismatches).toBeGreaterThan(0);
 
-    const y = async (m: Awaited<ReturnType<typeof loadModel>>, opts = {}) => ((await runModel(m, { a, b }, opts))['y'] as Tensor).toFloat32Array();
+    const y = async (m: Awaited<ReturnType<typeof loadModel>>, opts = {}) =>
+      ((await runModel(m, { a, b }, opts))['y'] as Tensor).toFloat32Array();
     const native = await loadModel(bytes, { backend: createJsBackend(), target: 'x64' });
     expect(native.engine).toBe('ort');
     expect(native.target).toBe('x64');
@@ -70,6 +82,8 @@ describe('engine ort, the ONNX Runtime build of a whole model', () => {
   });
 
   it('refuses a build quint does not reproduce', async () => {
-    await expect(loadModel(addModel(4), { target: 'arm64' as never })).rejects.toThrow(/loadModel: target "arm64" is not an ONNX Runtime build quint reproduces; pass 'wasm'/);
+    await expect(loadModel(addModel(4), { target: 'arm64' as never })).rejects.toThrow(
+      /loadModel: target "arm64" is not an ONNX Runtime build quint reproduces; pass 'wasm'/,
+    );
   });
 });

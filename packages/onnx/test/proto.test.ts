@@ -1,7 +1,14 @@
 // protobufjs + onnx.proto: decode/encode, typed fields and raw_data, float16, external data.
 import { describe, expect, it } from 'vitest';
 import { isQuantError } from '@quint/tensor';
-import { decodeModel, encodeModel, externalDataLocations, tensorToFloat32, type OnnxModel, type OnnxTensor } from '../src/index.js';
+import {
+  decodeModel,
+  encodeModel,
+  externalDataLocations,
+  tensorToFloat32,
+  type OnnxModel,
+  type OnnxTensor,
+} from '../src/index.js';
 import { fixture, modelOf } from './helpers.js';
 
 function tiny(init: OnnxTensor, extra: Partial<OnnxModel> = {}): OnnxModel {
@@ -21,7 +28,22 @@ describe('decodeModel / encodeModel', () => {
     expect(m.opsetImport).toEqual([{ domain: '', version: 13 }]);
     expect(m.producerName).toBe('pytorch');
     expect(m.graph.nodes.map((n) => n.opType)).toEqual([
-      'Conv', 'BatchNormalization', 'Relu', 'MaxPool', 'Conv', 'BatchNormalization', 'Add', 'Relu', 'Constant', 'Pad', 'AveragePool', 'Constant', 'Reshape', 'Gemm', 'Relu', 'Gemm',
+      'Conv',
+      'BatchNormalization',
+      'Relu',
+      'MaxPool',
+      'Conv',
+      'BatchNormalization',
+      'Add',
+      'Relu',
+      'Constant',
+      'Pad',
+      'AveragePool',
+      'Constant',
+      'Reshape',
+      'Gemm',
+      'Relu',
+      'Gemm',
     ]);
     const w = m.graph.initializers.find((t) => t.name === 'conv1.weight')!;
     expect(w.dataType).toBe('float');
@@ -57,8 +79,16 @@ describe('decodeModel / encodeModel', () => {
   it('reads the typed *_data fields (float_data, int32_data for int8/float16, int64_data)', () => {
     const cases: [OnnxTensor, Record<string, unknown>, number[]][] = [
       [{ name: 'w', dataType: 'float', dims: [2], data: new Float32Array(2) }, { float_data: [0.5, -2] }, [0.5, -2]],
-      [{ name: 'w', dataType: 'int8', dims: [3], data: new Int8Array(3) }, { int32_data: [-128, 0, 127] }, [-128, 0, 127]],
-      [{ name: 'w', dataType: 'int64', dims: [2], data: new BigInt64Array(2) }, { int64_data: ['-1', '9007199254740993'] }, [-1, 9007199254740992]] /* the int64 rounds to the nearest double */,
+      [
+        { name: 'w', dataType: 'int8', dims: [3], data: new Int8Array(3) },
+        { int32_data: [-128, 0, 127] },
+        [-128, 0, 127],
+      ],
+      [
+        { name: 'w', dataType: 'int64', dims: [2], data: new BigInt64Array(2) },
+        { int64_data: ['-1', '9007199254740993'] },
+        [-1, 9007199254740992],
+      ] /* the int64 rounds to the nearest double */,
       [{ name: 'w', dataType: 'float16', dims: [1], data: new Uint16Array(1) }, { int32_data: [0x3c00] }, [1]],
     ];
     for (const [t, fields, want] of cases) {

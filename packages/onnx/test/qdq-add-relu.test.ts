@@ -16,7 +16,10 @@ function addReluModel(sa: number, sb: number, sy: number, zy: number, n: number)
 async function ortY(ort: (typeof RUNTIMES)[number][1], bytes: Uint8Array, a: Tensor, b: Tensor): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
   try {
-    const feeds = { a: new ort.Tensor('float32', a.toFloat32Array(), [...a.shape]), b: new ort.Tensor('float32', b.toFloat32Array(), [...b.shape]) };
+    const feeds = {
+      a: new ort.Tensor('float32', a.toFloat32Array(), [...a.shape]),
+      b: new ort.Tensor('float32', b.toFloat32Array(), [...b.shape]),
+    };
     return (await s.run(feeds))['y']!.data as Float32Array;
   } finally {
     await s.release();
@@ -30,13 +33,23 @@ describe('QDQ Add → Relu → Q on engine ort', () => {
     [0.05, 0.0125, 0.04, 200],
     [0.01, 0.01, 0.015, 64],
     [0.02, 0.03, 0.021, 0],
-  ])('scales a %f, b %f, y %f, output zero point %i: identical to onnxruntime-node and -web', async (sa, sb, sy, zy) => {
-    const bytes = addReluModel(sa, sb, sy, zy, n);
-    const gm = importModel(decodeModel(bytes), { backend: createJsBackend(), engine: 'ort' });
-    const scaled = (seed: number, k: number) => new Tensor(randn([1, n], new Generator(seed)).toFloat32Array().map((v) => v * k), [1, n]);
-    const a = scaled(11, 1.2);
-    const b = scaled(12, 1.5);
-    const ours = (gm.call(a, b) as Tensor).toFloat32Array();
-    for (const [name, ort] of RUNTIMES) expect(diff(ours, await ortY(ort, bytes, a, b)), name).toEqual({ mismatches: 0, maxAbs: 0 });
-  });
+  ])(
+    'scales a %f, b %f, y %f, output zero point %i: identical to onnxruntime-node and -web',
+    async (sa, sb, sy, zy) => {
+      const bytes = addReluModel(sa, sb, sy, zy, n);
+      const gm = importModel(decodeModel(bytes), { backend: createJsBackend(), engine: 'ort' });
+      const scaled = (seed: number, k: number) =>
+        new Tensor(
+          randn([1, n], new Generator(seed))
+            .toFloat32Array()
+            .map((v) => v * k),
+          [1, n],
+        );
+      const a = scaled(11, 1.2);
+      const b = scaled(12, 1.5);
+      const ours = (gm.call(a, b) as Tensor).toFloat32Array();
+      for (const [name, ort] of RUNTIMES)
+        expect(diff(ours, await ortY(ort, bytes, a, b)), name).toEqual({ mismatches: 0, maxAbs: 0 });
+    },
+  );
 });

@@ -31,7 +31,12 @@ function outputs(gm: ReturnType<typeof load>['gm'], input: Tensor): Float32Array
   return (Array.isArray(out) ? out : [out]).map((t) => t.toFloat32Array());
 }
 
-async function ortOutputs(ort: (typeof RUNTIMES)[number][1], bytes: Uint8Array, model: OnnxModel, input: Tensor): Promise<Float32Array[]> {
+async function ortOutputs(
+  ort: (typeof RUNTIMES)[number][1],
+  bytes: Uint8Array,
+  model: OnnxModel,
+  input: Tensor,
+): Promise<Float32Array[]> {
   const r = await runOrt(ort, bytes, { x: input });
   return model.graph.outputs.map((o) => r[o.name]!.data as Float32Array);
 }
@@ -49,17 +54,20 @@ describe('imported quantized models on engine ort', () => {
     }
   });
 
-  it.each(EXACT_WASM)('%s (8-bit weights): identical to onnxruntime-web; agreement with the native x64 build reported', async (name) => {
-    const { model, gm } = load(name);
-    const ours = outputs(gm, x);
-    const web = await ortOutputs(RUNTIMES[1]![1], fixture(`${name}.onnx`), model, x);
-    web.forEach((t, i) => expect(diff(ours[i]!, t)).toEqual({ mismatches: 0, maxAbs: 0 }));
-    const native = await ortOutputs(RUNTIMES[0]![1], fixture(`${name}.onnx`), model, x);
-    const d = native.map((t, i) => diff(ours[i]!, t));
-    console.log(`${name} vs onnxruntime-node (AVX2 U8S8 saturation): ${JSON.stringify(d)}`);
-    // Saturation moves accumulators; the outputs stay close (a few output codes), never wild.
-    for (const x of d) expect(x.maxAbs).toBeLessThan(0.2);
-  });
+  it.each(EXACT_WASM)(
+    '%s (8-bit weights): identical to onnxruntime-web; agreement with the native x64 build reported',
+    async (name) => {
+      const { model, gm } = load(name);
+      const ours = outputs(gm, x);
+      const web = await ortOutputs(RUNTIMES[1]![1], fixture(`${name}.onnx`), model, x);
+      web.forEach((t, i) => expect(diff(ours[i]!, t)).toEqual({ mismatches: 0, maxAbs: 0 }));
+      const native = await ortOutputs(RUNTIMES[0]![1], fixture(`${name}.onnx`), model, x);
+      const d = native.map((t, i) => diff(ours[i]!, t));
+      console.log(`${name} vs onnxruntime-node (AVX2 U8S8 saturation): ${JSON.stringify(d)}`);
+      // Saturation moves accumulators; the outputs stay close (a few output codes), never wild.
+      for (const x of d) expect(x.maxAbs).toBeLessThan(0.2);
+    },
+  );
 
   it('the ORT quantize_static QDQ form becomes nnq modules (Relu absorbed, MaxPool and Reshape on codes)', () => {
     const { gm } = load('qdq-u8s8');
@@ -98,7 +106,9 @@ describe('imported quantized models on engine ort', () => {
     for (const [rt, ort] of RUNTIMES) {
       const theirs = await ortOutputs(ort, fixture('qop-ms.onnx'), model, x);
       const d = theirs.map((t, i) => diff(ours[i]!, t));
-      console.log(`qop-ms vs ${rt}: ${model.graph.outputs.map((o, i) => `${o.name} ${ours[i]!.length - d[i]!.mismatches}/${ours[i]!.length} identical (max ${d[i]!.maxAbs})`).join('; ')}`);
+      console.log(
+        `qop-ms vs ${rt}: ${model.graph.outputs.map((o, i) => `${o.name} ${ours[i]!.length - d[i]!.mismatches}/${ours[i]!.length} identical (max ${d[i]!.maxAbs})`).join('; ')}`,
+      );
     }
     const add = gm.getSubmodule('QLinearAdd') as QuantizedOp;
     expect(add).toBeInstanceOf(QuantizedOp);
@@ -107,22 +117,30 @@ describe('imported quantized models on engine ort', () => {
 });
 
 describe('export of quantized graphs', () => {
-  it.each([...EXACT_BOTH, 'qop-ms'])('%s → QDQ and QOperator: ONNX Runtime gives what runModel gives; re-import gives the same integers', async (name) => {
-    const { model, gm } = load(name);
-    const ours = outputs(gm, x);
-    for (const format of ['qdq', 'qoperator'] as const) {
-      const bytes = encodeModel(exportModel(gm, { format }));
-      const runtimes = name === 'qop-ms' ? [RUNTIMES[1]!] : RUNTIMES;
-      for (const [, ort] of runtimes) {
-        const theirs = await ortOutputs(ort, bytes, model, x);
-        theirs.forEach((t, i) => expect(diff(ours[i]!, t)).toEqual({ mismatches: 0, maxAbs: 0 }));
+  it.each([...EXACT_BOTH, 'qop-ms'])(
+    '%s → QDQ and QOperator: ONNX Runtime gives what runModel gives; re-import gives the same integers',
+    async (name) => {
+      const { model, gm } = load(name);
+      const ours = outputs(gm, x);
+      for (const format of ['qdq', 'qoperator'] as const) {
+        const bytes = encodeModel(exportModel(gm, { format }));
+        const runtimes = name === 'qop-ms' ? [RUNTIMES[1]!] : RUNTIMES;
+        for (const [, ort] of runtimes) {
+          const theirs = await ortOutputs(ort, bytes, model, x);
+          theirs.forEach((t, i) => expect(diff(ours[i]!, t)).toEqual({ mismatches: 0, maxAbs: 0 }));
+        }
+        const again = importModel(decodeModel(bytes), { backend, engine: 'ort' });
+        outputs(again, x).forEach((t, i) => expect(diff(t, ours[i]!).mismatches).toBe(0));
+        const codes = (g: typeof gm) =>
+          g.graph.nodes
+            .filter((n) => n.op === 'call_module' && g.getSubmodule(n.target as string) instanceof nnq.Conv2d)
+            .map((n) =>
+              Array.from((g.getSubmodule(n.target as string) as InstanceType<typeof nnq.Conv2d>).weight().intRepr()),
+            );
+        expect(codes(again)).toEqual(codes(gm));
       }
-      const again = importModel(decodeModel(bytes), { backend, engine: 'ort' });
-      outputs(again, x).forEach((t, i) => expect(diff(t, ours[i]!).mismatches).toBe(0));
-      const codes = (g: typeof gm) => g.graph.nodes.filter((n) => n.op === 'call_module' && g.getSubmodule(n.target as string) instanceof nnq.Conv2d).map((n) => Array.from((g.getSubmodule(n.target as string) as InstanceType<typeof nnq.Conv2d>).weight().intRepr()));
-      expect(codes(again)).toEqual(codes(gm));
-    }
-  });
+    },
+  );
 
   it('QDQ export is the U8S8 form: uint8 activations, int8 symmetric per-channel weights, int32 bias with zero point 0', () => {
     const { gm } = load('qdq-u8s8-rr');
@@ -133,9 +151,13 @@ describe('export of quantized graphs', () => {
     expect(Array.from(init('conv1.weight_zero_point').data as Int8Array).every((z) => z === 0)).toBe(true);
     expect(init('conv1.bias_quantized').dataType).toBe('int32');
     expect(init('conv1.bias_zero_point').dataType).toBe('int32');
-    const q = m.graph.nodes.filter((n) => n.opType === 'QuantizeLinear').map((n) => m.graph.initializers.find((t) => t.name === n.inputs[2])!.dataType);
+    const q = m.graph.nodes
+      .filter((n) => n.opType === 'QuantizeLinear')
+      .map((n) => m.graph.initializers.find((t) => t.name === n.inputs[2])!.dataType);
     expect(new Set(q)).toEqual(new Set(['uint8']));
-    expect(m.graph.nodes.map((n) => n.opType).filter((t) => t !== 'DequantizeLinear' && t !== 'QuantizeLinear')).toEqual(['Conv', 'MaxPool', 'Conv', 'Reshape', 'Gemm']);
+    expect(
+      m.graph.nodes.map((n) => n.opType).filter((t) => t !== 'DequantizeLinear' && t !== 'QuantizeLinear'),
+    ).toEqual(['Conv', 'MaxPool', 'Conv', 'Reshape', 'Gemm']);
   });
 });
 

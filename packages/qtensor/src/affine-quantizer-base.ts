@@ -10,7 +10,7 @@ function nextFloat32(r: number, toward: number): number {
   const f32Buf = Float32Array.of(r);
   const i32Buf = new Int32Array(f32Buf.buffer);
   // Moving away from zero increments the magnitude bits, toward zero decrements them.
-  i32Buf[0]! += (toward > r) === (r > 0) ? 1 : -1;
+  i32Buf[0]! += toward > r === r > 0 ? 1 : -1;
   return f32Buf[0]!;
 }
 
@@ -36,7 +36,7 @@ export function fmaf(a: number, b: number, c: number): number {
   // true sum does not have); then the true sum lies on err's side of it.
   const other = nextFloat32(r, s);
   if ((r + other) / 2 !== s) return r;
-  return (err > 0) === (other > r) ? other : r;
+  return err > 0 === other > r ? other : r;
 }
 
 /**

@@ -23,7 +23,15 @@ function ceilLog2(x: number): number {
  * levels of `2^max(4, ⌈log2 size⌉/4)` steps. Element (step i, row k, lane l) is
  * `src[base + i·stepStride + k·rowStride + l]`. Returns nrows·lanes sums.
  */
-function multiRowSum(src: Float32Array, base: number, stepStride: number, rowStride: number, nrows: number, lanes: number, size: number): Float32Array {
+function multiRowSum(
+  src: Float32Array,
+  base: number,
+  stepStride: number,
+  rowStride: number,
+  nrows: number,
+  lanes: number,
+  size: number,
+): Float32Array {
   const w = nrows * lanes;
   const acc = new Float32Array(NUM_LEVELS * w);
   const levelPower = Math.max(4, Math.floor(ceilLog2(size) / NUM_LEVELS));
@@ -31,7 +39,8 @@ function multiRowSum(src: Float32Array, base: number, stepStride: number, rowStr
   const levelMask = levelStep - 1;
   const load = (i: number): void => {
     for (let k = 0; k < nrows; k++) {
-      for (let l = 0; l < lanes; l++) acc[k * lanes + l] = acc[k * lanes + l]! + src[base + i * stepStride + k * rowStride + l]!;
+      for (let l = 0; l < lanes; l++)
+        acc[k * lanes + l] = acc[k * lanes + l]! + src[base + i * stepStride + k * rowStride + l]!;
     }
   };
   let i = 0;
@@ -76,7 +85,16 @@ function rowSum(src: Float32Array, base: number, stride: number, size: number, l
  * elements; the reduced dim is moved first, then the contiguous-inner, contiguous-outer (8 floats a
  * vector, 32-channel blocks of 4 vectors first) or scalar kernel is chosen as ATen does.
  */
-function loop2d(src: Float32Array, out: Float32Array, ib: number, ob: number, inS: [number, number], outS: [number, number], size0: number, size1: number): void {
+function loop2d(
+  src: Float32Array,
+  out: Float32Array,
+  ib: number,
+  ob: number,
+  inS: [number, number],
+  outS: [number, number],
+  size0: number,
+  size1: number,
+): void {
   let [in0, in1] = inS;
   let [out0, out1] = outS;
   if (out0 !== 0 && out1 === 0) {
@@ -88,7 +106,8 @@ function loop2d(src: Float32Array, out: Float32Array, ib: number, ob: number, in
   if (out0 !== 0) {
     // Not a reduction in this block (reduced dims of size 1 were coalesced away): out += in.
     for (let j = 0; j < size1; j++) {
-      for (let i = 0; i < size0; i++) out[ob + j * out1 + i * out0] = out[ob + j * out1 + i * out0]! + src[ib + j * in1 + i * in0]!;
+      for (let i = 0; i < size0; i++)
+        out[ob + j * out1 + i * out0] = out[ob + j * out1 + i * out0]! + src[ib + j * in1 + i * in0]!;
     }
   } else if (in0 === 1 && size0 >= VEC) {
     // vectorized_inner_sum: vectors of 8 consecutive floats, scalar tail, then the 8 lanes in order.
@@ -142,7 +161,12 @@ function loop2d(src: Float32Array, out: Float32Array, ib: number, ob: number, in
  * atenSum(Float32Array.of(1, 2, 3, 4), [2, 2], [2, 1], [1]); // [3, 7]
  * @see https://pytorch.org/docs/stable/generated/torch.sum.html
  */
-export function atenSum(memory: Float32Array, shape: readonly number[], strides: readonly number[], dims: readonly number[]): Float32Array {
+export function atenSum(
+  memory: Float32Array,
+  shape: readonly number[],
+  strides: readonly number[],
+  dims: readonly number[],
+): Float32Array {
   const nd = shape.length;
   const outShape = shape.map((d, i) => (dims.includes(i) ? 1 : d));
   const outStrides: number[] = new Array<number>(nd);
@@ -206,7 +230,16 @@ export function atenSum(memory: Float32Array, shape: readonly number[], strides:
       ib += idx * inSt[2 + k]!;
       ob += idx * outSt[2 + k]!;
     }
-    loop2d(memory, out, ib, ob, [inSt[0] ?? 0, n > 1 ? inSt[1]! : 0], [outSt[0] ?? 0, n > 1 ? outSt[1]! : 0], size0, size1);
+    loop2d(
+      memory,
+      out,
+      ib,
+      ob,
+      [inSt[0] ?? 0, n > 1 ? inSt[1]! : 0],
+      [outSt[0] ?? 0, n > 1 ? outSt[1]! : 0],
+      size0,
+      size1,
+    );
   }
   return out;
 }

@@ -738,7 +738,8 @@ export function composeBackends(opts: {
     return table[op]!;
   };
   const table = {} as Record<string, unknown>;
-  for (const op of opNames()) table[op] = (...args: unknown[]) => kernelFor(op, callOptions(args)?.engine ?? engine)(...args);
+  for (const op of opNames())
+    table[op] = (...args: unknown[]) => kernelFor(op, callOptions(args)?.engine ?? engine)(...args);
   return defineBackend({
     name: opts.name ?? `${primary.name}+${fallback.name}`,
     kernels: table as Partial<KernelTable>,

@@ -4,11 +4,7 @@ import { QuantError } from '@quint/tensor';
 export type QDtype = 'quint8' | 'qint8' | 'qint32';
 
 /** Quantization schemes, spelled as PyTorch spells them. */
-export type QScheme =
-  | 'per_tensor_affine'
-  | 'per_tensor_symmetric'
-  | 'per_channel_affine'
-  | 'per_channel_symmetric';
+export type QScheme = 'per_tensor_affine' | 'per_tensor_symmetric' | 'per_channel_affine' | 'per_channel_symmetric';
 
 /** The integer storage of each dtype. */
 export type IntArray = Uint8Array | Int8Array | Int32Array;
@@ -33,7 +29,10 @@ export function allocStorage<D extends QDtype>(dtype: D, n: number): StorageOf<D
     case 'qint32':
       return new Int32Array(n) as StorageOf<D>;
     default:
-      throw new QuantError('BAD_DTYPE', `unknown quantized dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`);
+      throw new QuantError(
+        'BAD_DTYPE',
+        `unknown quantized dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`,
+      );
   }
 }
 

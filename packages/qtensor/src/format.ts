@@ -16,7 +16,8 @@ function sci(v: number): string {
 export function formatFloats(values: ArrayLike<number>): string[] {
   const finite: number[] = [];
   for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) finite.push(values[i]!);
-  const special = (v: number): string | undefined => (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : undefined);
+  const special = (v: number): string | undefined =>
+    Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : undefined;
   const integral = finite.every((v) => Number.isInteger(v));
   const nonzero = finite.map(Math.abs).filter((v) => v > 0);
   const maxAbs = nonzero.length ? Math.max(...nonzero) : 0;
@@ -55,7 +56,11 @@ export function formatNested(items: readonly string[], shape: readonly number[],
   }
   const pick = (n: number): (number | null)[] =>
     summarize && n > 2 * EDGE_ITEMS
-      ? [...Array.from({ length: EDGE_ITEMS }, (_, i) => i), null, ...Array.from({ length: EDGE_ITEMS }, (_, i) => n - EDGE_ITEMS + i)]
+      ? [
+          ...Array.from({ length: EDGE_ITEMS }, (_, i) => i),
+          null,
+          ...Array.from({ length: EDGE_ITEMS }, (_, i) => n - EDGE_ITEMS + i),
+        ]
       : Array.from({ length: n }, (_, i) => i);
   const rec = (dim: number, base: number, ind: number): string => {
     const idx = pick(shape[dim]!);

@@ -86,13 +86,22 @@ export interface CheckedConv2dWeight {
 
 function weightChannels(what: string, weight: QTensor): WeightChannels {
   if (!(weight instanceof QTensor)) {
-    throw new QuantError('INVALID_ARGUMENT', `${what}: weight is not a QTensor; quantize it with quantizePerTensor/quantizePerChannel (qint8).`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${what}: weight is not a QTensor; quantize it with quantizePerTensor/quantizePerChannel (qint8).`,
+    );
   }
   if (weight.dtype !== 'qint8') {
-    throw new QuantError('DTYPE_MISMATCH', `${what}: weight dtype is ${weight.dtype}; quantized conv/linear weights are qint8.`);
+    throw new QuantError(
+      'DTYPE_MISMATCH',
+      `${what}: weight dtype is ${weight.dtype}; quantized conv/linear weights are qint8.`,
+    );
   }
   if (weight.numel === 0) {
-    throw new QuantError('EMPTY_TENSOR', `${what}: weight of shape [${weight.shape.join(', ')}] is empty; pass a non-empty weight.`);
+    throw new QuantError(
+      'EMPTY_TENSOR',
+      `${what}: weight of shape [${weight.shape.join(', ')}] is empty; pass a non-empty weight.`,
+    );
   }
   const outChannels = weight.shape[0]!;
   const k = weight.numel / outChannels;
@@ -102,7 +111,10 @@ function weightChannels(what: string, weight: QTensor): WeightChannels {
   if (weight.isPerChannel()) {
     const p = weight.qparams as PerChannelQparams;
     if (p.axis !== 0) {
-      throw new QuantError('AXIS_OUT_OF_RANGE', `${what}: per-channel weight axis is ${p.axis}; quantize along the output-channel axis 0.`);
+      throw new QuantError(
+        'AXIS_OUT_OF_RANGE',
+        `${what}: per-channel weight axis is ${p.axis}; quantize along the output-channel axis 0.`,
+      );
     }
     zeroPoints.set(p.zeroPoints);
     scales.set(p.scales);
@@ -125,10 +137,16 @@ function weightChannels(what: string, weight: QTensor): WeightChannels {
 function checkBias(what: string, bias: Float32Array | null, outChannels: number): Float32Array | null {
   if (bias === null || bias === undefined) return null;
   if (!(bias instanceof Float32Array)) {
-    throw new QuantError('INVALID_ARGUMENT', `${what}: bias must be a Float32Array or null, got ${Object.prototype.toString.call(bias)}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${what}: bias must be a Float32Array or null, got ${Object.prototype.toString.call(bias)}.`,
+    );
   }
   if (bias.length !== outChannels) {
-    throw new QuantError('SHAPE_MISMATCH', `${what}: bias has ${bias.length} values for ${outChannels} output channels; pass one per output channel.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${what}: bias has ${bias.length} values for ${outChannels} output channels; pass one per output channel.`,
+    );
   }
   for (let c = 0; c < bias.length; c++) {
     if (!Number.isFinite(bias[c]!)) {
@@ -148,13 +166,23 @@ function checkBias(what: string, bias: Float32Array | null, outChannels: number)
  * 2^31 − 1 (2^31 for a negative bias, whose limit is −2^31): a channel whose weights all equal their
  * zero point (a pruned channel, whose scale is eps) never overflows, whatever its bias.
  */
-function checkOverflow(what: string, layer: string, w: WeightChannels, bias: Float32Array | null, minInputScale: number): void {
+function checkOverflow(
+  what: string,
+  layer: string,
+  w: WeightChannels,
+  bias: Float32Array | null,
+  minInputScale: number,
+): void {
   if (!(minInputScale > 0) || !Number.isFinite(minInputScale)) {
-    throw new QuantError('INVALID_ARGUMENT', `${what}: minInputScale ${minInputScale} must be a positive finite number.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${what}: minInputScale ${minInputScale} must be a positive finite number.`,
+    );
   }
   for (let c = 0; c < w.outChannels; c++) {
     const limit = bias !== null && bias[c]! < 0 ? INT32_MAX + 1 : INT32_MAX;
-    const biasBound = bias === null ? 0 : Math.min(Math.ceil(Math.abs(bias[c]!) / (minInputScale * w.scales[c]!)), limit);
+    const biasBound =
+      bias === null ? 0 : Math.min(Math.ceil(Math.abs(bias[c]!) / (minInputScale * w.scales[c]!)), limit);
     const bound = w.absSum[c]! * 255 + biasBound;
     if (bound > limit) {
       throw new QuantError(
@@ -167,10 +195,19 @@ function checkOverflow(what: string, layer: string, w: WeightChannels, bias: Flo
   }
 }
 
-function pair(what: string, name: string, v: number | readonly [number, number] | undefined, dflt: number, min: number): [number, number] {
+function pair(
+  what: string,
+  name: string,
+  v: number | readonly [number, number] | undefined,
+  dflt: number,
+  min: number,
+): [number, number] {
   const p: readonly number[] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : v;
   if (p.length !== 2 || !p.every((e) => Number.isInteger(e) && e >= min)) {
-    throw new QuantError('INVALID_ARGUMENT', `${what}: ${name} ${JSON.stringify(v)} must be an integer ≥ ${min} or a pair of them.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${what}: ${name} ${JSON.stringify(v)} must be an integer ≥ ${min} or a pair of them.`,
+    );
   }
   return [p[0]!, p[1]!];
 }
@@ -186,16 +223,26 @@ function pair(what: string, name: string, v: number | readonly [number, number] 
  * @example
  * const { channels, bias: b, kernelShape, stride, padding, dilation, groups } = checkConv2dPrepack(weight, bias, opts);
  */
-export function checkConv2dPrepack(weight: QTensor, bias: Float32Array | null, opts: Conv2dPrepackOptions = {}): CheckedConv2dWeight {
+export function checkConv2dPrepack(
+  weight: QTensor,
+  bias: Float32Array | null,
+  opts: Conv2dPrepackOptions = {},
+): CheckedConv2dWeight {
   const what = 'prepackConv2d';
   if (weight instanceof QTensor && weight.ndim !== 4) {
-    throw new QuantError('SHAPE_MISMATCH', `${what}: weight shape [${weight.shape.join(', ')}] is not 4-D; pass [outChannels, inChannels/groups, kH, kW].`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${what}: weight shape [${weight.shape.join(', ')}] is not 4-D; pass [outChannels, inChannels/groups, kH, kW].`,
+    );
   }
   const channels = weightChannels(what, weight);
   const [oc, icg, kh, kw] = weight.shape as [number, number, number, number];
   const groups = opts.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1 || oc % groups !== 0) {
-    throw new QuantError('INVALID_ARGUMENT', `${what}: groups ${groups} must be a positive integer dividing the ${oc} output channels.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${what}: groups ${groups} must be a positive integer dividing the ${oc} output channels.`,
+    );
   }
   const stride = pair(what, 'stride', opts.stride, 1, 1);
   const padding = pair(what, 'padding', opts.padding, 0, 0);
@@ -215,15 +262,28 @@ export function checkConv2dPrepack(weight: QTensor, bias: Float32Array | null, o
  * @example
  * const { channels, bias: b, inFeatures } = checkLinearPrepack(weight, bias, opts);
  */
-export function checkLinearPrepack(weight: QTensor, bias: Float32Array | null, opts: LinearPrepackOptions = {}): CheckedLinearWeight {
+export function checkLinearPrepack(
+  weight: QTensor,
+  bias: Float32Array | null,
+  opts: LinearPrepackOptions = {},
+): CheckedLinearWeight {
   const what = 'prepackLinear';
   if (weight instanceof QTensor && weight.ndim !== 2) {
-    throw new QuantError('SHAPE_MISMATCH', `${what}: weight shape [${weight.shape.join(', ')}] is not 2-D; pass [outFeatures, inFeatures].`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${what}: weight shape [${weight.shape.join(', ')}] is not 2-D; pass [outFeatures, inFeatures].`,
+    );
   }
   const channels = weightChannels(what, weight);
   const [n, k] = weight.shape as [number, number];
   const b = checkBias(what, bias, n);
-  checkOverflow(what, `linear weight [${n}, ${k}] (K = ${k})`, channels, b, opts.minInputScale ?? DEFAULT_MIN_INPUT_SCALE);
+  checkOverflow(
+    what,
+    `linear weight [${n}, ${k}] (K = ${k})`,
+    channels,
+    b,
+    opts.minInputScale ?? DEFAULT_MIN_INPUT_SCALE,
+  );
   return { channels, bias: b, inFeatures: k };
 }
 
@@ -263,7 +323,10 @@ export function createEngineContext(onWarning?: (message: string) => void): Engi
 export function resolveEngine(op: OpName, opts: KernelOptions | undefined, ctx: EngineContext): Engine {
   const engine = opts?.engine ?? 'qnnpack';
   if (!ENGINES.includes(engine)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: unknown engine '${String(engine)}'; use one of ${ENGINES.join(', ')}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: unknown engine '${String(engine)}'; use one of ${ENGINES.join(', ')}.`,
+    );
   }
   if (engine === 'fbgemm') ctx.warnFbgemm();
   return engine;
@@ -282,10 +345,16 @@ export function checkGemmActivation(op: OpName, x: QTensor, rank: number | null)
     throw new QuantError('INVALID_ARGUMENT', `${op}: input is not a QTensor; quantize it first (quantizePerTensor).`);
   }
   if (x.dtype !== 'quint8') {
-    throw new QuantError('DTYPE_MISMATCH', `${op}: input dtype is ${x.dtype}; conv/linear take quint8 activations (PyTorch's qnnpack and onednn kernels do), requantize to quint8.`);
+    throw new QuantError(
+      'DTYPE_MISMATCH',
+      `${op}: input dtype is ${x.dtype}; conv/linear take quint8 activations (PyTorch's qnnpack and onednn kernels do), requantize to quint8.`,
+    );
   }
   if (x.isPerChannel()) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: input is ${x.qparams.qscheme}; activations must be quantized per tensor.`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${op}: input is ${x.qparams.qscheme}; activations must be quantized per tensor.`,
+    );
   }
   if (rank !== null ? x.ndim !== rank : x.ndim < 1) {
     throw new QuantError(
@@ -294,7 +363,10 @@ export function checkGemmActivation(op: OpName, x: QTensor, rank: number | null)
     );
   }
   if (x.numel === 0) {
-    throw new QuantError('EMPTY_TENSOR', `${op}: input of shape [${x.shape.join(', ')}] is empty; pass at least one element.`);
+    throw new QuantError(
+      'EMPTY_TENSOR',
+      `${op}: input of shape [${x.shape.join(', ')}] is empty; pass at least one element.`,
+    );
   }
   return x.qparams as PerTensorQparams;
 }
@@ -313,14 +385,23 @@ export function checkGemmOutQparams(op: OpName, out: OutQparams): Required<OutQp
   }
   const dtype = out.dtype ?? 'quint8';
   if (dtype !== 'quint8') {
-    throw new QuantError('DTYPE_MISMATCH', `${op}: output dtype ${dtype} is not supported; conv/linear produce quint8.`);
+    throw new QuantError(
+      'DTYPE_MISMATCH',
+      `${op}: output dtype ${dtype} is not supported; conv/linear produce quint8.`,
+    );
   }
   const s = Math.fround(out.scale);
   if (!(out.scale > 0) || !Number.isFinite(out.scale) || !(s > 0) || !Number.isFinite(s)) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: output scale ${out.scale} must be a positive finite float32; pass a scale > 0.`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${op}: output scale ${out.scale} must be a positive finite float32; pass a scale > 0.`,
+    );
   }
   if (!Number.isInteger(out.zeroPoint) || out.zeroPoint < 0 || out.zeroPoint > 255) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: output zero point ${out.zeroPoint} is outside [0, 255]; pass an integer in [0, 255].`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${op}: output zero point ${out.zeroPoint} is outside [0, 255]; pass an integer in [0, 255].`,
+    );
   }
   return { scale: out.scale, zeroPoint: out.zeroPoint, dtype };
 }
@@ -497,10 +578,16 @@ export function checkLinearDynamicInput(
     );
   }
   if (!(x instanceof Tensor)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: input must be a float Tensor (dynamic quantization quantizes it per call).`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: input must be a float Tensor (dynamic quantization quantizes it per call).`,
+    );
   }
   if (x.ndim < 1 || x.numel === 0) {
-    throw new QuantError('EMPTY_TENSOR', `${op}: input of shape [${x.shape.join(', ')}] is empty; pass at least one element.`);
+    throw new QuantError(
+      'EMPTY_TENSOR',
+      `${op}: input of shape [${x.shape.join(', ')}] is empty; pass at least one element.`,
+    );
   }
   return checkInFeatures(op, x.shape, inFeatures);
 }
@@ -525,7 +612,10 @@ export function quantizeDynamicInput(op: OpName, x: Tensor, engine: Engine = 'qn
   for (let i = 0; i < xf.length; i++) {
     const v = xf[i]!;
     if (!Number.isFinite(v)) {
-      throw new QuantError('NON_FINITE', `${op}: input element ${i} is ${v}; dynamic quantization needs finite inputs.`);
+      throw new QuantError(
+        'NON_FINITE',
+        `${op}: input element ${i} is ${v}; dynamic quantization needs finite inputs.`,
+      );
     }
     if (v < mn) mn = v;
     if (v > mx) mx = v;
@@ -539,7 +629,11 @@ export function quantizeDynamicInput(op: OpName, x: Tensor, engine: Engine = 'qn
   const inv = f32(1 / qp.scale);
   const codes = new Uint8Array(xf.length);
   for (let i = 0; i < xf.length; i++) codes[i] = onednnDynamicQuantize(xf[i]!, inv, qp.zeroPoint);
-  return new QTensor(codes, x.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: qp.scale, zeroPoint: qp.zeroPoint });
+  return new QTensor(codes, x.shape, 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: qp.scale,
+    zeroPoint: qp.zeroPoint,
+  });
 }
 
 /**
@@ -588,7 +682,7 @@ export function linearDynamicOutput(args: {
       mult[f] = f32(f32(w.scales[f]!) * f32(xqp.scale));
     }
   }
-  const y = new Float32Array(xq.numel / k * n);
+  const y = new Float32Array((xq.numel / k) * n);
   for (let i = 0; i < y.length; i++) {
     const f = i % n;
     if (onednn) {
@@ -610,7 +704,11 @@ export function linearDynamicOutput(args: {
         index,
         channel: f,
         input: { codes: Array.from(xq.data.subarray(r * k, (r + 1) * k)), zeroPoint: xqp.zeroPoint, scale: xqp.scale },
-        weight: { codes: Array.from(w.codes.subarray(f * k, (f + 1) * k)), zeroPoint: w.zeroPoints[f]!, scale: w.scales[f]! },
+        weight: {
+          codes: Array.from(w.codes.subarray(f * k, (f + 1) * k)),
+          zeroPoint: w.zeroPoints[f]!,
+          scale: w.scales[f]!,
+        },
         acc: args.acc(index),
         biasKind: b === null ? 'none' : 'float',
         bias: b === null ? 0 : onednn ? biasTerm[f]! : b[f]!,
@@ -628,7 +726,10 @@ function traceTargets(op: OpName, trace: TraceOptions, numel: number): number[] 
   const index = trace.index ?? 0;
   if (index === 'all') return Array.from({ length: numel }, (_, i) => i);
   if (!Number.isInteger(index) || index < 0 || index >= numel) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: trace index ${index} is outside the output (${numel} elements); pass 0..${numel - 1} or 'all'.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: trace index ${index} is outside the output (${numel} elements); pass 0..${numel - 1} or 'all'.`,
+    );
   }
   return [index];
 }
@@ -703,7 +804,11 @@ export function linearTraceOperands(
 ): { channel: number; inputCodes: number[]; weightCodes: number[] } {
   const r = Math.floor(index / n);
   const f = index % n;
-  return { channel: f, inputCodes: Array.from(xd.subarray(r * k, (r + 1) * k)), weightCodes: Array.from(wd.subarray(f * k, (f + 1) * k)) };
+  return {
+    channel: f,
+    inputCodes: Array.from(xd.subarray(r * k, (r + 1) * k)),
+    weightCodes: Array.from(wd.subarray(f * k, (f + 1) * k)),
+  };
 }
 
 /**

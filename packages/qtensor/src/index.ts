@@ -4,8 +4,23 @@ export { DTYPE_RANGE, allocStorage, isPerChannel } from './dtypes.js';
 export type { QDtype, QScheme, IntArray, StorageOf } from './dtypes.js';
 export { roundHalfToEven } from './rounding.js';
 export { calculateQminQmax, calculateQparams, FLOAT32_EPS } from './qparams.js';
-export type { CalculateQminQmaxOptions, CalculateQparamsOptions, QparamsResult, FloatQparamsResult } from './qparams.js';
-export { OP_NAMES, ENGINES, DEFAULT_ENGINE, opNames, isOpName, defineBackend, composeBackends, withOrtTarget, resolveOrtTarget } from './backend.js';
+export type {
+  CalculateQminQmaxOptions,
+  CalculateQparamsOptions,
+  QparamsResult,
+  FloatQparamsResult,
+} from './qparams.js';
+export {
+  OP_NAMES,
+  ENGINES,
+  DEFAULT_ENGINE,
+  opNames,
+  isOpName,
+  defineBackend,
+  composeBackends,
+  withOrtTarget,
+  resolveOrtTarget,
+} from './backend.js';
 export type {
   Engine,
   OpGroup,
@@ -37,7 +52,14 @@ export type {
   QuantizedBackend,
   BackendDefinition,
 } from './backend.js';
-export { checkPerTensorQparams, quantizePerTensor, quantizePerChannel, dequantize, makePerTensorQuantizedTensor, makePerChannelQuantizedTensor } from './quantize.js';
+export {
+  checkPerTensorQparams,
+  quantizePerTensor,
+  quantizePerChannel,
+  dequantize,
+  makePerTensorQuantizedTensor,
+  makePerChannelQuantizedTensor,
+} from './quantize.js';
 export type { IntTensor } from './quantize.js';
 export { quantizeVal, dequantizeVal, dequantizeValFma, fmaf } from './affine-quantizer-base.js';
 export { atenSum, atenMeanFallback } from './aten-sum.js';

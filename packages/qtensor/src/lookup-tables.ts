@@ -49,7 +49,9 @@ function hardswishFloat(v: number): number {
  */
 export function qnnpackHardswishTable(q: NonGemmQparams, out: NonGemmQparams): QnnpackLookupTable {
   const inv = invFloat(out.scale);
-  return qnnpackTable((i) => Math.min(Math.max(f32(f32(hardswishFloat(lutInput(i, q)) * inv) + out.zeroPoint), 0), 255));
+  return qnnpackTable((i) =>
+    Math.min(Math.max(f32(f32(hardswishFloat(lutInput(i, q)) * inv) + out.zeroPoint), 0), 255),
+  );
 }
 
 /**
@@ -72,7 +74,9 @@ export function qnnpackSigmoidTable(q: NonGemmQparams): QnnpackLookupTable {
  */
 export function qnnpackTanhTable(q: NonGemmQparams, out: NonGemmQparams): QnnpackLookupTable {
   const inv = invFloat(out.scale);
-  return qnnpackTable((i) => Math.min(Math.max(f32(f32(inv * f32(Math.tanh(lutInput(i, q)))) + out.zeroPoint), 0), 255));
+  return qnnpackTable((i) =>
+    Math.min(Math.max(f32(f32(inv * f32(Math.tanh(lutInput(i, q)))) + out.zeroPoint), 0), 255),
+  );
 }
 
 /** One element of a generic ATen unary kernel: the rounded value, the activation value, the code. */
@@ -230,7 +234,10 @@ export function ortDequantize(q: number, scale: number, zeroPoint: number): numb
  * @see https://onnx.ai/onnx/operators/onnx__Clip.html
  */
 export function ortClipBounds(q: NonGemmQparams, lo: number | undefined, hi: number | undefined): [number, number] {
-  return [lo === undefined ? 0 : ortQuantize(f32(lo), q.scale, q.zeroPoint), hi === undefined ? 255 : ortQuantize(f32(hi), q.scale, q.zeroPoint)];
+  return [
+    lo === undefined ? 0 : ortQuantize(f32(lo), q.scale, q.zeroPoint),
+    hi === undefined ? 255 : ortQuantize(f32(hi), q.scale, q.zeroPoint),
+  ];
 }
 
 const ALPHA_SIXTH = f32(1 / 6);

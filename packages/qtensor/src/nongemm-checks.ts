@@ -68,10 +68,16 @@ export function checkNonGemmInput(op: OpName, x: QTensor, what = 'input'): NonGe
     );
   }
   if (x.dtype !== 'quint8') {
-    throw new QuantError('DTYPE_MISMATCH', `${op}: ${what} dtype is ${x.dtype}; this kernel computes quint8 activations only.`);
+    throw new QuantError(
+      'DTYPE_MISMATCH',
+      `${op}: ${what} dtype is ${x.dtype}; this kernel computes quint8 activations only.`,
+    );
   }
   if (x.numel === 0) {
-    throw new QuantError('EMPTY_TENSOR', `${op}: ${what} of shape [${x.shape.join(', ')}] is empty; pass at least one element.`);
+    throw new QuantError(
+      'EMPTY_TENSOR',
+      `${op}: ${what} of shape [${x.shape.join(', ')}] is empty; pass at least one element.`,
+    );
   }
   const p = x.qparams as PerTensorQparams;
   return { scale: p.scale, zeroPoint: p.zeroPoint, dtype: x.dtype };
@@ -95,10 +101,16 @@ export function checkNonGemmOut(op: OpName, out: OutQparams | undefined): NonGem
   }
   const { scale, zeroPoint } = out;
   if (!(scale > 0) || !Number.isFinite(scale) || !(f32(scale) > 0) || !Number.isFinite(f32(scale))) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: output scale ${scale} must be a positive finite float32; pass a scale > 0.`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${op}: output scale ${scale} must be a positive finite float32; pass a scale > 0.`,
+    );
   }
   if (!Number.isInteger(zeroPoint) || zeroPoint < 0 || zeroPoint > 255) {
-    throw new QuantError('INVALID_QPARAMS', `${op}: output zero point ${zeroPoint} is outside [0, 255]; pass an integer in [0, 255].`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${op}: output zero point ${zeroPoint} is outside [0, 255]; pass an integer in [0, 255].`,
+    );
   }
   return { scale, zeroPoint };
 }
@@ -221,19 +233,43 @@ export function perTensorOperand(codes: readonly number[], q: NonGemmQparams): T
  * @example
  * const k = checkPair('maxPool2d', 'kernelSize', params.kernelSize, [1, 1]);
  */
-export function checkPair(op: OpName, name: string, v: number | readonly [number, number] | undefined, dflt: readonly [number, number]): [number, number] {
+export function checkPair(
+  op: OpName,
+  name: string,
+  v: number | readonly [number, number] | undefined,
+  dflt: readonly [number, number],
+): [number, number] {
   const p: readonly number[] = v === undefined ? dflt : typeof v === 'number' ? [v, v] : v;
   if (p.length !== 2 || !p.every((e) => Number.isInteger(e))) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: ${name} ${JSON.stringify(v)} must be an integer or a pair of integers.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: ${name} ${JSON.stringify(v)} must be an integer or a pair of integers.`,
+    );
   }
   return [p[0]!, p[1]!];
 }
 
 const NON_GEMM_ANY_DTYPE: ReadonlySet<OpName> = new Set(['reshape', 'flatten']);
 const NON_GEMM_OPS: ReadonlySet<OpName> = new Set([
-  'add', 'addRelu', 'mul', 'mulRelu', 'cat',
-  'relu', 'relu6', 'hardtanh', 'clamp', 'hardswish', 'hardsigmoid', 'sigmoid', 'tanh',
-  'maxPool2d', 'avgPool2d', 'adaptiveAvgPool2d', 'mean', 'reshape', 'flatten',
+  'add',
+  'addRelu',
+  'mul',
+  'mulRelu',
+  'cat',
+  'relu',
+  'relu6',
+  'hardtanh',
+  'clamp',
+  'hardswish',
+  'hardsigmoid',
+  'sigmoid',
+  'tanh',
+  'maxPool2d',
+  'avgPool2d',
+  'adaptiveAvgPool2d',
+  'mean',
+  'reshape',
+  'flatten',
 ]);
 
 /**
@@ -290,7 +326,11 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
  * @example
  * const outShape = binaryOutShape('add', a.shape, b.shape);
  */
-export function binaryOutShape(op: 'add' | 'addRelu' | 'mul' | 'mulRelu', a: readonly number[], b: readonly number[]): number[] {
+export function binaryOutShape(
+  op: 'add' | 'addRelu' | 'mul' | 'mulRelu',
+  a: readonly number[],
+  b: readonly number[],
+): number[] {
   const isAdd = op === 'add' || op === 'addRelu';
   const both = broadcastShape(a, b);
   const outShape = isAdd ? (both !== null && sameShape(both, a) ? [...a] : null) : both;
@@ -369,7 +409,11 @@ export interface ElementwiseInnerLoop {
  * const loop = elementwiseInnerLoop([1, 8, 4, 4], [8, 1, 1], true);
  * const vecEnd = loop.vectorizable ? Math.floor(loop.length / VEC_STEP_U8) * VEC_STEP_U8 : 0;
  */
-export function elementwiseInnerLoop(outShape: readonly number[], bShape: readonly number[], channelsLast: boolean): ElementwiseInnerLoop {
+export function elementwiseInnerLoop(
+  outShape: readonly number[],
+  bShape: readonly number[],
+  channelsLast: boolean,
+): ElementwiseInnerLoop {
   const nd = outShape.length;
   const perm = channelsLast && nd === 4 ? [0, 2, 3, 1] : [...Array(nd).keys()];
   const outStr = memoryStrides(outShape, channelsLast);
@@ -447,12 +491,20 @@ export interface CatGeometry {
  * @example
  * const { outShape, outer, inner } = catGeometry(xs, qs, 1, undefined);
  */
-export function catGeometry(xs: readonly QTensor[], qs: readonly NonGemmQparams[], dim: number, out: OutQparams | undefined): CatGeometry {
+export function catGeometry(
+  xs: readonly QTensor[],
+  qs: readonly NonGemmQparams[],
+  dim: number,
+  out: OutQparams | undefined,
+): CatGeometry {
   const first = xs[0]!;
   const nd = first.ndim;
   const d = dim < 0 ? dim + nd : dim;
   if (!Number.isInteger(dim) || d < 0 || d >= nd) {
-    throw new QuantError('AXIS_OUT_OF_RANGE', `cat: dim ${dim} is out of range for ${nd}-D inputs; pass a dim in [${-nd}, ${nd - 1}].`);
+    throw new QuantError(
+      'AXIS_OUT_OF_RANGE',
+      `cat: dim ${dim} is out of range for ${nd}-D inputs; pass a dim in [${-nd}, ${nd - 1}].`,
+    );
   }
   for (const [k, x] of xs.entries()) {
     if (x.ndim !== nd || x.shape.some((s, i) => i !== d && s !== first.shape[i])) {
@@ -500,7 +552,10 @@ const U32 = new Uint32Array(F32.buffer);
 export function qnnpackAddParams(aQ: NonGemmQparams, bQ: NonGemmQparams, oScale: number): QnnpackAddParams {
   const aOs = f32(f32(aQ.scale) / f32(oScale));
   const bOs = f32(f32(bQ.scale) / f32(oScale));
-  for (const [name, r] of [['A', aOs], ['B', bOs]] as const) {
+  for (const [name, r] of [
+    ['A', aOs],
+    ['B', bOs],
+  ] as const) {
     if (!(r >= 2 ** -14 && r < 2 ** 8)) {
       throw new QuantError(
         'INVALID_QPARAMS',
@@ -541,7 +596,10 @@ export function qnnpackAddParams(aQ: NonGemmQparams, bQ: NonGemmQparams, oScale:
 export function checkHardtanhBounds(params: HardtanhParams): [number, number] {
   const { minVal, maxVal } = params ?? ({} as HardtanhParams);
   if (!Number.isFinite(minVal) || !Number.isFinite(maxVal)) {
-    throw new QuantError('INVALID_ARGUMENT', `hardtanh: bounds (${minVal}, ${maxVal}) must be finite numbers; pass { minVal, maxVal }.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `hardtanh: bounds (${minVal}, ${maxVal}) must be finite numbers; pass { minVal, maxVal }.`,
+    );
   }
   return [minVal, maxVal];
 }
@@ -588,7 +646,13 @@ export const TANH_OUT_QPARAMS: NonGemmQparams = Object.freeze({ scale: 2 / 256, 
  * @example
  * const o = fixedOutQparams('hardsigmoid', out, SIGMOID_OUT_QPARAMS, engine, false);
  */
-export function fixedOutQparams(op: OpName, out: OutQparams | undefined, fixed: NonGemmQparams, engine: string, lutPath: boolean): NonGemmQparams {
+export function fixedOutQparams(
+  op: OpName,
+  out: OutQparams | undefined,
+  fixed: NonGemmQparams,
+  engine: string,
+  lutPath: boolean,
+): NonGemmQparams {
   if (out === undefined) return fixed;
   const o = checkNonGemmOut(op, out);
   if (lutPath && (f32(o.scale) !== f32(fixed.scale) || o.zeroPoint !== fixed.zeroPoint)) {
@@ -614,7 +678,10 @@ export function fixedOutQparams(op: OpName, out: OutQparams | undefined, fixed: 
 export function poolInputNchw(op: OpName, x: QTensor): [number, number, number, number] {
   if (x.ndim === 4) return x.shape as unknown as [number, number, number, number];
   if (x.ndim === 3) return [1, x.shape[0]!, x.shape[1]!, x.shape[2]!];
-  throw new QuantError('SHAPE_MISMATCH', `${op}: input shape [${x.shape.join(', ')}] is not 3-D or 4-D; pass NCHW or CHW.`);
+  throw new QuantError(
+    'SHAPE_MISMATCH',
+    `${op}: input shape [${x.shape.join(', ')}] is not 3-D or 4-D; pass NCHW or CHW.`,
+  );
 }
 
 /** `pooling_output_shape` of ATen (Pool.h), including ceil_mode's last-window rule. */
@@ -630,12 +697,24 @@ function poolOutSize(op: OpName, size: number, k: number, s: number, p: number, 
   return o;
 }
 
-function checkWindow(op: OpName, k: [number, number], s: [number, number], p: [number, number], d: [number, number]): void {
+function checkWindow(
+  op: OpName,
+  k: [number, number],
+  s: [number, number],
+  p: [number, number],
+  d: [number, number],
+): void {
   if (k.some((v) => v < 1) || s.some((v) => v < 1) || d.some((v) => v < 1) || p.some((v) => v < 0)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: kernel ${k}, stride ${s}, dilation ${d} must be ≥ 1 and padding ${p} ≥ 0.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: kernel ${k}, stride ${s}, dilation ${d} must be ≥ 1 and padding ${p} ≥ 0.`,
+    );
   }
   if (p[0] > Math.floor(k[0] / 2) || p[1] > Math.floor(k[1] / 2)) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: padding ${p} is more than half the kernel ${k}, which PyTorch rejects; use padding ≤ kernel/2.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: padding ${p} is more than half the kernel ${k}, which PyTorch rejects; use padding ≤ kernel/2.`,
+    );
   }
 }
 
@@ -676,12 +755,25 @@ export function maxPool2dGeometry(x: QTensor, params: MaxPool2dParams, engine: E
   const ceil = params.ceilMode ?? false;
   checkWindow(op, k, s, p, dl);
   if (engine === 'qnnpack' && !ceil && k[0] * k[1] === 1) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: a 1×1 kernel fails in QNNPACK's max pool ("1x1 pooling is meaningless") on engine qnnpack; drop the pool.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: a 1×1 kernel fails in QNNPACK's max pool ("1x1 pooling is meaningless") on engine qnnpack; drop the pool.`,
+    );
   }
   const nchw = poolInputNchw(op, x);
   const oH = poolOutSize(op, nchw[2], k[0], s[0], p[0], dl[0], ceil);
   const oW = poolOutSize(op, nchw[3], k[1], s[1], p[1], dl[1], ceil);
-  return { nchw, outH: oH, outW: oW, kernel: k, stride: s, padding: p, dilation: dl, ceilMode: ceil, outShape: outShapeOf(x, nchw, oH, oW) };
+  return {
+    nchw,
+    outH: oH,
+    outW: oW,
+    kernel: k,
+    stride: s,
+    padding: p,
+    dilation: dl,
+    ceilMode: ceil,
+    outShape: outShapeOf(x, nchw, oH, oW),
+  };
 }
 
 /**
@@ -707,7 +799,12 @@ export interface AvgPool2dGeometry extends Pool2dGeometry {
  * @example
  * const g = avgPool2dGeometry(x, { kernelSize: 2 }, 'onednn', 'channels_last'); // g.path === 'nhwc'
  */
-export function avgPool2dGeometry(x: QTensor, params: AvgPool2dParams, engine: Engine, memoryFormat: MemoryFormat | undefined): AvgPool2dGeometry {
+export function avgPool2dGeometry(
+  x: QTensor,
+  params: AvgPool2dParams,
+  engine: Engine,
+  memoryFormat: MemoryFormat | undefined,
+): AvgPool2dGeometry {
   const op = 'avgPool2d';
   const k = checkPair(op, 'kernelSize', params.kernelSize, [1, 1]);
   const s = checkPair(op, 'stride', params.stride ?? params.kernelSize, k);
@@ -721,9 +818,16 @@ export function avgPool2dGeometry(x: QTensor, params: AvgPool2dParams, engine: E
   }
   const nchw = poolInputNchw(op, x);
   const path: AvgPoolPath =
-    engine === 'qnnpack' && !ceil ? 'qnnpack' : isChannelsLastContiguous(nchw, x.ndim === 4 ? memoryFormat : 'contiguous') ? 'nhwc' : 'nchw';
+    engine === 'qnnpack' && !ceil
+      ? 'qnnpack'
+      : isChannelsLastContiguous(nchw, x.ndim === 4 ? memoryFormat : 'contiguous')
+        ? 'nhwc'
+        : 'nchw';
   if (path === 'qnnpack' && k[0] * k[1] === 1) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: a 1×1 kernel fails in QNNPACK's average pool ("1x1 pooling is meaningless") on engine qnnpack; drop the pool.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: a 1×1 kernel fails in QNNPACK's average pool ("1x1 pooling is meaningless") on engine qnnpack; drop the pool.`,
+    );
   }
   const oH = poolOutSize(op, nchw[2], k[0], s[0], p[0], 1, ceil);
   const oW = poolOutSize(op, nchw[3], k[1], s[1], p[1], 1, ceil);
@@ -772,7 +876,10 @@ export function adaptiveAvgPool2dGeometry(
   const [, , H, W] = nchw;
   const req = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
   if (!Array.isArray(req) || req.length !== 2) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: outputSize ${JSON.stringify(outputSize)} must be a number or a pair.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: outputSize ${JSON.stringify(outputSize)} must be a number or a pair.`,
+    );
   }
   const oH = (req[0] as number | null) ?? H;
   const oW = (req[1] as number | null) ?? W;
@@ -837,13 +944,21 @@ export interface MeanReduction {
  * @example
  * const r = meanReduction(x, { dim: [2, 3], keepdim: true }, 'qnnpack', undefined);
  */
-export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, memoryFormat: MemoryFormat | undefined): MeanReduction {
+export function meanReduction(
+  x: QTensor,
+  params: MeanParams,
+  engine: Engine,
+  memoryFormat: MemoryFormat | undefined,
+): MeanReduction {
   const op = 'mean';
   const given = typeof params.dim === 'number' ? [params.dim] : [...params.dim];
   const nd = x.ndim;
   const dims = given.map((d) => {
     if (!Number.isInteger(d) || d < -nd || d >= nd) {
-      throw new QuantError('AXIS_OUT_OF_RANGE', `${op}: dim ${d} is out of range for a ${nd}-D input; pass dims in [${-nd}, ${nd - 1}].`);
+      throw new QuantError(
+        'AXIS_OUT_OF_RANGE',
+        `${op}: dim ${d} is out of range for a ${nd}-D input; pass dims in [${-nd}, ${nd - 1}].`,
+      );
     }
     return d < 0 ? d + nd : d;
   });
@@ -855,7 +970,8 @@ export function meanReduction(x: QTensor, params: MeanParams, engine: Engine, me
   const sorted = [...dims].sort((a, b) => a - b);
   const innermost = sorted.every((d, i) => d === nd - sorted.length + i);
   // A channels_last tensor is `is_contiguous(Contiguous)` only when C == 1 or H = W = 1.
-  const contiguous = memoryFormat !== 'channels_last' || nd !== 4 || x.shape[1] === 1 || x.shape[2]! * x.shape[3]! === 1;
+  const contiguous =
+    memoryFormat !== 'channels_last' || nd !== 4 || x.shape[1] === 1 || x.shape[2]! * x.shape[3]! === 1;
   const fallback = !qnnpack && !(contiguous && innermost);
   const inner = sorted.reduce((p, d) => p * x.shape[d]!, 1);
   const outer = x.numel / inner;

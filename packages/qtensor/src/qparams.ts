@@ -19,7 +19,10 @@ export interface CalculateQminQmaxOptions {
 
 function checkInt(v: number, what: string): void {
   if (!Number.isSafeInteger(v)) {
-    throw new QuantError('INVALID_ARGUMENT', `calculateQminQmax: ${what} ${v} is not an integer; pass an integer bound.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `calculateQminQmax: ${what} ${v} is not an integer; pass an integer bound.`,
+    );
   }
 }
 
@@ -60,14 +63,23 @@ export function calculateQminQmax(options: CalculateQminQmaxOptions): { quantMin
       );
     }
     if (!(quantMin < quantMax)) {
-      throw new QuantError('INVALID_ARGUMENT', `calculateQminQmax: custom range [${quantMin}, ${quantMax}] is empty; pass quantMin < quantMax.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `calculateQminQmax: custom range [${quantMin}, ${quantMax}] is empty; pass quantMin < quantMax.`,
+      );
     }
     const span = quantMax - quantMin + 1;
     if (dtype === 'qint8' && span > 256) {
-      throw new QuantError('OUT_OF_RANGE', `calculateQminQmax: custom qint8 range [${quantMin}, ${quantMax}] spans ${span} codes; use at most 256.`);
+      throw new QuantError(
+        'OUT_OF_RANGE',
+        `calculateQminQmax: custom qint8 range [${quantMin}, ${quantMax}] spans ${span} codes; use at most 256.`,
+      );
     }
     if (dtype === 'qint32' && span > 2 ** 31) {
-      throw new QuantError('OUT_OF_RANGE', `calculateQminQmax: custom qint32 range [${quantMin}, ${quantMax}] spans ${span} codes; use at most 2^31.`);
+      throw new QuantError(
+        'OUT_OF_RANGE',
+        `calculateQminQmax: custom qint32 range [${quantMin}, ${quantMax}] spans ${span} codes; use at most 2^31.`,
+      );
     }
     if (reduceRange) return { quantMin: Math.floor(quantMin / 2), quantMax: Math.floor(quantMax / 2) };
     return { quantMin, quantMax };
@@ -80,7 +92,10 @@ export function calculateQminQmax(options: CalculateQminQmaxOptions): { quantMin
     case 'qint32':
       return { quantMin: -2147483648, quantMax: 2147483647 };
     default:
-      throw new QuantError('BAD_DTYPE', `calculateQminQmax: unknown dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`);
+      throw new QuantError(
+        'BAD_DTYPE',
+        `calculateQminQmax: unknown dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`,
+      );
   }
 }
 
@@ -177,11 +192,17 @@ export function calculateQparams(
     } as QparamsResult | FloatQparamsResult;
   };
   if (minVal.length !== maxVal.length) {
-    throw new QuantError('INVALID_ARGUMENT', `calculateQparams: ${minVal.length} minima but ${maxVal.length} maxima; pass one of each per channel.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `calculateQparams: ${minVal.length} minima but ${maxVal.length} maxima; pass one of each per channel.`,
+    );
   }
   if (minVal.length === 0) return notObserved();
   if (perTensor && minVal.length !== 1) {
-    throw new QuantError('INVALID_ARGUMENT', `calculateQparams: ${qscheme} takes one min and one max, got ${minVal.length}; use a per-channel qscheme.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `calculateQparams: ${qscheme} takes one min and one max, got ${minVal.length}; use a per-channel qscheme.`,
+    );
   }
   const n = minVal.length;
   const mins = Float32Array.from(minVal);

@@ -27,7 +27,10 @@ export type Qparams = PerTensorQparams | PerChannelQparams;
 export function checkZeroPoint(zp: number, dtype: QDtype, what: string): void {
   const [lo, hi] = DTYPE_RANGE[dtype];
   if (!Number.isInteger(zp)) {
-    throw new QuantError('INVALID_QPARAMS', `${what}: zero point ${zp} is not an integer; pass an integer in [${lo}, ${hi}].`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${what}: zero point ${zp} is not an integer; pass an integer in [${lo}, ${hi}].`,
+    );
   }
   if (zp < lo || zp > hi) {
     throw new QuantError(
@@ -40,7 +43,10 @@ export function checkZeroPoint(zp: number, dtype: QDtype, what: string): void {
 /** @internal */
 export function checkScale(scale: number, what: string): void {
   if (!(scale > 0) || !Number.isFinite(scale) || !(Math.fround(scale) > 0) || !Number.isFinite(Math.fround(scale))) {
-    throw new QuantError('INVALID_QPARAMS', `${what}: scale ${scale} must be a positive finite float32; pass a scale > 0.`);
+    throw new QuantError(
+      'INVALID_QPARAMS',
+      `${what}: scale ${scale} must be a positive finite float32; pass a scale > 0.`,
+    );
   }
 }
 
@@ -64,16 +70,25 @@ export class QTensor {
   constructor(data: IntArray, shape: readonly number[], dtype: QDtype, qparams: Qparams) {
     const n = shapeNumel(shape);
     if (data.length !== n) {
-      throw new QuantError('SHAPE_MISMATCH', `QTensor: ${data.length} codes do not fill shape [${shape.join(', ')}] (${n} elements).`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `QTensor: ${data.length} codes do not fill shape [${shape.join(', ')}] (${n} elements).`,
+      );
     }
     const expected = allocStorage(dtype, 0).constructor;
     if (data.constructor !== expected) {
-      throw new QuantError('DTYPE_MISMATCH', `QTensor: ${dtype} codes must be a ${expected.name}, got ${data.constructor.name}.`);
+      throw new QuantError(
+        'DTYPE_MISMATCH',
+        `QTensor: ${dtype} codes must be a ${expected.name}, got ${data.constructor.name}.`,
+      );
     }
     if (isPerChannel(qparams.qscheme)) {
       const p = qparams as PerChannelQparams;
       if (!Number.isInteger(p.axis) || p.axis < 0 || p.axis >= shape.length) {
-        throw new QuantError('AXIS_OUT_OF_RANGE', `QTensor: axis ${p.axis} is out of range for shape [${shape.join(', ')}]; use 0..${shape.length - 1}.`);
+        throw new QuantError(
+          'AXIS_OUT_OF_RANGE',
+          `QTensor: axis ${p.axis} is out of range for shape [${shape.join(', ')}]; use 0..${shape.length - 1}.`,
+        );
       }
       const c = shape[p.axis]!;
       if (p.scales.length !== c || p.zeroPoints.length !== c) {
@@ -195,14 +210,20 @@ export class QTensor {
 
   private perTensor(what: string): PerTensorQparams {
     if (isPerChannel(this.qparams.qscheme)) {
-      throw new QuantError('INVALID_QPARAMS', `${what}() needs a per-tensor quantized tensor, this one is ${this.qparams.qscheme}; use qPerChannelScales()/qPerChannelZeroPoints().`);
+      throw new QuantError(
+        'INVALID_QPARAMS',
+        `${what}() needs a per-tensor quantized tensor, this one is ${this.qparams.qscheme}; use qPerChannelScales()/qPerChannelZeroPoints().`,
+      );
     }
     return this.qparams as PerTensorQparams;
   }
 
   private perChannel(what: string): PerChannelQparams {
     if (!isPerChannel(this.qparams.qscheme)) {
-      throw new QuantError('INVALID_QPARAMS', `${what}() needs a per-channel quantized tensor, this one is ${this.qparams.qscheme}; use qScale()/qZeroPoint().`);
+      throw new QuantError(
+        'INVALID_QPARAMS',
+        `${what}() needs a per-channel quantized tensor, this one is ${this.qparams.qscheme}; use qScale()/qZeroPoint().`,
+      );
     }
     return this.qparams as PerChannelQparams;
   }

@@ -9,7 +9,10 @@ const f32 = Math.fround;
 
 function checkDtype(dtype: QDtype, what: string): void {
   if (!Object.hasOwn(DTYPE_RANGE, dtype)) {
-    throw new QuantError('BAD_DTYPE', `${what}: unknown quantized dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`);
+    throw new QuantError(
+      'BAD_DTYPE',
+      `${what}: unknown quantized dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`,
+    );
   }
 }
 
@@ -74,7 +77,14 @@ const FAST_LIMIT = 2 ** 30;
  * the same bound, so the float32 step is skipped; other values (NaN, ±Inf, huge) take the general
  * path.
  */
-function quantize8(src: Float32Array, out: Uint8Array | Int8Array, inv: number, zpF32: number, qmin: number, qmax: number): void {
+function quantize8(
+  src: Float32Array,
+  out: Uint8Array | Int8Array,
+  inv: number,
+  zpF32: number,
+  qmin: number,
+  qmax: number,
+): void {
   for (let i = 0; i < src.length; i++) {
     const y = f32(src[i]! * inv);
     if (y > -FAST_LIMIT && y < FAST_LIMIT) {
@@ -180,10 +190,16 @@ function dtypeOfCodes(codes: IntArray, what: string): QDtype {
   if (codes instanceof Int8Array) return 'qint8';
   if (codes instanceof Int32Array) return 'qint32';
   const name = (codes as object | null)?.constructor?.name ?? String(codes);
-  throw new QuantError('DTYPE_MISMATCH', `${what}: codes must be a Uint8Array, Int8Array or Int32Array, got ${name}; pass integer codes.`);
+  throw new QuantError(
+    'DTYPE_MISMATCH',
+    `${what}: codes must be a Uint8Array, Int8Array or Int32Array, got ${name}; pass integer codes.`,
+  );
 }
 
-function unpack(codes: IntArray | IntTensor, what: string): { data: IntArray; shape: readonly number[]; dtype: QDtype } {
+function unpack(
+  codes: IntArray | IntTensor,
+  what: string,
+): { data: IntArray; shape: readonly number[]; dtype: QDtype } {
   const isTensor = !ArrayBuffer.isView(codes);
   const data = isTensor ? (codes as IntTensor).data : (codes as IntArray);
   const shape = isTensor ? (codes as IntTensor).shape : [data.length];

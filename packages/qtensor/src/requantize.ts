@@ -394,7 +394,10 @@ export function prepareGemmRequantization(engine: Engine, p: GemmRequantizationP
       break;
     }
     default:
-      throw new QuantError('INVALID_ARGUMENT', `unknown engine '${String(engine)}'; use 'qnnpack', 'onednn', 'ort' or 'fbgemm'.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `unknown engine '${String(engine)}'; use 'qnnpack', 'onednn', 'ort' or 'fbgemm'.`,
+      );
   }
   const biasKind = b === null ? 'none' : engine === 'qnnpack' || engine === 'ort' ? 'int32' : 'float';
   return {

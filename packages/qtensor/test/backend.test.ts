@@ -1,14 +1,47 @@
 import { isQuantError, Tensor } from '@quint/tensor';
 import { describe, expect, it } from 'vitest';
-import { defineBackend, DEFAULT_ENGINE, ENGINES, OP_NAMES, opNames, isOpName, quantizePerTensor, type Engine } from '../src/index.js';
+import {
+  defineBackend,
+  DEFAULT_ENGINE,
+  ENGINES,
+  OP_NAMES,
+  opNames,
+  isOpName,
+  quantizePerTensor,
+  type Engine,
+} from '../src/index.js';
 
 describe('OP_NAMES', () => {
   it('holds the op vocabulary of issue 4, each with a group, a PyTorch op and claimed engines', () => {
-    expect(opNames()).toEqual(expect.arrayContaining([
-      'quantizePerTensor', 'quantizePerChannel', 'dequantize', 'conv2d', 'conv2dRelu', 'linear', 'linearRelu',
-      'linearDynamic', 'add', 'addRelu', 'mul', 'mulRelu', 'cat', 'relu', 'relu6', 'hardtanh', 'hardswish',
-      'hardsigmoid', 'sigmoid', 'tanh', 'maxPool2d', 'avgPool2d', 'adaptiveAvgPool2d', 'mean', 'reshape',
-    ]));
+    expect(opNames()).toEqual(
+      expect.arrayContaining([
+        'quantizePerTensor',
+        'quantizePerChannel',
+        'dequantize',
+        'conv2d',
+        'conv2dRelu',
+        'linear',
+        'linearRelu',
+        'linearDynamic',
+        'add',
+        'addRelu',
+        'mul',
+        'mulRelu',
+        'cat',
+        'relu',
+        'relu6',
+        'hardtanh',
+        'hardswish',
+        'hardsigmoid',
+        'sigmoid',
+        'tanh',
+        'maxPool2d',
+        'avgPool2d',
+        'adaptiveAvgPool2d',
+        'mean',
+        'reshape',
+      ]),
+    );
     for (const op of opNames()) {
       const info = OP_NAMES[op];
       expect(info.description.length).toBeGreaterThan(10);
@@ -39,7 +72,9 @@ describe('defineBackend', () => {
   });
 
   it('runs present kernels; missing kernels and prepack throw UNSUPPORTED_OP', () => {
-    expect(Array.from(be.kernels.quantizePerTensor(Tensor.fromArray([0.25]), { scale: 0.1, zeroPoint: 10 }).data)).toEqual([12]);
+    expect(
+      Array.from(be.kernels.quantizePerTensor(Tensor.fromArray([0.25]), { scale: 0.1, zeroPoint: 10 }).data),
+    ).toEqual([12]);
     for (const call of [() => be.kernels.relu(undefined as never), () => be.prepackLinear(undefined as never, null)]) {
       try {
         call();

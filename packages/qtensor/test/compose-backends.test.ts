@@ -11,7 +11,11 @@ function fake(name: string, ops: readonly ('relu' | 'flatten')[], calls: string[
 describe('composeBackends', () => {
   it('runs each op on the primary where it supports the engine, else on the fallback', async () => {
     const calls: string[] = [];
-    const b = composeBackends({ primary: fake('wasm', ['relu'], calls), fallback: fake('js', ['relu', 'flatten'], calls), engine: 'qnnpack' });
+    const b = composeBackends({
+      primary: fake('wasm', ['relu'], calls),
+      fallback: fake('js', ['relu', 'flatten'], calls),
+      engine: 'qnnpack',
+    });
     await b.init();
     (b.kernels.relu as unknown as () => void)();
     (b.kernels.flatten as unknown as () => void)();
@@ -24,7 +28,11 @@ describe('composeBackends', () => {
 
   it("a call that names no engine uses the composition's: an op the primary lacks on it goes to the fallback", async () => {
     const calls: string[] = [];
-    const b = composeBackends({ primary: fake('wasm', ['relu'], calls), fallback: fake('js', ['relu'], calls), engine: 'ort' });
+    const b = composeBackends({
+      primary: fake('wasm', ['relu'], calls),
+      fallback: fake('js', ['relu'], calls),
+      engine: 'ort',
+    });
     await b.init();
     (b.kernels.relu as unknown as () => void)();
     expect(calls).toEqual(['js.relu']);
@@ -32,7 +40,11 @@ describe('composeBackends', () => {
 
   it("routes a call by the engine its options name: the primary's op for its engines, the fallback's for others", async () => {
     const calls: string[] = [];
-    const b = composeBackends({ primary: fake('wasm', ['relu'], calls), fallback: fake('js', ['relu'], calls), engine: 'qnnpack' });
+    const b = composeBackends({
+      primary: fake('wasm', ['relu'], calls),
+      fallback: fake('js', ['relu'], calls),
+      engine: 'qnnpack',
+    });
     await b.init();
     const relu = b.kernels.relu as unknown as (x: unknown, o?: { engine?: string }) => void;
     relu({}, { engine: 'ort' });

@@ -1,7 +1,15 @@
 import { fc, test } from '@fast-check/vitest';
 import { Tensor } from '@quint/tensor';
 import { describe, expect } from 'vitest';
-import { DTYPE_RANGE, fmaf, quantizePerChannel, quantizePerTensor, quantizeVal, roundHalfToEven, type QDtype } from '../src/index.js';
+import {
+  DTYPE_RANGE,
+  fmaf,
+  quantizePerChannel,
+  quantizePerTensor,
+  quantizeVal,
+  roundHalfToEven,
+  type QDtype,
+} from '../src/index.js';
 
 const f32 = Math.fround;
 const dtypeArb = fc.constantFrom<QDtype>('quint8', 'qint8', 'qint32');
@@ -29,16 +37,41 @@ describe('quantize properties', () => {
   // The 8-bit dtypes take a faster whole-array path (rounding by adding 1.5·2^52 while
   // |x·inv| < 2^30); it must give quantizeVal's code for every float: ties both ways, the edges of
   // that range, NaN, ±Infinity, ±0 and values past int64.
-  const edges = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2 ** 30, -(2 ** 30), f32(2 ** 30 - 64), -f32(2 ** 30 - 64), 2 ** 24 + 2, 2 ** 63, -(2 ** 63), 1e38, Number.NaN, Infinity, -Infinity, 0, -0];
-  test.prop([fc.array(fc.oneof(fc.float(), fc.constantFrom(...edges)), { minLength: 1, maxLength: 64 }), fc.oneof(scaleArb, fc.constant(1)), dtypeZpArb])(
-    'quantizePerTensor gives quantizeVal for every element',
-    (xs, scale, { dtype, zeroPoint }) => {
-      const q = quantizePerTensor(Tensor.fromArray(xs), scale, zeroPoint, dtype);
-      expect(Array.from(q.intRepr())).toEqual(xs.map((x) => quantizeVal(x, scale, zeroPoint, dtype)));
-    },
-  );
+  const edges = [
+    0.5,
+    1.5,
+    2.5,
+    -0.5,
+    -1.5,
+    -2.5,
+    2 ** 30,
+    -(2 ** 30),
+    f32(2 ** 30 - 64),
+    -f32(2 ** 30 - 64),
+    2 ** 24 + 2,
+    2 ** 63,
+    -(2 ** 63),
+    1e38,
+    Number.NaN,
+    Infinity,
+    -Infinity,
+    0,
+    -0,
+  ];
+  test.prop([
+    fc.array(fc.oneof(fc.float(), fc.constantFrom(...edges)), { minLength: 1, maxLength: 64 }),
+    fc.oneof(scaleArb, fc.constant(1)),
+    dtypeZpArb,
+  ])('quantizePerTensor gives quantizeVal for every element', (xs, scale, { dtype, zeroPoint }) => {
+    const q = quantizePerTensor(Tensor.fromArray(xs), scale, zeroPoint, dtype);
+    expect(Array.from(q.intRepr())).toEqual(xs.map((x) => quantizeVal(x, scale, zeroPoint, dtype)));
+  });
 
-  test.prop([fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 64 }), scaleArb, dtypeZpArb])(
+  test.prop([
+    fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 64 }),
+    scaleArb,
+    dtypeZpArb,
+  ])(
     'round-trip error is at most scale/2 (+ float32 slack) inside the representable range',
     (us, scale, { dtype, zeroPoint }) => {
       const [qmin, qmax] = dtype === 'qint32' ? [-1000000, 1000000] : DTYPE_RANGE[dtype];
@@ -74,7 +107,10 @@ describe('quantize properties', () => {
       }),
     );
 
-  test.prop([perChannelCase, fc.array(fc.tuple(scaleArb, fc.integer({ min: 0, max: 1000 })), { minLength: 4, maxLength: 4 })])(
+  test.prop([
+    perChannelCase,
+    fc.array(fc.tuple(scaleArb, fc.integer({ min: 0, max: 1000 })), { minLength: 4, maxLength: 4 }),
+  ])(
     'quantizePerChannel equals quantizePerTensor applied channel by channel (codes and dequantized floats)',
     ({ shape, dtype, axis, values }, params) => {
       const [lo, hi] = DTYPE_RANGE[dtype];
@@ -155,23 +191,26 @@ function neighbours(r: number): number[] {
 
 describe('fmaf', () => {
   const fl = fc.float({ noNaN: true, noDefaultInfinity: true, min: f32(-1e18), max: f32(1e18) });
-  test.prop([fl, fl, fl], { numRuns: 300 })('is a*b + c rounded once to float32 (checked with exact BigInt arithmetic)', (a, b, c) => {
-    const r = fmaf(a, b, c);
-    const pa = decompose(a);
-    const pb = decompose(b);
-    const pc = decompose(c);
-    const pe = pa.e + pb.e;
-    const e = Math.min(pe, pc.e);
-    const exact = { m: pa.m * pb.m * 2n ** BigInt(pe - e) + pc.m * 2n ** BigInt(pc.e - e), e };
-    expect(f32(r)).toBe(r);
-    for (const n of neighbours(r)) {
-      if (!Number.isFinite(n)) continue;
-      const cmp = closer(r, n, exact);
-      // r must be at least as close as either neighbour; on a tie its significand must be even.
-      expect(cmp).toBeLessThanOrEqual(0);
-      if (cmp === 0) expect(new Int32Array(new Float32Array([r]).buffer)[0]! & 1).toBe(0);
-    }
-  });
+  test.prop([fl, fl, fl], { numRuns: 300 })(
+    'is a*b + c rounded once to float32 (checked with exact BigInt arithmetic)',
+    (a, b, c) => {
+      const r = fmaf(a, b, c);
+      const pa = decompose(a);
+      const pb = decompose(b);
+      const pc = decompose(c);
+      const pe = pa.e + pb.e;
+      const e = Math.min(pe, pc.e);
+      const exact = { m: pa.m * pb.m * 2n ** BigInt(pe - e) + pc.m * 2n ** BigInt(pc.e - e), e };
+      expect(f32(r)).toBe(r);
+      for (const n of neighbours(r)) {
+        if (!Number.isFinite(n)) continue;
+        const cmp = closer(r, n, exact);
+        // r must be at least as close as either neighbour; on a tie its significand must be even.
+        expect(cmp).toBeLessThanOrEqual(0);
+        if (cmp === 0) expect(new Int32Array(new Float32Array([r]).buffer)[0]! & 1).toBe(0);
+      }
+    },
+  );
 
   test('a double-rounded sum that lands on a float32 midpoint is resolved by the true sum', () => {
     // a·a = 1 + 2^-11 + 2^-24 exactly: a float32 midpoint. Adding ±2^-80 moves the true value off

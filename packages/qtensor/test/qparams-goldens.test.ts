@@ -28,7 +28,9 @@ interface RangeCase {
   quantMax?: number;
   error?: string;
 }
-const golden = loadGolden<{ meta: { torch_package: string; seed: number }; cases: QparamsCase[]; ranges: RangeCase[] }>('qparams.json');
+const golden = loadGolden<{ meta: { torch_package: string; seed: number }; cases: QparamsCase[]; ranges: RangeCase[] }>(
+  'qparams.json',
+);
 
 test('goldens come from Debian torch 1.13.1+dfsg-4', () => {
   expect(golden.meta.torch_package).toBe('1.13.1+dfsg-4');
@@ -46,23 +48,28 @@ describe('calculateQminQmax equals the observer quant_min/quant_max of PyTorch',
     expect(range).toEqual({ quantMin: c.quantMin, quantMax: c.quantMax });
   });
 
-  test.each(golden.ranges.map((r) => [`${r.dtype} [${r.customRange.join(', ')}] reduceRange=${r.reduceRange}`, r] as const))(
-    'custom range %s: accepted or rejected as PyTorch does',
-    (_n, r) => {
-      const run = () => calculateQminQmax({ dtype: r.dtype, quantMin: r.customRange[0], quantMax: r.customRange[1], reduceRange: r.reduceRange });
-      if (r.rejected) {
-        let err: unknown;
-        try {
-          run();
-        } catch (e) {
-          err = e;
-        }
-        expect(isQuantError(err)).toBe(true);
-      } else {
-        expect(run()).toEqual({ quantMin: r.quantMin, quantMax: r.quantMax });
+  test.each(
+    golden.ranges.map((r) => [`${r.dtype} [${r.customRange.join(', ')}] reduceRange=${r.reduceRange}`, r] as const),
+  )('custom range %s: accepted or rejected as PyTorch does', (_n, r) => {
+    const run = () =>
+      calculateQminQmax({
+        dtype: r.dtype,
+        quantMin: r.customRange[0],
+        quantMax: r.customRange[1],
+        reduceRange: r.reduceRange,
+      });
+    if (r.rejected) {
+      let err: unknown;
+      try {
+        run();
+      } catch (e) {
+        err = e;
       }
-    },
-  );
+      expect(isQuantError(err)).toBe(true);
+    } else {
+      expect(run()).toEqual({ quantMin: r.quantMin, quantMax: r.quantMax });
+    }
+  });
 });
 
 describe('calculateQparams is bit-exact with the observers’ _calculate_qparams', () => {

@@ -91,32 +91,135 @@ describe('QTensor holds integers', () => {
 describe('bad input is a typed QuantError naming the value and the fix', () => {
   const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
   test.each<[string, () => unknown, QuantErrorCode, RegExp]>([
-    ['zero point above the range', () => quantizePerTensor(x, 0.1, 300, 'quint8'), 'INVALID_QPARAMS', /zero point 300 is above upper bound 255 of quint8; pass a zero point in \[0, 255\]/],
-    ['zero point below the range', () => quantizePerTensor(x, 0.1, -129, 'qint8'), 'INVALID_QPARAMS', /zero point -129 is below lower bound -128/],
-    ['non-integer zero point', () => quantizePerTensor(x, 0.1, 1.5, 'qint8'), 'INVALID_QPARAMS', /zero point 1.5 is not an integer/],
+    [
+      'zero point above the range',
+      () => quantizePerTensor(x, 0.1, 300, 'quint8'),
+      'INVALID_QPARAMS',
+      /zero point 300 is above upper bound 255 of quint8; pass a zero point in \[0, 255\]/,
+    ],
+    [
+      'zero point below the range',
+      () => quantizePerTensor(x, 0.1, -129, 'qint8'),
+      'INVALID_QPARAMS',
+      /zero point -129 is below lower bound -128/,
+    ],
+    [
+      'non-integer zero point',
+      () => quantizePerTensor(x, 0.1, 1.5, 'qint8'),
+      'INVALID_QPARAMS',
+      /zero point 1.5 is not an integer/,
+    ],
     ['zero scale', () => quantizePerTensor(x, 0, 0, 'quint8'), 'INVALID_QPARAMS', /scale 0 must be a positive finite/],
     ['negative scale', () => quantizePerTensor(x, -0.1, 0, 'quint8'), 'INVALID_QPARAMS', /scale -0.1/],
     ['NaN scale', () => quantizePerTensor(x, NaN, 0, 'quint8'), 'INVALID_QPARAMS', /scale NaN/],
     ['infinite scale', () => quantizePerTensor(x, Infinity, 0, 'quint8'), 'INVALID_QPARAMS', /scale Infinity/],
     ['scale that is 0 as float32', () => quantizePerTensor(x, 1e-50, 0, 'quint8'), 'INVALID_QPARAMS', /scale 1e-50/],
     ['unknown dtype', () => quantizePerTensor(x, 0.1, 0, 'quint4' as QDtype), 'BAD_DTYPE', /'quint4'/],
-    ['axis out of range', () => quantizePerChannel(x, [1, 1], [0, 0], 2, 'qint8'), 'AXIS_OUT_OF_RANGE', /axis 2 is out of range for shape \[2, 3\]/],
+    [
+      'axis out of range',
+      () => quantizePerChannel(x, [1, 1], [0, 0], 2, 'qint8'),
+      'AXIS_OUT_OF_RANGE',
+      /axis 2 is out of range for shape \[2, 3\]/,
+    ],
     ['negative axis', () => quantizePerChannel(x, [1, 1], [0, 0], -1, 'qint8'), 'AXIS_OUT_OF_RANGE', /axis -1/],
-    ['scales count', () => quantizePerChannel(x, [1, 1], [0, 0, 0], 1, 'qint8'), 'SHAPE_MISMATCH', /2 scales and 3 zero points for 3 channels on axis 1/],
-    ['per-channel zero point', () => quantizePerChannel(x, [1, 1, 1], [0, 0, 300], 1, 'quint8'), 'INVALID_QPARAMS', /channel 2.*zero point 300 is above upper bound/],
-    ['per-channel scale', () => quantizePerChannel(x, [1, 0, 1], [0, 0, 0], 1, 'quint8'), 'INVALID_QPARAMS', /channel 1.*scale 0/],
-    ['codes do not fill the shape', () => makePerTensorQuantizedTensor({ data: Uint8Array.of(1, 2, 3), shape: [2, 2] }, 1, 0), 'SHAPE_MISMATCH', /3 codes do not fill shape \[2, 2\]/],
-    ['float codes', () => makePerTensorQuantizedTensor(Float32Array.of(1) as unknown as IntArray, 1, 0), 'DTYPE_MISMATCH', /got Float32Array/],
-    ['QTensor storage of the wrong type', () => new QTensor(Int8Array.of(1), [1], 'quint8', { qscheme: 'per_tensor_affine', scale: 1, zeroPoint: 0 }), 'DTYPE_MISMATCH', /quint8 codes must be a Uint8Array, got Int8Array/],
-    ['make per-channel axis', () => makePerChannelQuantizedTensor({ data: Int8Array.of(1, 2), shape: [1, 2] }, [1], [0], 3), 'AXIS_OUT_OF_RANGE', /axis 3/],
-    ['lone quantMin', () => calculateQminQmax({ dtype: 'quint8', quantMin: 0 }), 'INVALID_ARGUMENT', /pass both bounds/],
-    ['range without 0', () => calculateQminQmax({ dtype: 'qint8', quantMin: 1, quantMax: 100 }), 'INVALID_ARGUMENT', /does not include 0/],
-    ['empty range', () => calculateQminQmax({ dtype: 'qint8', quantMin: 0, quantMax: 0 }), 'INVALID_ARGUMENT', /pass quantMin < quantMax/],
-    ['qint8 range too wide', () => calculateQminQmax({ dtype: 'qint8', quantMin: -200, quantMax: 100 }), 'OUT_OF_RANGE', /spans 301 codes; use at most 256/],
-    ['min > max', () => calculateQparams([2], [1], { dtype: 'quint8', qscheme: 'per_tensor_affine', quantMin: 0, quantMax: 255 }), 'INVALID_ARGUMENT', /min 2 is not <= max 1/],
-    ['NaN min', () => calculateQparams([0, NaN], [1, 1], { dtype: 'quint8', qscheme: 'per_channel_affine', quantMin: 0, quantMax: 255 }), 'INVALID_ARGUMENT', /min NaN .* channel 1/],
-    ['per-tensor with several values', () => calculateQparams([0, 0], [1, 1], { dtype: 'quint8', qscheme: 'per_tensor_affine', quantMin: 0, quantMax: 255 }), 'INVALID_ARGUMENT', /takes one min and one max, got 2/],
-    ['length mismatch', () => calculateQparams([0, 0], [1], { dtype: 'quint8', qscheme: 'per_channel_affine', quantMin: 0, quantMax: 255 }), 'INVALID_ARGUMENT', /2 minima but 1 maxima/],
+    [
+      'scales count',
+      () => quantizePerChannel(x, [1, 1], [0, 0, 0], 1, 'qint8'),
+      'SHAPE_MISMATCH',
+      /2 scales and 3 zero points for 3 channels on axis 1/,
+    ],
+    [
+      'per-channel zero point',
+      () => quantizePerChannel(x, [1, 1, 1], [0, 0, 300], 1, 'quint8'),
+      'INVALID_QPARAMS',
+      /channel 2.*zero point 300 is above upper bound/,
+    ],
+    [
+      'per-channel scale',
+      () => quantizePerChannel(x, [1, 0, 1], [0, 0, 0], 1, 'quint8'),
+      'INVALID_QPARAMS',
+      /channel 1.*scale 0/,
+    ],
+    [
+      'codes do not fill the shape',
+      () => makePerTensorQuantizedTensor({ data: Uint8Array.of(1, 2, 3), shape: [2, 2] }, 1, 0),
+      'SHAPE_MISMATCH',
+      /3 codes do not fill shape \[2, 2\]/,
+    ],
+    [
+      'float codes',
+      () => makePerTensorQuantizedTensor(Float32Array.of(1) as unknown as IntArray, 1, 0),
+      'DTYPE_MISMATCH',
+      /got Float32Array/,
+    ],
+    [
+      'QTensor storage of the wrong type',
+      () => new QTensor(Int8Array.of(1), [1], 'quint8', { qscheme: 'per_tensor_affine', scale: 1, zeroPoint: 0 }),
+      'DTYPE_MISMATCH',
+      /quint8 codes must be a Uint8Array, got Int8Array/,
+    ],
+    [
+      'make per-channel axis',
+      () => makePerChannelQuantizedTensor({ data: Int8Array.of(1, 2), shape: [1, 2] }, [1], [0], 3),
+      'AXIS_OUT_OF_RANGE',
+      /axis 3/,
+    ],
+    [
+      'lone quantMin',
+      () => calculateQminQmax({ dtype: 'quint8', quantMin: 0 }),
+      'INVALID_ARGUMENT',
+      /pass both bounds/,
+    ],
+    [
+      'range without 0',
+      () => calculateQminQmax({ dtype: 'qint8', quantMin: 1, quantMax: 100 }),
+      'INVALID_ARGUMENT',
+      /does not include 0/,
+    ],
+    [
+      'empty range',
+      () => calculateQminQmax({ dtype: 'qint8', quantMin: 0, quantMax: 0 }),
+      'INVALID_ARGUMENT',
+      /pass quantMin < quantMax/,
+    ],
+    [
+      'qint8 range too wide',
+      () => calculateQminQmax({ dtype: 'qint8', quantMin: -200, quantMax: 100 }),
+      'OUT_OF_RANGE',
+      /spans 301 codes; use at most 256/,
+    ],
+    [
+      'min > max',
+      () => calculateQparams([2], [1], { dtype: 'quint8', qscheme: 'per_tensor_affine', quantMin: 0, quantMax: 255 }),
+      'INVALID_ARGUMENT',
+      /min 2 is not <= max 1/,
+    ],
+    [
+      'NaN min',
+      () =>
+        calculateQparams([0, NaN], [1, 1], {
+          dtype: 'quint8',
+          qscheme: 'per_channel_affine',
+          quantMin: 0,
+          quantMax: 255,
+        }),
+      'INVALID_ARGUMENT',
+      /min NaN .* channel 1/,
+    ],
+    [
+      'per-tensor with several values',
+      () =>
+        calculateQparams([0, 0], [1, 1], { dtype: 'quint8', qscheme: 'per_tensor_affine', quantMin: 0, quantMax: 255 }),
+      'INVALID_ARGUMENT',
+      /takes one min and one max, got 2/,
+    ],
+    [
+      'length mismatch',
+      () =>
+        calculateQparams([0, 0], [1], { dtype: 'quint8', qscheme: 'per_channel_affine', quantMin: 0, quantMax: 255 }),
+      'INVALID_ARGUMENT',
+      /2 minima but 1 maxima/,
+    ],
   ])('%s', (_name, fn, code, message) => {
     const e = codeOf(fn);
     expect(e.code).toBe(code);
@@ -147,7 +250,11 @@ describe('printing shows the dequantized values and the codes with their qparams
     `);
   });
   test('large tensors are summarized with ...', () => {
-    const q = makePerTensorQuantizedTensor({ data: Int32Array.from({ length: 2000 }, (_, i) => i - 1000), shape: [2, 1000] }, 0.5, 0);
+    const q = makePerTensorQuantizedTensor(
+      { data: Int32Array.from({ length: 2000 }, (_, i) => i - 1000), shape: [2, 1000] },
+      0.5,
+      0,
+    );
     expect(q.toString()).toMatchInlineSnapshot(`
       "tensor([[-500.0000, -499.5000, -499.0000, ...,   -1.5000,   -1.0000,   -0.5000],
               [   0.0000,    0.5000,    1.0000, ...,  498.5000,  499.0000,  499.5000]], size=(2, 1000), dtype=torch.qint32,

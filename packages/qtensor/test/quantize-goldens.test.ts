@@ -115,7 +115,12 @@ describe('dequantize is bit-exact with torch dequantize() on arbitrary codes', (
     expect(mismatch(q.dequantize().data, decode(c.dequant))).toBe('identical');
   });
   test.each(golden.dequantPerChannel.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const q = makePerChannelQuantizedTensor({ data: decode(c.codes) as IntArray, shape: c.shape }, decode(c.scales), decode(c.zeroPoints), c.axis);
+    const q = makePerChannelQuantizedTensor(
+      { data: decode(c.codes) as IntArray, shape: c.shape },
+      decode(c.scales),
+      decode(c.zeroPoints),
+      c.axis,
+    );
     expect(q.dtype).toBe(c.dtype);
     expect(mismatch(q.dequantize().data, decode(c.dequant))).toBe('identical');
   });

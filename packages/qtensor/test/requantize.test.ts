@@ -95,7 +95,15 @@ describe('prepareGemmRequantization / requantizeAcc', () => {
 
   it('rejects a bias of the wrong length', () => {
     expect(() =>
-      prepareGemmRequantization('qnnpack', { inputScale: 1, weightScales: [1], perChannel: false, outputScale: 1, outputZeroPoint: 0, bias: Float32Array.of(1, 2), relu: false }),
+      prepareGemmRequantization('qnnpack', {
+        inputScale: 1,
+        weightScales: [1],
+        perChannel: false,
+        outputScale: 1,
+        outputZeroPoint: 0,
+        bias: Float32Array.of(1, 2),
+        relu: false,
+      }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });

@@ -29,7 +29,10 @@ type Conv2dAlgorithm = 'slow_conv2d' | 'onednn_direct' | 'onednn_dw' | 'onednn_g
 function pair(v: number | readonly [number, number], what: string): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((x) => Number.isInteger(x))) {
-    throw new QuantError('INVALID_ARGUMENT', `conv2d: ${what} ${JSON.stringify(v)} must be an integer or a pair of integers.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `conv2d: ${what} ${JSON.stringify(v)} must be an integer or a pair of integers.`,
+    );
   }
   return p;
 }
@@ -52,7 +55,8 @@ function chooseAlgorithm(o: {
   ocg: number;
 }): Conv2dAlgorithm {
   const is1x1 = o.kh === 1 && o.kw === 1;
-  const first = o.stride[0] !== 1 || o.stride[1] !== 1 || o.dilation[0] !== 1 || o.dilation[1] !== 1 || o.n >= 16 || !is1x1;
+  const first =
+    o.stride[0] !== 1 || o.stride[1] !== 1 || o.dilation[0] !== 1 || o.dilation[1] !== 1 || o.n >= 16 || !is1x1;
   const second = o.groups > 1 || (o.kh > 3 && o.kw > 3) || o.n > 1 || o.n * o.c * o.h * o.w > 20480;
   if (!(first && second)) return 'slow_conv2d';
   if (o.groups > 1 && o.icg === 1 && o.ocg === 1) return 'onednn_dw';
@@ -166,7 +170,13 @@ function toNhwc(x: Float32Array, N: number, C: number, H: number, W: number): Fl
 // oneDNN jit:avx2 direct convolution (and jit_1x1, whose order is the same for a 1×1 kernel):
 // one FMA chain per output starting at the bias, over input-channel blocks of 8, and inside a block
 // over (kh, kw, ic); padded taps are skipped. Verified against PyTorch 1.13 on AVX2 (see tests).
-function onednnDirectConv(x: Float32Array, w: Float32Array, b: Float32Array | null, g: Geometry, out: Float32Array): void {
+function onednnDirectConv(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  g: Geometry,
+  out: Float32Array,
+): void {
   const { N, C, H, W, OC, kH, kW, OH, OW, sH, sW, pH, pW, dH, dW, icg, ocg } = g;
   const xh = toNhwc(x, N, C, H, W);
   // Weights as [oc][icBlock][kh][kw][ic in block] so the innermost loop reads both operands in order.
@@ -202,7 +212,7 @@ function onednnDirectConv(x: Float32Array, w: Float32Array, b: Float32Array | nu
         let khHi = kH;
         while (khHi > khLo && ih0 + (khHi - 1) * dH >= H) khHi--;
         const owStep = sW * C;
-        for (let ow = 0; ow < OW; ) {
+        for (let ow = 0; ow < OW;) {
           const iw0 = ow * sW - pW;
           // Four interior outputs at once: four independent FMA chains sharing each weight load
           // (the order inside every chain is unchanged).
@@ -332,7 +342,13 @@ function onednnDirectConv(x: Float32Array, w: Float32Array, b: Float32Array | nu
 
 // oneDNN gemm:jit (im2col + jit sgemm), used for grouped convs without whole 8-channel blocks:
 // acc = 0, one FMA chain over K = (ic, kh, kw) in im2col order, then the bias in a separate add.
-function onednnGemmConv(x: Float32Array, w: Float32Array, b: Float32Array | null, g: Geometry, out: Float32Array): void {
+function onednnGemmConv(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  g: Geometry,
+  out: Float32Array,
+): void {
   const { N, C, H, W, OC, kH, kW, OH, OW, sH, sW, pH, pW, dH, dW, icg, ocg } = g;
   const ohw = OH * OW;
   for (let n = 0; n < N; n++) {
@@ -365,16 +381,25 @@ function onednnGemmConv(x: Float32Array, w: Float32Array, b: Float32Array | null
 
 function conv2dImpl(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   if (input.ndim !== 4) {
-    throw new QuantError('SHAPE_MISMATCH', `conv2d: input must be 4-D NCHW, got shape [${input.shape.join(', ')}]; add a batch dim with reshape.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `conv2d: input must be 4-D NCHW, got shape [${input.shape.join(', ')}]; add a batch dim with reshape.`,
+    );
   }
   if (weight.ndim !== 4) {
-    throw new QuantError('SHAPE_MISMATCH', `conv2d: weight must be 4-D [out, in/groups, kH, kW], got [${weight.shape.join(', ')}].`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `conv2d: weight must be 4-D [out, in/groups, kH, kW], got [${weight.shape.join(', ')}].`,
+    );
   }
   const [N, C, H, W] = input.shape as [number, number, number, number];
   const [OC, icg, kH, kW] = weight.shape as [number, number, number, number];
   const groups = opts.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0 || OC % groups !== 0) {
-    throw new QuantError('INVALID_ARGUMENT', `conv2d: groups = ${groups} must be a positive integer dividing in channels ${C} and out channels ${OC}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `conv2d: groups = ${groups} must be a positive integer dividing in channels ${C} and out channels ${OC}.`,
+    );
   }
   if (icg * groups !== C) {
     throw new QuantError(
@@ -388,7 +413,10 @@ function conv2dImpl(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: C
   const stride = pair(opts.stride ?? 1, 'stride');
   const dilation = pair(opts.dilation ?? 1, 'dilation');
   if (stride.some((s) => s < 1) || dilation.some((d) => d < 1)) {
-    throw new QuantError('INVALID_ARGUMENT', `conv2d: stride [${stride.join(', ')}] and dilation [${dilation.join(', ')}] must be >= 1.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `conv2d: stride [${stride.join(', ')}] and dilation [${dilation.join(', ')}] must be >= 1.`,
+    );
   }
   let x = input.contiguous();
   let Hp = H;
@@ -398,7 +426,10 @@ function conv2dImpl(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: C
   if (padOpt === 'valid') pad = [0, 0];
   else if (padOpt === 'same') {
     if (stride[0] !== 1 || stride[1] !== 1) {
-      throw new QuantError('INVALID_ARGUMENT', `conv2d: padding 'same' needs stride 1, got [${stride.join(', ')}]; pass explicit padding.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `conv2d: padding 'same' needs stride 1, got [${stride.join(', ')}]; pass explicit padding.`,
+      );
     }
     const tH = dilation[0] * (kH - 1);
     const tW = dilation[1] * (kW - 1);
@@ -410,7 +441,8 @@ function conv2dImpl(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: C
       Wp = W + (tW % 2);
       const padded = new Float32Array(N * C * Hp * Wp);
       for (let nc = 0; nc < N * C; nc++) {
-        for (let h = 0; h < H; h++) padded.set(x.data.subarray((nc * H + h) * W, (nc * H + h + 1) * W), (nc * Hp + h) * Wp);
+        for (let h = 0; h < H; h++)
+          padded.set(x.data.subarray((nc * H + h) * W, (nc * H + h + 1) * W), (nc * Hp + h) * Wp);
       }
       x = new Tensor(padded, [N, C, Hp, Wp]);
     }
@@ -427,11 +459,38 @@ function conv2dImpl(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: C
     );
   }
   const g: Geometry = {
-    N, C, H: Hp, W: Wp, OC, kH, kW, OH, OW,
-    sH: stride[0], sW: stride[1], pH: pad[0], pW: pad[1], dH: dilation[0], dW: dilation[1],
-    groups, icg, ocg: OC / groups,
+    N,
+    C,
+    H: Hp,
+    W: Wp,
+    OC,
+    kH,
+    kW,
+    OH,
+    OW,
+    sH: stride[0],
+    sW: stride[1],
+    pH: pad[0],
+    pW: pad[1],
+    dH: dilation[0],
+    dW: dilation[1],
+    groups,
+    icg,
+    ocg: OC / groups,
   };
-  const algo = chooseAlgorithm({ n: N, c: C, h: Hp, w: Wp, kh: kH, kw: kW, stride, dilation, groups, icg, ocg: OC / groups });
+  const algo = chooseAlgorithm({
+    n: N,
+    c: C,
+    h: Hp,
+    w: Wp,
+    kh: kH,
+    kw: kW,
+    stride,
+    dilation,
+    groups,
+    icg,
+    ocg: OC / groups,
+  });
   const w = weight.contiguous().data;
   const b = bias == null ? null : bias.contiguous().data;
   const out = new Float32Array(N * OC * OH * OW);

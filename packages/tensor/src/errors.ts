@@ -60,8 +60,6 @@ export class QuantError extends Error {
 export function isQuantError(e: unknown): e is QuantError {
   return (
     e instanceof QuantError ||
-    (e instanceof Error &&
-      e.name === 'QuantError' &&
-      typeof (e as { code?: unknown }).code === 'string')
+    (e instanceof Error && e.name === 'QuantError' && typeof (e as { code?: unknown }).code === 'string')
   );
 }

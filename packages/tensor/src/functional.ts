@@ -104,7 +104,10 @@ export const relu = defineOp('relu', reluImpl);
 
 function hardtanhImpl(x: Tensor, minVal = -1, maxVal = 1): Tensor {
   if (!(minVal <= maxVal)) {
-    throw new QuantError('INVALID_ARGUMENT', `hardtanh: minVal ${minVal} is greater than maxVal ${maxVal}; pass minVal <= maxVal.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `hardtanh: minVal ${minVal} is greater than maxVal ${maxVal}; pass minVal <= maxVal.`,
+    );
   }
   const lo = f32(minVal);
   const hi = f32(maxVal);
@@ -267,7 +270,17 @@ function catImpl(tensors: readonly Tensor[], dim = 0): Tensor {
  */
 export const cat = defineOp('cat', catImpl);
 
-function matmulCore(a: Float32Array, aOff: number, b: Float32Array, bOff: number, out: Float32Array, outOff: number, m: number, k: number, n: number): void {
+function matmulCore(
+  a: Float32Array,
+  aOff: number,
+  b: Float32Array,
+  bOff: number,
+  out: Float32Array,
+  outOff: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
   // Reference BLAS sgemm (and ATen's small bmm loop): per output, a sequential float32 sum over k
   // starting at 0, product rounded before the add (no FMA): t = f32(t + f32(a·b)).
   const col = new Float32Array(k);
@@ -396,7 +409,10 @@ function batchNorm2dImpl(x: Tensor, opts: BatchNorm2dOptions): Tensor {
   const vec = (t: Tensor | null | undefined, what: string): Float32Array | null => {
     if (t == null) return null;
     if (t.numel !== C) {
-      throw new QuantError('SHAPE_MISMATCH', `batchNorm2d: ${what} has ${t.numel} elements, the input has ${C} channels; pass a [${C}] tensor.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `batchNorm2d: ${what} has ${t.numel} elements, the input has ${C} channels; pass a [${C}] tensor.`,
+      );
     }
     return t.toFloat32Array();
   };
@@ -615,7 +631,10 @@ function dropoutImpl(x: Tensor, p = 0.5, training = false): Tensor {
     throw new QuantError('INVALID_ARGUMENT', `dropout: p = ${p} is outside [0, 1]; pass a probability.`);
   }
   if (training) {
-    throw new QuantError('UNSUPPORTED_OP', 'dropout: training mode is not supported (quint runs inference only); pass training = false.');
+    throw new QuantError(
+      'UNSUPPORTED_OP',
+      'dropout: training mode is not supported (quint runs inference only); pass training = false.',
+    );
   }
   return x;
 }

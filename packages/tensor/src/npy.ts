@@ -31,7 +31,10 @@ const DEFAULT_MAX_TENSOR_ELEMENTS = 2 ** 28;
 function checkElementLimit(shape: readonly number[], options: NpyReadOptions): void {
   const limit = options.maxTensorElements ?? DEFAULT_MAX_TENSOR_ELEMENTS;
   if (!(Number.isSafeInteger(limit) && limit > 0)) {
-    throw new QuantError('INVALID_ARGUMENT', `maxTensorElements ${limit} is not a positive integer; pass a count such as ${DEFAULT_MAX_TENSOR_ELEMENTS}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `maxTensorElements ${limit} is not a positive integer; pass a count such as ${DEFAULT_MAX_TENSOR_ELEMENTS}.`,
+    );
   }
   // BigInt: a product of float dims could round, and an int32 product could wrap.
   const n = shape.reduce((p, d) => p * BigInt(d), 1n);
@@ -74,7 +77,14 @@ const DESCR: Record<string, NpyDtype> = {
 };
 
 const ITEM_SIZE: Record<NpyDtype, number> = { float32: 4, float64: 8, int8: 1, uint8: 1, int32: 4, int64: 8 };
-const WRITE_DESCR: Record<NpyDtype, string> = { float32: '<f4', float64: '<f8', int8: '|i1', uint8: '|u1', int32: '<i4', int64: '<i8' };
+const WRITE_DESCR: Record<NpyDtype, string> = {
+  float32: '<f4',
+  float64: '<f8',
+  int8: '|i1',
+  uint8: '|u1',
+  int32: '<i4',
+  int64: '<i8',
+};
 
 function bad(message: string): QuantError {
   return new QuantError('BAD_NPY', message);
@@ -107,7 +117,8 @@ function parseHeaderLiteral(src: string): PyValue {
           return obj;
         }
         const k = value();
-        if (typeof k !== 'string') throw bad(`.npy header: dict key ${JSON.stringify(k)} is not a string; the header is not numpy's format.`);
+        if (typeof k !== 'string')
+          throw bad(`.npy header: dict key ${JSON.stringify(k)} is not a string; the header is not numpy's format.`);
         ws();
         if (src[i] !== ':') throw bad(`.npy header: expected ':' at offset ${i}; the header is corrupt.`);
         i++;
@@ -131,7 +142,8 @@ function parseHeaderLiteral(src: string): PyValue {
         arr.push(value());
         ws();
         if (src[i] === ',') i++;
-        else if (src[i] !== close) throw bad(`.npy header: expected ',' or '${close}' at offset ${i}; the header is corrupt.`);
+        else if (src[i] !== close)
+          throw bad(`.npy header: expected ',' or '${close}' at offset ${i}; the header is corrupt.`);
       }
     }
     if (ch === "'" || ch === '"') {
@@ -142,7 +154,10 @@ function parseHeaderLiteral(src: string): PyValue {
       return s;
     }
     const m = /^(True|False|-?\d+L?)/.exec(src.slice(i));
-    if (m === null) throw bad(`.npy header: unexpected text ${JSON.stringify(src.slice(i, i + 20))}; the header is not numpy's format.`);
+    if (m === null)
+      throw bad(
+        `.npy header: unexpected text ${JSON.stringify(src.slice(i, i + 20))}; the header is not numpy's format.`,
+      );
     i += m[0].length;
     if (m[0] === 'True') return true;
     if (m[0] === 'False') return false;
@@ -150,7 +165,8 @@ function parseHeaderLiteral(src: string): PyValue {
   };
   const v = value();
   ws();
-  if (i !== src.length) throw bad(`.npy header: trailing text ${JSON.stringify(src.slice(i, i + 20))}; the header is corrupt.`);
+  if (i !== src.length)
+    throw bad(`.npy header: trailing text ${JSON.stringify(src.slice(i, i + 20))}; the header is corrupt.`);
   return v;
 }
 
@@ -166,7 +182,9 @@ function parseHeaderLiteral(src: string): PyValue {
  */
 export function readNpyHeader(bytes: Uint8Array): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, k) => bytes[k] !== b)) {
-    throw bad(`not a .npy file: the first bytes are not \\x93NUMPY (got ${bytes.length} bytes); pass a file written by numpy.save.`);
+    throw bad(
+      `not a .npy file: the first bytes are not \\x93NUMPY (got ${bytes.length} bytes); pass a file written by numpy.save.`,
+    );
   }
   const major = bytes[6]!;
   let headerLen: number;
@@ -175,7 +193,8 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
     headerLen = bytes[8]! | (bytes[9]! << 8);
     start = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw bad(`truncated .npy file: ${bytes.length} bytes end inside the header length; the file is incomplete.`);
+    if (bytes.length < 12)
+      throw bad(`truncated .npy file: ${bytes.length} bytes end inside the header length; the file is incomplete.`);
     headerLen = (bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16)) + bytes[11]! * 2 ** 24;
     start = 12;
   } else {
@@ -183,11 +202,14 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
   }
   const dataOffset = start + headerLen;
   if (bytes.length < dataOffset) {
-    throw bad(`truncated .npy file: the header needs ${dataOffset} bytes, got ${bytes.length}; the file is incomplete.`);
+    throw bad(
+      `truncated .npy file: the header needs ${dataOffset} bytes, got ${bytes.length}; the file is incomplete.`,
+    );
   }
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, dataOffset)).trim();
   const dict = parseHeaderLiteral(text);
-  if (typeof dict !== 'object' || Array.isArray(dict)) throw bad(`.npy header is not a dict: ${text.slice(0, 60)}; the file is corrupt.`);
+  if (typeof dict !== 'object' || Array.isArray(dict))
+    throw bad(`.npy header is not a dict: ${text.slice(0, 60)}; the file is corrupt.`);
   const descr = dict['descr'];
   const fortran = dict['fortran_order'];
   const shapeV = dict['shape'];
@@ -195,7 +217,9 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
     throw bad(`.npy header ${text.slice(0, 80)} lacks descr/fortran_order/shape; the file is corrupt.`);
   }
   if (fortran) {
-    throw bad('.npy array is in Fortran order; quint reads C order only: re-save with np.save(path, np.ascontiguousarray(a)).');
+    throw bad(
+      '.npy array is in Fortran order; quint reads C order only: re-save with np.save(path, np.ascontiguousarray(a)).',
+    );
   }
   if (descr.includes('O')) {
     throw bad(`.npy array holds Python objects (descr ${descr}); save a numeric array (e.g. a.astype(np.float32)).`);
@@ -203,21 +227,31 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
   const dtype = DESCR[descr];
   if (dtype === undefined) {
     if (descr.startsWith('>') && /^>[fiu][248]$/.test(descr)) {
-      throw bad(`.npy array is big-endian (descr ${descr}); re-save as little-endian with a.astype(a.dtype.newbyteorder('<')).`);
+      throw bad(
+        `.npy array is big-endian (descr ${descr}); re-save as little-endian with a.astype(a.dtype.newbyteorder('<')).`,
+      );
     }
-    throw new QuantError('BAD_DTYPE', `.npy dtype ${descr} is not supported; use float32, float64, int8, uint8, int32 or int64.`);
+    throw new QuantError(
+      'BAD_DTYPE',
+      `.npy dtype ${descr} is not supported; use float32, float64, int8, uint8, int32 or int64.`,
+    );
   }
   const shape: number[] = [];
   for (const d of shapeV) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw bad(`.npy header shape (${shapeV.join(', ')}) has an invalid dimension ${JSON.stringify(d)}; the file is corrupt.`);
+      throw bad(
+        `.npy header shape (${shapeV.join(', ')}) has an invalid dimension ${JSON.stringify(d)}; the file is corrupt.`,
+      );
     }
     shape.push(d);
   }
   const itemSize = ITEM_SIZE[dtype];
   const dataLength = shapeNumel(shape) * itemSize;
   if (!Number.isSafeInteger(dataLength)) {
-    throw new QuantError('LIMIT_EXCEEDED', `.npy header shape (${shape.join(', ')}) holds ${shape.reduce((p, d) => p * BigInt(d), 1n)} elements, too many to address; the file is corrupt or not meant for quint.`);
+    throw new QuantError(
+      'LIMIT_EXCEEDED',
+      `.npy header shape (${shape.join(', ')}) holds ${shape.reduce((p, d) => p * BigInt(d), 1n)} elements, too many to address; the file is corrupt or not meant for quint.`,
+    );
   }
   return { dtype, shape, dataOffset, itemSize, dataLength };
 }
@@ -291,11 +325,17 @@ export function writeNpy(array: NpyArray | Tensor): Uint8Array {
   const a: NpyArray =
     array instanceof Tensor ? { dtype: 'float32', shape: [...array.shape], data: array.toFloat32Array() } : array;
   if (dtypeOf(a.data) !== a.dtype) {
-    throw new QuantError('DTYPE_MISMATCH', `writeNpy: dtype '${a.dtype}' but data is a ${a.data.constructor.name}; pass the typed array of that dtype.`);
+    throw new QuantError(
+      'DTYPE_MISMATCH',
+      `writeNpy: dtype '${a.dtype}' but data is a ${a.data.constructor.name}; pass the typed array of that dtype.`,
+    );
   }
   const n = shapeNumel(a.shape);
   if (!a.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || a.data.length !== n) {
-    throw new QuantError('SHAPE_MISMATCH', `writeNpy: shape [${a.shape.join(', ')}] holds ${n} elements, data has ${a.data.length}; pass matching data.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `writeNpy: shape [${a.shape.join(', ')}] holds ${n} elements, data has ${a.data.length}; pass matching data.`,
+    );
   }
   const shapeStr = a.shape.length === 1 ? `(${a.shape[0]},)` : `(${a.shape.join(', ')})`;
   const dict = `{'descr': '${WRITE_DESCR[a.dtype]}', 'fortran_order': False, 'shape': ${shapeStr}, }`;
@@ -340,5 +380,8 @@ export function npyToTensor(source: Uint8Array | NpyArray, options: NpyReadOptio
   if (!(source instanceof Uint8Array)) checkElementLimit(a.shape, options);
   if (a.dtype === 'float32') return new Tensor(a.data as Float32Array, a.shape);
   if (a.dtype === 'float64') return new Tensor(Float32Array.from(a.data as Float64Array), a.shape);
-  throw new QuantError('BAD_DTYPE', `.npy dtype ${a.dtype} cannot be a float tensor; save the input as float32 (a.astype(np.float32)).`);
+  throw new QuantError(
+    'BAD_DTYPE',
+    `.npy dtype ${a.dtype} cannot be a float tensor; save the input as float32 (a.astype(np.float32)).`,
+  );
 }

@@ -12,22 +12,39 @@ type IntPair = number | readonly [number, number];
 function pair(v: IntPair, op: string, what: string): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((x) => Number.isInteger(x))) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: ${what} ${JSON.stringify(v)} must be an integer or a pair of integers.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: ${what} ${JSON.stringify(v)} must be an integer or a pair of integers.`,
+    );
   }
   return p;
 }
 
 function check4d(x: Tensor, op: string): [number, number, number, number] {
   if (x.ndim !== 4) {
-    throw new QuantError('SHAPE_MISMATCH', `${op}: input must be 4-D NCHW, got shape [${x.shape.join(', ')}]; add a batch dim with reshape.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${op}: input must be 4-D NCHW, got shape [${x.shape.join(', ')}]; add a batch dim with reshape.`,
+    );
   }
   return x.shape as [number, number, number, number];
 }
 
 /** ATen `pooling_output_shape`: floor or ceil, and a last window must start inside input + left pad. */
-function poolOutSize(op: string, size: number, k: number, pad: number, stride: number, dilation: number, ceilMode: boolean): number {
+function poolOutSize(
+  op: string,
+  size: number,
+  k: number,
+  pad: number,
+  stride: number,
+  dilation: number,
+  ceilMode: boolean,
+): number {
   if (k < 1 || stride < 1 || dilation < 1) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: kernel ${k}, stride ${stride} and dilation ${dilation} must be >= 1.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: kernel ${k}, stride ${stride} and dilation ${dilation} must be >= 1.`,
+    );
   }
   if (pad < 0 || pad > k / 2) {
     throw new QuantError('INVALID_ARGUMENT', `${op}: padding ${pad} must be between 0 and half the kernel size ${k}.`);
@@ -36,7 +53,10 @@ function poolOutSize(op: string, size: number, k: number, pad: number, stride: n
   let out = Math.floor(num / stride) + 1;
   if (ceilMode && (out - 1) * stride >= size + pad) out--;
   if (out < 1) {
-    throw new QuantError('SHAPE_MISMATCH', `${op}: input size ${size} is too small for kernel ${k} (padding ${pad}, dilation ${dilation}); output would be ${out}.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${op}: input size ${size} is too small for kernel ${k} (padding ${pad}, dilation ${dilation}); output would be ${out}.`,
+    );
   }
   return out;
 }
@@ -174,7 +194,10 @@ function adaptiveAvgPool2dImpl(x: Tensor, outputSize: number | readonly [number 
   const OH = oHr ?? H;
   const OW = oWr ?? W;
   if (!Number.isInteger(OH) || !Number.isInteger(OW) || OH < 1 || OW < 1) {
-    throw new QuantError('INVALID_ARGUMENT', `${op}: outputSize ${JSON.stringify(outputSize)} must be positive integers (or null to keep a dim).`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${op}: outputSize ${JSON.stringify(outputSize)} must be positive integers (or null to keep a dim).`,
+    );
   }
   // PyTorch 1.13 computes a 1×1 output as x.mean([-1, -2], keepdim=True) (the cascade sum).
   if (OH === 1 && OW === 1) return mean(x, [-1, -2], true);

@@ -21,7 +21,10 @@ export function shapeNumel(shape: readonly number[]): number {
 function checkShape(shape: readonly number[], what: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new QuantError('SHAPE_MISMATCH', `${what}: invalid shape [${shape.join(', ')}]; dimensions must be non-negative integers.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `${what}: invalid shape [${shape.join(', ')}]; dimensions must be non-negative integers.`,
+      );
     }
   }
 }
@@ -81,7 +84,10 @@ export class Tensor {
   normDim(dim: number, ndim = this.ndim): number {
     const d = dim < 0 ? dim + ndim : dim;
     if (!Number.isInteger(d) || d < 0 || d >= ndim) {
-      throw new QuantError('AXIS_OUT_OF_RANGE', `dim ${dim} is out of range for a ${ndim}-d tensor; use a dim in [${-ndim}, ${ndim - 1}].`);
+      throw new QuantError(
+        'AXIS_OUT_OF_RANGE',
+        `dim ${dim} is out of range for a ${ndim}-d tensor; use a dim in [${-ndim}, ${ndim - 1}].`,
+      );
     }
     return d;
   }
@@ -136,7 +142,10 @@ export class Tensor {
       out[neg] = rest === 0 ? 0 : this.numel / rest;
     }
     if (!out.every((d) => Number.isInteger(d) && d >= 0) || shapeNumel(out) !== this.numel) {
-      throw new QuantError('SHAPE_MISMATCH', `shape [${shape.join(', ')}] is invalid for a tensor of ${this.numel} elements (shape [${this.shape.join(', ')}]).`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `shape [${shape.join(', ')}] is invalid for a tensor of ${this.numel} elements (shape [${this.shape.join(', ')}]).`,
+      );
     }
     return out;
   }
@@ -144,7 +153,10 @@ export class Tensor {
   /** A view with a new shape; the tensor must be contiguous (as PyTorch's `view`). */
   view(shape: readonly number[]): Tensor {
     if (!this.isContiguous()) {
-      throw new QuantError('SHAPE_MISMATCH', 'view: tensor is not contiguous; call .contiguous() first or use reshape().');
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        'view: tensor is not contiguous; call .contiguous() first or use reshape().',
+      );
     }
     return new Tensor(this.data, this.inferShape(shape));
   }
@@ -167,14 +179,25 @@ export class Tensor {
   permute(dims: readonly number[]): Tensor {
     const d = dims.map((x) => this.normDim(x));
     if (d.length !== this.ndim || new Set(d).size !== d.length) {
-      throw new QuantError('SHAPE_MISMATCH', `permute: dims [${dims.join(', ')}] are not a permutation of 0..${this.ndim - 1}.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `permute: dims [${dims.join(', ')}] are not a permutation of 0..${this.ndim - 1}.`,
+      );
     }
-    return new Tensor(this.data, d.map((i) => this.shape[i]!), d.map((i) => this.strides[i]!), this.offset);
+    return new Tensor(
+      this.data,
+      d.map((i) => this.shape[i]!),
+      d.map((i) => this.strides[i]!),
+      this.offset,
+    );
   }
 
   private flatIndex(idx: readonly number[]): number {
     if (idx.length !== this.ndim) {
-      throw new QuantError('SHAPE_MISMATCH', `index [${idx.join(', ')}] has ${idx.length} dims; the tensor has ${this.ndim}.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `index [${idx.join(', ')}] has ${idx.length} dims; the tensor has ${this.ndim}.`,
+      );
     }
     let p = this.offset;
     for (let d = 0; d < idx.length; d++) {
@@ -200,7 +223,10 @@ export class Tensor {
   /** The value of a one-element tensor. */
   item(): number {
     if (this.numel !== 1) {
-      throw new QuantError('SHAPE_MISMATCH', `item: tensor has ${this.numel} elements; only one-element tensors convert to a number.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `item: tensor has ${this.numel} elements; only one-element tensors convert to a number.`,
+      );
     }
     return this.toFloat32Array()[0]!;
   }

@@ -15,7 +15,11 @@ import { describe, expect, test } from 'vitest';
 import { compareBits, decode, loadGoldens, runCase } from './golden-cases.js';
 
 const goldens = loadGoldens();
-const TOLERANT_CONV = new Set(['conv2d_dw3x3_mult2_n1_c4', 'conv2d_grouped2_3x3_n1_ic8', 'conv2d_grouped2_3x3_n2_ic64']);
+const TOLERANT_CONV = new Set([
+  'conv2d_dw3x3_mult2_n1_c4',
+  'conv2d_grouped2_3x3_n1_ic8',
+  'conv2d_grouped2_3x3_n2_ic64',
+]);
 
 describe('goldens', () => {
   test('come from the Debian PyTorch 1.13.1 build', () => {
@@ -33,7 +37,8 @@ describe.each(goldens.cases.map((c) => [c.name, c] as const))('%s', (name, c) =>
       expect(got.shape).toEqual(want.shape);
       const g = got.toFloat32Array();
       const w = want.toFloat32Array();
-      for (let i = 0; i < w.length; i++) expect(Math.abs(g[i]! - w[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(w[i]!)));
+      for (let i = 0; i < w.length; i++)
+        expect(Math.abs(g[i]! - w[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(w[i]!)));
     });
   } else if (c.op === 'tanh') {
     test('within 1 ulp of PyTorch (Sleef tanhf8_u10 not emulated)', () => {

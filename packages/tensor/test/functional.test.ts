@@ -53,7 +53,12 @@ describe('dispatch', () => {
       popOpInterceptor();
     }
     expect(seen).toEqual(['relu/1', 'add/2']);
-    expect([conv2d.opName, maxPool2d.opName, adaptiveAvgPool2d.opName, linear.opName]).toEqual(['conv2d', 'maxPool2d', 'adaptiveAvgPool2d', 'linear']);
+    expect([conv2d.opName, maxPool2d.opName, adaptiveAvgPool2d.opName, linear.opName]).toEqual([
+      'conv2d',
+      'maxPool2d',
+      'adaptiveAvgPool2d',
+      'linear',
+    ]);
     expect(relu(tensor([-1, 2])).toArray()).toEqual([0, 2]);
   });
 });
@@ -72,7 +77,10 @@ describe('shapes and options', () => {
   });
   test('broadcasting, scalars, cat, matmul shapes', () => {
     expect(mul(zeros([2, 1, 4]), zeros([3, 1])).shape).toEqual([2, 3, 4]);
-    expect(add(tensor([1, 2]), 0.1).toArray()).toEqual([Math.fround(1 + Math.fround(0.1)), Math.fround(2 + Math.fround(0.1))]);
+    expect(add(tensor([1, 2]), 0.1).toArray()).toEqual([
+      Math.fround(1 + Math.fround(0.1)),
+      Math.fround(2 + Math.fround(0.1)),
+    ]);
     expect(cat([zeros([1, 2]), zeros([1, 3])], -1).shape).toEqual([1, 5]);
     expect(matmul(zeros([3]), zeros([3])).shape).toEqual([]);
     expect(matmul(zeros([5, 1, 2, 3]), zeros([4, 3, 6])).shape).toEqual([5, 4, 2, 6]);
@@ -98,9 +106,13 @@ describe('bad input', () => {
   test('typed errors with the value and the fix', () => {
     expect(codeOf(() => conv2d(zeros([1, 3, 4, 4]), zeros([2, 2, 3, 3])))).toBe('SHAPE_MISMATCH');
     expect(codeOf(() => conv2d(zeros([3, 4, 4]), zeros([2, 3, 3, 3])))).toBe('SHAPE_MISMATCH');
-    expect(codeOf(() => conv2d(zeros([1, 4, 4, 4]), zeros([2, 2, 3, 3]), null, { groups: 3 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => conv2d(zeros([1, 4, 4, 4]), zeros([2, 2, 3, 3]), null, { groups: 3 }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     expect(codeOf(() => conv2d(zeros([1, 1, 2, 2]), zeros([1, 1, 3, 3])))).toBe('SHAPE_MISMATCH');
-    expect(codeOf(() => conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 2, 2]), null, { stride: 2, padding: 'same' }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 2, 2]), null, { stride: 2, padding: 'same' }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     expect(codeOf(() => linear(zeros([2, 3]), zeros([4, 5])))).toBe('SHAPE_MISMATCH');
     expect(codeOf(() => add(zeros([2, 3]), zeros([4])))).toBe('SHAPE_MISMATCH');
     expect(codeOf(() => matmul(zeros([2, 3]), zeros([4, 5])))).toBe('SHAPE_MISMATCH');

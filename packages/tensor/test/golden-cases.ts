@@ -68,7 +68,12 @@ export function runCase(g: GoldenFile, c: GoldenCase): Tensor {
   const x = t('x');
   switch (c.op) {
     case 'conv2d':
-      return conv2d(x, t('weight'), opt('bias'), { stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups });
+      return conv2d(x, t('weight'), opt('bias'), {
+        stride: a.stride,
+        padding: a.padding,
+        dilation: a.dilation,
+        groups: a.groups,
+      });
     case 'linear':
       return linear(x, t('weight'), opt('bias'));
     case 'matmul':
@@ -94,7 +99,13 @@ export function runCase(g: GoldenFile, c: GoldenCase): Tensor {
     case 'cat':
       return cat(['x', 'other', 'third'].filter((k) => c.inputs[k] != null).map(t), a.dim);
     case 'maxPool2d':
-      return maxPool2d(x, { kernelSize: a.kernelSize, stride: a.stride, padding: a.padding, dilation: a.dilation, ceilMode: a.ceilMode });
+      return maxPool2d(x, {
+        kernelSize: a.kernelSize,
+        stride: a.stride,
+        padding: a.padding,
+        dilation: a.dilation,
+        ceilMode: a.ceilMode,
+      });
     case 'avgPool2d':
       return avgPool2d(x, {
         kernelSize: a.kernelSize,
@@ -107,7 +118,13 @@ export function runCase(g: GoldenFile, c: GoldenCase): Tensor {
     case 'adaptiveAvgPool2d':
       return adaptiveAvgPool2d(x, a.outputSize);
     case 'batchNorm2d':
-      return batchNorm2d(x, { runningMean: t('runningMean'), runningVar: t('runningVar'), weight: opt('weight'), bias: opt('bias'), eps: a.eps });
+      return batchNorm2d(x, {
+        runningMean: t('runningMean'),
+        runningVar: t('runningVar'),
+        weight: opt('weight'),
+        bias: opt('bias'),
+        eps: a.eps,
+      });
     case 'softmax':
       return softmax(x, a.dim);
     case 'mean':

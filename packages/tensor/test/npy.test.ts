@@ -5,8 +5,11 @@ import { Tensor, isQuantError, npyToTensor, readNpy, readNpyHeader, writeNpy } f
 import type { NpyArray } from '../src/index.js';
 
 // Files written by numpy itself (tools/goldens/tensor_ops.py).
-const file = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`./goldens/npy/${name}`, import.meta.url)));
-const meta = JSON.parse(readFileSync(new URL('./goldens/npy/README.json', import.meta.url), 'utf8')) as { f32_2x3x4: number[] };
+const file = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(new URL(`./goldens/npy/${name}`, import.meta.url)));
+const meta = JSON.parse(readFileSync(new URL('./goldens/npy/README.json', import.meta.url), 'utf8')) as {
+  f32_2x3x4: number[];
+};
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -95,7 +98,8 @@ describe('npyToTensor', () => {
     expect(t.toArray()).toEqual([0.1, -2.5, 1e-40, 3.4028235677973366e38, Math.PI, 1 / 3].map(Math.fround));
   });
   test('integer dtypes are BAD_DTYPE', () => {
-    for (const f of ['i8_5.npy', 'u8_2x2.npy', 'i32_4.npy', 'i64_3.npy']) expect(codeOf(() => npyToTensor(file(f)))).toBe('BAD_DTYPE');
+    for (const f of ['i8_5.npy', 'u8_2x2.npy', 'i32_4.npy', 'i64_3.npy'])
+      expect(codeOf(() => npyToTensor(file(f)))).toBe('BAD_DTYPE');
   });
   // A Node Buffer from readFileSync is a view into a shared pool, and Buffer#slice returns a view
   // too: reading must copy exactly the data bytes, whatever the view's offset and its buffer's size.
@@ -128,14 +132,16 @@ describe('readNpyHeader and corrupt files', () => {
     expect(codeOf(() => readNpy(bad))).toBe('BAD_NPY');
     expect(codeOf(() => readNpy(ok.subarray(0, 50)))).toBe('BAD_NPY');
     expect(codeOf(() => readNpy(ok.subarray(0, ok.length - 1)))).toBe('BAD_NPY');
-    expect(() => readNpy(ok.subarray(0, ok.length - 4))).toThrow(/data is 92 bytes but shape \(2, 3, 4\) of float32 needs 96; the file is truncated/);
+    expect(() => readNpy(ok.subarray(0, ok.length - 4))).toThrow(
+      /data is 92 bytes but shape \(2, 3, 4\) of float32 needs 96; the file is truncated/,
+    );
     const longer = new Uint8Array(ok.length + 4);
     longer.set(ok);
     expect(codeOf(() => readNpy(longer))).toBe('BAD_NPY');
     const v9 = ok.slice();
     v9[6] = 9;
     expect(codeOf(() => readNpy(v9))).toBe('BAD_NPY');
-    const text = new TextDecoder('latin1').decode(ok.subarray(0, 128)).replace("(2, 3, 4)", "(2, -3, 4)");
+    const text = new TextDecoder('latin1').decode(ok.subarray(0, 128)).replace('(2, 3, 4)', '(2, -3, 4)');
     const negShape = Uint8Array.from([...text].map((ch) => ch.charCodeAt(0)));
     expect(codeOf(() => readNpyHeader(negShape))).toBe('BAD_NPY');
   });

@@ -6,16 +6,36 @@ import { createJsBackend } from '@quint/kernels-js';
 import { createWasmBackend } from '@quint/kernels-wasm';
 import { QTensor, type PackedConv2d, type PackedLinear, type QuantizedBackend } from '@quint/qtensor';
 import { Tensor, conv2d as floatConv2d, linear as floatLinear } from '@quint/tensor';
-import { encodeSingleOpModel, ONNX_DTYPE, qparamInitializers, type Initializer, type SingleOpModel } from './onnx-models.js';
+import {
+  encodeSingleOpModel,
+  ONNX_DTYPE,
+  qparamInitializers,
+  type Initializer,
+  type SingleOpModel,
+} from './onnx-models.js';
 
 /** The benchmark shapes (spec/performance-anchors.md): three GEMMs and three convs. */
-export const BENCH_SHAPES = ['mm_1x1024x1024', 'mm_64x1024x1024', 'mm_256x256x256', 'conv3x3_64_56', 'conv1x1_256to64_28', 'dw3x3_128_56'] as const;
+export const BENCH_SHAPES = [
+  'mm_1x1024x1024',
+  'mm_64x1024x1024',
+  'mm_256x256x256',
+  'conv3x3_64_56',
+  'conv1x1_256to64_28',
+  'dw3x3_128_56',
+] as const;
 
 /** One benchmark shape. */
 export type BenchShape = (typeof BENCH_SHAPES)[number];
 
 /** The runtimes compared, in table order. */
-export const BENCH_BACKENDS = ['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'float32', 'ort-web-int8', 'ort-web-fp32'] as const;
+export const BENCH_BACKENDS = [
+  'kernels-js',
+  'kernels-wasm',
+  'kernels-wasm-2t',
+  'float32',
+  'ort-web-int8',
+  'ort-web-fp32',
+] as const;
 
 /** One runtime. */
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
@@ -45,7 +65,12 @@ export interface BenchOptions {
   /** Default: every runtime of {@link BENCH_BACKENDS}. */
   readonly backends?: readonly BenchBackend[];
   /** Called before each cell is measured and after it. */
-  readonly onProgress?: (event: { readonly shape: BenchShape; readonly backend: BenchBackend; readonly done: number; readonly total: number }) => void;
+  readonly onProgress?: (event: {
+    readonly shape: BenchShape;
+    readonly backend: BenchBackend;
+    readonly done: number;
+    readonly total: number;
+  }) => void;
 }
 
 /** The bench document (`out/bench.json`, `quint bench --json`). */
@@ -143,7 +168,7 @@ function operands(shape: BenchShape): Operands {
   const xs = 0.02;
   const ws = 0.01;
   // Output scale ≈ the accumulator's spread, so codes use the whole range rather than saturating.
-  const ys = Math.fround(xs * ws * Math.sqrt(k) * 74 * 2 / 64);
+  const ys = Math.fround((xs * ws * Math.sqrt(k) * 74 * 2) / 64);
   const xf = new Float32Array(xn);
   for (let i = 0; i < xn; i++) xf[i] = Math.fround(xs * (xq[i]! - X_ZP));
   const wf = new Float32Array(wn);
@@ -196,16 +221,24 @@ function ortModel(o: Operands, int8: boolean): SingleOpModel {
   } else {
     weight = { name: 'w', dtype: int8 ? ONNX_DTYPE.int8 : ONNX_DTYPE.float, dims: o.wShape, data: int8 ? o.wq : o.wf };
   }
-  const convAttrs = d.kind === 'conv'
-    ? [
-        { name: 'kernel_shape', ints: [d.ks!, d.ks!] },
-        { name: 'pads', ints: [(d.ks! - 1) / 2, (d.ks! - 1) / 2, (d.ks! - 1) / 2, (d.ks! - 1) / 2] },
-        { name: 'strides', ints: [1, 1] },
-        { name: 'group', i: d.groups! },
-      ]
-    : [];
+  const convAttrs =
+    d.kind === 'conv'
+      ? [
+          { name: 'kernel_shape', ints: [d.ks!, d.ks!] },
+          { name: 'pads', ints: [(d.ks! - 1) / 2, (d.ks! - 1) / 2, (d.ks! - 1) / 2, (d.ks! - 1) / 2] },
+          { name: 'strides', ints: [1, 1] },
+          { name: 'group', i: d.groups! },
+        ]
+      : [];
   if (!int8) {
-    return { opType: d.kind === 'mm' ? 'MatMul' : 'Conv', inputs: ['x', 'w'], attributes: convAttrs, initializers: [weight], input, output };
+    return {
+      opType: d.kind === 'mm' ? 'MatMul' : 'Conv',
+      inputs: ['x', 'w'],
+      attributes: convAttrs,
+      initializers: [weight],
+      input,
+      output,
+    };
   }
   const initializers = [
     ...qparamInitializers('x', o.xs, X_ZP, 'uint8'),
@@ -214,13 +247,24 @@ function ortModel(o: Operands, int8: boolean): SingleOpModel {
     ...qparamInitializers('y', o.ys, Y_ZP, 'uint8'),
   ];
   const inputs = ['x', 'x_scale', 'x_zero_point', 'w', 'w_scale', 'w_zero_point', 'y_scale', 'y_zero_point'];
-  return { opType: d.kind === 'mm' ? 'QLinearMatMul' : 'QLinearConv', inputs, attributes: convAttrs, initializers, input, output };
+  return {
+    opType: d.kind === 'mm' ? 'QLinearMatMul' : 'QLinearConv',
+    inputs,
+    attributes: convAttrs,
+    initializers,
+    input,
+    output,
+  };
 }
 
 /** The onnxruntime-web module. @internal */
 export type Ort = typeof import('onnxruntime-web');
 
-async function ortRunner(ort: Ort, o: Operands, int8: boolean): Promise<{ call: () => Promise<unknown>; dispose: () => void }> {
+async function ortRunner(
+  ort: Ort,
+  o: Operands,
+  int8: boolean,
+): Promise<{ call: () => Promise<unknown>; dispose: () => void }> {
   const bytes = encodeSingleOpModel(ortModel(o, int8));
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: ['wasm'],
@@ -377,10 +421,15 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   let done = 0;
   for (const shape of shapes) {
     const o = operands(shape);
-    const cells = await measureCells(backends, samples, (backend) => prepare(backend, o, ort), (backend, stepped) => {
-      if (stepped) done++;
-      opts.onProgress?.({ shape, backend, done, total });
-    });
+    const cells = await measureCells(
+      backends,
+      samples,
+      (backend) => prepare(backend, o, ort),
+      (backend, stepped) => {
+        if (stepped) done++;
+        opts.onProgress?.({ shape, backend, done, total });
+      },
+    );
     for (const cell of cells) {
       const t = timing(cell.per);
       results.push({ shape, backend: cell.backend, gmacPerS: o.def.macs / t.medianMs / 1e6, ...t, sampleMs: cell.per });
@@ -459,7 +508,6 @@ function roundRatios(a: Pick<BenchResult, 'sampleMs'>, b: Pick<BenchResult, 'sam
   return ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!));
 }
 
-
 /** The SIMD128 `dot_i16x8_s` + add ceiling on this machine (spec/performance-anchors.md), GMAC/s. */
 export const SIMD128_CEILING_GMACS = 42;
 
@@ -485,7 +533,14 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     const x = a && b ? pairedSpeedup(a, b) : undefined;
     return x === undefined ? '–' : `${x.toFixed(2)}×`;
   };
-  const head = ['shape', ...backends, 'wasm/ort-int8', 'wasm/ort-fp32', 'wasm % of 42', ...(backends.includes('kernels-wasm-2t') ? ['2t/1t (q25–q75)'] : [])];
+  const head = [
+    'shape',
+    ...backends,
+    'wasm/ort-int8',
+    'wasm/ort-fp32',
+    'wasm % of 42',
+    ...(backends.includes('kernels-wasm-2t') ? ['2t/1t (q25–q75)'] : []),
+  ];
   const rows = shapes.map((s) => {
     const w = cell(s, 'kernels-wasm');
     return [
@@ -497,21 +552,30 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
       ...(backends.includes('kernels-wasm-2t') ? [spreadSpeedup(cell(s, 'kernels-wasm-2t'), w)] : []),
     ];
   });
-  return ['GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t with their quartiles)', ...textTable(head, rows)].join('\n');
+  return [
+    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t with their quartiles)',
+    ...textTable(head, rows),
+  ].join('\n');
 }
 
 /**
  * `a`'s speed-up over `b` as `median× (q25–q75)` of their same-round ratios ({@link roundRatios}),
  * or `–` when no round has both. @internal
  */
-export function spreadSpeedup(a: Pick<BenchResult, 'sampleMs'> | undefined, b: Pick<BenchResult, 'sampleMs'> | undefined): string {
+export function spreadSpeedup(
+  a: Pick<BenchResult, 'sampleMs'> | undefined,
+  b: Pick<BenchResult, 'sampleMs'> | undefined,
+): string {
   const r = a && b ? roundRatios(a, b) : [];
-  return r.length === 0 ? '–' : `${median(r).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
+  return r.length === 0
+    ? '–'
+    : `${median(r).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
 }
 
 /** Lines of a text table: the header, a rule, the rows; the first column left-aligned. @internal */
 export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (r: readonly string[]): string =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }

@@ -8,14 +8,29 @@ import { loadModel, type QuintModel } from '@quint/onnx';
 import { QuantError, type Tensor } from '@quint/tensor';
 import { jsBackend, wasmBackend } from '../cli-io/backends.js';
 import { loadModelArg } from '../cli-io/options.js';
-import { loadOrtWeb, measureCells, spreadSpeedup, textTable, timing, type BenchBackend, type Ort, type Prepared, type Timing } from './index.js';
+import {
+  loadOrtWeb,
+  measureCells,
+  spreadSpeedup,
+  textTable,
+  timing,
+  type BenchBackend,
+  type Ort,
+  type Prepared,
+  type Timing,
+} from './index.js';
 
 // A forward pass takes tens to hundreds of ms on the fast runtimes, which then still take every
 // sample; only a runtime over this (kernels-js: seconds) takes three.
 const SLOW_MODEL_MS = 1000;
 
 /** The runtimes of a model benchmark, in table order. */
-export const MODEL_BENCH_BACKENDS = ['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'ort-web-int8'] as const satisfies readonly BenchBackend[];
+export const MODEL_BENCH_BACKENDS = [
+  'kernels-js',
+  'kernels-wasm',
+  'kernels-wasm-2t',
+  'ort-web-int8',
+] as const satisfies readonly BenchBackend[];
 
 /** One runtime on the model: ms per call (a whole forward pass over the given inputs). */
 export interface ModelBenchResult extends Timing {
@@ -37,7 +52,11 @@ export interface ModelBenchOptions {
   /** Default: every runtime of {@link MODEL_BENCH_BACKENDS}. */
   readonly backends?: readonly (typeof MODEL_BENCH_BACKENDS)[number][];
   /** Called before each runtime's warm-up and after each warm-up and sample. */
-  readonly onProgress?: (event: { readonly backend: BenchBackend; readonly done: number; readonly total: number }) => void;
+  readonly onProgress?: (event: {
+    readonly backend: BenchBackend;
+    readonly done: number;
+    readonly total: number;
+  }) => void;
 }
 
 function quintRunner(model: QuintModel, inputs: Readonly<Record<string, Tensor>>, dispose: () => void): Prepared {
@@ -46,8 +65,15 @@ function quintRunner(model: QuintModel, inputs: Readonly<Record<string, Tensor>>
 }
 
 async function ortRunner(ort: Ort, bytes: Uint8Array, inputs: Readonly<Record<string, Tensor>>): Promise<Prepared> {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor('float32', t.toFloat32Array(), [...t.shape])]));
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
+  const feeds = Object.fromEntries(
+    Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor('float32', t.toFloat32Array(), [...t.shape])]),
+  );
   return { call: () => session.run(feeds), dispose: () => void session.release() };
 }
 
@@ -66,7 +92,11 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
   const js = await jsBackend();
   try {
     const probe = await loadModelArg(opts.model, { backend: js });
-    if (probe.kind !== 'quantized') throw new QuantError('USAGE', `${opts.model} is a float model; quantize it first (quint quantize), then bench the int8 file.`);
+    if (probe.kind !== 'quantized')
+      throw new QuantError(
+        'USAGE',
+        `${opts.model} is a float model; quantize it first (quint quantize), then bench the int8 file.`,
+      );
     const inputs = opts.inputs(probe);
     const bytes = new Uint8Array(readFileSync(opts.model));
     const backends = opts.backends ?? MODEL_BENCH_BACKENDS;
@@ -91,7 +121,12 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
       SLOW_MODEL_MS,
     );
     const model = basename(opts.model);
-    return cells.map((c) => ({ model, backend: c.backend as ModelBenchResult['backend'], ...timing(c.per), sampleMs: c.per }));
+    return cells.map((c) => ({
+      model,
+      backend: c.backend as ModelBenchResult['backend'],
+      ...timing(c.per),
+      sampleMs: c.per,
+    }));
   } finally {
     js.dispose();
   }

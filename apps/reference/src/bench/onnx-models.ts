@@ -61,12 +61,16 @@ function tensorProto(field: number, t: Initializer): Field {
 }
 
 function valueInfo(field: number, name: string, dtype: number, dims: readonly number[]): Field {
-  const shape = msg(2, dims.map((d) => msg(1, [int(1, d)])));
+  const shape = msg(
+    2,
+    dims.map((d) => msg(1, [int(1, d)])),
+  );
   return msg(field, [str(1, name), msg(2, [msg(1, [int(1, dtype), shape])])]);
 }
 
 /** An attribute of a node: an int or a list of ints. */
-export type Attribute = { readonly name: string; readonly i: number } | { readonly name: string; readonly ints: readonly number[] };
+export type Attribute =
+  { readonly name: string; readonly i: number } | { readonly name: string; readonly ints: readonly number[] };
 
 function attribute(a: Attribute): Field {
   // AttributeProto: name 1, i 3, ints 8, type 20 (INT = 2, INTS = 7).
@@ -87,7 +91,13 @@ export interface SingleOpModel {
 
 /** Encodes a one-node ONNX model (IR 8, opset 13). */
 export function encodeSingleOpModel(m: SingleOpModel): Uint8Array {
-  const node = msg(1, [...m.inputs.map((i) => str(1, i)), str(2, m.output.name), str(3, 'n0'), str(4, m.opType), ...(m.attributes ?? []).map(attribute)]);
+  const node = msg(1, [
+    ...m.inputs.map((i) => str(1, i)),
+    str(2, m.output.name),
+    str(3, 'n0'),
+    str(4, m.opType),
+    ...(m.attributes ?? []).map(attribute),
+  ]);
   const graph = msg(7, [
     node,
     str(2, 'bench'),
@@ -99,7 +109,12 @@ export function encodeSingleOpModel(m: SingleOpModel): Uint8Array {
 }
 
 /** Scalar float32 and uint8/int8 initializers for a quantized operand's scale and zero point. */
-export function qparamInitializers(prefix: string, scale: number, zeroPoint: number, dtype: 'uint8' | 'int8'): Initializer[] {
+export function qparamInitializers(
+  prefix: string,
+  scale: number,
+  zeroPoint: number,
+  dtype: 'uint8' | 'int8',
+): Initializer[] {
   return [
     { name: `${prefix}_scale`, dtype: ONNX_DTYPE.float, dims: [], data: new Float32Array([scale]) },
     {

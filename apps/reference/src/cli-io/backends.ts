@@ -24,7 +24,12 @@ export async function jsBackend(): Promise<QuantizedBackend> {
  * cannot start.
  */
 export async function wasmBackend(engine: Engine, threads = 1): Promise<QuantizedBackend> {
-  const backend = composeBackends({ primary: createWasmBackend({ threads }), fallback: createJsBackend(), engine, name: 'kernels-wasm+js' });
+  const backend = composeBackends({
+    primary: createWasmBackend({ threads }),
+    fallback: createJsBackend(),
+    engine,
+    name: 'kernels-wasm+js',
+  });
   await backend.init();
   return backend;
 }

@@ -30,7 +30,11 @@ export function openNpy(path: string, flag: string): NpyFile {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new QuantError('IO_ERROR', `${flag} ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path.`, { cause: e });
+    throw new QuantError(
+      'IO_ERROR',
+      `${flag} ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path.`,
+      { cause: e },
+    );
   }
   try {
     const size = fstatSync(fd).size;
@@ -42,13 +46,18 @@ export function openNpy(path: string, flag: string): NpyFile {
     } catch (e) {
       // A header longer than the prefix (format 2.0): read as much as it says it needs.
       if (size > prefix.length && prefix.length >= 12) {
-        prefix = new Uint8Array(Math.min(size, 12 + (prefix[8]! | (prefix[9]! << 8) | (prefix[10]! << 16)) + prefix[11]! * 2 ** 24));
+        prefix = new Uint8Array(
+          Math.min(size, 12 + (prefix[8]! | (prefix[9]! << 8) | (prefix[10]! << 16)) + prefix[11]! * 2 ** 24),
+        );
         readSync(fd, prefix, 0, prefix.length, 0);
         header = readNpyHeader(prefix);
       } else throw e;
     }
     if (header.dtype !== 'float32' && header.dtype !== 'float64') {
-      throw new QuantError('BAD_DTYPE', `${flag} ${path}: the array is ${header.dtype}; quint takes float32 (or float64, rounded): save it with a.astype(np.float32).`);
+      throw new QuantError(
+        'BAD_DTYPE',
+        `${flag} ${path}: the array is ${header.dtype}; quint takes float32 (or float64, rounded): save it with a.astype(np.float32).`,
+      );
     }
     const have = size - header.dataOffset;
     if (have !== header.dataLength) {
@@ -73,10 +82,12 @@ export function openNpy(path: string, flag: string): NpyFile {
         const at = h.dataOffset + start * perSample * h.itemSize;
         while (done < bytes.length) {
           const r = readSync(fd, bytes, done, bytes.length - done, at + done);
-          if (r === 0) throw new QuantError('BAD_NPY', `${flag} ${path}: the file ended early (changed while reading?).`);
+          if (r === 0)
+            throw new QuantError('BAD_NPY', `${flag} ${path}: the file ended early (changed while reading?).`);
           done += r;
         }
-        const data = h.dtype === 'float32' ? new Float32Array(bytes.buffer) : Float32Array.from(new Float64Array(bytes.buffer));
+        const data =
+          h.dtype === 'float32' ? new Float32Array(bytes.buffer) : Float32Array.from(new Float64Array(bytes.buffer));
         return new Tensor(data, h.shape.length === 0 ? [] : [count, ...sampleShape]);
       },
       close(): void {

@@ -25,15 +25,21 @@ export const MAX_THREADS = 64;
 export function threadCount(value: string): number {
   const n = Number(value);
   if (!/^\s*[+]?\d+\s*$/.test(value) || n < 1 || n > MAX_THREADS) {
-    throw new InvalidArgumentError(`'${value}' is not a thread count; pass a whole number from 1 to ${MAX_THREADS} (the cores to use, e.g. 2).`);
+    throw new InvalidArgumentError(
+      `'${value}' is not a thread count; pass a whole number from 1 to ${MAX_THREADS} (the cores to use, e.g. 2).`,
+    );
   }
   return n;
 }
 
 /** Commander parser of a comma-separated list (`--keep-float a,b`), repeatable. */
 export function commaList(value: string, previous: string[] | undefined): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) throw new InvalidArgumentError(`'${value}' names no node; pass node names separated by commas.`);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0)
+    throw new InvalidArgumentError(`'${value}' names no node; pass node names separated by commas.`);
   return [...(previous ?? []), ...items];
 }
 
@@ -51,7 +57,10 @@ export function warningSink(message: string): void {
 export function checkOutputFolder(path: string, flag: string): void {
   const dir = dirname(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new QuantError('IO_ERROR', `${flag} ${path}: folder ${dir} does not exist; create it first or choose another ${flag}.`);
+    throw new QuantError(
+      'IO_ERROR',
+      `${flag} ${path}: folder ${dir} does not exist; create it first or choose another ${flag}.`,
+    );
   }
 }
 
@@ -64,7 +73,10 @@ export async function makeBackend(name: 'js' | 'wasm', engine: Engine = 'qnnpack
 }
 
 /** Loads an ONNX model, naming the argument in errors. */
-export async function loadModelArg(path: string, options: { backend?: QuantizedBackend; engine?: Engine; target?: OrtTarget } = {}): Promise<QuintModel> {
+export async function loadModelArg(
+  path: string,
+  options: { backend?: QuantizedBackend; engine?: Engine; target?: OrtTarget } = {},
+): Promise<QuintModel> {
   if (!existsSync(path)) throw new QuantError('IO_ERROR', `${path}: no such file; check the path of the model.`);
   if (statSync(path).isDirectory()) throw new QuantError('IO_ERROR', `${path} is a folder; pass an .onnx file.`);
   try {
@@ -72,7 +84,11 @@ export async function loadModelArg(path: string, options: { backend?: QuantizedB
   } catch (e) {
     // Decoding errors of protobufjs (truncated or non-ONNX bytes) are not QuantErrors: say which file.
     if (!isQuantError(e)) {
-      throw new QuantError('BAD_ONNX', `${path} is not a valid ONNX model (${e instanceof Error ? e.message : String(e)}); pass a model saved by torch.onnx.export or quint.`, { cause: e });
+      throw new QuantError(
+        'BAD_ONNX',
+        `${path} is not a valid ONNX model (${e instanceof Error ? e.message : String(e)}); pass a model saved by torch.onnx.export or quint.`,
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -95,7 +111,10 @@ export function readInputs(model: QuintModel, values: readonly string[]): Record
       file = v.slice(eq + 1);
     } else {
       if (names.length !== 1) {
-        throw new QuantError('USAGE', `--input ${v}: the model has ${names.length} inputs (${names.join(', ')}); pass --input <name>=<file.npy> for each.`);
+        throw new QuantError(
+          'USAGE',
+          `--input ${v}: the model has ${names.length} inputs (${names.join(', ')}); pass --input <name>=<file.npy> for each.`,
+        );
       }
       name = names[0]!;
       file = v;
@@ -105,7 +124,10 @@ export function readInputs(model: QuintModel, values: readonly string[]): Record
   }
   const missing = names.filter((n) => !(n in byName));
   if (missing.length > 0) {
-    throw new QuantError('USAGE', `--input: no value for model input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; pass --input ${missing[0]}=<file.npy>.`);
+    throw new QuantError(
+      'USAGE',
+      `--input: no value for model input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; pass --input ${missing[0]}=<file.npy>.`,
+    );
   }
   return byName;
 }

@@ -16,7 +16,12 @@ export function progressBar(label: string): Progress {
     update(done: number, total: number): void {
       if (bar === null) {
         bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: `${label} [{bar}] {value}/{total} {unit} | {duration_formatted}`, hideCursor: true, clearOnComplete: true },
+          {
+            stream: process.stderr,
+            format: `${label} [{bar}] {value}/{total} {unit} | {duration_formatted}`,
+            hideCursor: true,
+            clearOnComplete: true,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(total, done, { unit: 'batches' });

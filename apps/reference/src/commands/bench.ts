@@ -44,19 +44,34 @@ interface BenchCliOptions {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('benchmark int8 kernels (js, wasm) against float32 and ONNX Runtime Web (writes out/bench.json), or a quantized model end to end (--model, writes out/bench-model.json)')
+    .description(
+      'benchmark int8 kernels (js, wasm) against float32 and ONNX Runtime Web (writes out/bench.json), or a quantized model end to end (--model, writes out/bench-model.json)',
+    )
     .option('--json', 'print the bench document as JSON')
     .option('--samples <n>', 'samples per runtime (default 9)')
     .option('--shapes <list>', `comma-separated subset of ${BENCH_SHAPES.join(', ')}`)
-    .option('--model <model.onnx>', 'a quantized ONNX model: kernels-js, kernels-wasm on 1 and 2 threads and onnxruntime-web on the same file')
-    .option('--input <[name=]x.npy>', 'with --model: float32 .npy input; for several inputs --input name=x.npy, repeated', repeatable)
-    .addHelpText('after', '\nExamples:\n  quint bench --shapes conv3x3_64_56 --samples 15\n  quint bench --model model.int8.onnx --input x.npy\n')
+    .option(
+      '--model <model.onnx>',
+      'a quantized ONNX model: kernels-js, kernels-wasm on 1 and 2 threads and onnxruntime-web on the same file',
+    )
+    .option(
+      '--input <[name=]x.npy>',
+      'with --model: float32 .npy input; for several inputs --input name=x.npy, repeated',
+      repeatable,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  quint bench --shapes conv3x3_64_56 --samples 15\n  quint bench --model model.int8.onnx --input x.npy\n',
+    )
     .action(async (opts: BenchCliOptions) => {
       const shapes = parseShapes(opts.shapes);
       const samples = parseSamples(opts.samples);
-      if (opts.model === undefined && opts.input !== undefined) throw new QuantError('USAGE', '--input needs --model; pass the quantized model to run on it.');
-      if (opts.model !== undefined && shapes !== undefined) throw new QuantError('USAGE', '--shapes and --model measure different things; pass one of them.');
-      if (opts.model !== undefined && opts.input === undefined) throw new QuantError('USAGE', '--model needs --input <x.npy> (the model\'s input, float32).');
+      if (opts.model === undefined && opts.input !== undefined)
+        throw new QuantError('USAGE', '--input needs --model; pass the quantized model to run on it.');
+      if (opts.model !== undefined && shapes !== undefined)
+        throw new QuantError('USAGE', '--shapes and --model measure different things; pass one of them.');
+      if (opts.model !== undefined && opts.input === undefined)
+        throw new QuantError('USAGE', "--model needs --input <x.npy> (the model's input, float32).");
       if (!process.execArgv.includes(NO_LIFTOFF)) {
         const child = spawnSync(process.execPath, [NO_LIFTOFF, ...process.execArgv, ...process.argv.slice(1)], {
           stdio: 'inherit',
@@ -64,7 +79,9 @@ export function registerBench(program: Command): void {
         process.exitCode = child.status ?? 1;
         return;
       }
-      const bar = process.stderr.isTTY ? new SingleBar({ format: 'bench {bar} {value}/{total} {cell}', stream: process.stderr }) : undefined;
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: 'bench {bar} {value}/{total} {cell}', stream: process.stderr })
+        : undefined;
       const progress = (cell: string, done: number, total: number): void => {
         if (!bar) return;
         if (done === 0) bar.start(total, 0, { cell: '' });

@@ -24,7 +24,13 @@ export interface InspectJsonNode {
   readonly qscheme: string | null;
   readonly axis: number | null;
   /** The int8 weight: scale/zeroPoint are arrays when per channel (axis 0). */
-  readonly weight: { dtype: string; qscheme: string; axis: number | null; scale: number | number[]; zeroPoint: number | number[] } | null;
+  readonly weight: {
+    dtype: string;
+    qscheme: string;
+    axis: number | null;
+    scale: number | number[];
+    zeroPoint: number | number[];
+  } | null;
 }
 
 /** `quint inspect --json`. */
@@ -109,7 +115,13 @@ function jsonNode(gm: GraphModule, n: InspectedNode, kind: 'float' | 'quantized'
     weight:
       w === null
         ? null
-        : { dtype: w.dtype, qscheme: w.qscheme, axis: perChannel ? 0 : null, scale: perChannel ? w.scales : w.scales[0]!, zeroPoint: perChannel ? w.zeroPoints : w.zeroPoints[0]! },
+        : {
+            dtype: w.dtype,
+            qscheme: w.qscheme,
+            axis: perChannel ? 0 : null,
+            scale: perChannel ? w.scales : w.scales[0]!,
+            zeroPoint: perChannel ? w.zeroPoints : w.zeroPoints[0]!,
+          },
   };
 }
 
@@ -140,11 +152,21 @@ function inspectText(path: string, j: InspectJson): string {
   const lines: string[] = [];
   lines.push(`${path}: ${j.kind} model, opset ${j.opset ?? '?'}, ${j.fileBytes ?? '?'} bytes on disk`);
   lines.push(`inputs: ${j.inputs.join(', ')}   outputs: ${j.outputs.join(', ')}`);
-  lines.push(`ONNX ops: ${Object.entries(j.onnxOps).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `ONNX ops: ${Object.entries(j.onnxOps)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   const ratio = j.modelBytes.int8 > 0 ? (j.modelBytes.fp32 / j.modelBytes.int8).toFixed(2) : '-';
-  lines.push(`model bytes: fp32 ${j.modelBytes.fp32}, int8 ${j.modelBytes.int8}${j.kind === 'float' ? ' (if quantized per channel)' : ''} (x${ratio})`);
+  lines.push(
+    `model bytes: fp32 ${j.modelBytes.fp32}, int8 ${j.modelBytes.int8}${j.kind === 'float' ? ' (if quantized per channel)' : ''} (x${ratio})`,
+  );
   const prov = Object.entries(j.provenance);
-  lines.push(prov.length === 0 ? 'provenance: none (not written by quint)' : `provenance: ${prov.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  lines.push(
+    prov.length === 0
+      ? 'provenance: none (not written by quint)'
+      : `provenance: ${prov.map(([k, v]) => `${k}=${v}`).join(' ')}`,
+  );
   lines.push('');
   const w = Math.max(4, ...j.nodes.map((n) => n.name.length));
   const wo = Math.max(2, ...j.nodes.map((n) => n.op.length));

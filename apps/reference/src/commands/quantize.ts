@@ -1,5 +1,12 @@
 import { Option, type Command } from 'commander';
-import { inspectModel, quantizeModel, saveModel, type ImportedGraphInfo, type QuantizeModelOptions, type QuintModel } from '@quint/onnx';
+import {
+  inspectModel,
+  quantizeModel,
+  saveModel,
+  type ImportedGraphInfo,
+  type QuantizeModelOptions,
+  type QuintModel,
+} from '@quint/onnx';
 import type { Engine, QuantizedBackend } from '@quint/qtensor';
 import { QuantError, type Tensor } from '@quint/tensor';
 import { warn } from '../cli-support.js';
@@ -34,20 +41,44 @@ export function registerQuantize(program: Command): void {
     .option('--calib <calib.npy>', 'calibration data: float32 .npy, samples along axis 0 (read batch by batch)')
     .requiredOption('--out <model.int8.onnx>', 'where to write the quantized model (atomically)')
     .option('--batch-size <N>', "calibration batch size (default: the model's static batch dim, else 1)", positiveInt)
-    .addOption(new Option('--qconfig <preset>', 'getDefaultQConfigMapping(preset) of PyTorch 1.13').choices(['fbgemm', 'qnnpack', 'x86', 'onednn']).default('qnnpack'))
     .addOption(
-      new Option('--activation-observer <observer>', "replaces the preset's activation observer (quint8, per_tensor_affine, reduceRange false)").choices([
-        'minmax',
-        'moving-average-minmax',
-        'histogram',
-      ]),
+      new Option('--qconfig <preset>', 'getDefaultQConfigMapping(preset) of PyTorch 1.13')
+        .choices(['fbgemm', 'qnnpack', 'x86', 'onednn'])
+        .default('qnnpack'),
     )
-    .addOption(new Option('--weight-observer <observer>', 'replaces the weight observer (qint8, per_tensor_symmetric / per_channel_symmetric, chAxis 0)').choices(['minmax', 'per-channel-minmax']))
-    .addOption(new Option('--engine <engine>', 'requantization convention, recorded as metadata quint.engine').choices(['qnnpack', 'onednn', 'ort', 'fbgemm']).default('qnnpack'))
-    .addOption(new Option('--torch-compat <version>', 'HistogramObserver algorithm').choices(['latest', '1.13']).default('latest'))
-    .option('--keep-float <node,…>', "leave these nodes in float (PyTorch's qconfig None); names from `quint inspect`", commaList)
+    .addOption(
+      new Option(
+        '--activation-observer <observer>',
+        "replaces the preset's activation observer (quint8, per_tensor_affine, reduceRange false)",
+      ).choices(['minmax', 'moving-average-minmax', 'histogram']),
+    )
+    .addOption(
+      new Option(
+        '--weight-observer <observer>',
+        'replaces the weight observer (qint8, per_tensor_symmetric / per_channel_symmetric, chAxis 0)',
+      ).choices(['minmax', 'per-channel-minmax']),
+    )
+    .addOption(
+      new Option('--engine <engine>', 'requantization convention, recorded as metadata quint.engine')
+        .choices(['qnnpack', 'onednn', 'ort', 'fbgemm'])
+        .default('qnnpack'),
+    )
+    .addOption(
+      new Option('--torch-compat <version>', 'HistogramObserver algorithm')
+        .choices(['latest', '1.13'])
+        .default('latest'),
+    )
+    .option(
+      '--keep-float <node,…>',
+      "leave these nodes in float (PyTorch's qconfig None); names from `quint inspect`",
+      commaList,
+    )
     .option('--dynamic', 'dynamic quantization: no --calib; weights int8, activations quantized per batch')
-    .addOption(new Option('--format <format>', 'ONNX form of the quantized model (opset 13)').choices(['qdq', 'qoperator']).default('qdq'))
+    .addOption(
+      new Option('--format <format>', 'ONNX form of the quantized model (opset 13)')
+        .choices(['qdq', 'qoperator'])
+        .default('qdq'),
+    )
     .option('--ignore-nonfinite', 'skip calibration batches with NaN/Inf (with a warning) instead of failing')
     .option('--debug', 'print stack traces on failure')
     .addHelpText(
@@ -83,21 +114,36 @@ function planCalibration(model: QuintModel, calib: NpyFile, requested: number | 
       );
     }
   }
-  if (calib.samples === 0) throw new QuantError('NOT_CALIBRATED', `--calib ${calib.path} holds no samples; static quantization needs calibration data.`);
+  if (calib.samples === 0)
+    throw new QuantError(
+      'NOT_CALIBRATED',
+      `--calib ${calib.path} holds no samples; static quantization needs calibration data.`,
+    );
   const batch = requested ?? fixed ?? 1;
   if (fixed !== undefined) {
     if (batch !== fixed) {
-      throw new QuantError('SHAPE_MISMATCH', `--batch-size ${batch}: the model's input has a static batch of ${fixed}; omit --batch-size, or export the model with a dynamic batch axis.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `--batch-size ${batch}: the model's input has a static batch of ${fixed}; omit --batch-size, or export the model with a dynamic batch axis.`,
+      );
     }
     if (calib.samples % fixed !== 0) {
-      throw new QuantError('SHAPE_MISMATCH', `--calib ${calib.path}: ${calib.samples} samples do not split into batches of the model's static batch ${fixed}; pass a multiple of ${fixed} samples.`);
+      throw new QuantError(
+        'SHAPE_MISMATCH',
+        `--calib ${calib.path}: ${calib.samples} samples do not split into batches of the model's static batch ${fixed}; pass a multiple of ${fixed} samples.`,
+      );
     }
   }
   return batch;
 }
 
 /** Calibration batches read from the file one at a time (NaN/Inf checked per batch); quantizeModel observes and drops each. */
-function* calibrationBatches(calib: NpyFile, batchSize: number, ignoreNonFinite: boolean, skipped: { count: number }): Generator<Tensor> {
+function* calibrationBatches(
+  calib: NpyFile,
+  batchSize: number,
+  ignoreNonFinite: boolean,
+  skipped: { count: number },
+): Generator<Tensor> {
   for (let start = 0, b = 0; start < calib.samples; start += batchSize, b++) {
     const n = Math.min(batchSize, calib.samples - start);
     const t = calib.read(start, n);
@@ -106,9 +152,14 @@ function* calibrationBatches(calib: NpyFile, batchSize: number, ignoreNonFinite:
       const perSample = t.numel / n;
       const sample = start + Math.floor(bad / perSample);
       if (!ignoreNonFinite) {
-        throw new QuantError('NON_FINITE', `--calib ${calib.path}: sample ${sample} has a NaN or Inf value (batch ${b}); clean the data, or pass --ignore-nonfinite to skip such batches.`);
+        throw new QuantError(
+          'NON_FINITE',
+          `--calib ${calib.path}: sample ${sample} has a NaN or Inf value (batch ${b}); clean the data, or pass --ignore-nonfinite to skip such batches.`,
+        );
       }
-      warn(`--calib ${calib.path}: batch ${b} (samples ${start}..${start + n - 1}) has NaN/Inf (first in sample ${sample}); skipped (--ignore-nonfinite).`);
+      warn(
+        `--calib ${calib.path}: batch ${b} (samples ${start}..${start + n - 1}) has NaN/Inf (first in sample ${sample}); skipped (--ignore-nonfinite).`,
+      );
       skipped.count += n;
       continue;
     }
@@ -118,10 +169,21 @@ function* calibrationBatches(calib: NpyFile, batchSize: number, ignoreNonFinite:
 
 async function quantizeCommand(path: string, opts: QuantizeOptions): Promise<void> {
   const dynamic = opts.dynamic === true;
-  if (dynamic && opts.calib !== undefined) throw new QuantError('USAGE', '--dynamic takes no --calib (activations are quantized per batch at run time); drop one of them.');
-  if (!dynamic && opts.calib === undefined) throw new QuantError('USAGE', 'quantize needs --calib <calib.npy> (or --dynamic for dynamic quantization); see quint quantize --help.');
+  if (dynamic && opts.calib !== undefined)
+    throw new QuantError(
+      'USAGE',
+      '--dynamic takes no --calib (activations are quantized per batch at run time); drop one of them.',
+    );
+  if (!dynamic && opts.calib === undefined)
+    throw new QuantError(
+      'USAGE',
+      'quantize needs --calib <calib.npy> (or --dynamic for dynamic quantization); see quint quantize --help.',
+    );
   checkOutputFolder(opts.out, '--out');
-  if (opts.engine === 'fbgemm') warn('engine fbgemm is experimental: written from FBGEMM source and checked on hand-computed cases only; no PyTorch with FBGEMM runs here.');
+  if (opts.engine === 'fbgemm')
+    warn(
+      'engine fbgemm is experimental: written from FBGEMM source and checked on hand-computed cases only; no PyTorch with FBGEMM runs here.',
+    );
 
   // The file does not depend on the backend (backends are bit-exact); saveModel runs the int8 graph
   // once to learn its shapes, which the wasm kernels do several times faster.
@@ -142,11 +204,20 @@ async function loadGraphOnly(path: string, backend: QuantizedBackend): Promise<Q
   return { ...loaded, onnx: null };
 }
 
-async function quantizeWith(path: string, opts: QuantizeOptions, dynamic: boolean, backend: QuantizedBackend): Promise<void> {
+async function quantizeWith(
+  path: string,
+  opts: QuantizeOptions,
+  dynamic: boolean,
+  backend: QuantizedBackend,
+): Promise<void> {
   const model = await loadGraphOnly(path, backend);
-  if (model.kind !== 'float') throw new QuantError('INVALID_ARGUMENT', `${path} is already quantized; pass the float model.`);
+  if (model.kind !== 'float')
+    throw new QuantError('INVALID_ARGUMENT', `${path} is already quantized; pass the float model.`);
   if (!dynamic && model.inputNames.length !== 1) {
-    throw new QuantError('USAGE', `${path} has ${model.inputNames.length} inputs (${model.inputNames.join(', ')}); quantize calibrates single-input models only (one --calib file).`);
+    throw new QuantError(
+      'USAGE',
+      `${path} has ${model.inputNames.length} inputs (${model.inputNames.join(', ')}); quantize calibrates single-input models only (one --calib file).`,
+    );
   }
 
   const common: QuantizeModelOptions = {
@@ -169,16 +240,25 @@ async function quantizeWith(path: string, opts: QuantizeOptions, dynamic: boolea
     const bar = progressBar('calibrating');
     try {
       const batchSize = planCalibration(model, calib, opts.batchSize);
-      quantized = await quantizeModel(model, calibrationBatches(calib, batchSize, opts.ignoreNonfinite === true, skipped), {
-        ...common,
-        batchSize,
-        totalBatches: Math.ceil(calib.samples / batchSize),
-        onProgress: (done, total) => bar.update(done, total),
-      });
-      if (skipped.count === calib.samples) throw new QuantError('NOT_CALIBRATED', 'every calibration batch had NaN/Inf; nothing to calibrate with.');
+      quantized = await quantizeModel(
+        model,
+        calibrationBatches(calib, batchSize, opts.ignoreNonfinite === true, skipped),
+        {
+          ...common,
+          batchSize,
+          totalBatches: Math.ceil(calib.samples / batchSize),
+          onProgress: (done, total) => bar.update(done, total),
+        },
+      );
+      if (skipped.count === calib.samples)
+        throw new QuantError('NOT_CALIBRATED', 'every calibration batch had NaN/Inf; nothing to calibrate with.');
     } catch (e) {
       if (e instanceof QuantError && e.code === 'NOT_CALIBRATED' && skipped.count > 0) {
-        throw new QuantError('NOT_CALIBRATED', `--calib ${opts.calib}: every calibration batch had NaN/Inf and was skipped; nothing is left to calibrate with.`, { cause: e });
+        throw new QuantError(
+          'NOT_CALIBRATED',
+          `--calib ${opts.calib}: every calibration batch had NaN/Inf and was skipped; nothing is left to calibrate with.`,
+          { cause: e },
+        );
       }
       throw e;
     } finally {

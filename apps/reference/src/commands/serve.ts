@@ -3,7 +3,8 @@ import { startServer } from '../serve/server.js';
 
 function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`'${value}' is not a port in 0..65535 (0 picks a free one)`);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new InvalidArgumentError(`'${value}' is not a port in 0..65535 (0 picks a free one)`);
   return n;
 }
 

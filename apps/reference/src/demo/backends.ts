@@ -26,7 +26,12 @@ export interface WasmWithJs {
  */
 export async function createWasmWithJsFallback(): Promise<WasmWithJs> {
   const wasm = createWasmBackend();
-  const backend = composeBackends({ primary: wasm, fallback: createJsBackend(), engine: 'qnnpack', name: WASM_WITH_JS_NAME });
+  const backend = composeBackends({
+    primary: wasm,
+    fallback: createJsBackend(),
+    engine: 'qnnpack',
+    name: WASM_WITH_JS_NAME,
+  });
   await backend.init();
   return { backend, wasmOps: opNames().filter((op) => wasm.supports(op, { engine: 'qnnpack' })) };
 }

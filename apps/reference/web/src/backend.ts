@@ -33,7 +33,8 @@ async function startWasm(threads: number, onWarning: (m: string) => void): Promi
 export async function createPageBackend(engine: Engine, onWarning: (m: string) => void): Promise<PageBackend> {
   const js = createJsBackend({ onWarning });
   await js.init();
-  const want = globalThis.crossOriginIsolated === true ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  const want =
+    globalThis.crossOriginIsolated === true ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
   let wasm: QuantizedBackend | undefined;
   let threads = want;
   try {

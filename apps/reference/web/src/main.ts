@@ -58,10 +58,15 @@ const state: {
 
 type Child = Node | string | number | null | undefined | false;
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(typeof c === 'number' ? String(c) : c);
+  for (const c of children)
+    if (c !== null && c !== undefined && c !== false) e.append(typeof c === 'number' ? String(c) : c);
   return e;
 }
 
@@ -74,13 +79,23 @@ function table(caption: string, head: string[], rows: Child[][], rowClass?: (i: 
       {},
       h('caption', {}, caption),
       h('thead', {}, h('tr', {}, ...head.map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, ...rows.map((r, i) => h('tr', rowClass ? { class: rowClass(i) } : {}, ...r.map((c) => h('td', {}, c))))),
+      h(
+        'tbody',
+        {},
+        ...rows.map((r, i) => h('tr', rowClass ? { class: rowClass(i) } : {}, ...r.map((c) => h('td', {}, c)))),
+      ),
     ),
   );
 }
 
-const kb = (n: number): string => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(2)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`);
-const num = (v: number, digits = 6): string => (Number.isFinite(v) ? (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits > 4 ? 4 : digits) : v.toExponential(3)) : String(v));
+const kb = (n: number): string =>
+  n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(2)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`;
+const num = (v: number, digits = 6): string =>
+  Number.isFinite(v)
+    ? Math.abs(v) >= 1e-3 || v === 0
+      ? v.toFixed(digits > 4 ? 4 : digits)
+      : v.toExponential(3)
+    : String(v);
 
 // ---- inputs ----
 
@@ -154,7 +169,9 @@ ui.useMnist.addEventListener('click', () => {
   void (async () => {
     try {
       clearError();
-      const [model, calib, samples] = await Promise.all(['mnist/mnist-cnn.onnx', 'mnist/calib.npy', 'mnist/samples.npy'].map(fetchBytes));
+      const [model, calib, samples] = await Promise.all(
+        ['mnist/mnist-cnn.onnx', 'mnist/calib.npy', 'mnist/samples.npy'].map(fetchBytes),
+      );
       state.model = { name: 'mnist-cnn.onnx', bytes: model! };
       state.calib = { name: 'mnist-calib.npy', bytes: calib! };
       state.samples = samples!;
@@ -164,7 +181,9 @@ ui.useMnist.addEventListener('click', () => {
       refresh();
       startQuantize();
     } catch (e) {
-      showError(`quint: IO_ERROR: cannot load the bundled MNIST files (${e instanceof Error ? e.message : String(e)}); rebuild the page with npx -y pnpm@10.34.9 run build.`);
+      showError(
+        `quint: IO_ERROR: cannot load the bundled MNIST files (${e instanceof Error ? e.message : String(e)}); rebuild the page with npx -y pnpm@10.34.9 run build.`,
+      );
     }
   })();
 });
@@ -179,7 +198,9 @@ function makeWorker(): Worker {
   w.onerror = (e) => {
     e.preventDefault();
     finish();
-    showError(`quint: INTERNAL: the quantization worker stopped (${e.message || 'no message'}); it was restarted, try again.`);
+    showError(
+      `quint: INTERNAL: the quantization worker stopped (${e.message || 'no message'}); it was restarted, try again.`,
+    );
     worker.terminate();
     worker = makeWorker();
   };
@@ -304,7 +325,12 @@ function qparams(int8: ModelInspection): HTMLElement {
     .filter((n) => n.output !== null || n.weight !== null)
     .map((n) => {
       const w = n.weight;
-      const scales = w === null ? '' : w.scales.length === 1 ? num(w.scales[0]!) : `${w.scales.length} channels, ${num(Math.min(...w.scales))} … ${num(Math.max(...w.scales))}`;
+      const scales =
+        w === null
+          ? ''
+          : w.scales.length === 1
+            ? num(w.scales[0]!)
+            : `${w.scales.length} channels, ${num(Math.min(...w.scales))} … ${num(Math.max(...w.scales))}`;
       return [
         Array.isArray(n.onnxName) ? n.onnxName.join(', ') : (n.onnxName ?? n.name),
         n.op,
@@ -333,16 +359,26 @@ function showResult(bytes: ArrayBuffer, s: QuantizeSummary): void {
   const prov = Object.entries(s.int8.provenance).map(([k, v]) => `${k} = ${v}`);
   ui.summary.replaceChildren(
     facts([
-      ['Model bytes (fp32 → int8)', `${kb(mb(s.float).fp32)} → ${kb(mb(s.int8).int8)} (${(mb(s.float).fp32 / mb(s.int8).int8).toFixed(2)}× smaller)`],
+      [
+        'Model bytes (fp32 → int8)',
+        `${kb(mb(s.float).fp32)} → ${kb(mb(s.int8).int8)} (${(mb(s.float).fp32 / mb(s.int8).int8).toFixed(2)}× smaller)`,
+      ],
       ['File size (float → int8 ONNX)', `${kb(s.float.fileBytes ?? 0)} → ${kb(s.int8FileBytes)}`],
-      ['Calibration', `${s.samples} samples, data of shape [${s.calibrationShape.join(', ')}]; model input [${s.inputShape.join(', ')}]`],
+      [
+        'Calibration',
+        `${s.samples} samples, data of shape [${s.calibrationShape.join(', ')}]; model input [${s.inputShape.join(', ')}]`,
+      ],
       ['Backend', s.backend],
       ['Time', `${(s.milliseconds / 1000).toFixed(1)} s in a Web Worker`],
       ['Provenance (metadata_props)', prov.length ? h('code', {}, prov.join(' · ')) : 'none'],
     ]),
   );
   // buildReport's page is self-contained (Chart.js inlined); a sandboxed frame keeps its script apart.
-  const frame = h('iframe', { class: 'report-frame', title: 'quint report: per-layer SQNR, activations, weights, latency', sandbox: 'allow-scripts' });
+  const frame = h('iframe', {
+    class: 'report-frame',
+    title: 'quint report: per-layer SQNR, activations, weights, latency',
+    sandbox: 'allow-scripts',
+  });
   frame.srcdoc = s.reportHtml;
   ui.reportBody.replaceChildren(
     frame,
@@ -358,7 +394,8 @@ function showResult(bytes: ArrayBuffer, s: QuantizeSummary): void {
   const n = state.runSet === 'samples' ? 10 : (s.calibrationShape[0] ?? 1);
   ui.sample.max = String(Math.max(0, n - 1));
   ui.sample.value = '0';
-  ui.sampleLabel.textContent = state.runSet === 'samples' ? 'MNIST evaluation digit (0–9)' : `Calibration sample (0–${n - 1})`;
+  ui.sampleLabel.textContent =
+    state.runSet === 'samples' ? 'MNIST evaluation digit (0–9)' : `Calibration sample (0–${n - 1})`;
   ui.run.hidden = false;
   runOne();
 }
@@ -384,7 +421,13 @@ function drawInput(shape: readonly number[], data: Float32Array): HTMLElement | 
   const dims = shape.length === 4 && shape[1] === 1 ? shape.slice(2) : shape.length === 3 ? shape.slice(1) : null;
   if (dims === null || dims[0]! > 256 || dims[1]! > 256) return null;
   const [hgt, wid] = dims as [number, number];
-  const c = h('canvas', { class: 'input', width: String(wid), height: String(hgt), role: 'img', 'aria-label': `the input image, ${wid}×${hgt} pixels` });
+  const c = h('canvas', {
+    class: 'input',
+    width: String(wid),
+    height: String(hgt),
+    role: 'img',
+    'aria-label': `the input image, ${wid}×${hgt} pixels`,
+  });
   const ctx = c.getContext('2d');
   if (ctx === null) return null;
   let lo = Infinity;
@@ -431,10 +474,22 @@ function bar(p: number, cls: string): HTMLElement {
 
 function showOutput(o: RunOutput): HTMLElement {
   const maxDiff = o.float.reduce((m, v, i) => Math.max(m, Math.abs(v - o.int8[i]!)), 0);
-  const head = h('p', {}, `output ${o.name} [${o.shape.join(', ')}]: SQNR ${num(sqnr(o.float, o.int8), 2)} dB, max |float − int8| ${num(maxDiff)}`);
+  const head = h(
+    'p',
+    {},
+    `output ${o.name} [${o.shape.join(', ')}]: SQNR ${num(sqnr(o.float, o.int8), 2)} dB, max |float − int8| ${num(maxDiff)}`,
+  );
   if (o.float.length > 32) {
     const first = (x: Float32Array) => Array.from(x.subarray(0, 8), (v) => num(v)).join(', ');
-    return h('div', {}, head, facts([['float (first 8)', first(o.float)], ['int8 (first 8)', first(o.int8)]]));
+    return h(
+      'div',
+      {},
+      head,
+      facts([
+        ['float (first 8)', first(o.float)],
+        ['int8 (first 8)', first(o.int8)],
+      ]),
+    );
   }
   const pf = softmax(o.float);
   const pq = softmax(o.int8);
@@ -448,7 +503,15 @@ function showOutput(o: RunOutput): HTMLElement {
     table(
       `output ${o.name}`,
       ['index', 'float', 'int8', 'softmax float', '', 'softmax int8', ''],
-      Array.from(o.float, (v, i) => [i, num(v), num(o.int8[i]!), pf[i]!.toFixed(3), bar(pf[i]!, 'float'), pq[i]!.toFixed(3), bar(pq[i]!, 'int8')]),
+      Array.from(o.float, (v, i) => [
+        i,
+        num(v),
+        num(o.int8[i]!),
+        pf[i]!.toFixed(3),
+        bar(pf[i]!, 'float'),
+        pq[i]!.toFixed(3),
+        bar(pq[i]!, 'int8'),
+      ]),
       (i) => (i === af || i === aq ? 'top' : ''),
     ),
   );

@@ -53,8 +53,20 @@ export interface RunOutput {
 }
 
 export type FromWorker =
-  | { readonly kind: 'progress'; readonly job: number; readonly stage: Stage; readonly done: number; readonly total: number }
+  | {
+      readonly kind: 'progress';
+      readonly job: number;
+      readonly stage: Stage;
+      readonly done: number;
+      readonly total: number;
+    }
   | { readonly kind: 'warning'; readonly job: number; readonly line: string }
   | { readonly kind: 'quantized'; readonly job: number; readonly bytes: ArrayBuffer; readonly summary: QuantizeSummary }
-  | { readonly kind: 'ran'; readonly job: number; readonly inputShape: readonly number[]; readonly input: Float32Array; readonly outputs: readonly RunOutput[] }
+  | {
+      readonly kind: 'ran';
+      readonly job: number;
+      readonly inputShape: readonly number[];
+      readonly input: Float32Array;
+      readonly outputs: readonly RunOutput[];
+    }
   | { readonly kind: 'error'; readonly job: number; readonly line: string };

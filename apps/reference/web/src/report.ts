@@ -86,9 +86,15 @@ export function pageReport(r: PageReportInput): { data: ReportData; html: string
   const capture = captureActivations(prepared);
   for (const b of batches) prepared.call(b);
   const activations = capture.finish();
-  const quantizedJs: GraphModule = convertFx(prepared, { backend: createJsBackend({ onWarning: () => {} }), engine: options.engine });
+  const quantizedJs: GraphModule = convertFx(prepared, {
+    backend: createJsBackend({ onWarning: () => {} }),
+    engine: options.engine,
+  });
   quantizedJs.meta['onnx'] = r.float.graphModule.meta['onnx'];
-  const sameAsDownload = equalBytes(withoutMetadata({ ...r.quantized, graphModule: quantizedJs }, options.format), withoutMetadata(r.quantized, options.format));
+  const sameAsDownload = equalBytes(
+    withoutMetadata({ ...r.quantized, graphModule: quantizedJs }, options.format),
+    withoutMetadata(r.quantized, options.format),
+  );
 
   r.onStep('report: comparing layers (numeric suite)');
   const sqnr = layerSqnr(r.float.graphModule, quantizedJs, r.input);
@@ -100,7 +106,11 @@ export function pageReport(r: PageReportInput): { data: ReportData; html: string
   const latency: LatencyBar[] = [
     { label: 'fp32, quint float ops', ms: medianMs(call(r.float.graphModule), r.latencyInputs) },
     { label: 'int8, kernels-js', ms: medianMs(call(quantizedJs), r.latencyInputs) },
-    { label: `int8, ${r.backendLabel}`, ms: medianMs(call(r.int8.graphModule), r.latencyInputs), note: 'the downloaded file, reloaded' },
+    {
+      label: `int8, ${r.backendLabel}`,
+      ms: medianMs(call(r.int8.graphModule), r.latencyInputs),
+      note: 'the downloaded file, reloaded',
+    },
   ];
   const data: ReportData = {
     title: `quint report: ${r.modelName}, fp32 vs int8 (in the browser)`,

@@ -1,7 +1,15 @@
 // The quantization worker: the whole library flow of `quint quantize` (loadModel → quantizeModel →
 // saveModel, with the same options the CLI passes) runs here, off the page's thread, on the wasm
 // backend. The int8 model the page offers for download is reloaded from its bytes and run from them.
-import { inspectModel, loadModel, quantizeModel, runModel, saveModel, type ImportedGraphInfo, type QuintModel } from '@quint/onnx';
+import {
+  inspectModel,
+  loadModel,
+  quantizeModel,
+  runModel,
+  saveModel,
+  type ImportedGraphInfo,
+  type QuintModel,
+} from '@quint/onnx';
 import { QTensor, type Engine } from '@quint/qtensor';
 import { QuantError, Tensor, npyToTensor, readNpyHeader } from '@quint/tensor';
 import { createPageBackend, type PageBackend } from './backend.js';
@@ -22,7 +30,8 @@ let loaded: Loaded | undefined;
 // Where warnings go: the job running now (backends warn once, at first use, from inside a job).
 let warnSink: (line: string) => void = (line) => console.warn(line);
 
-const post = (msg: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(msg, transfer);
+const post = (msg: FromWorker, transfer: Transferable[] = []): void =>
+  (self as unknown as Worker).postMessage(msg, transfer);
 
 function progress(job: number, stage: Stage, done = 0, total = 1): void {
   post({ kind: 'progress', job, stage, done, total });
@@ -47,9 +56,13 @@ function asFloat(t: Tensor | QTensor): Tensor {
  * planCalibration), with the same codes and messages, file names in place of its paths.
  */
 function checkModelAsCli(model: QuintModel, modelName: string): void {
-  if (model.kind !== 'float') throw new QuantError('INVALID_ARGUMENT', `${modelName} is already quantized; pass the float model.`);
+  if (model.kind !== 'float')
+    throw new QuantError('INVALID_ARGUMENT', `${modelName} is already quantized; pass the float model.`);
   if (model.inputNames.length !== 1) {
-    throw new QuantError('USAGE', `${modelName} has ${model.inputNames.length} inputs (${model.inputNames.join(', ')}); quantize calibrates single-input models only (one --calib file).`);
+    throw new QuantError(
+      'USAGE',
+      `${modelName} has ${model.inputNames.length} inputs (${model.inputNames.join(', ')}); quantize calibrates single-input models only (one --calib file).`,
+    );
   }
 }
 
@@ -57,7 +70,10 @@ function checkModelAsCli(model: QuintModel, modelName: string): void {
 function readCalibrationAsCli(bytes: Uint8Array, calibName: string): Tensor {
   const header = readNpyHeader(bytes);
   if (header.dtype !== 'float32' && header.dtype !== 'float64') {
-    throw new QuantError('BAD_DTYPE', `--calib ${calibName}: the array is ${header.dtype}; quint takes float32 (or float64, rounded): save it with a.astype(np.float32).`);
+    throw new QuantError(
+      'BAD_DTYPE',
+      `--calib ${calibName}: the array is ${header.dtype}; quint takes float32 (or float64, rounded): save it with a.astype(np.float32).`,
+    );
   }
   const have = bytes.length - header.dataOffset;
   if (have !== header.dataLength) {
@@ -83,10 +99,17 @@ function checkCalibrationAsCli(model: QuintModel, calib: Tensor, calibName: stri
       );
     }
   }
-  if (samples === 0) throw new QuantError('NOT_CALIBRATED', `--calib ${calibName} holds no samples; static quantization needs calibration data.`);
+  if (samples === 0)
+    throw new QuantError(
+      'NOT_CALIBRATED',
+      `--calib ${calibName} holds no samples; static quantization needs calibration data.`,
+    );
   const fixed = input !== undefined && !input.dynamicBatch ? input.shape[0] : undefined;
   if (fixed !== undefined && samples % fixed !== 0) {
-    throw new QuantError('SHAPE_MISMATCH', `--calib ${calibName}: ${samples} samples do not split into batches of the model's static batch ${fixed}; pass a multiple of ${fixed} samples.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `--calib ${calibName}: ${samples} samples do not split into batches of the model's static batch ${fixed}; pass a multiple of ${fixed} samples.`,
+    );
   }
 }
 
@@ -101,7 +124,11 @@ async function quantize(msg: Extract<ToWorker, { kind: 'quantize' }>): Promise<v
   warnSink = onWarning;
   const started = performance.now();
   progress(job, 'backend');
-  if (!backendPromises.has(options.engine)) backendPromises.set(options.engine, createPageBackend(options.engine, (line) => warnSink(line)));
+  if (!backendPromises.has(options.engine))
+    backendPromises.set(
+      options.engine,
+      createPageBackend(options.engine, (line) => warnSink(line)),
+    );
   const { backend, label } = await backendPromises.get(options.engine)!;
   loaded = undefined;
   progress(job, 'load');
@@ -139,19 +166,26 @@ async function quantize(msg: Extract<ToWorker, { kind: 'quantize' }>): Promise<v
     backendLabel: label,
     calib,
     input: sqnrInput,
-    inputLabel: samples !== null ? `the ${sqnrInput.shape[0]} bundled MNIST evaluation digits (one per class)` : `the first ${sqnrInput.shape[0]} calibration samples`,
+    inputLabel:
+      samples !== null
+        ? `the ${sqnrInput.shape[0]} bundled MNIST evaluation digits (one per class)`
+        : `the first ${sqnrInput.shape[0]} calibration samples`,
     latencyInputs,
     options,
     onStep: () => progress(job, 'report'),
   });
-  if (!report.sameAsDownload) onWarning('the report was calibrated again and does not match the downloaded model; its plots may differ from the file.');
+  if (!report.sameAsDownload)
+    onWarning(
+      'the report was calibrated again and does not match the downloaded model; its plots may differ from the file.',
+    );
   const summary = {
     backend: label,
     float: inspectModel(float),
     int8: inspectModel(int8),
     int8FileBytes: bytes.length,
     calibrationShape: calib.shape,
-    inputShape: (float.graphModule.meta['onnx'] as { inputs?: { shape: number[] }[] } | undefined)?.inputs?.[0]?.shape ?? [],
+    inputShape:
+      (float.graphModule.meta['onnx'] as { inputs?: { shape: number[] }[] } | undefined)?.inputs?.[0]?.shape ?? [],
     samples: Number(q.metadata['quint.calibrationSamples'] ?? 0),
     milliseconds: Math.round(performance.now() - started),
     warnings,

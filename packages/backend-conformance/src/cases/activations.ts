@@ -22,48 +22,105 @@ function differential(): ConformanceCase[] {
   for (const engine of ['qnnpack', 'onednn'] as const) {
     const base = { engine, supports: { dtype: 'quint8' as const }, name: 'random' };
     out.push(
-      differentialCase({ ...base, op: 'relu', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.relu(toQ(x), { engine, memoryFormat }) }),
-      differentialCase({ ...base, op: 'relu6', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.relu6(toQ(x), { engine, memoryFormat }) }),
+      differentialCase({
+        ...base,
+        op: 'relu',
+        arbitrary: input,
+        run: (be, [x, memoryFormat]) => be.kernels.relu(toQ(x), { engine, memoryFormat }),
+      }),
+      differentialCase({
+        ...base,
+        op: 'relu6',
+        arbitrary: input,
+        run: (be, [x, memoryFormat]) => be.kernels.relu6(toQ(x), { engine, memoryFormat }),
+      }),
       differentialCase({
         ...base,
         op: 'hardtanh',
-        arbitrary: fc.tuple(input, fc.double({ min: -8, max: 0, noNaN: true }), fc.double({ min: 0, max: 8, noNaN: true })),
-        run: (be, [[x, memoryFormat], lo, hi]) => be.kernels.hardtanh(toQ(x), { minVal: lo, maxVal: hi }, { engine, memoryFormat }),
+        arbitrary: fc.tuple(
+          input,
+          fc.double({ min: -8, max: 0, noNaN: true }),
+          fc.double({ min: 0, max: 8, noNaN: true }),
+        ),
+        run: (be, [[x, memoryFormat], lo, hi]) =>
+          be.kernels.hardtanh(toQ(x), { minVal: lo, maxVal: hi }, { engine, memoryFormat }),
       }),
       differentialCase({
         ...base,
         op: 'clamp',
-        arbitrary: fc.tuple(input, fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }), fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined })),
+        arbitrary: fc.tuple(
+          input,
+          fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }),
+          fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }),
+        ),
         run: (be, [[x, memoryFormat], min, max]) =>
-          be.kernels.clamp(toQ(x), { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) }, { engine, memoryFormat }),
+          be.kernels.clamp(
+            toQ(x),
+            { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) },
+            { engine, memoryFormat },
+          ),
       }),
       differentialCase({
         ...base,
         op: 'hardswish',
         arbitrary: fc.tuple(input, scaleArb(0.005, 0.2), zeroPointArb),
-        run: (be, [[x, memoryFormat], s, z]) => be.kernels.hardswish(toQ(x), { scale: s, zeroPoint: z }, { engine, memoryFormat }),
+        run: (be, [[x, memoryFormat], s, z]) =>
+          be.kernels.hardswish(toQ(x), { scale: s, zeroPoint: z }, { engine, memoryFormat }),
       }),
-      differentialCase({ ...base, op: 'hardsigmoid', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.hardsigmoid(toQ(x), undefined, { engine, memoryFormat }) }),
-      differentialCase({ ...base, op: 'sigmoid', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.sigmoid(toQ(x), undefined, { engine, memoryFormat }) }),
-      differentialCase({ ...base, op: 'tanh', arbitrary: input, run: (be, [x, memoryFormat]) => be.kernels.tanh(toQ(x), undefined, { engine, memoryFormat }) }),
+      differentialCase({
+        ...base,
+        op: 'hardsigmoid',
+        arbitrary: input,
+        run: (be, [x, memoryFormat]) => be.kernels.hardsigmoid(toQ(x), undefined, { engine, memoryFormat }),
+      }),
+      differentialCase({
+        ...base,
+        op: 'sigmoid',
+        arbitrary: input,
+        run: (be, [x, memoryFormat]) => be.kernels.sigmoid(toQ(x), undefined, { engine, memoryFormat }),
+      }),
+      differentialCase({
+        ...base,
+        op: 'tanh',
+        arbitrary: input,
+        run: (be, [x, memoryFormat]) => be.kernels.tanh(toQ(x), undefined, { engine, memoryFormat }),
+      }),
     );
   }
   // Engine ort: relu, the Clip ops, hardswish, hardsigmoid (docs/numerics.md "Engine ort"; kernels-js
   // checks them against ONNX Runtime itself, test/ort-exact-ops.test.ts and ort-non-gemm.test.ts).
   const ort = { engine: 'ort' as const, supports: { dtype: 'quint8' as const }, name: 'random' };
   out.push(
-    differentialCase({ ...ort, op: 'relu6', arbitrary: input, run: (be, [x]) => be.kernels.relu6(toQ(x), { engine: 'ort' }) }),
+    differentialCase({
+      ...ort,
+      op: 'relu6',
+      arbitrary: input,
+      run: (be, [x]) => be.kernels.relu6(toQ(x), { engine: 'ort' }),
+    }),
     differentialCase({
       ...ort,
       op: 'hardtanh',
-      arbitrary: fc.tuple(input, fc.double({ min: -8, max: 0, noNaN: true }), fc.double({ min: 0, max: 8, noNaN: true })),
+      arbitrary: fc.tuple(
+        input,
+        fc.double({ min: -8, max: 0, noNaN: true }),
+        fc.double({ min: 0, max: 8, noNaN: true }),
+      ),
       run: (be, [[x], lo, hi]) => be.kernels.hardtanh(toQ(x), { minVal: lo, maxVal: hi }, { engine: 'ort' }),
     }),
     differentialCase({
       ...ort,
       op: 'clamp',
-      arbitrary: fc.tuple(input, fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }), fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined })),
-      run: (be, [[x], min, max]) => be.kernels.clamp(toQ(x), { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) }, { engine: 'ort' }),
+      arbitrary: fc.tuple(
+        input,
+        fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }),
+        fc.option(fc.double({ min: -8, max: 8, noNaN: true }), { nil: undefined }),
+      ),
+      run: (be, [[x], min, max]) =>
+        be.kernels.clamp(
+          toQ(x),
+          { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) },
+          { engine: 'ort' },
+        ),
     }),
     differentialCase({
       ...ort,
@@ -71,7 +128,12 @@ function differential(): ConformanceCase[] {
       arbitrary: fc.tuple(input, scaleArb(0.005, 0.2), zeroPointArb),
       run: (be, [[x], s, z]) => be.kernels.hardswish(toQ(x), { scale: s, zeroPoint: z }, { engine: 'ort' }),
     }),
-    differentialCase({ ...ort, op: 'hardsigmoid', arbitrary: input, run: (be, [x]) => be.kernels.hardsigmoid(toQ(x), undefined, { engine: 'ort' }) }),
+    differentialCase({
+      ...ort,
+      op: 'hardsigmoid',
+      arbitrary: input,
+      run: (be, [x]) => be.kernels.hardsigmoid(toQ(x), undefined, { engine: 'ort' }),
+    }),
     // sigmoid and tanh: the two ONNX Runtime builds differ (`target`), any output qparams.
     ...(['wasm', 'x64'] as const).flatMap((target) =>
       (['sigmoid', 'tanh'] as const).map((op) =>
@@ -80,18 +142,32 @@ function differential(): ConformanceCase[] {
           op,
           name: `random, target ${target}`,
           arbitrary: fc.tuple(input, fc.option(fc.tuple(scaleArb(0.0001, 0.02), zeroPointArb), { nil: undefined })),
-          run: (be, [[x], o]) => be.kernels[op](toQ(x), o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, { engine: 'ort', target }),
+          run: (be, [[x], o]) =>
+            be.kernels[op](toQ(x), o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, {
+              engine: 'ort',
+              target,
+            }),
         }),
       ),
     ),
-    differentialCase({ op: 'relu', engine: 'ort', name: 'random', supports: { dtype: 'quint8' }, arbitrary: input, run: (be, [x]) => be.kernels.relu(toQ(x), { engine: 'ort' }) }),
+    differentialCase({
+      op: 'relu',
+      engine: 'ort',
+      name: 'random',
+      supports: { dtype: 'quint8' },
+      arbitrary: input,
+      run: (be, [x]) => be.kernels.relu(toQ(x), { engine: 'ort' }),
+    }),
     {
       kind: 'hand',
       op: 'relu',
       engine: 'ort',
       name: 'max(q, zp) around zp 117',
       supports: { dtype: 'quint8' },
-      run: (be) => be.kernels.relu(toQ({ shape: [5], codes: [0, 116, 117, 118, 255], scale: 0.0371, zeroPoint: 117 }), { engine: 'ort' }),
+      run: (be) =>
+        be.kernels.relu(toQ({ shape: [5], codes: [0, 116, 117, 118, 255], scale: 0.0371, zeroPoint: 117 }), {
+          engine: 'ort',
+        }),
       expected: { shape: [5], codes: [117, 117, 117, 118, 255], scale: 0.0371, zeroPoint: 117 },
     },
   );

@@ -79,10 +79,23 @@ function buildConv(d: ConvDraw) {
   const ws = Array.from({ length: oc }, () => f32(2 ** (d.logWs + (d.perChannel ? rand() : 0))));
   const wzp = Array.from({ length: oc }, () => (d.weightZp ? Math.floor(rand() * 21) - 10 : 0));
   const x = quint8([d.n, c, h, w], drawCodes(rand, d.n * c * h * w, 0, 255, d.mode), xs, d.xzp);
-  const wt = qint8Weight([oc, cpg, d.kh, d.kw], drawCodes(rand, oc * cpg * d.kh * d.kw, -127, 127, d.mode), ws, wzp, d.perChannel);
-  const bias = d.withBias ? Float32Array.from({ length: oc }, (_, i) => (rand() * 2 - 1) * xs * ws[i]! * 2 ** (rand() * 14)) : null;
+  const wt = qint8Weight(
+    [oc, cpg, d.kh, d.kw],
+    drawCodes(rand, oc * cpg * d.kh * d.kw, -127, 127, d.mode),
+    ws,
+    wzp,
+    d.perChannel,
+  );
+  const bias = d.withBias
+    ? Float32Array.from({ length: oc }, (_, i) => (rand() * 2 - 1) * xs * ws[i]! * 2 ** (rand() * 14))
+    : null;
   const out = { scale: f32((xs * ws[0]!) / 2 ** d.logM), zeroPoint: d.ozp };
-  const params = { stride: [d.sh, d.sw] as const, padding: [d.ph, d.pw] as const, dilation: [d.dh, d.dw] as const, groups };
+  const params = {
+    stride: [d.sh, d.sw] as const,
+    padding: [d.ph, d.pw] as const,
+    dilation: [d.dh, d.dw] as const,
+    groups,
+  };
   return { x, wt, bias, out, params };
 }
 

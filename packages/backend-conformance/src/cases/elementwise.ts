@@ -15,8 +15,18 @@ const RUNNERS = {
   addRelu: binary('addRelu'),
   mul: binary('mul'),
   mulRelu: binary('mulRelu'),
-  cat: (be: QuantizedBackend, xs: readonly QTensor[], p: Record<string, any>, opts: { engine: Engine; memoryFormat: 'contiguous' | 'channels_last' }) =>
-    be.kernels.cat(xs, p.dim, p.outScale === undefined ? undefined : { scale: p.outScale, zeroPoint: p.outZeroPoint }, opts),
+  cat: (
+    be: QuantizedBackend,
+    xs: readonly QTensor[],
+    p: Record<string, any>,
+    opts: { engine: Engine; memoryFormat: 'contiguous' | 'channels_last' },
+  ) =>
+    be.kernels.cat(
+      xs,
+      p.dim,
+      p.outScale === undefined ? undefined : { scale: p.outScale, zeroPoint: p.outZeroPoint },
+      opts,
+    ),
 };
 
 function differential(): ConformanceCase[] {
@@ -30,8 +40,11 @@ function differential(): ConformanceCase[] {
           engine,
           name: 'random same shape',
           supports: { dtype: 'quint8' },
-          arbitrary: nchwArb(2, 12, 6, 13).chain((s) => fc.tuple(qdataArb(s), qdataArb(s), scaleArb(0.01, 0.5), zeroPointArb, memoryFormatArb)),
-          run: (be, [a, b, os, oz, memoryFormat]) => be.kernels[op](toQ(a), toQ(b), { scale: os, zeroPoint: oz }, { engine, memoryFormat }),
+          arbitrary: nchwArb(2, 12, 6, 13).chain((s) =>
+            fc.tuple(qdataArb(s), qdataArb(s), scaleArb(0.01, 0.5), zeroPointArb, memoryFormatArb),
+          ),
+          run: (be, [a, b, os, oz, memoryFormat]) =>
+            be.kernels[op](toQ(a), toQ(b), { scale: os, zeroPoint: oz }, { engine, memoryFormat }),
         }),
         differentialCase({
           op,
@@ -39,9 +52,16 @@ function differential(): ConformanceCase[] {
           name: 'random broadcast [1,C,1,1]',
           supports: { dtype: 'quint8' },
           arbitrary: nchwArb(2, 8, 5, 70).chain(([n, c, h, w]) =>
-            fc.tuple(qdataArb([n, c, h, w]), qdataArb([1, c, 1, 1]), scaleArb(0.01, 0.5), zeroPointArb, memoryFormatArb),
+            fc.tuple(
+              qdataArb([n, c, h, w]),
+              qdataArb([1, c, 1, 1]),
+              scaleArb(0.01, 0.5),
+              zeroPointArb,
+              memoryFormatArb,
+            ),
           ),
-          run: (be, [a, b, os, oz, memoryFormat]) => be.kernels[op](toQ(a), toQ(b), { scale: os, zeroPoint: oz }, { engine, memoryFormat }),
+          run: (be, [a, b, os, oz, memoryFormat]) =>
+            be.kernels[op](toQ(a), toQ(b), { scale: os, zeroPoint: oz }, { engine, memoryFormat }),
         }),
       );
     }
@@ -54,10 +74,17 @@ function differential(): ConformanceCase[] {
         arbitrary: fc
           .tuple(nchwArb(2, 1, 4, 4), fc.array(fc.integer({ min: 1, max: 45 }), { minLength: 1, maxLength: 3 }))
           .chain(([[n, , h, w], cs]) =>
-            fc.tuple(fc.tuple(...cs.map((c) => qdataArb([n, c, h, w]))), fc.option(fc.tuple(scaleArb(), zeroPointArb), { nil: undefined }), memoryFormatArb),
+            fc.tuple(
+              fc.tuple(...cs.map((c) => qdataArb([n, c, h, w]))),
+              fc.option(fc.tuple(scaleArb(), zeroPointArb), { nil: undefined }),
+              memoryFormatArb,
+            ),
           ),
         run: (be, [xs, o, memoryFormat]) =>
-          be.kernels.cat(xs.map(toQ), 1, o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, { engine, memoryFormat }),
+          be.kernels.cat(xs.map(toQ), 1, o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, {
+            engine,
+            memoryFormat,
+          }),
       }),
     );
   }
@@ -72,8 +99,16 @@ function differential(): ConformanceCase[] {
           name: `random broadcast both ways, target ${target}`,
           supports: { dtype: 'quint8' },
           // [1,C,1,W] with [N,1,H,1], either order (ORT swaps the operands when input 0 is the per-span scalar).
-          arbitrary: nchwArb(2, 8, 5, 13).chain(([n, c, h, w]) => fc.tuple(qdataArb([1, c, 1, w]), qdataArb([n, 1, h, 1]), fc.boolean(), scaleArb(0.01, 0.5), zeroPointArb)),
-          run: (be, [a, b, swap, os, oz]) => be.kernels[op](toQ(swap ? b : a), toQ(swap ? a : b), { scale: os, zeroPoint: oz }, { engine: 'ort', target }),
+          arbitrary: nchwArb(2, 8, 5, 13).chain(([n, c, h, w]) =>
+            fc.tuple(qdataArb([1, c, 1, w]), qdataArb([n, 1, h, 1]), fc.boolean(), scaleArb(0.01, 0.5), zeroPointArb),
+          ),
+          run: (be, [a, b, swap, os, oz]) =>
+            be.kernels[op](
+              toQ(swap ? b : a),
+              toQ(swap ? a : b),
+              { scale: os, zeroPoint: oz },
+              { engine: 'ort', target },
+            ),
         }),
       );
     }
@@ -86,8 +121,16 @@ function differential(): ConformanceCase[] {
       supports: { dtype: 'quint8' },
       arbitrary: fc
         .tuple(nchwArb(2, 1, 4, 4), fc.array(fc.integer({ min: 1, max: 45 }), { minLength: 1, maxLength: 3 }))
-        .chain(([[n, , h, w], cs]) => fc.tuple(fc.tuple(...cs.map((c) => qdataArb([n, c, h, w]))), fc.option(fc.tuple(scaleArb(), zeroPointArb), { nil: undefined }))),
-      run: (be, [xs, o]) => be.kernels.cat(xs.map(toQ), 1, o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, { engine: 'ort' }),
+        .chain(([[n, , h, w], cs]) =>
+          fc.tuple(
+            fc.tuple(...cs.map((c) => qdataArb([n, c, h, w]))),
+            fc.option(fc.tuple(scaleArb(), zeroPointArb), { nil: undefined }),
+          ),
+        ),
+      run: (be, [xs, o]) =>
+        be.kernels.cat(xs.map(toQ), 1, o === undefined ? undefined : { scale: o[0], zeroPoint: o[1] }, {
+          engine: 'ort',
+        }),
     }),
   );
   return out;

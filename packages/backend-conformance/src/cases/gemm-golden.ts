@@ -1,5 +1,5 @@
 // Reading kernels-gemm.json (tools/goldens/kernels_gemm.py) into golden cases of the gemm and conv groups.
-import type { QTensor} from '@quint/qtensor';
+import type { QTensor } from '@quint/qtensor';
 import { type Engine, type OpName, type QuantizedBackend, type SupportsParams } from '@quint/qtensor';
 import { Tensor } from '@quint/tensor';
 import { bitsFromHex, codesFromHex, floatsFromBits, loadGolden, qtensorFromJson } from '../golden.js';
@@ -23,8 +23,15 @@ interface GemmGolden {
   readonly input: HexQ | { shape: number[]; floatBits: string };
   readonly weight: HexQ;
   readonly bias: number[] | null;
-  readonly params: { stride?: [number, number]; padding?: [number, number]; dilation?: [number, number]; groups?: number; reduceRange?: boolean };
-  readonly output: { shape: number[]; scale: number; zeroPoint: number; codes: string } | { shape: number[]; floatBits: string };
+  readonly params: {
+    stride?: [number, number];
+    padding?: [number, number];
+    dilation?: [number, number];
+    groups?: number;
+    reduceRange?: boolean;
+  };
+  readonly output:
+    { shape: number[]; scale: number; zeroPoint: number; codes: string } | { shape: number[]; floatBits: string };
 }
 
 interface GoldenFile<C> {
@@ -72,7 +79,10 @@ function goldenCase(g: GemmGolden): GoldenCase {
     const opts = { engine };
     if (g.op === 'linearDynamic') {
       const x = tensorFromBits(g.input as { shape: number[]; floatBits: string });
-      return be.kernels.linearDynamic(x, be.prepackLinear(weight, bias), { ...opts, reduceRange: g.params.reduceRange ?? true });
+      return be.kernels.linearDynamic(x, be.prepackLinear(weight, bias), {
+        ...opts,
+        reduceRange: g.params.reduceRange ?? true,
+      });
     }
     const x = qFromHex(g.input as HexQ);
     const o = g.output as { scale: number; zeroPoint: number };
@@ -95,7 +105,7 @@ function goldenCase(g: GemmGolden): GoldenCase {
     op: g.op,
     engine,
     name: g.name,
-    supports: gemmSupports(weight, isConv ? g.params.groups ?? 1 : undefined),
+    supports: gemmSupports(weight, isConv ? (g.params.groups ?? 1) : undefined),
     run,
     expected: expectedFromHex(g.output),
   };

@@ -27,9 +27,18 @@ interface LinearDraw {
   readonly seed: number;
 }
 
-function linearArbitrary(opts: { kMin: number; kMax: number; maxRows: number; weightZp: boolean }): fc.Arbitrary<LinearDraw> {
+function linearArbitrary(opts: {
+  kMin: number;
+  kMax: number;
+  maxRows: number;
+  weightZp: boolean;
+}): fc.Arbitrary<LinearDraw> {
   return fc.record({
-    lead: fc.oneof(fc.constant([] as number[]), fc.tuple(fc.integer({ min: 1, max: opts.maxRows })).map((t) => [...t]), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).map((t) => [...t])),
+    lead: fc.oneof(
+      fc.constant([] as number[]),
+      fc.tuple(fc.integer({ min: 1, max: opts.maxRows })).map((t) => [...t]),
+      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).map((t) => [...t]),
+    ),
     k: fc.integer({ min: opts.kMin, max: opts.kMax }),
     n: fc.integer({ min: 1, max: 8 }),
     perChannel: fc.boolean(),
@@ -57,12 +66,20 @@ function buildLinear(d: LinearDraw) {
   const rows = d.lead.reduce((a, b) => a * b, 1);
   const x = quint8(shape, drawCodes(rand, rows * d.k, 0, 255, d.mode), xs, d.xzp);
   const w = qint8Weight([d.n, d.k], drawCodes(rand, d.n * d.k, -127, 127, d.mode), ws, wzp, d.perChannel);
-  const bias = d.withBias ? Float32Array.from({ length: d.n }, (_, c) => (rand() * 2 - 1) * xs * ws[c]! * 2 ** (rand() * 14)) : null;
+  const bias = d.withBias
+    ? Float32Array.from({ length: d.n }, (_, c) => (rand() * 2 - 1) * xs * ws[c]! * 2 ** (rand() * 14))
+    : null;
   const out = { scale: f32((xs * ws[0]!) / 2 ** d.logM), zeroPoint: d.ozp };
   return { x, w, bias, out };
 }
 
-function linearDifferential(op: 'linear' | 'linearRelu', engine: Engine, name: string, arb: fc.Arbitrary<LinearDraw>, numRuns: number): ConformanceCase {
+function linearDifferential(
+  op: 'linear' | 'linearRelu',
+  engine: Engine,
+  name: string,
+  arb: fc.Arbitrary<LinearDraw>,
+  numRuns: number,
+): ConformanceCase {
   return differentialCase({
     op,
     engine,
@@ -89,7 +106,10 @@ interface DynamicDraw {
 }
 
 const dynamicArbitrary: fc.Arbitrary<DynamicDraw> = fc.record({
-  lead: fc.oneof(fc.tuple(fc.integer({ min: 1, max: 5 })).map((t) => [...t]), fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 })).map((t) => [...t])),
+  lead: fc.oneof(
+    fc.tuple(fc.integer({ min: 1, max: 5 })).map((t) => [...t]),
+    fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 })).map((t) => [...t]),
+  ),
   k: fc.integer({ min: 1, max: 48 }),
   n: fc.integer({ min: 1, max: 6 }),
   perChannel: fc.boolean(),
@@ -105,10 +125,24 @@ function buildDynamic(d: DynamicDraw) {
   const s = 2 ** d.spread;
   const xv = Float32Array.from({ length: rows * d.k }, () => {
     const u = (rand() * 2 - 1) * s;
-    return d.kind === 'positive' ? Math.abs(u) : d.kind === 'negative' ? -Math.abs(u) : d.kind === 'constant' ? s : d.kind === 'zeros' ? 0 : u;
+    return d.kind === 'positive'
+      ? Math.abs(u)
+      : d.kind === 'negative'
+        ? -Math.abs(u)
+        : d.kind === 'constant'
+          ? s
+          : d.kind === 'zeros'
+            ? 0
+            : u;
   });
   const ws = Array.from({ length: d.n }, () => f32(0.002 + rand() * 0.02));
-  const w = qint8Weight([d.n, d.k], drawCodes(rand, d.n * d.k, -127, 127, 'full'), ws, new Array<number>(d.n).fill(0), d.perChannel);
+  const w = qint8Weight(
+    [d.n, d.k],
+    drawCodes(rand, d.n * d.k, -127, 127, 'full'),
+    ws,
+    new Array<number>(d.n).fill(0),
+    d.perChannel,
+  );
   const bias = d.withBias ? Float32Array.from({ length: d.n }, () => rand() - 0.5) : null;
   return { x: new Tensor(xv, [...d.lead, d.k]), w, bias };
 }
@@ -121,21 +155,43 @@ function buildDynamic(d: DynamicDraw) {
 function fbgemmHandCases(): GoldenCase[] {
   const perTensor = (scale: number) => ({ qscheme: 'per_tensor_affine' as const, scale, zeroPoint: 0 });
   // (1) the spec §5.2 worked example: preRound [70.0000076, -4.0] → [170, 96], as qnnpack.
-  const x1 = new QTensor(Uint8Array.of(178, 103), [1, 2], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.01, zeroPoint: 128 });
+  const x1 = new QTensor(Uint8Array.of(178, 103), [1, 2], 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: 0.01,
+    zeroPoint: 128,
+  });
   const w1 = new QTensor(Int8Array.of(64, -127, 21, 42), [2, 2], 'qint8', perTensor(0.004705882631242275));
   const b1 = Float32Array.of(0.05, -0.02);
   // (2) per channel where the float bias changes a code: row 1, channel 0 has preRound −117.49793
   //     → rne −117 → 226 − 117 = 109 (qnnpack, with its rounded int32 bias, gives 108).
   const xs2 = f32(0.02);
   const ws2 = [0.018187861889600754, 0.018641965463757515];
-  const x2 = new QTensor(Uint8Array.of(30, 160, 59, 112, 120, 245), [2, 3], 'quint8', { qscheme: 'per_tensor_affine', scale: xs2, zeroPoint: 3 });
+  const x2 = new QTensor(Uint8Array.of(30, 160, 59, 112, 120, 245), [2, 3], 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: xs2,
+    zeroPoint: 3,
+  });
   const w2codes = Int8Array.of(31, -76, -48, 80, -95, 56);
-  const w2 = new QTensor(w2codes, [2, 3], 'qint8', { qscheme: 'per_channel_affine', scales: Float64Array.from(ws2), zeroPoints: Int32Array.of(0, 0), axis: 0 });
+  const w2 = new QTensor(w2codes, [2, 3], 'qint8', {
+    qscheme: 'per_channel_affine',
+    scales: Float64Array.from(ws2),
+    zeroPoints: Int32Array.of(0, 0),
+    axis: 0,
+  });
   const b2 = Float32Array.of(0.3559008538722992, -0.11627823859453201);
   const out2 = { scale: f32(0.05), zeroPoint: 226 };
   // (3) the same numbers as a 1×1 conv2d over a [2, 3, 1, 1] input (batch 2): NCHW codes.
-  const x3 = new QTensor(Uint8Array.of(30, 160, 59, 112, 120, 245), [2, 3, 1, 1], 'quint8', { qscheme: 'per_tensor_affine', scale: xs2, zeroPoint: 3 });
-  const w3 = new QTensor(w2codes.slice(), [2, 3, 1, 1], 'qint8', { qscheme: 'per_channel_affine', scales: Float64Array.from(ws2), zeroPoints: Int32Array.of(0, 0), axis: 0 });
+  const x3 = new QTensor(Uint8Array.of(30, 160, 59, 112, 120, 245), [2, 3, 1, 1], 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: xs2,
+    zeroPoint: 3,
+  });
+  const w3 = new QTensor(w2codes.slice(), [2, 3, 1, 1], 'qint8', {
+    qscheme: 'per_channel_affine',
+    scales: Float64Array.from(ws2),
+    zeroPoints: Int32Array.of(0, 0),
+    axis: 0,
+  });
   const sup = { dtype: 'quint8' as const, weightDtype: 'qint8' as const, symmetricWeight: true };
   return [
     {
@@ -144,7 +200,8 @@ function fbgemmHandCases(): GoldenCase[] {
       engine: 'fbgemm',
       name: 'spec §5.2 worked example',
       supports: sup,
-      run: (be) => be.kernels.linear(x1, be.prepackLinear(w1, b1), { scale: 0.005, zeroPoint: 100 }, { engine: 'fbgemm' }),
+      run: (be) =>
+        be.kernels.linear(x1, be.prepackLinear(w1, b1), { scale: 0.005, zeroPoint: 100 }, { engine: 'fbgemm' }),
       expected: { shape: [1, 2], codes: [170, 96], scale: 0.005, zeroPoint: 100 },
     },
     {
@@ -190,13 +247,32 @@ function fbgemmHandCases(): GoldenCase[] {
 export const gemmCases: CaseGroup = {
   name: 'gemm (linear)',
   cases: () => {
-    const cases: ConformanceCase[] = [...gemmGoldenCases(['linear', 'linearRelu', 'linearDynamic']), ...fbgemmHandCases()];
+    const cases: ConformanceCase[] = [
+      ...gemmGoldenCases(['linear', 'linearRelu', 'linearDynamic']),
+      ...fbgemmHandCases(),
+    ];
     for (const op of ['linear', 'linearRelu'] as const) {
       for (const engine of OP_NAMES[op].engines) {
         const wzp = engine !== 'onednn';
-        cases.push(linearDifferential(op, engine, 'random shapes, scales and multipliers', linearArbitrary({ kMin: 1, kMax: 64, maxRows: 6, weightZp: wzp }), 30));
+        cases.push(
+          linearDifferential(
+            op,
+            engine,
+            'random shapes, scales and multipliers',
+            linearArbitrary({ kMin: 1, kMax: 64, maxRows: 6, weightZp: wzp }),
+            30,
+          ),
+        );
         if (op === 'linear') {
-          cases.push(linearDifferential(op, engine, 'large K (1000..6000), batch 1', linearArbitrary({ kMin: 1000, kMax: 6000, maxRows: 1, weightZp: wzp }), 6));
+          cases.push(
+            linearDifferential(
+              op,
+              engine,
+              'large K (1000..6000), batch 1',
+              linearArbitrary({ kMin: 1000, kMax: 6000, maxRows: 1, weightZp: wzp }),
+              6,
+            ),
+          );
         }
       }
     }

@@ -31,7 +31,12 @@ export function qdataArb(shape: readonly number[]): fc.Arbitrary<QData> {
 
 /** An NCHW shape with each dim in the given range. */
 export function nchwArb(maxN = 2, maxC = 40, maxH = 9, maxW = 9): fc.Arbitrary<[number, number, number, number]> {
-  return fc.tuple(fc.integer({ min: 1, max: maxN }), fc.integer({ min: 1, max: maxC }), fc.integer({ min: 1, max: maxH }), fc.integer({ min: 1, max: maxW }));
+  return fc.tuple(
+    fc.integer({ min: 1, max: maxN }),
+    fc.integer({ min: 1, max: maxC }),
+    fc.integer({ min: 1, max: maxH }),
+    fc.integer({ min: 1, max: maxW }),
+  );
 }
 
 /** A memory format hint. */
@@ -39,5 +44,9 @@ export const memoryFormatArb: fc.Arbitrary<MemoryFormat> = fc.constantFrom('cont
 
 /** The QTensor of {@link QData}. */
 export function toQ(d: QData): QTensor {
-  return new QTensor(Uint8Array.from(d.codes), d.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: d.scale, zeroPoint: d.zeroPoint });
+  return new QTensor(Uint8Array.from(d.codes), d.shape, 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: d.scale,
+    zeroPoint: d.zeroPoint,
+  });
 }

@@ -47,7 +47,11 @@ export function codesFromHex(hex: string): Uint8Array {
 
 /** Builds the QTensor of a golden tensor. */
 export function nonGemmTensor(j: NonGemmTensorJson): QTensor {
-  return new QTensor(codesFromHex(j.codes), j.shape, 'quint8', { qscheme: 'per_tensor_affine', scale: j.scale, zeroPoint: j.zeroPoint });
+  return new QTensor(codesFromHex(j.codes), j.shape, 'quint8', {
+    qscheme: 'per_tensor_affine',
+    scale: j.scale,
+    zeroPoint: j.zeroPoint,
+  });
 }
 
 /** Runs one op of a golden case on a backend: maps the JSON params to the kernel's arguments. */
@@ -79,7 +83,12 @@ export function nonGemmGoldenCases(file: string, runners: Partial<Record<OpName,
       name: c.id.split('/').slice(2).join('/'),
       supports: { dtype: 'quint8', memoryFormat },
       run: (backend) => runner(backend, inputs.map(nonGemmTensor), c.params, { engine: c.engine, memoryFormat }),
-      expected: { shape: out.shape, codes: Array.from(codesFromHex(out.codes)), scale: out.scale, zeroPoint: out.zeroPoint },
+      expected: {
+        shape: out.shape,
+        codes: Array.from(codesFromHex(out.codes)),
+        scale: out.scale,
+        zeroPoint: out.zeroPoint,
+      },
     });
   }
   return cases;

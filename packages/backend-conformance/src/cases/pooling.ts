@@ -9,7 +9,17 @@ const pair = (v: readonly number[]) => [v[0]!, v[1]!] as [number, number];
 
 const RUNNERS: Record<string, NonGemmRunner> = {
   maxPool2d: (be, [x], p, o) =>
-    be.kernels.maxPool2d(x!, { kernelSize: pair(p.kernelSize), stride: pair(p.stride), padding: pair(p.padding), dilation: pair(p.dilation), ceilMode: p.ceilMode }, o),
+    be.kernels.maxPool2d(
+      x!,
+      {
+        kernelSize: pair(p.kernelSize),
+        stride: pair(p.stride),
+        padding: pair(p.padding),
+        dilation: pair(p.dilation),
+        ceilMode: p.ceilMode,
+      },
+      o,
+    ),
   avgPool2d: (be, [x], p, o) =>
     be.kernels.avgPool2d(
       x!,
@@ -56,8 +66,13 @@ function differential(): ConformanceCase[] {
         run: (be, [[x, memoryFormat], w, d]) => {
           const { kk, pp } = fit(x.shape[2]!, x.shape[3]!, w.k, w.p, w.ceil, engine === 'qnnpack');
           const dil = (kk - 1) * d + 1 <= Math.min(x.shape[2]!, x.shape[3]!) + 2 * pp ? d : 1;
-          if (kk === 1 && engine === 'qnnpack' && !w.ceil) return be.kernels.maxPool2d(toQ(x), { kernelSize: 1, ceilMode: true }, { engine, memoryFormat });
-          return be.kernels.maxPool2d(toQ(x), { kernelSize: kk, stride: w.s, padding: pp, dilation: dil, ceilMode: w.ceil }, { engine, memoryFormat });
+          if (kk === 1 && engine === 'qnnpack' && !w.ceil)
+            return be.kernels.maxPool2d(toQ(x), { kernelSize: 1, ceilMode: true }, { engine, memoryFormat });
+          return be.kernels.maxPool2d(
+            toQ(x),
+            { kernelSize: kk, stride: w.s, padding: pp, dilation: dil, ceilMode: w.ceil },
+            { engine, memoryFormat },
+          );
         },
       }),
       differentialCase({
@@ -67,7 +82,11 @@ function differential(): ConformanceCase[] {
         run: (be, [[x, memoryFormat], w]) => {
           const { kk, pp } = fit(x.shape[2]!, x.shape[3]!, w.k, w.p, w.ceil, engine === 'qnnpack');
           const ceil = w.ceil || (kk === 1 && engine === 'qnnpack');
-          return be.kernels.avgPool2d(toQ(x), { kernelSize: kk, stride: w.s, padding: pp, ceilMode: ceil, countIncludePad: w.cip }, { engine, memoryFormat });
+          return be.kernels.avgPool2d(
+            toQ(x),
+            { kernelSize: kk, stride: w.s, padding: pp, ceilMode: ceil, countIncludePad: w.cip },
+            { engine, memoryFormat },
+          );
         },
       }),
       differentialCase({
@@ -75,7 +94,10 @@ function differential(): ConformanceCase[] {
         op: 'adaptiveAvgPool2d',
         arbitrary: fc.tuple(input, fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })),
         run: (be, [[x, memoryFormat], oh, ow]) =>
-          be.kernels.adaptiveAvgPool2d(toQ(x), [Math.min(oh, x.shape[2]!), Math.min(ow, x.shape[3]!)], { engine, memoryFormat }),
+          be.kernels.adaptiveAvgPool2d(toQ(x), [Math.min(oh, x.shape[2]!), Math.min(ow, x.shape[3]!)], {
+            engine,
+            memoryFormat,
+          }),
       }),
       differentialCase({
         ...base,
@@ -96,7 +118,11 @@ function differential(): ConformanceCase[] {
       arbitrary: fc.tuple(input, windowArb),
       run: (be, [[x], w]) => {
         const kk = Math.min(w.k, x.shape[2]!, x.shape[3]!);
-        return be.kernels.avgPool2d(toQ(x), { kernelSize: kk, stride: w.s, padding: Math.min(w.p, Math.floor(kk / 2)), countIncludePad: w.cip }, { engine: 'ort' });
+        return be.kernels.avgPool2d(
+          toQ(x),
+          { kernelSize: kk, stride: w.s, padding: Math.min(w.p, Math.floor(kk / 2)), countIncludePad: w.cip },
+          { engine: 'ort' },
+        );
       },
     }),
     ...(['wasm', 'x64'] as const).map((target) =>
@@ -109,7 +135,14 @@ function differential(): ConformanceCase[] {
         run: (be, [[x], dim, keepdim]) => be.kernels.mean(toQ(x), { dim, keepdim }, { engine: 'ort', target }),
       }),
     ),
-    differentialCase({ op: 'adaptiveAvgPool2d', engine: 'ort', name: 'random 1×1', supports: { dtype: 'quint8' }, arbitrary: input, run: (be, [x]) => be.kernels.adaptiveAvgPool2d(toQ(x), 1, { engine: 'ort' }) }),
+    differentialCase({
+      op: 'adaptiveAvgPool2d',
+      engine: 'ort',
+      name: 'random 1×1',
+      supports: { dtype: 'quint8' },
+      arbitrary: input,
+      run: (be, [x]) => be.kernels.adaptiveAvgPool2d(toQ(x), 1, { engine: 'ort' }),
+    }),
     differentialCase({
       op: 'maxPool2d',
       engine: 'ort',
@@ -118,7 +151,11 @@ function differential(): ConformanceCase[] {
       arbitrary: fc.tuple(input, windowArb),
       run: (be, [[x], w]) => {
         const kk = Math.min(w.k, x.shape[2]!, x.shape[3]!);
-        return be.kernels.maxPool2d(toQ(x), { kernelSize: kk, stride: w.s, padding: Math.min(w.p, Math.floor(kk / 2)), ceilMode: w.ceil }, { engine: 'ort' });
+        return be.kernels.maxPool2d(
+          toQ(x),
+          { kernelSize: kk, stride: w.s, padding: Math.min(w.p, Math.floor(kk / 2)), ceilMode: w.ceil },
+          { engine: 'ort' },
+        );
       },
     }),
     {
@@ -127,7 +164,12 @@ function differential(): ConformanceCase[] {
       engine: 'ort',
       name: '3x3 codes 1..9, k3 s2 p1: padding skipped',
       supports: { dtype: 'quint8' },
-      run: (be) => be.kernels.maxPool2d(toQ({ shape: [1, 1, 3, 3], codes: [1, 2, 3, 4, 5, 6, 7, 8, 9], scale: 0.1, zeroPoint: 0 }), { kernelSize: 3, stride: 2, padding: 1 }, { engine: 'ort' }),
+      run: (be) =>
+        be.kernels.maxPool2d(
+          toQ({ shape: [1, 1, 3, 3], codes: [1, 2, 3, 4, 5, 6, 7, 8, 9], scale: 0.1, zeroPoint: 0 }),
+          { kernelSize: 3, stride: 2, padding: 1 },
+          { engine: 'ort' },
+        ),
       expected: { shape: [1, 1, 2, 2], codes: [5, 6, 8, 9], scale: 0.1, zeroPoint: 0 },
     },
   );
@@ -141,5 +183,9 @@ function differential(): ConformanceCase[] {
  */
 export const poolingCases: CaseGroup = {
   name: 'pooling',
-  cases: () => [...nonGemmGoldenCases('kernels-pooling.json', RUNNERS), ...nonGemmGoldenCases('kernels-mean-cl.json', RUNNERS), ...differential()],
+  cases: () => [
+    ...nonGemmGoldenCases('kernels-pooling.json', RUNNERS),
+    ...nonGemmGoldenCases('kernels-mean-cl.json', RUNNERS),
+    ...differential(),
+  ],
 };

@@ -16,7 +16,14 @@ interface QuantizeGolden {
   readonly engine: Engine;
   readonly name: string;
   readonly input: HexQ | { shape: number[]; floatBits: string };
-  readonly params: { scale?: number; zeroPoint?: number; scales?: number[]; zeroPoints?: number[]; axis?: number; dtype: QDtype };
+  readonly params: {
+    scale?: number;
+    zeroPoint?: number;
+    scales?: number[];
+    zeroPoints?: number[];
+    axis?: number;
+    dtype: QDtype;
+  };
   readonly output: { shape: number[]; floatBits: string } | (HexQ & { shape: number[] });
 }
 
@@ -25,7 +32,12 @@ function goldenCase(g: QuantizeGolden): GoldenCase {
   const base = { kind: 'golden' as const, op: g.op, engine, name: g.name };
   if (g.op === 'dequantize') {
     const q = qFromHex(g.input as HexQ);
-    return { ...base, supports: { dtype: q.dtype, qscheme: q.qscheme() }, run: (be) => be.kernels.dequantize(q, { engine }), expected: expectedFromHex(g.output as { shape: number[]; floatBits: string }) };
+    return {
+      ...base,
+      supports: { dtype: q.dtype, qscheme: q.qscheme() },
+      run: (be) => be.kernels.dequantize(q, { engine }),
+      expected: expectedFromHex(g.output as { shape: number[]; floatBits: string }),
+    };
   }
   const x = tensorFromBits(g.input as { shape: number[]; floatBits: string });
   const p = g.params;
@@ -35,15 +47,27 @@ function goldenCase(g: QuantizeGolden): GoldenCase {
     return {
       ...base,
       supports: { dtype: p.dtype, qscheme: 'per_tensor_affine' },
-      run: (be) => be.kernels.quantizePerTensor(x, { scale: p.scale!, zeroPoint: p.zeroPoint!, dtype: p.dtype }, { engine }),
+      run: (be) =>
+        be.kernels.quantizePerTensor(x, { scale: p.scale!, zeroPoint: p.zeroPoint!, dtype: p.dtype }, { engine }),
       expected: { shape: o.shape, codes: Array.from(expectedQ.data), scale: p.scale!, zeroPoint: p.zeroPoint! },
     };
   }
   return {
     ...base,
     supports: { dtype: p.dtype, qscheme: 'per_channel_affine' },
-    run: (be) => be.kernels.quantizePerChannel(x, { scales: p.scales!, zeroPoints: p.zeroPoints!, axis: p.axis!, dtype: p.dtype }, { engine }),
-    expected: { shape: o.shape, codes: Array.from(expectedQ.data), scales: p.scales!, zeroPoints: p.zeroPoints!, axis: p.axis! },
+    run: (be) =>
+      be.kernels.quantizePerChannel(
+        x,
+        { scales: p.scales!, zeroPoints: p.zeroPoints!, axis: p.axis!, dtype: p.dtype },
+        { engine },
+      ),
+    expected: {
+      shape: o.shape,
+      codes: Array.from(expectedQ.data),
+      scales: p.scales!,
+      zeroPoints: p.zeroPoints!,
+      axis: p.axis!,
+    },
   };
 }
 
@@ -87,7 +111,9 @@ const qArb: fc.Arbitrary<QDraw> = fc.record({
 function drawFloats(d: QDraw, s: number): Float32Array {
   const rand = prng(d.seed);
   // Ties: exact multiples of s/2 land on .5 after the reciprocal multiply or division.
-  return Float32Array.from({ length: d.n }, () => (d.ties ? (Math.floor(rand() * 600) - 300) * (s / 2) : (rand() * 2 - 1) * s * 300));
+  return Float32Array.from({ length: d.n }, () =>
+    d.ties ? (Math.floor(rand() * 600) - 300) * (s / 2) : (rand() * 2 - 1) * s * 300,
+  );
 }
 
 function zpFor(d: QDraw): number {
@@ -104,7 +130,11 @@ function differential(engine: Engine): ConformanceCase[] {
       arbitrary: qArb,
       run: (be: QuantizedBackend, d: QDraw) => {
         const s = f32(2 ** d.logS);
-        return be.kernels.quantizePerTensor(new Tensor(drawFloats(d, s), [d.n]), { scale: s, zeroPoint: zpFor(d), dtype: d.dtype }, { engine });
+        return be.kernels.quantizePerTensor(
+          new Tensor(drawFloats(d, s), [d.n]),
+          { scale: s, zeroPoint: zpFor(d), dtype: d.dtype },
+          { engine },
+        );
       },
     }),
     differentialCase({
@@ -116,7 +146,11 @@ function differential(engine: Engine): ConformanceCase[] {
       run: (be: QuantizedBackend, d: QDraw) => {
         const s = f32(2 ** d.logS);
         const scales = [s, f32(s * 1.37), f32(s * 0.21)];
-        return be.kernels.quantizePerChannel(new Tensor(drawFloats({ ...d, n: d.n * 3 }, s), [d.n, 3]), { scales, zeroPoints: [zpFor(d), 0, 1], axis: 1, dtype: d.dtype }, { engine });
+        return be.kernels.quantizePerChannel(
+          new Tensor(drawFloats({ ...d, n: d.n * 3 }, s), [d.n, 3]),
+          { scales, zeroPoints: [zpFor(d), 0, 1], axis: 1, dtype: d.dtype },
+          { engine },
+        );
       },
     }),
     differentialCase({
@@ -129,7 +163,14 @@ function differential(engine: Engine): ConformanceCase[] {
         const s = f32(2 ** d.logS);
         const lo = d.dtype === 'qint8' ? -128 : 0;
         const codes = drawCodes(prng(d.seed), d.n, lo, lo + 255, 'full');
-        const q = be.kernels.quantizePerTensor(new Tensor(Float32Array.from(codes, (c) => (c - zpFor(d)) * s), [d.n]), { scale: s, zeroPoint: zpFor(d), dtype: d.dtype }, { engine: 'qnnpack' });
+        const q = be.kernels.quantizePerTensor(
+          new Tensor(
+            Float32Array.from(codes, (c) => (c - zpFor(d)) * s),
+            [d.n],
+          ),
+          { scale: s, zeroPoint: zpFor(d), dtype: d.dtype },
+          { engine: 'qnnpack' },
+        );
         return be.kernels.dequantize(q, { engine });
       },
     }),
@@ -142,7 +183,11 @@ export const quantizeCases: CaseGroup = {
   cases: () => {
     const file = loadGolden<{ cases: QuantizeGolden[] }>('kernels-quantize.json');
     const cases: ConformanceCase[] = [...file.cases.map(goldenCase), fbgemmHandCase()];
-    const engines = new Set<Engine>([...OP_NAMES.quantizePerTensor.engines, ...OP_NAMES.quantizePerChannel.engines, ...OP_NAMES.dequantize.engines]);
+    const engines = new Set<Engine>([
+      ...OP_NAMES.quantizePerTensor.engines,
+      ...OP_NAMES.quantizePerChannel.engines,
+      ...OP_NAMES.dequantize.engines,
+    ]);
     for (const engine of engines) cases.push(...differential(engine));
     return cases;
   },

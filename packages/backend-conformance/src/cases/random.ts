@@ -24,7 +24,13 @@ export function drawCodes(rand: () => number, n: number, lo: number, hi: number,
   for (let i = 0; i < n; i++) {
     const r = rand();
     out[i] =
-      mode === 'extreme' ? (r < 0.5 ? lo : hi) : mode === 'narrow' ? Math.min(hi, Math.max(lo, mid - 3 + Math.floor(r * 7))) : lo + Math.floor(r * (hi - lo + 1));
+      mode === 'extreme'
+        ? r < 0.5
+          ? lo
+          : hi
+        : mode === 'narrow'
+          ? Math.min(hi, Math.max(lo, mid - 3 + Math.floor(r * 7)))
+          : lo + Math.floor(r * (hi - lo + 1));
   }
   return out;
 }
@@ -35,9 +41,20 @@ export function quint8(shape: number[], codes: number[], scale: number, zeroPoin
 }
 
 /** A qint8 weight, per channel on axis 0 when `perChannel`, else per tensor with the first scale and zero point. */
-export function qint8Weight(shape: number[], codes: number[], scales: number[], zeroPoints: number[], perChannel: boolean): QTensor {
+export function qint8Weight(
+  shape: number[],
+  codes: number[],
+  scales: number[],
+  zeroPoints: number[],
+  perChannel: boolean,
+): QTensor {
   const data = Int8Array.from(codes);
   return perChannel
-    ? new QTensor(data, shape, 'qint8', { qscheme: 'per_channel_affine', scales: Float64Array.from(scales), zeroPoints: Int32Array.from(zeroPoints), axis: 0 })
+    ? new QTensor(data, shape, 'qint8', {
+        qscheme: 'per_channel_affine',
+        scales: Float64Array.from(scales),
+        zeroPoints: Int32Array.from(zeroPoints),
+        axis: 0,
+      })
     : new QTensor(data, shape, 'qint8', { qscheme: 'per_tensor_affine', scale: scales[0]!, zeroPoint: zeroPoints[0]! });
 }

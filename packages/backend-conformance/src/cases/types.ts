@@ -10,7 +10,12 @@ export type CaseOutput = QTensor | Tensor;
  * Integer outputs compare codes, shape and qparams exactly; float outputs compare float32 bits.
  */
 export type ExpectedOutput =
-  | { readonly shape: readonly number[]; readonly codes: readonly number[]; readonly scale: number; readonly zeroPoint: number }
+  | {
+      readonly shape: readonly number[];
+      readonly codes: readonly number[];
+      readonly scale: number;
+      readonly zeroPoint: number;
+    }
   | {
       readonly shape: readonly number[];
       readonly codes: readonly number[];

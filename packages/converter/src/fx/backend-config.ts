@@ -77,9 +77,28 @@ const FUNCTION_KINDS: ReadonlyMap<string, PatternKind> = new Map<string, Pattern
 ]);
 
 const METHOD_KINDS: ReadonlyMap<string, PatternKind> = new Map<string, PatternKind>([
-  ...['contiguous', 'clamp', 'detach', 'detach_', 'mean', 'permute', 'repeat', 'repeat_interleave', 'reshape', 'resize_', 'relu', 'relu_', 'shape', 'size', 'squeeze', 'squeeze_', 'transpose', 'unsqueeze', 'unsqueeze_', 'view'].map(
-    (m) => [m, 'share'] as const,
-  ),
+  ...[
+    'contiguous',
+    'clamp',
+    'detach',
+    'detach_',
+    'mean',
+    'permute',
+    'repeat',
+    'repeat_interleave',
+    'reshape',
+    'resize_',
+    'relu',
+    'relu_',
+    'shape',
+    'size',
+    'squeeze',
+    'squeeze_',
+    'transpose',
+    'unsqueeze',
+    'unsqueeze_',
+    'view',
+  ].map((m) => [m, 'share'] as const),
   ...['hardsigmoid', 'hardsigmoid_', 'sigmoid', 'sigmoid_', 'tanh', 'tanh_'].map((m) => [m, 'fixed'] as const),
 ]);
 

@@ -35,7 +35,9 @@ export class ReferenceQuantizedModule extends Module {
     Object.defineProperty(this, 'qweight', { value: qweight, enumerable: false });
     Object.defineProperty(this, 'floatModule', { value: floatModule, enumerable: false });
     const inner = cloneModule(floatModule);
-    const gemm = (inner instanceof nni.ConvReLU2d || inner instanceof nni.LinearReLU ? inner.get(0) : inner) as Module & { weight: Parameter };
+    const gemm = (
+      inner instanceof nni.ConvReLU2d || inner instanceof nni.LinearReLU ? inner.get(0) : inner
+    ) as Module & { weight: Parameter };
     gemm.weight = new Parameter(qweight.dequantize());
     this.inner = inner;
   }
@@ -56,14 +58,21 @@ export function quantizeWeightForReference(weight: Tensor, qconfig: NonNullable<
   const obs = observeWeight(qconfig, weight, `convertFx: ${where}`);
   const { scale, zeroPoint } = obs.calculateQparams();
   if (obs.dtype !== undefined && obs.dtype !== 'qint8') {
-    throw new QuantError('DTYPE_MISMATCH', `convertFx: the weight observer of ${where} has dtype ${obs.dtype}; conv/linear weights must be qint8 (use a qconfig whose weight observer is qint8).`);
+    throw new QuantError(
+      'DTYPE_MISMATCH',
+      `convertFx: the weight observer of ${where} has dtype ${obs.dtype}; conv/linear weights must be qint8 (use a qconfig whose weight observer is qint8).`,
+    );
   }
   const qscheme = obs.qscheme ?? 'per_tensor_affine';
-  if (qscheme === 'per_tensor_affine' || qscheme === 'per_tensor_symmetric') return quantizePerTensor(weight, scale[0]!, zeroPoint[0]!, 'qint8');
+  if (qscheme === 'per_tensor_affine' || qscheme === 'per_tensor_symmetric')
+    return quantizePerTensor(weight, scale[0]!, zeroPoint[0]!, 'qint8');
   if (qscheme === 'per_channel_affine' || qscheme === 'per_channel_symmetric') {
     return quantizePerChannel(weight, Float64Array.from(scale), Int32Array.from(zeroPoint), obs.chAxis ?? 0, 'qint8');
   }
-  throw new QuantError('INVALID_ARGUMENT', `convertFx: weight qscheme '${qscheme}' of ${where} is not supported; use per_tensor_* or per_channel_*.`);
+  throw new QuantError(
+    'INVALID_ARGUMENT',
+    `convertFx: weight qscheme '${qscheme}' of ${where} is not supported; use per_tensor_* or per_channel_*.`,
+  );
 }
 
 function gemmOf(m: Module): Module & { weight: Tensor } {
@@ -71,14 +80,21 @@ function gemmOf(m: Module): Module & { weight: Tensor } {
 }
 
 function isWeighted(m: Module | undefined): boolean {
-  return m !== undefined && ['Conv2d', 'Linear', 'ConvReLU2d', 'LinearReLU'].includes(m.constructor.name) && 'weight' in gemmOf(m);
+  return (
+    m !== undefined &&
+    ['Conv2d', 'Linear', 'ConvReLU2d', 'LinearReLU'].includes(m.constructor.name) &&
+    'weight' in gemmOf(m)
+  );
 }
 
 /** The prepare state of an observed GraphModule, or a clear error. */
 export function prepareStateOf(prepared: GraphModule, fn: string): FxPrepareState {
   const st = prepared.meta?.[FX_STATE] as FxPrepareState | undefined;
   if (st === undefined) {
-    throw new QuantError('INVALID_ARGUMENT', `${fn}: the model is not an observed GraphModule (no prepare state); call prepareFx(model, qconfigMapping, exampleInputs) and calibrate it first.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${fn}: the model is not an observed GraphModule (no prepare state); call prepareFx(model, qconfigMapping, exampleInputs) and calibrate it first.`,
+    );
   }
   return st;
 }
@@ -106,7 +122,8 @@ export function convertToReference(prepared: GraphModule, ops: QuantizedOps): Gr
     const m = moduleOf(gm, n);
     if (m !== undefined && !isObserverModule(m)) gm.setSubmodule(n.target as string, cloneModule(m));
   }
-  const hasNoneQConfig = (a: Argument): boolean => a instanceof Node && qconfigMap.has(a.name) && qconfigMap.get(a.name) === null;
+  const hasNoneQConfig = (a: Argument): boolean =>
+    a instanceof Node && qconfigMap.has(a.name) && qconfigMap.get(a.name) === null;
 
   for (const node of graph.nodes) {
     if (node.op !== 'call_module') continue;

@@ -2,7 +2,13 @@
 // chains in a traced graph and replace each with the fused module, using the eager fusers.
 import { BatchNorm2d, Conv2d, Linear, ReLU, nni, type Module } from '@quint/nn';
 import { relu } from '@quint/tensor';
-import { GraphModule, matchSequential, symbolicTrace, type LeafModules, type PatternElement } from '@quint/fx-graph-tracer';
+import {
+  GraphModule,
+  matchSequential,
+  symbolicTrace,
+  type LeafModules,
+  type PatternElement,
+} from '@quint/fx-graph-tracer';
 import { fuseConvBn, fuseConvBnReLU, sequentialWrapper2, type FuserMethod } from '../fuser-method-mappings.js';
 
 /** Options of {@link fuseFx}. */
@@ -46,7 +52,9 @@ export function fuseGraphModule(gm: GraphModule): GraphModule {
       for (const n of [...nodes].reverse()) if (n !== first) gm.graph.eraseNode(n);
       first.meta.fusedFrom = nodes.map((n) => n.name);
       // An imported model's ONNX node names: the fused node stands for all of them.
-      const onnxNames = nodes.flatMap((n) => (n.meta.onnxName === undefined ? [] : ([] as unknown[]).concat(n.meta.onnxName)));
+      const onnxNames = nodes.flatMap((n) =>
+        n.meta.onnxName === undefined ? [] : ([] as unknown[]).concat(n.meta.onnxName),
+      );
       if (onnxNames.length > 0) first.meta.onnxName = onnxNames.length === 1 ? onnxNames[0] : onnxNames;
     }
   }

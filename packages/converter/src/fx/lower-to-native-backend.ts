@@ -1,6 +1,6 @@
 // torch/ao/quantization/fx/_lower_to_native_backend.py (PyTorch 1.13): replace the reference
 // patterns dequantize → float op → quantize_per_tensor with quantized modules and ops.
-import type { Linear as FloatLinear} from '@quint/nn';
+import type { Linear as FloatLinear } from '@quint/nn';
 import { Conv2d as FloatConv2d, nni, nnq, Hardswish, type Module } from '@quint/nn';
 import { GraphModule, Node, type Argument } from '@quint/fx-graph-tracer';
 import { functionKey, isReluNode, moduleOf, patternKindOf } from './backend-config.js';
@@ -8,7 +8,8 @@ import { ReferenceQuantizedModule } from './convert.js';
 import { FX_STATE, type FxPrepareState } from './prepare.js';
 import type { QuantizedOps } from './quantized-ops.js';
 
-const isDequantize = (a: Argument): a is Node => a instanceof Node && a.op === 'call_method' && a.target === 'dequantize';
+const isDequantize = (a: Argument): a is Node =>
+  a instanceof Node && a.op === 'call_method' && a.target === 'dequantize';
 
 function attrValue(gm: GraphModule, n: Argument): number {
   return (gm as unknown as Record<string, number>)[(n as Node).target as string]!;
@@ -99,8 +100,11 @@ export function lowerToNativeBackend(gm: GraphModule, ops: QuantizedOps): GraphM
     if (!dqArgs.every(isDequantize)) continue;
     const [, sNode, zNode] = q.args as [Node, Node, Node];
     for (const dq of dqArgs as Node[]) bop.replaceInputWith(dq, dq.args[0] as Node);
-    const key = `${functionKey(bop.target)}${relu === undefined ? '' : '_relu'}` as 'add' | 'add_relu' | 'mul' | 'mul_relu';
-    const qop = graph.insertingAfter(q, () => graph.createNode('call_function', ops.binary[key], [...bop.args, sNode, zNode], {}, bop.name));
+    const key = `${functionKey(bop.target)}${relu === undefined ? '' : '_relu'}` as
+      'add' | 'add_relu' | 'mul' | 'mul_relu';
+    const qop = graph.insertingAfter(q, () =>
+      graph.createNode('call_function', ops.binary[key], [...bop.args, sNode, zNode], {}, bop.name),
+    );
     qop.meta = { ...bop.meta, nsName: relu === undefined ? bop.name : relu.name };
     q.replaceAllUsesWith(qop);
     graph.eraseNode(q);
@@ -132,14 +136,23 @@ export function lowerToNativeBackend(gm: GraphModule, ops: QuantizedOps): GraphM
     }
     const [, sNode, zNode] = q.args as [Node, Node, Node];
     if (m instanceof Hardswish) {
-      gm.setSubmodule(ref.target as string, new nnq.Hardswish(attrValue(gm, sNode), attrValue(gm, zNode), { backend: ops.backend, engine: ops.engine }));
+      gm.setSubmodule(
+        ref.target as string,
+        new nnq.Hardswish(attrValue(gm, sNode), attrValue(gm, zNode), { backend: ops.backend, engine: ops.engine }),
+      );
     }
     for (const dq of dqList as Node[]) ref.replaceInputWith(dq, dq.args[0] as Node);
     q.replaceAllUsesWith(ref);
     graph.eraseNode(q);
     if (ref.op === 'call_function' && functionKey(ref.target) === 'hardswish') {
       const qop = graph.insertingAfter(zNode, () =>
-        graph.createNode('call_function', ops.hardswish, [...ref.args], { output_scale: sNode, output_zero_point: zNode }, ref.name),
+        graph.createNode(
+          'call_function',
+          ops.hardswish,
+          [...ref.args],
+          { output_scale: sNode, output_zero_point: zNode },
+          ref.name,
+        ),
       );
       qop.meta = { ...ref.meta, nsName: ref.name };
       ref.replaceAllUsesWith(qop);

@@ -24,7 +24,12 @@ export class ObserverModule extends Module {
   /** Wraps `observer` (kept by reference). */
   constructor(observer: ObserverLike) {
     super();
-    Object.defineProperty(this, 'observer', { value: observer, enumerable: false, writable: false, configurable: true });
+    Object.defineProperty(this, 'observer', {
+      value: observer,
+      enumerable: false,
+      writable: false,
+      configurable: true,
+    });
   }
 
   /** Feeds `x` to the observer and returns `x` itself. */
@@ -48,14 +53,20 @@ export class ObserverModule extends Module {
     for (const [k, v] of Object.entries(sd)) out[`${prefix}${k}`] = new Tensor(Float32Array.from(v), [v.length]);
   }
 
-  protected override loadFromStateDict(sd: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
+  protected override loadFromStateDict(
+    sd: StateDict,
+    prefix: string,
+    ctx: LoadStateDictContext,
+    consumed: Set<string>,
+  ): void {
     const own = this.observer.stateDict?.() ?? {};
     const next: Record<string, Float32Array | Int32Array> = {};
     let found = 0;
     for (const k of Object.keys(own)) {
       const v = sd[`${prefix}${k}`];
       if (v instanceof Tensor) {
-        next[k] = own[k] instanceof Int32Array ? Int32Array.from(v.toFloat32Array()) : Float32Array.from(v.toFloat32Array());
+        next[k] =
+          own[k] instanceof Int32Array ? Int32Array.from(v.toFloat32Array()) : Float32Array.from(v.toFloat32Array());
         consumed.add(`${prefix}${k}`);
         found++;
       } else if (ctx.strict) {

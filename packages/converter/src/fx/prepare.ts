@@ -67,7 +67,12 @@ function updateQConfigForFusion(mapping: QConfigMapping, gm: GraphModule): QConf
     ['ConvReLU2d', ['Conv2d', 'ReLU']],
     ['LinearReLU', ['Linear', 'ReLU']],
   ];
-  const present = new Set(gm.graph.nodes.map((n) => moduleOf(gm, n)).filter((x): x is Module => x !== undefined).map(moduleTypeKey));
+  const present = new Set(
+    gm.graph.nodes
+      .map((n) => moduleOf(gm, n))
+      .filter((x): x is Module => x !== undefined)
+      .map(moduleTypeKey),
+  );
   for (const [fused, parts] of fusedTypes) {
     if (!present.has(fused)) continue;
     const first = m.objectTypeQConfigs.get(parts[0]!);
@@ -85,7 +90,11 @@ function updateQConfigForFusion(mapping: QConfigMapping, gm: GraphModule): QConf
 }
 
 /** PyTorch's `generate_qconfig_map`: every node's qconfig by the 1.13 precedence rules. */
-export function generateQConfigMap(gm: GraphModule, mapping: QConfigMapping, scopes: Map<string, readonly [string, string]>): Map<string, QConfigAny> {
+export function generateQConfigMap(
+  gm: GraphModule,
+  mapping: QConfigMapping,
+  scopes: Map<string, readonly [string, string]>,
+): Map<string, QConfigAny> {
   const out = new Map<string, QConfigAny>();
   const counters = new Map<string, number>();
   const next = (key: string): number => {
@@ -107,7 +116,11 @@ export function generateQConfigMap(gm: GraphModule, mapping: QConfigMapping, sco
     } else if (node.op === 'call_function') {
       const [path, type] = scopes.get(node.name) ?? ['', ''];
       const fn = functionKey(node.target);
-      q = mapping.qconfigForFunction(fn, { moduleName: path, moduleType: type }, next(JSON.stringify([path, 'fn', fn])));
+      q = mapping.qconfigForFunction(
+        fn,
+        { moduleName: path, moduleType: type },
+        next(JSON.stringify([path, 'fn', fn])),
+      );
     } else if (node.op === 'call_method') {
       const [path, type] = scopes.get(node.name) ?? ['', ''];
       q = mapping.qconfigForMethod(String(node.target), { moduleName: path, moduleType: type });
@@ -129,7 +142,10 @@ export function scopesOf(gm: GraphModule): Map<string, readonly [string, string]
   const out = new Map<string, readonly [string, string]>();
   for (const n of gm.graph.nodes) {
     const m = moduleOf(gm, n);
-    out.set(n.name, n.op === 'call_module' && m !== undefined ? [n.target as string, moduleTypeKey(m)] : ['', rootType]);
+    out.set(
+      n.name,
+      n.op === 'call_module' && m !== undefined ? [n.target as string, moduleTypeKey(m)] : ['', rootType],
+    );
   }
   return out;
 }
@@ -176,11 +192,16 @@ export function prepare(gm: GraphModule, userMapping: QConfigMapping, options: P
       const builtin = node.op === 'call_function' && ['getitem', 'getattr'].includes(functionKey(node.target));
       if (isData && !builtin && qconfig !== null) {
         unsupported.push(node.name);
-        const what = node.op === 'call_module' ? `module ${moduleOf(gm, node)?.getName() ?? '?'}` : `${node.op} ${functionKey(node.target)}`;
+        const what =
+          node.op === 'call_module'
+            ? `module ${moduleOf(gm, node)?.getName() ?? '?'}`
+            : `${node.op} ${functionKey(node.target)}`;
         const why = isStandaloneBatchNorm(gm, node)
           ? 'a BatchNorm2d that does not follow a conv (quint has no quantized batch_norm kernel)'
           : 'no quantized pattern in the native backend config';
-        options.onWarning(`prepareFx: node %${node.name} (${what}) has ${why}; it stays in float, with dequantize before it and quantize after it where its neighbours are quantized.`);
+        options.onWarning(
+          `prepareFx: node %${node.name} (${what}) has ${why}; it stays in float, with dequantize before it and quantize after it where its neighbours are quantized.`,
+        );
       }
       continue;
     }
@@ -200,7 +221,10 @@ export function prepare(gm: GraphModule, userMapping: QConfigMapping, options: P
   // Fixed-qparams ops need a fixed-qparams observer (PyTorch's `_validate_fixed_qparams_qconfigs`).
   for (const [node, info] of matches) {
     if (info.kind !== 'fixed' || info.qconfig === null) continue;
-    const want = fixedQparamsRange(gm, node) === 'range0to1' ? defaultFixedQParamsRange0to1Observer : defaultFixedQParamsRangeNeg1to1Observer;
+    const want =
+      fixedQparamsRange(gm, node) === 'range0to1'
+        ? defaultFixedQParamsRange0to1Observer
+        : defaultFixedQParamsRangeNeg1to1Observer;
     if (!observerFactoryEquals(info.qconfig.activation, want)) {
       throw new QuantError(
         'INVALID_ARGUMENT',
@@ -239,7 +263,8 @@ export function prepare(gm: GraphModule, userMapping: QConfigMapping, options: P
     gm.addModule(name, new ObserverModule(observer));
     return graph.insertingAfter(node, () => graph.callModule(name, [node]));
   };
-  const isObserverNode = (n: unknown): n is Node => n instanceof Node && n.op === 'call_module' && isObserverModule(moduleOf(gm, n));
+  const isObserverNode = (n: unknown): n is Node =>
+    n instanceof Node && n.op === 'call_module' && isObserverModule(moduleOf(gm, n));
 
   const maybeInputObserver = (node: Node, arg: Argument, qconfig: NonNullable<QConfigAny>): Argument => {
     if (Array.isArray(arg)) return arg.map((a: Argument) => maybeInputObserver(node, a, qconfig));
@@ -303,13 +328,18 @@ export function prepare(gm: GraphModule, userMapping: QConfigMapping, options: P
     const qconfig = info.qconfig;
     if (node === info.root) {
       node.args = node.args.map((a) => maybeInputObserver(node, a, qconfig));
-      node.kwargs = Object.fromEntries(Object.entries(node.kwargs).map(([k, v]) => [k, maybeInputObserver(node, v, qconfig)]));
+      node.kwargs = Object.fromEntries(
+        Object.entries(node.kwargs).map(([k, v]) => [k, maybeInputObserver(node, v, qconfig)]),
+      );
     }
     if (node === info.last) {
       const obsNode = insertObserver(node, makeObserver(qconfig.activation));
       for (const u of [...node.users]) if (u !== obsNode) u.replaceInputWith(node, obsNode);
       const tensorArgs = node.args.filter((a) => a instanceof Node || Array.isArray(a)).length;
-      const generalTensorValueOp = info.kind === 'share' || info.kind === 'cat' || (info.kind === 'binary' && tensorArgs === 1 && info.root === info.last);
+      const generalTensorValueOp =
+        info.kind === 'share' ||
+        info.kind === 'cat' ||
+        (info.kind === 'binary' && tensorArgs === 1 && info.root === info.last);
       if (generalTensorValueOp || isReuseInputQConfig(qconfig)) {
         if (!shareObservers(node)) {
           obsNode.replaceAllUsesWith(node);

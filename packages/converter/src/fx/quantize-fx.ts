@@ -77,12 +77,23 @@ function shapeOf(x: unknown): string {
  * const quantized = convertFx(prepared);
  * @see https://pytorch.org/docs/1.13/generated/torch.quantization.quantize_fx.prepare_fx.html
  */
-export function prepareFx(model: Module, qconfigMapping: QConfigMapping, exampleInputs: readonly unknown[], options: PrepareFxOptions = {}): GraphModule {
+export function prepareFx(
+  model: Module,
+  qconfigMapping: QConfigMapping,
+  exampleInputs: readonly unknown[],
+  options: PrepareFxOptions = {},
+): GraphModule {
   if (!(qconfigMapping instanceof QConfigMapping)) {
-    throw new QuantError('INVALID_ARGUMENT', `prepareFx: qconfigMapping is ${String(qconfigMapping)}, not a QConfigMapping; pass getDefaultQConfigMapping('qnnpack') or a new QConfigMapping().`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `prepareFx: qconfigMapping is ${String(qconfigMapping)}, not a QConfigMapping; pass getDefaultQConfigMapping('qnnpack') or a new QConfigMapping().`,
+    );
   }
   if (!Array.isArray(exampleInputs)) {
-    throw new QuantError('INVALID_ARGUMENT', `prepareFx: exampleInputs must be an array of the model's inputs (e.g. [x]), got ${shapeOf(exampleInputs)}.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `prepareFx: exampleInputs must be an array of the model's inputs (e.g. [x]), got ${shapeOf(exampleInputs)}.`,
+    );
   }
   const onWarning = options.onWarning ?? ((m: string) => console.warn(m));
   const root = cloneModule(model);

@@ -58,9 +58,12 @@ export function makeQuantizedOps(backend: QuantizedBackend, engine: Engine): Qua
     return m;
   };
   const opts = { backend, engine };
-  const quantizePerTensor = named('quantize_per_tensor', (x: Tensor, scale: number, zeroPoint: number, dtype: QDtype = 'quint8'): QTensor => {
-    return backend.kernels.quantizePerTensor(x, { scale, zeroPoint, dtype }, { engine });
-  });
+  const quantizePerTensor = named(
+    'quantize_per_tensor',
+    (x: Tensor, scale: number, zeroPoint: number, dtype: QDtype = 'quint8'): QTensor => {
+      return backend.kernels.quantizePerTensor(x, { scale, zeroPoint, dtype }, { engine });
+    },
+  );
   const binaryOp = (name: 'add' | 'add_relu' | 'mul' | 'mul_relu'): QuantizedOpTarget =>
     named(`quantized.${name}`, (a: QTensor, b: QTensor, scale: number, zeroPoint: number): QTensor => {
       const f = new nnq.QFunctional(opts);
@@ -72,14 +75,25 @@ export function makeQuantizedOps(backend: QuantizedBackend, engine: Engine): Qua
       // QFunctional has no mulRelu: the kernel directly (contiguous memory order assumed).
       return backend.kernels.mulRelu(a, b, { scale, zeroPoint }, { engine });
     });
-  const binary = { add: binaryOp('add'), add_relu: binaryOp('add_relu'), mul: binaryOp('mul'), mul_relu: binaryOp('mul_relu') };
-  const hardswish = named('quantized.hardswish', (x: QTensor, kw: { output_scale: number; output_zero_point: number }): QTensor => {
-    const h = new nnq.Hardswish(kw.output_scale, kw.output_zero_point, opts);
-    return (h.call as (x: QTensor) => QTensor)(x);
-  });
+  const binary = {
+    add: binaryOp('add'),
+    add_relu: binaryOp('add_relu'),
+    mul: binaryOp('mul'),
+    mul_relu: binaryOp('mul_relu'),
+  };
+  const hardswish = named(
+    'quantized.hardswish',
+    (x: QTensor, kw: { output_scale: number; output_zero_point: number }): QTensor => {
+      const h = new nnq.Hardswish(kw.output_scale, kw.output_zero_point, opts);
+      return (h.call as (x: QTensor) => QTensor)(x);
+    },
+  );
 
   // Float ops that PyTorch runs on quantized tensors once lowered, by opName.
-  const unary = (m: () => Module) => (x: QTensor): QTensor => (bindModule(m()).call as (x: QTensor) => QTensor)(x);
+  const unary =
+    (m: () => Module) =>
+    (x: QTensor): QTensor =>
+      (bindModule(m()).call as (x: QTensor) => QTensor)(x);
   const onQuantized: Record<string, (...args: never[]) => unknown> = {
     relu: (x: QTensor) => unary(() => new ReLU())(x),
     relu6: (x: QTensor) => unary(() => new ReLU6())(x),
@@ -87,17 +101,23 @@ export function makeQuantizedOps(backend: QuantizedBackend, engine: Engine): Qua
     sigmoid: (x: QTensor) => unary(() => new Sigmoid())(x),
     tanh: (x: QTensor) => unary(() => new Tanh())(x),
     hardsigmoid: (x: QTensor) => unary(() => new Hardsigmoid())(x),
-    maxPool2d: (x: QTensor, o: ConstructorParameters<typeof MaxPool2d>[1] & { kernelSize: ConstructorParameters<typeof MaxPool2d>[0] }) =>
-      unary(() => new MaxPool2d(o.kernelSize, o))(x),
-    avgPool2d: (x: QTensor, o: ConstructorParameters<typeof AvgPool2d>[1] & { kernelSize: ConstructorParameters<typeof AvgPool2d>[0] }) =>
-      unary(() => new AvgPool2d(o.kernelSize, o))(x),
-    adaptiveAvgPool2d: (x: QTensor, size: ConstructorParameters<typeof AdaptiveAvgPool2d>[0]) => unary(() => new AdaptiveAvgPool2d(size))(x),
+    maxPool2d: (
+      x: QTensor,
+      o: ConstructorParameters<typeof MaxPool2d>[1] & { kernelSize: ConstructorParameters<typeof MaxPool2d>[0] },
+    ) => unary(() => new MaxPool2d(o.kernelSize, o))(x),
+    avgPool2d: (
+      x: QTensor,
+      o: ConstructorParameters<typeof AvgPool2d>[1] & { kernelSize: ConstructorParameters<typeof AvgPool2d>[0] },
+    ) => unary(() => new AvgPool2d(o.kernelSize, o))(x),
+    adaptiveAvgPool2d: (x: QTensor, size: ConstructorParameters<typeof AdaptiveAvgPool2d>[0]) =>
+      unary(() => new AdaptiveAvgPool2d(size))(x),
     flatten: (x: QTensor, startDim = 0, endDim = -1) => unary(() => new Flatten(startDim, endDim))(x),
     // torch.cat on quantized tensors: the output takes the first input's qparams (spec §5.5).
     cat: (xs: readonly QTensor[], dim = 0) => {
       const f = new nnq.QFunctional(opts);
       const first = xs[0];
-      if (first === undefined) throw new QuantError('INVALID_ARGUMENT', 'cat: got an empty list of tensors; pass at least one.');
+      if (first === undefined)
+        throw new QuantError('INVALID_ARGUMENT', 'cat: got an empty list of tensors; pass at least one.');
       f.scale = first.qScale();
       f.zeroPoint = first.qZeroPoint();
       return f.cat(xs, dim);
@@ -118,5 +138,13 @@ export function makeQuantizedOps(backend: QuantizedBackend, engine: Engine): Qua
     cache.set(op, fn);
     return fn;
   };
-  return { backend, engine, quantizePerTensor, binary, hardswish, lowered, bind: (root) => setQuantizedBackend(root, { backend, engine }) };
+  return {
+    backend,
+    engine,
+    quantizePerTensor,
+    binary,
+    hardswish,
+    lowered,
+    bind: (root) => setQuantizedBackend(root, { backend, engine }),
+  };
 }

@@ -126,7 +126,9 @@ function logModules(model: Module, inputs: readonly unknown[]): Logged[] {
   const handles = model
     .namedModules()
     // Identity: what eager fusion leaves where the BN and ReLU were.
-    .filter(([path, m]) => path !== '' && m.getName() !== 'Identity' && (m.namedChildren().length === 0 || isFusedLike(m)))
+    .filter(
+      ([path, m]) => path !== '' && m.getName() !== 'Identity' && (m.namedChildren().length === 0 || isFusedLike(m)),
+    )
     .map(([path, m]) =>
       m.registerForwardHook((mod, _args, output) => {
         const t = asFloat(output);
@@ -161,7 +163,11 @@ function isFusedLike(m: Module): boolean {
  * }
  * @see https://pytorch.org/docs/1.13/torch.ao.ns._numeric_suite.html
  */
-export function compareModelOutputs(floatModel: Module, quantizedModel: Module, ...inputs: unknown[]): OutputComparison[] {
+export function compareModelOutputs(
+  floatModel: Module,
+  quantizedModel: Module,
+  ...inputs: unknown[]
+): OutputComparison[] {
   const graphMode = quantizedModel instanceof GraphModule;
   let floatLog: Logged[];
   let qLog: Logged[];
@@ -193,7 +199,12 @@ export function compareModelOutputs(floatModel: Module, quantizedModel: Module, 
   if (rows.length === 0) {
     throw new QuantError(
       'INVALID_ARGUMENT',
-      `compareModelOutputs: no layer of the quantized model (${qLog.map((l) => l.name).slice(0, 5).join(', ')}, …) matches a layer of the float model by name; pass the float model the quantized one was made from.`,
+      `compareModelOutputs: no layer of the quantized model (${qLog
+        .map((l) => l.name)
+        .slice(0, 5)
+        .join(
+          ', ',
+        )}, …) matches a layer of the float model by name; pass the float model the quantized one was made from.`,
     );
   }
   return rows;

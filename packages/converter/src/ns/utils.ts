@@ -9,14 +9,20 @@ export type Comparable = Tensor | QTensor;
 function values(x: Comparable, fn: string, which: string): Float32Array {
   if (nnq.isQTensor(x)) return x.dequantize().toFloat32Array();
   if (x instanceof Tensor) return x.toFloat32Array();
-  throw new QuantError('INVALID_ARGUMENT', `${fn}: ${which} is ${typeof x}, not a Tensor or QTensor; pass two tensors of the same size.`);
+  throw new QuantError(
+    'INVALID_ARGUMENT',
+    `${fn}: ${which} is ${typeof x}, not a Tensor or QTensor; pass two tensors of the same size.`,
+  );
 }
 
 function pair(x: Comparable, y: Comparable, fn: string): [Float32Array, Float32Array] {
   const a = values(x, fn, 'x');
   const b = values(y, fn, 'y');
   if (a.length !== b.length) {
-    throw new QuantError('SHAPE_MISMATCH', `${fn}: x has ${a.length} elements and y has ${b.length}; compare tensors of the same size.`);
+    throw new QuantError(
+      'SHAPE_MISMATCH',
+      `${fn}: x has ${a.length} elements and y has ${b.length}; compare tensors of the same size.`,
+    );
   }
   return [a, b];
 }

@@ -35,19 +35,35 @@ async function main(): Promise<Outcome> {
     const wl = weight(r, [37, 70], { perChannel: true, symmetric: sym });
     const bl = bias(r, 37, true);
     const ol = { scale: 0.3, zeroPoint: 100 };
-    check(`linear/${engine}`, wasm.kernels.linear(xl, wasm.prepackLinear(wl, bl), ol, { engine }), js.kernels.linear(xl, js.prepackLinear(wl, bl), ol, { engine }));
+    check(
+      `linear/${engine}`,
+      wasm.kernels.linear(xl, wasm.prepackLinear(wl, bl), ol, { engine }),
+      js.kernels.linear(xl, js.prepackLinear(wl, bl), ol, { engine }),
+    );
     const xv = activation(r, [1, 300]);
     const wv = weight(r, [50, 300], { perChannel: false, symmetric: sym });
-    check(`gemv/${engine}`, wasm.kernels.linearRelu(xv, wasm.prepackLinear(wv, null), ol, { engine }), js.kernels.linearRelu(xv, js.prepackLinear(wv, null), ol, { engine }));
+    check(
+      `gemv/${engine}`,
+      wasm.kernels.linearRelu(xv, wasm.prepackLinear(wv, null), ol, { engine }),
+      js.kernels.linearRelu(xv, js.prepackLinear(wv, null), ol, { engine }),
+    );
     const xc = activation(r, [1, 6, 12, 11]);
     const wc = weight(r, [9, 6, 3, 3], { perChannel: true, symmetric: sym });
     const bc = bias(r, 9, true);
     const oc = { scale: 0.4, zeroPoint: 90 };
     const copts = { padding: 1, stride: [1, 2] as const };
-    check(`conv/${engine}`, wasm.kernels.conv2d(xc, wasm.prepackConv2d(wc, bc, copts), oc, { engine }), js.kernels.conv2d(xc, js.prepackConv2d(wc, bc, copts), oc, { engine }));
+    check(
+      `conv/${engine}`,
+      wasm.kernels.conv2d(xc, wasm.prepackConv2d(wc, bc, copts), oc, { engine }),
+      js.kernels.conv2d(xc, js.prepackConv2d(wc, bc, copts), oc, { engine }),
+    );
     const wd = weight(r, [6, 1, 3, 3], { perChannel: true, symmetric: sym });
     const dopts = { padding: 1, groups: 6 };
-    check(`dw/${engine}`, wasm.kernels.conv2dRelu(xc, wasm.prepackConv2d(wd, null, dopts), oc, { engine }), js.kernels.conv2dRelu(xc, js.prepackConv2d(wd, null, dopts), oc, { engine }));
+    check(
+      `dw/${engine}`,
+      wasm.kernels.conv2dRelu(xc, wasm.prepackConv2d(wd, null, dopts), oc, { engine }),
+      js.kernels.conv2dRelu(xc, js.prepackConv2d(wd, null, dopts), oc, { engine }),
+    );
   }
   wasm.dispose();
   js.dispose();

@@ -14,14 +14,21 @@ export function memoryFormatOf(q: QTensor): MemoryFormat {
 
 /** Tags `q` (4-D only; other ranks are always contiguous). Returns `q`. */
 export function withMemoryFormat<T extends QTensor>(q: T, format: MemoryFormat): T {
-  if (format === 'channels_last' && q.ndim === 4) Object.defineProperty(q, TAG, { value: format, enumerable: false, configurable: true });
+  if (format === 'channels_last' && q.ndim === 4)
+    Object.defineProperty(q, TAG, { value: format, enumerable: false, configurable: true });
   return q;
 }
 
 // qnnpack's clamp kernel writes NHWC-ordered results into a contiguous output (kernels-js
 // activations.ts, a PyTorch 1.13 quirk): the result is contiguous.
 const CONTIGUOUS_ON_QNNPACK: ReadonlySet<OpName> = new Set(['relu6', 'hardtanh', 'clamp']);
-const ALWAYS_CONTIGUOUS: ReadonlySet<OpName> = new Set(['flatten', 'reshape', 'linear', 'linearRelu', 'quantizePerTensor']);
+const ALWAYS_CONTIGUOUS: ReadonlySet<OpName> = new Set([
+  'flatten',
+  'reshape',
+  'linear',
+  'linearRelu',
+  'quantizePerTensor',
+]);
 
 /** The format of an op's output given its (first) input's format. */
 export function resultFormat(op: OpName, engine: Engine, input: MemoryFormat): MemoryFormat {

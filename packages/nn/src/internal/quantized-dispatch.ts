@@ -2,7 +2,14 @@
 // nn.ReLU, nn.MaxPool2d, nn.Flatten, … work on quantized tensors). nn imports no backend: the one
 // `convert` used is put on each module by `setQuantizedBackend`.
 import { QuantError } from '@quint/tensor';
-import { DEFAULT_ENGINE, type Engine, type KernelOptions, type OpName, type QTensor, type QuantizedBackend } from '@quint/qtensor';
+import {
+  DEFAULT_ENGINE,
+  type Engine,
+  type KernelOptions,
+  type OpName,
+  type QTensor,
+  type QuantizedBackend,
+} from '@quint/qtensor';
 import { type Module, moduleError } from '../module.js';
 import { memoryFormatOf, resultFormat, withMemoryFormat } from './memory-format.js';
 
@@ -27,7 +34,12 @@ export function contextOf(m: Module): QuantizedContext {
 }
 
 /** Runs one kernel on `x` with the module's engine and `x`'s memory-format hint; tags the result. */
-export function runUnary(m: Module, op: OpName, x: QTensor, kernel: (be: QuantizedBackend, opts: KernelOptions) => QTensor): QTensor {
+export function runUnary(
+  m: Module,
+  op: OpName,
+  x: QTensor,
+  kernel: (be: QuantizedBackend, opts: KernelOptions) => QTensor,
+): QTensor {
   const { backend, engine } = contextOf(m);
   const fmt = memoryFormatOf(x);
   const trace = (m as unknown as { trace?: KernelOptions['trace'] }).trace;

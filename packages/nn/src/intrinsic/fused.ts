@@ -8,7 +8,11 @@ import { BUILTIN, type Module } from '../module.js';
 
 // torch.ao.nn.intrinsic: containers (Sequential subclasses) whose children are the modules fused,
 // checked by exact type as `type_before_parametrizations(m) == Conv2d` does (subclasses do not match).
-function expectTypes(fused: string, mods: readonly Module[], types: readonly (abstract new (...a: never[]) => Module)[]): void {
+function expectTypes(
+  fused: string,
+  mods: readonly Module[],
+  types: readonly (abstract new (...a: never[]) => Module)[],
+): void {
   const ok = mods.length === types.length && mods.every((m, i) => m.constructor === types[i]);
   if (!ok) {
     throw new QuantError(

@@ -3,7 +3,14 @@ import type { Engine, QTensor, QuantizedBackend, TraceOptions } from '@quint/qte
 import { Hardswish as FloatHardswish, ReLU6 as FloatReLU6 } from '../activation.js';
 import { BUILTIN, Module, type LoadStateDictContext, type StateDict } from '../module.js';
 import { runUnary } from '../internal/quantized-dispatch.js';
-import { checkFloatModule, engineOf, hidden, outputQparams, requireQTensor, type QuantizedModuleOptions } from './utils.js';
+import {
+  checkFloatModule,
+  engineOf,
+  hidden,
+  outputQparams,
+  requireQTensor,
+  type QuantizedModuleOptions,
+} from './utils.js';
 
 /** Options of the quantized {@link ReLU6}. */
 export interface QuantizedReLU6Options extends QuantizedModuleOptions {
@@ -101,7 +108,9 @@ export class Hardswish extends Module {
 
   forward(x: QTensor): QTensor {
     const q = requireQTensor(this, x);
-    return runUnary(this, 'hardswish', q, (be, o) => be.kernels.hardswish(q, { scale: this.scale, zeroPoint: this.zeroPoint }, o));
+    return runUnary(this, 'hardswish', q, (be, o) =>
+      be.kernels.hardswish(q, { scale: this.scale, zeroPoint: this.zeroPoint }, o),
+    );
   }
 
   override getName(): string {
@@ -128,7 +137,8 @@ export function loadScaleZeroPoint(
       continue;
     }
     consumed.add(key);
-    const n = typeof v === 'number' ? v : typeof v === 'object' && 'item' in v && typeof v.item === 'function' ? v.item() : NaN;
+    const n =
+      typeof v === 'number' ? v : typeof v === 'object' && 'item' in v && typeof v.item === 'function' ? v.item() : NaN;
     if (Number.isFinite(n)) set(n);
     else ctx.errorMsgs.push(`While copying "${key}", expected a number, got ${String(v)}.`);
   }

@@ -31,7 +31,10 @@ function explicitPadding(c: FloatConv2d): [number, number] {
   if (c.padding === 'same') {
     const total = c.kernelSize.map((k, i) => c.dilation[i]! * (k - 1));
     if (total.some((t) => t % 2 !== 0)) {
-      throw new QuantError('INVALID_ARGUMENT', `nnq.Conv2d.fromFloat: padding 'same' with kernel ${JSON.stringify(c.kernelSize)} needs asymmetric padding; use explicit padding.`);
+      throw new QuantError(
+        'INVALID_ARGUMENT',
+        `nnq.Conv2d.fromFloat: padding 'same' with kernel ${JSON.stringify(c.kernelSize)} needs asymmetric padding; use explicit padding.`,
+      );
     }
     return [total[0]! / 2, total[1]! / 2];
   }
@@ -106,7 +109,15 @@ export class Conv2d extends WeightedQuantizedModule<PackedConv2d> {
   forward(x: QTensor): QTensor {
     const q = requireQTensor(this, x);
     // PyTorch's quantized conv returns channels_last on both engines (spec §11.3): later ops need the hint.
-    return withMemoryFormat(this.backend.kernels[this.op](q, this.packedWeight(), { scale: this.scale, zeroPoint: this.zeroPoint }, kernelOptions(this.engine, this.trace)), 'channels_last');
+    return withMemoryFormat(
+      this.backend.kernels[this.op](
+        q,
+        this.packedWeight(),
+        { scale: this.scale, zeroPoint: this.zeroPoint },
+        kernelOptions(this.engine, this.trace),
+      ),
+      'channels_last',
+    );
   }
 
   protected override saveToStateDict(out: StateDict, prefix: string): void {
@@ -116,7 +127,12 @@ export class Conv2d extends WeightedQuantizedModule<PackedConv2d> {
     out[`${prefix}zero_point`] = this.zeroPoint;
   }
 
-  protected override loadFromStateDict(sd: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
+  protected override loadFromStateDict(
+    sd: StateDict,
+    prefix: string,
+    ctx: LoadStateDictContext,
+    consumed: Set<string>,
+  ): void {
     loadQuantizedGemm(this, sd, prefix, ctx, consumed, ['weight', 'bias'], (w, b) => this.setWeightBias(w, b));
   }
 

@@ -3,10 +3,26 @@ import { QuantError } from '@quint/tensor';
 import type { Engine, QTensor, QuantizedBackend, TraceOptions } from '@quint/qtensor';
 import { applyPostProcess, FloatFunctional } from '../functional-modules.js';
 import { Identity } from '../linear.js';
-import { BUILTIN, Module, moduleError, type LoadStateDictContext, type ObserverLike, type StateDict } from '../module.js';
+import {
+  BUILTIN,
+  Module,
+  moduleError,
+  type LoadStateDictContext,
+  type ObserverLike,
+  type StateDict,
+} from '../module.js';
 import { memoryFormatOf, resultFormat, withMemoryFormat } from '../internal/memory-format.js';
 import { loadScaleZeroPoint } from './activation.js';
-import { checkFloatModule, engineOf, hidden, kernelOptions, outputQparams, qparamsRepr, requireQTensor, type QuantizedModuleOptions } from './utils.js';
+import {
+  checkFloatModule,
+  engineOf,
+  hidden,
+  kernelOptions,
+  outputQparams,
+  qparamsRepr,
+  requireQTensor,
+  type QuantizedModuleOptions,
+} from './utils.js';
 
 /**
  * Quantized operations in place of a `FloatFunctional` (`torch.ao.nn.quantized.QFunctional`):
@@ -55,7 +71,8 @@ export class QFunctional extends Module {
     throw moduleError(
       this,
       new QuantError('UNSUPPORTED_OP', ''),
-      (path) => `QFunctional${path === '' ? '' : ` '${path}'`} is not intended to use 'forward'; call its operations (add, addRelu, mul, cat).`,
+      (path) =>
+        `QFunctional${path === '' ? '' : ` '${path}'`} is not intended to use 'forward'; call its operations (add, addRelu, mul, cat).`,
     );
   }
 
@@ -67,8 +84,12 @@ export class QFunctional extends Module {
     const a = requireQTensor(this, x, 'first operand');
     const b = requireQTensor(this, y, 'second operand');
     // Both operands channels_last (e.g. two conv outputs) → PyTorch walks NHWC memory order.
-    const fmt = memoryFormatOf(a) === 'channels_last' && memoryFormatOf(b) === 'channels_last' ? 'channels_last' : 'contiguous';
-    const r = this.backend.kernels[op](a, b, this.out, { ...kernelOptions(this.engine, this.trace), memoryFormat: fmt });
+    const fmt =
+      memoryFormatOf(a) === 'channels_last' && memoryFormatOf(b) === 'channels_last' ? 'channels_last' : 'contiguous';
+    const r = this.backend.kernels[op](a, b, this.out, {
+      ...kernelOptions(this.engine, this.trace),
+      memoryFormat: fmt,
+    });
     return applyPostProcess(this.activationPostProcess, withMemoryFormat(r, resultFormat(op, this.engine, fmt)));
   }
 
@@ -90,8 +111,12 @@ export class QFunctional extends Module {
   /** `quantized::cat` along `dim` into `(scale, zeroPoint)`. @example qf.cat([a, b], 1) */
   cat(xs: readonly QTensor[], dim = 0): QTensor {
     const qs = xs.map((x, i) => requireQTensor(this, x, `input ${i}`));
-    const fmt = qs.length > 0 && qs.every((q) => memoryFormatOf(q) === 'channels_last') ? 'channels_last' : 'contiguous';
-    const r = this.backend.kernels.cat(qs, dim, this.out, { ...kernelOptions(this.engine, this.trace), memoryFormat: fmt });
+    const fmt =
+      qs.length > 0 && qs.every((q) => memoryFormatOf(q) === 'channels_last') ? 'channels_last' : 'contiguous';
+    const r = this.backend.kernels.cat(qs, dim, this.out, {
+      ...kernelOptions(this.engine, this.trace),
+      memoryFormat: fmt,
+    });
     return applyPostProcess(this.activationPostProcess, withMemoryFormat(r, resultFormat('cat', this.engine, fmt)));
   }
 
@@ -127,7 +152,12 @@ export class QFunctional extends Module {
     out[`${prefix}zero_point`] = this.zeroPoint;
   }
 
-  protected override loadFromStateDict(sd: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
+  protected override loadFromStateDict(
+    sd: StateDict,
+    prefix: string,
+    ctx: LoadStateDictContext,
+    consumed: Set<string>,
+  ): void {
     loadScaleZeroPoint(this, sd, prefix, ctx, consumed);
   }
 

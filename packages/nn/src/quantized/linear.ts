@@ -71,7 +71,12 @@ export class Linear extends WeightedQuantizedModule<PackedLinear> {
 
   forward(x: QTensor): QTensor {
     const q = requireQTensor(this, x);
-    return this.backend.kernels[this.op](q, this.packedWeight(), { scale: this.scale, zeroPoint: this.zeroPoint }, kernelOptions(this.engine, this.trace));
+    return this.backend.kernels[this.op](
+      q,
+      this.packedWeight(),
+      { scale: this.scale, zeroPoint: this.zeroPoint },
+      kernelOptions(this.engine, this.trace),
+    );
   }
 
   protected override saveToStateDict(out: StateDict, prefix: string): void {
@@ -81,8 +86,15 @@ export class Linear extends WeightedQuantizedModule<PackedLinear> {
     if (this.qbias !== null) out[`${prefix}_packed_params.bias`] = this.qbias;
   }
 
-  protected override loadFromStateDict(sd: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
-    loadQuantizedGemm(this, sd, prefix, ctx, consumed, ['_packed_params.weight', '_packed_params.bias'], (w, b) => this.setWeightBias(w, b));
+  protected override loadFromStateDict(
+    sd: StateDict,
+    prefix: string,
+    ctx: LoadStateDictContext,
+    consumed: Set<string>,
+  ): void {
+    loadQuantizedGemm(this, sd, prefix, ctx, consumed, ['_packed_params.weight', '_packed_params.bias'], (w, b) =>
+      this.setWeightBias(w, b),
+    );
   }
 
   override getName(): string {

@@ -1,6 +1,14 @@
 // torch/ao/nn/quantized/modules/__init__.py: Quantize and DeQuantize.
 import { QuantError, Tensor } from '@quint/tensor';
-import { dequantize, quantizePerTensor, type Engine, type QDtype, type QTensor, type QuantizedBackend, type TraceOptions } from '@quint/qtensor';
+import {
+  dequantize,
+  quantizePerTensor,
+  type Engine,
+  type QDtype,
+  type QTensor,
+  type QuantizedBackend,
+  type TraceOptions,
+} from '@quint/qtensor';
 import { torchScalarTensorRepr } from '../internal/repr.js';
 import { BUILTIN, Module, type LoadStateDictContext, type StateDict } from '../module.js';
 import { DeQuantStub, QuantStub } from '../stubs.js';
@@ -42,7 +50,12 @@ export class Quantize extends Module {
     this.zeroPoint = zeroPoint;
     this.dtype = options.dtype ?? 'quint8';
     this.engine = engineOf(options);
-    Object.defineProperty(this, 'backend', { value: options.backend, writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(this, 'backend', {
+      value: options.backend,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
   }
 
   /**
@@ -61,10 +74,17 @@ export class Quantize extends Module {
 
   forward(x: Tensor): QTensor {
     if (!(x instanceof Tensor)) {
-      throw new QuantError('DTYPE_MISMATCH', `Quantize: the input is already quantized (or not a Tensor); pass a float Tensor.`);
+      throw new QuantError(
+        'DTYPE_MISMATCH',
+        `Quantize: the input is already quantized (or not a Tensor); pass a float Tensor.`,
+      );
     }
     if (this.backend === undefined) return quantizePerTensor(x, this.scale, this.zeroPoint, this.dtype);
-    return this.backend.kernels.quantizePerTensor(x, { scale: this.scale, zeroPoint: this.zeroPoint, dtype: this.dtype }, kernelOptions(this.engine, this.trace));
+    return this.backend.kernels.quantizePerTensor(
+      x,
+      { scale: this.scale, zeroPoint: this.zeroPoint, dtype: this.dtype },
+      kernelOptions(this.engine, this.trace),
+    );
   }
 
   protected override saveToStateDict(out: StateDict, prefix: string): void {
@@ -72,7 +92,12 @@ export class Quantize extends Module {
     out[`${prefix}zero_point`] = new Tensor(Float32Array.of(this.zeroPoint), [1]);
   }
 
-  protected override loadFromStateDict(sd: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
+  protected override loadFromStateDict(
+    sd: StateDict,
+    prefix: string,
+    ctx: LoadStateDictContext,
+    consumed: Set<string>,
+  ): void {
     for (const k of ['scale', 'zero_point'] as const) {
       const v = sd[prefix + k];
       if (v === undefined) {
@@ -120,7 +145,12 @@ export class DeQuantize extends Module {
   constructor(options: DeQuantizeOptions = {}) {
     super();
     this.engine = engineOf(options);
-    Object.defineProperty(this, 'backend', { value: options.backend, writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(this, 'backend', {
+      value: options.backend,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
   }
 
   /**

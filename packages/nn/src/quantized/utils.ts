@@ -15,7 +15,15 @@ import {
 } from '@quint/qtensor';
 import { Sequential } from '../container.js';
 import { pyFloat } from '../internal/repr.js';
-import { makeObserver, Module, moduleError, type LoadStateDictContext, type ObserverLike, type QConfigLike, type StateDict } from '../module.js';
+import {
+  makeObserver,
+  Module,
+  moduleError,
+  type LoadStateDictContext,
+  type ObserverLike,
+  type QConfigLike,
+  type StateDict,
+} from '../module.js';
 
 /** Options every quantized module takes: the backend that runs it and the engine it was converted for. */
 export interface QuantizedModuleOptions {
@@ -29,7 +37,10 @@ export interface QuantizedModuleOptions {
 export function isQTensor(x: unknown): x is QTensor {
   return (
     x instanceof QTensor ||
-    (typeof x === 'object' && x !== null && typeof (x as { intRepr?: unknown }).intRepr === 'function' && 'qparams' in x)
+    (typeof x === 'object' &&
+      x !== null &&
+      typeof (x as { intRepr?: unknown }).intRepr === 'function' &&
+      'qparams' in x)
   );
 }
 
@@ -72,7 +83,10 @@ export function engineOf(options: { readonly engine?: Engine } | undefined): Eng
  */
 export function quantizeWeight(weight: Tensor, observer: ObserverLike, owner: string): QTensor {
   if (observer.dtype !== undefined && observer.dtype !== 'qint8') {
-    throw new QuantError('DTYPE_MISMATCH', `${owner}.fromFloat: the weight observer has dtype ${observer.dtype}; weights must be qint8 (use a qconfig whose weight observer has dtype 'qint8').`);
+    throw new QuantError(
+      'DTYPE_MISMATCH',
+      `${owner}.fromFloat: the weight observer has dtype ${observer.dtype}; weights must be qint8 (use a qconfig whose weight observer has dtype 'qint8').`,
+    );
   }
   const { scale, zeroPoint } = observer.calculateQparams();
   const qscheme = observer.qscheme ?? 'per_tensor_affine';
@@ -82,7 +96,10 @@ export function quantizeWeight(weight: Tensor, observer: ObserverLike, owner: st
   } else if (qscheme === 'per_channel_affine' || qscheme === 'per_channel_symmetric') {
     q = quantizePerChannel(weight, Float64Array.from(scale), Int32Array.from(zeroPoint), observer.chAxis ?? 0, 'qint8');
   } else {
-    throw new QuantError('INVALID_ARGUMENT', `${owner}.fromFloat: weight qscheme '${qscheme}' is not supported for conv/linear weights; use per_tensor_* or per_channel_*.`);
+    throw new QuantError(
+      'INVALID_ARGUMENT',
+      `${owner}.fromFloat: weight qscheme '${qscheme}' is not supported for conv/linear weights; use per_tensor_* or per_channel_*.`,
+    );
   }
   const [lo, hi] = DTYPE_RANGE.qint8;
   const qmin = observer.quantMin ?? lo;
@@ -90,7 +107,8 @@ export function quantizeWeight(weight: Tensor, observer: ObserverLike, owner: st
   if (qmin <= lo && qmax >= hi) return q;
   const codes = Int8Array.from(q.data as Int8Array, (v) => Math.min(Math.max(v, qmin), qmax));
   const p = q.qparams;
-  if ('scales' in p) return makePerChannelQuantizedTensor({ data: codes, shape: q.shape }, p.scales, p.zeroPoints, p.axis);
+  if ('scales' in p)
+    return makePerChannelQuantizedTensor({ data: codes, shape: q.shape }, p.scales, p.zeroPoints, p.axis);
   return makePerTensorQuantizedTensor({ data: codes, shape: q.shape }, p.scale, p.zeroPoint);
 }
 
@@ -121,7 +139,10 @@ export function checkFloatModule(
     );
   }
   if (needsQConfig && (mod.qconfig === undefined || mod.qconfig === null)) {
-    throw new QuantError('NO_QCONFIG', `${owner}.fromFloat: the input ${mod.getName()} has no qconfig; set model.qconfig and run prepare() first.`);
+    throw new QuantError(
+      'NO_QCONFIG',
+      `${owner}.fromFloat: the input ${mod.getName()} has no qconfig; set model.qconfig and run prepare() first.`,
+    );
   }
 }
 
@@ -261,7 +282,10 @@ export abstract class WeightedQuantizedModule<P extends object> extends Module {
  * (`qparamsFirst`), as PyTorch does, which decides the error when both are wrong. Dynamic modules
  * fall back to `dynamicQConfig` and have no output qparams.
  */
-export function weightedFromFloat<F extends Module & { readonly weight: Tensor; readonly bias: Tensor | null }, M extends WeightedQuantizedModule<object> & { scale?: number; zeroPoint?: number }>(args: {
+export function weightedFromFloat<
+  F extends Module & { readonly weight: Tensor; readonly bias: Tensor | null },
+  M extends WeightedQuantizedModule<object> & { scale?: number; zeroPoint?: number },
+>(args: {
   readonly mod: Module;
   readonly owner: string;
   readonly types: readonly (abstract new (...a: never[]) => Module)[];
@@ -309,12 +333,15 @@ export function loadQuantizedGemm(
   const b = take(keys[1], m.bias() === null);
   const s = take('scale');
   const z = take('zero_point');
-  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : v instanceof Tensor && v.numel === 1 ? v.item() : undefined);
+  const num = (v: unknown): number | undefined =>
+    typeof v === 'number' ? v : v instanceof Tensor && v.numel === 1 ? v.item() : undefined;
   if (s !== undefined) m.scale = num(s) ?? m.scale;
   if (z !== undefined) m.zeroPoint = num(z) ?? m.zeroPoint;
   if (w === undefined) return;
   if (!isQTensor(w)) {
-    ctx.errorMsgs.push(`While copying "${prefix}${keys[0]}", expected a QTensor (qint8 weight), got ${typeof w === 'object' ? w.constructor.name : typeof w}.`);
+    ctx.errorMsgs.push(
+      `While copying "${prefix}${keys[0]}", expected a QTensor (qint8 weight), got ${typeof w === 'object' ? w.constructor.name : typeof w}.`,
+    );
     return;
   }
   set(w, b instanceof Tensor ? b : null);

@@ -58,7 +58,8 @@ export class Linear extends WeightedQuantizedModule<PackedLinear> {
       owner: 'nnqd.Linear',
       types: [FloatLinear, FloatLinearReLU],
       dynamicQConfig: defaultDynamicQConfig,
-      create: (lin: FloatLinear) => new Linear(lin.inFeatures, lin.outFeatures, { ...options, bias: lin.bias !== null }),
+      create: (lin: FloatLinear) =>
+        new Linear(lin.inFeatures, lin.outFeatures, { ...options, bias: lin.bias !== null }),
     });
   }
 
@@ -67,7 +68,10 @@ export class Linear extends WeightedQuantizedModule<PackedLinear> {
   }
 
   forward(x: Tensor): Tensor {
-    return this.backend.kernels.linearDynamic(x, this.packedWeight(), { ...kernelOptions(this.engine, this.trace), reduceRange: true });
+    return this.backend.kernels.linearDynamic(x, this.packedWeight(), {
+      ...kernelOptions(this.engine, this.trace),
+      reduceRange: true,
+    });
   }
 
   protected override saveToStateDict(out: StateDict, prefix: string): void {
@@ -75,10 +79,17 @@ export class Linear extends WeightedQuantizedModule<PackedLinear> {
     if (this.qbias !== null) out[`${prefix}_packed_params.bias`] = this.qbias;
   }
 
-  protected override loadFromStateDict(sd: StateDict, prefix: string, ctx: LoadStateDictContext, consumed: Set<string>): void {
+  protected override loadFromStateDict(
+    sd: StateDict,
+    prefix: string,
+    ctx: LoadStateDictContext,
+    consumed: Set<string>,
+  ): void {
     const holder = { scale: 1, zeroPoint: 0, bias: () => this.qbias };
     const local: StateDict = { ...sd, [`${prefix}scale`]: 1, [`${prefix}zero_point`]: 0 };
-    loadQuantizedGemm(holder, local, prefix, ctx, consumed, ['_packed_params.weight', '_packed_params.bias'], (w, b) => this.setWeightBias(w, b));
+    loadQuantizedGemm(holder, local, prefix, ctx, consumed, ['_packed_params.weight', '_packed_params.bias'], (w, b) =>
+      this.setWeightBias(w, b),
+    );
     consumed.delete(`${prefix}scale`);
     consumed.delete(`${prefix}zero_point`);
   }
