@@ -20,7 +20,14 @@ import {
 import { compileKernels, instantiateKernels, readWasmBytes, type KernelsAbi } from './abi.js';
 import { conv2d, linear, linearDynamic, WASM_GEMM_ENGINES, WASM_LINEAR_DYNAMIC_ENGINES } from './gemm-ops.js';
 import { MAX_WASM_BYTES } from './heap.js';
-import { freeWeights, prepackConv2d, prepackLinear, type WasmPackedConv2d, type WasmPackedLinear } from './prepack.js';
+import {
+  freeWeights,
+  prepackConv2d,
+  prepackLinear,
+  type WasmPackedConv2d,
+  type WasmPackedLinear,
+  type WasmWeights,
+} from './prepack.js';
 import * as ng from './nongemm.js';
 import { createThreadPool, inlineRunner, threadsAvailable, type Runner, type ThreadPool } from './threads.js';
 
@@ -67,7 +74,8 @@ function toUrl(u: string | URL): URL {
 /**
  * Creates the WebAssembly SIMD128 backend: int8 conv2d and linear with weights prepacked into wasm
  * memory, bit-exact with `@quint/kernels-js` on engines qnnpack, onednn, ort and (experimental) fbgemm. Call `await init()`
- * once; `dispose()` frees every packed weight and the workers.
+ * once; `dispose()` frees every packed weight and the workers (a pack no longer referenced is freed
+ * sooner, after garbage collection).
  *
  * @throws `QuantError('BACKEND_INIT_FAILED')` from `init()` when the module cannot be read, the
  * runtime lacks SIMD128, or the threads cannot start; fall back with {@link createBackendWithFallback}.
@@ -89,7 +97,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
   let abi: KernelsAbi | undefined;
   let pool: ThreadPool | undefined;
   let runner: Runner | undefined;
-  const live = new Set<WasmPackedLinear | WasmPackedConv2d>();
+  // Packed weights in wasm memory: freed by dispose(), or earlier, once their pack object is garbage
+  // (a module given new weights, or a converted model dropped, in a long-lived process).
+  const live = new Set<WasmWeights>();
+  const unreachable = new FinalizationRegistry<WasmWeights>((w) => {
+    live.delete(w);
+    freeWeights(abi, w);
+  });
   const ctx = createEngineContext(options.onWarning);
   const ours = new WeakSet<object>();
 
@@ -112,7 +126,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
     return w;
   };
   const track = <T extends WasmPackedLinear | WasmPackedConv2d>(p: T): T => {
-    live.add(p);
+    live.add(p.packed);
+    unreachable.register(p, p.packed);
     ours.add(p);
     return p;
   };
@@ -186,7 +201,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): QuantizedBa
     prepackConv2d: (weight: QTensor, bias: Float32Array | null, opts?: Conv2dPrepackOptions) =>
       track(prepackConv2d(ready('prepackConv2d'), WASM_BACKEND_NAME, weight, bias, opts)),
     dispose() {
-      for (const p of live) freeWeights(abi, p.packed);
+      for (const w of live) freeWeights(abi, w);
       live.clear();
       pool?.terminate();
       pool = undefined;

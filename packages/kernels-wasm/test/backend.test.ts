@@ -1,7 +1,9 @@
 // Loading, failure modes, memory limits, dispose, and the worker-thread path.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createJsBackend } from '@quint/kernels-js';
 import { isQuantError, type QuantErrorCode } from '@quint/tensor';
-import { QTensor, type QuantizedBackend } from '@quint/qtensor';
+import { QTensor, type PackedLinear, type QuantizedBackend } from '@quint/qtensor';
 import { describe, expect, it } from 'vitest';
 import { createBackendWithFallback, createWasmBackend, hasWasmSimd, MAX_WASM_BYTES, WASM_OPS } from '../src/index.js';
 import { activation, bias, rng, weight } from './helpers.js';
@@ -148,6 +150,28 @@ describe('memory', () => {
     be.dispose();
     await be.init();
     expect(code(() => be.kernels.linear(x, w, { scale: 0.1, zeroPoint: 0 }))).toBe('INVALID_ARGUMENT');
+    be.dispose();
+  });
+
+  it('a packed weight no longer referenced is freed after garbage collection, and its memory reused', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const be = createWasmBackend();
+    await be.init();
+    const w = weight(rng(6), [256, 256], { perChannel: true, symmetric: true });
+    const inWasm = (p: PackedLinear) => (p as unknown as { packed: { ptr: number } }).packed;
+    let first: PackedLinear | null = be.prepackLinear(w, null);
+    const wasm = inWasm(first);
+    const address = wasm.ptr;
+    expect(address).toBeGreaterThan(0);
+    first = null;
+    // Finalizers run in a task after the collection that found the pack unreachable.
+    for (let i = 0; i < 50 && wasm.ptr !== 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(wasm.ptr).toBe(0);
+    expect(inWasm(be.prepackLinear(w, null)).ptr).toBe(address);
     be.dispose();
   });
 

@@ -1,6 +1,6 @@
 import type { Tensor } from '@quint/tensor';
 import { isQuantError, randn, tensor, zeros } from '@quint/tensor';
-import { makePerTensorQuantizedTensor, type QTensor, type TraceRecord } from '@quint/qtensor';
+import { makePerTensorQuantizedTensor, QTensor, type TraceRecord } from '@quint/qtensor';
 import {
   MinMaxObserver,
   PerChannelMinMaxObserver,
@@ -363,6 +363,32 @@ describe('quantized modules: behaviour and errors', () => {
     expect(copy.call(x).toArray()).toEqual(m.call(x).toArray());
     m.dispose();
     expect(m.call(x).toArray()).toEqual(copy.call(x).toArray());
+  });
+
+  test('a new module packs its zero weight only when used; fromFloat packs the real weight once', () => {
+    const packs: number[] = [];
+    const counting = new Proxy(backend, {
+      get: (b, k) =>
+        k === 'prepackConv2d'
+          ? (...a: Parameters<typeof backend.prepackConv2d>) => (packs.push(a[0].numel), b.prepackConv2d(...a))
+          : Reflect.get(b, k),
+    });
+    const fresh = new nnq.Conv2d(2, 3, 1, { backend: counting });
+    expect(packs).toEqual([]);
+    const x = new QTensor(new Uint8Array(8).fill(7), [1, 2, 2, 2], 'quint8', {
+      qscheme: 'per_tensor_affine',
+      scale: 0.1,
+      zeroPoint: 3,
+    });
+    expect(Array.from((fresh.call(x) as QTensor).intRepr())).toEqual(new Array(12).fill(0));
+    expect(packs).toEqual([6]);
+
+    packs.length = 0;
+    const float = new Conv2d(2, 3, 3).eval();
+    float.qconfig = new QConfig({ activation: ACT, weight: defaultWeightObserver });
+    float.activationPostProcess = observerWith({ min_val: -1, max_val: 2 });
+    nnq.Conv2d.fromFloat(float, { backend: counting });
+    expect(packs).toEqual([54]);
   });
 
   test('cloneModule copies observers (a prepared model stays independent of its copy)', () => {

@@ -221,13 +221,19 @@ export abstract class WeightedQuantizedModule<P extends object> extends Module {
   /**
    * Sets an all-zero weight of `shape` (scale 1, zero point 0) and a zero bias unless `bias` is
    * false, as PyTorch's constructors do; called last by a subclass constructor, once its geometry
-   * (which {@link prepack} reads) is set.
+   * (which {@link prepack} reads) is set. The zeros are packed on first use, not here: `fromFloat`
+   * replaces them at once, and a backend holds every pack until it is disposed (packing them made
+   * a second copy of every weight in wasm memory while converting a model).
    */
   protected initWeightBias(shape: readonly number[], bias: boolean | undefined): void {
     const n = shape.reduce((p, d) => p * d, 1);
     const out = shape[0]!;
-    const w = quantizePerTensor(new Tensor(new Float32Array(n), [...shape]), 1, 0, 'qint8');
-    this.setWeightBias(w, bias === false ? null : new Tensor(new Float32Array(out), [out]));
+    this.qweight = new QTensor(new Int8Array(n), [...shape], 'qint8', {
+      qscheme: 'per_tensor_affine',
+      scale: 1,
+      zeroPoint: 0,
+    });
+    this.qbias = qnnpackBias(this.engine, bias === false ? null : new Tensor(new Float32Array(out), [out]), out);
   }
 
   /** Prepacks the weight and float32 bias on the backend (which checks int32 overflow). */
