@@ -20,6 +20,8 @@ import {
   makeQuint8Out,
   ortClipBounds,
   ortHardsigmoidFloat,
+  ortLogistic,
+  ortTanh,
   ortHardswishFloat,
   ortUnaryTable,
   perTensorOperand,
@@ -42,7 +44,7 @@ import {
   resolveOrtTarget,
 } from '@quint/qtensor';
 import { allocU8, memoryOrder } from './ops-common.js';
-import { ortApplyTable, ortLogistic, ortTanh } from './ort-ops.js';
+import { ortApplyTable } from './ort-ops.js';
 
 /** Engine ort for a clamp: ONNX Clip between DQ and Q with ORT's quantized bounds (ort-ops.ts). */
 function ortClamp(

@@ -5,12 +5,21 @@
 // formulas and cites these tests. Where node and web differ (add, mul, sigmoid, tanh, mean), the
 // kernel runs with `target: 'x64'` against node and `target: 'wasm'` (the default) against web, on
 // inputs crafted where the two formulas give different codes.
-import { QTensor, ortDequantize, ortQuantize, type OrtTarget, type QuantizedBackend } from '@quint/qtensor';
+import {
+  QTensor,
+  ortDequantize,
+  ortLogistic,
+  ortQuantize,
+  ortTanh,
+  type OrtTarget,
+  type QuantizedBackend,
+} from '@quint/qtensor';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
+import { ORT_SIGMOID_DISAGREEING, ORT_TANH_DISAGREEING, type OrtQparams } from '@quint/backend-conformance';
 import { createJsBackend } from '../src/index.js';
-import { ortAddCode, ortLogistic, ortMulCode, ortTanh } from '../src/ort-ops.js';
+import { ortAddCode, ortMulCode } from '../src/ort-ops.js';
 
 ortWeb.env.wasm.numThreads = 1;
 type Ort = typeof ortNode;
@@ -483,35 +492,15 @@ const MUL_DISAGREEING: readonly AddQ[] = [
 ];
 
 // (input, output) qparams where MLAS's logistic table differs between x64 (FMA) and wasm, found by
-// searching; the first two use sigmoid's fixed output qparams (1/256, 0).
-const SIGMOID_DISAGREEING: readonly (readonly [Q, Q])[] = [
-  [
-    { s: f32(0.12964965403079987), z: 46 },
-    { s: 1 / 256, z: 0 },
-  ],
-  [
-    { s: f32(0.07235713303089142), z: 97 },
-    { s: 1 / 256, z: 0 },
-  ],
-  [
-    { s: f32(0.0932692438364029), z: 177 },
-    { s: f32(0.00014774224837310612), z: 210 },
-  ],
-  [
-    { s: f32(0.05486438795924187), z: 192 },
-    { s: f32(0.00027611665427684784), z: 63 },
-  ],
-];
+// searching (shared with the conformance suite, which runs them on every backend).
+const qOf = (p: OrtQparams): Q => ({ s: p.scale, z: p.zeroPoint });
+const SIGMOID_DISAGREEING: readonly (readonly [Q, Q])[] = ORT_SIGMOID_DISAGREEING.map(([i, o]) => [qOf(i), qOf(o)]);
 
 // Input qparams (output (1/128, 128), tanh's default) found by searching: the first six where MLAS's tanh
-// table differs between x64 (FMA) and wasm, the last six where both differ from f32(Math.tanh(x)).
+// table differs between x64 (FMA) and wasm (shared with the conformance suite), the last six where both
+// differ from f32(Math.tanh(x)).
 const TANH_CRAFTED: readonly Q[] = [
-  { s: f32(0.018335137516260147), z: 155 },
-  { s: f32(0.026814641430974007), z: 203 },
-  { s: f32(0.00801813043653965), z: 197 },
-  { s: f32(0.030796054750680923), z: 10 },
-  { s: f32(0.16411495208740234), z: 29 },
-  { s: f32(0.16411566734313965), z: 170 },
+  ...ORT_TANH_DISAGREEING.map(qOf),
   { s: f32(0.022933045402169228), z: 166 },
   { s: f32(0.02494543045759201), z: 206 },
   { s: f32(0.012524031102657318), z: 219 },

@@ -42,6 +42,9 @@ import {
   ortClipBounds,
   ortHardsigmoidFloat,
   ortHardswishFloat,
+  ortLogistic,
+  ortTanh,
+  resolveOrtTarget,
   ortUnaryTable,
   atenMeanFallback,
   meanReduction,
@@ -89,8 +92,8 @@ export const WASM_NON_GEMM_ENGINES: Partial<Record<OpName, readonly Engine[]>> =
   clamp: ['qnnpack', 'onednn', 'ort'],
   hardswish: ['qnnpack', 'onednn', 'ort'],
   hardsigmoid: ['qnnpack', 'onednn', 'ort'],
-  sigmoid: ['qnnpack', 'onednn'],
-  tanh: ['qnnpack', 'onednn'],
+  sigmoid: ['qnnpack', 'onednn', 'ort'],
+  tanh: ['qnnpack', 'onednn', 'ort'],
   maxPool2d: ['qnnpack', 'onednn', 'ort'],
   avgPool2d: ['qnnpack', 'onednn'],
   adaptiveAvgPool2d: ['qnnpack', 'onednn'],
@@ -361,6 +364,19 @@ export function sigmoid(abi: KernelsAbi, x: QTensor, out?: OutQparams, opts?: Ke
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
   const o = fixedOutQparams(op, out, SIGMOID_OUT_QPARAMS, engine, engine === 'qnnpack');
+  // Engine ort: QLinearSigmoid's table with MLAS's logistic for the build `opts.target` names.
+  if (engine === 'ort') {
+    const target = resolveOrtTarget(op, opts);
+    return lookup(
+      abi,
+      op,
+      x,
+      q,
+      o,
+      ortUnaryTable(q, o, (v) => ortLogistic(v, target)),
+      opts,
+    );
+  }
   if (engine === 'qnnpack') return lookup(abi, op, x, q, o, qnnpackSigmoidTable(q).table, opts);
   return genericUnary(abi, op, x, q, o, opts, sigmoidBody(o));
 }
@@ -370,6 +386,19 @@ export function tanh(abi: KernelsAbi, x: QTensor, out?: OutQparams, opts?: Kerne
   const q = checkNonGemmInput(op, x);
   const engine = checkEngine(op, opts);
   const o = fixedOutQparams(op, out, TANH_OUT_QPARAMS, engine, engine === 'qnnpack');
+  // Engine ort: DQ → MLAS's float tanh (for the build `opts.target` names) → Q, as one table.
+  if (engine === 'ort') {
+    const target = resolveOrtTarget(op, opts);
+    return lookup(
+      abi,
+      op,
+      x,
+      q,
+      o,
+      ortUnaryTable(q, o, (v) => ortTanh(v, target)),
+      opts,
+    );
+  }
   if (engine === 'qnnpack') return lookup(abi, op, x, q, o, qnnpackTanhTable(q, o).table, opts);
   return genericUnary(abi, op, x, q, o, opts, tanhBody(o));
 }

@@ -179,6 +179,8 @@ export {
   ortClipBounds,
   ortHardsigmoidFloat,
   ortHardswishFloat,
+  ortLogistic,
+  ortTanh,
   ortUnaryTable,
 } from './lookup-tables.js';
 export type { QnnpackLookupTable, UnaryResult, UnaryBody } from './lookup-tables.js';

@@ -1,10 +1,12 @@
 // The float formulas of the quint8 table activations (hardswish, hardsigmoid, sigmoid, tanh) and the
 // 256-entry tables built from them, shared by kernels-js (which applies them element by element, with
 // traces) and kernels-wasm (which applies the tables in wasm). Each formula reproduces PyTorch 1.13's
-// kernel to the bit (spec pytorch-semantics.md §5.7, §12.C1–C4); the tables depend on float library
-// functions (exp, tanh, Sleef's expf, the FMA dequantize), so they are built in JS, once per call.
+// kernel to the bit (spec pytorch-semantics.md §5.7, §12.C1–C4), or ONNX Runtime's (MLAS's float
+// kernels, per build); the tables depend on float library functions (exp, tanh, Sleef's expf, the
+// FMA dequantize), so they are built in JS, once per call.
 import { sleefExpf } from '@quint/tensor';
-import { dequantizeVal, dequantizeValFma } from './affine-quantizer-base.js';
+import { dequantizeVal, dequantizeValFma, fmaf } from './affine-quantizer-base.js';
+import type { OrtTarget } from './backend.js';
 import { clampU8, invDouble, invFloat, quantizeWithInvU8, type NonGemmQparams } from './nongemm-checks.js';
 import { roundHalfToEven } from './rounding.js';
 
@@ -264,6 +266,63 @@ export function ortHardsigmoidFloat(x: number): number {
  */
 export function ortHardswishFloat(x: number): number {
   return f32(x * ortHardsigmoidFloat(x));
+}
+
+/**
+ * The multiply-add of MLAS's float kernels: fused (one rounding) in the x64 FMA3 kernels, a float32
+ * multiply then an add in the wasm build (no FMA in wasm SIMD).
+ */
+function multiplyAdd(target: OrtTarget): (a: number, b: number, c: number) => number {
+  return target === 'x64' ? fmaf : (a, b, c) => f32(f32(a * b) + c);
+}
+
+// MLAS's logistic (logistic.cpp) and tanh (tanh.cpp): Eigen's rational approximations, float32
+// constants, highest power first. p is odd (x · p(x²)), q even (q(x²)).
+const LOGISTIC_P = [
+  4.37031012579801e-11, 1.15627324459942e-7, 6.08574864600143e-5, 8.51377133304701e-3, 2.48287947061529e-1,
+].map(f32);
+const LOGISTIC_Q = [
+  6.10247389755681e-13, 5.76102136993427e-9, 6.2910678501704e-6, 1.70198817374094e-3, 1.16817656904453e-1,
+  9.9315192102318e-1,
+].map(f32);
+const TANH_P = [
+  -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5,
+  6.37261928875436e-4, 4.89352455891786e-3,
+].map(f32);
+const TANH_Q = [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3].map(f32);
+
+// Horner's rule in x² with the target's multiply-add, as MLAS's kernels evaluate both polynomials.
+function horner(ma: (a: number, b: number, c: number) => number, v2: number, coeffs: readonly number[]): number {
+  let r = coeffs[0]!;
+  for (let i = 1; i < coeffs.length; i++) r = ma(r, v2, coeffs[i]!);
+  return r;
+}
+
+/**
+ * MLAS's logistic: x clamped to [−18, 18], `p/q + 0.5` clamped to [0, 1] with odd/even polynomials in
+ * x². x64 (AVX2 machines) runs its FMA3 kernel, wasm a multiply then an add: the two differ in the
+ * last bits, and a few table entries round differently.
+ */
+export function ortLogistic(x: number, target: OrtTarget): number {
+  const ma = multiplyAdd(target);
+  const v = Math.min(Math.max(x, -18), 18);
+  const v2 = f32(v * v);
+  const p = f32(horner(ma, v2, LOGISTIC_P) * v);
+  const q = horner(ma, v2, LOGISTIC_Q);
+  return Math.max(0, Math.min(1, f32(f32(p / q) + 0.5)));
+}
+
+/**
+ * MLAS's tanh (what ONNX Tanh runs on float tensors; there is no QLinearTanh, so QDQ Tanh is
+ * DQ → this → Q): x clamped to [−9, 9], `f32(x·p(x²)) / q(x²)` with degree-6 and degree-3
+ * polynomials in x². x64 runs its FMA3 kernel (every multiply-add fused), wasm multiply then add.
+ */
+export function ortTanh(x: number, target: OrtTarget): number {
+  const ma = multiplyAdd(target);
+  const v = Math.min(Math.max(x, -9), 9);
+  const v2 = f32(v * v);
+  const p = f32(horner(ma, v2, TANH_P) * v);
+  return f32(p / horner(ma, v2, TANH_Q));
 }
 
 /**

@@ -1,8 +1,10 @@
 // Conformance cases of the activations group: relu, relu6, hardtanh, clamp, hardswish, hardsigmoid,
 // sigmoid, tanh (spec §5.6, §5.7, §12.C1–C4).
 import * as fc from 'fast-check';
+import { QTensor } from '@quint/qtensor';
 import { nonGemmGoldenCases, type NonGemmRunner } from './non-gemm-golden.js';
 import { memoryFormatArb, nchwArb, qdataArb, scaleArb, toQ, zeroPointArb } from './non-gemm-arbitraries.js';
+import { ORT_SIGMOID_DISAGREEING, ORT_TANH_DISAGREEING, type OrtQparams } from './ort-disagreeing.js';
 import { differentialCase, type CaseGroup, type ConformanceCase } from './types.js';
 
 const RUNNERS: Record<string, NonGemmRunner> = {
@@ -15,6 +17,16 @@ const RUNNERS: Record<string, NonGemmRunner> = {
   sigmoid: (be, [x], _p, o) => be.kernels.sigmoid(x!, undefined, o),
   tanh: (be, [x], _p, o) => be.kernels.tanh(x!, undefined, o),
 };
+
+/** The 256 quint8 codes, one each, as a [1, 1, 16, 16] tensor with qparams `q`. */
+function everyCode(q: OrtQparams): QTensor {
+  return new QTensor(
+    Uint8Array.from({ length: 256 }, (_, c) => c),
+    [1, 1, 16, 16],
+    'quint8',
+    { qscheme: 'per_tensor_affine', ...q },
+  );
+}
 
 function differential(): ConformanceCase[] {
   const out: ConformanceCase[] = [];
@@ -150,6 +162,30 @@ function differential(): ConformanceCase[] {
         }),
       ),
     ),
+    // Every code at qparams where onnxruntime-node and -web disagree: a backend that ignores
+    // `target` fails one of the two targets.
+    ...(['wasm', 'x64'] as const).flatMap((target) => [
+      ...ORT_SIGMOID_DISAGREEING.map(([qi, qo], i) =>
+        differentialCase({
+          ...ort,
+          op: 'sigmoid',
+          name: `qparams set ${i + 1} where the ONNX Runtime builds differ, target ${target}`,
+          numRuns: 1,
+          arbitrary: fc.constant(qi),
+          run: (be, q) => be.kernels.sigmoid(everyCode(q), qo, { engine: 'ort', target }),
+        }),
+      ),
+      ...ORT_TANH_DISAGREEING.map((qi, i) =>
+        differentialCase({
+          ...ort,
+          op: 'tanh',
+          name: `qparams set ${i + 1} where the ONNX Runtime builds differ, target ${target}`,
+          numRuns: 1,
+          arbitrary: fc.constant(qi),
+          run: (be, q) => be.kernels.tanh(everyCode(q), undefined, { engine: 'ort', target }),
+        }),
+      ),
+    ]),
     differentialCase({
       op: 'relu',
       engine: 'ort',
