@@ -2,8 +2,13 @@ export { describeBackendConformance } from './suite.js';
 export type { ConformanceOptions } from './suite.js';
 export { CASE_GROUPS } from './cases/index.js';
 export { differentialCase } from './cases/types.js';
-export { ORT_SIGMOID_DISAGREEING, ORT_TANH_DISAGREEING } from './cases/ort-disagreeing.js';
-export type { OrtQparams } from './cases/ort-disagreeing.js';
+export {
+  ORT_ADD_DISAGREEING,
+  ORT_MUL_DISAGREEING,
+  ORT_SIGMOID_DISAGREEING,
+  ORT_TANH_DISAGREEING,
+} from './cases/ort-disagreeing.js';
+export type { OrtBinaryQparams, OrtQparams } from './cases/ort-disagreeing.js';
 export type {
   CaseGroup,
   CaseOutput,

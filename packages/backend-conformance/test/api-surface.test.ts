@@ -5,6 +5,8 @@ test('public API surface', () => {
   expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
     [
       "CASE_GROUPS",
+      "ORT_ADD_DISAGREEING",
+      "ORT_MUL_DISAGREEING",
       "ORT_SIGMOID_DISAGREEING",
       "ORT_TANH_DISAGREEING",
       "bitsFromHex",

@@ -8,7 +8,6 @@
 import { QuantError } from '@quint/tensor';
 import {
   broadcastIndex,
-  broadcastShape,
   catGeometry,
   checkCatInputs,
   checkNonGemmInput,
@@ -16,7 +15,6 @@ import {
   checkPair,
   clampU8,
   elementTracer,
-  fmaf,
   makeQuint8Out,
   meanReduction,
   ortDequantize,
@@ -29,128 +27,23 @@ import {
   type KernelOptions,
   type MeanParams,
   type NonGemmInput,
-  type NonGemmQparams,
   type OutQparams,
-  type OrtTarget,
   type QTensor,
   resolveOrtTarget,
+  ortAddCode,
+  ortInput0Scalar,
+  ortMulCode,
+  ortBroadcastShape,
+  ortPairTable,
+  type OrtAddMulQparams,
 } from '@quint/qtensor';
 import { allocU8, f32 } from './ops-common.js';
 
 // ---------------------------------------------------------------------------------------------
 // QLinearAdd / QLinearMul with ONNX (numpy) broadcasting
 
-function broadcast(op: string, a: readonly number[], b: readonly number[]): number[] {
-  const out = broadcastShape(a, b);
-  if (out === null) {
-    throw new QuantError(
-      'SHAPE_MISMATCH',
-      `${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast; pass broadcastable shapes.`,
-    );
-  }
-  return out;
-}
-
-/**
- * True when ORT's broadcast loop treats input 0 as the scalar of each span (its `Broadcaster`:
- * all-1 trailing dims are skipped, then the innermost dim decides). QLinearAdd/QLinearMul then swap
- * the operands before calling MLAS, which changes the x64 add formula (not the wasm one).
- */
-export function ortInput0Scalar(a: readonly number[], b: readonly number[]): boolean {
-  const min = Math.min(a.length, b.length);
-  if (min === 0) return a.length === 0;
-  for (let k = 0; k < min; k++) {
-    const da = a[a.length - 1 - k]!;
-    const db = b[b.length - 1 - k]!;
-    if (Math.max(da, db) === 1 && k + 1 < min) continue;
-    return !(da > 1);
-  }
-  return false;
-}
-
-interface AddMulQ {
-  readonly a: NonGemmInput;
-  readonly b: NonGemmInput;
-  readonly c: NonGemmQparams;
-}
-
-/**
- * One output code of QLinearAdd.
- * - wasm (MLAS's portable C++ kernel): `va = f32(sA(a−zA))`, `vb = f32(sB(b−zB))`,
- *   `v = clamp(f32(f32(va + vb) / sC), −zC, 255 − zC)`, `rne(f32(v + zC))` — the zero point is added
- *   in float before rounding.
- * - x64 (MLAS's AVX2 kernel, compiled with FMA contraction): `rP = f32(sP/sC)`, `rQ = f32(sQ/sC)`,
- *   `F = f32(zC − fmaf(rP, zP, f32(rQ·zQ)))`, `clamp(rne(fmaf(p, rP, fmaf(q, rQ, F))))`, where
- *   (P, Q) = (A, B), swapped when input 0 is the per-span scalar ({@link ortInput0Scalar}).
- */
-export function ortAddCode(qa: number, qb: number, q: AddMulQ, target: OrtTarget, swap: boolean): number {
-  const sA = f32(q.a.scale);
-  const sB = f32(q.b.scale);
-  const sC = f32(q.c.scale);
-  const zC = q.c.zeroPoint;
-  if (target === 'wasm') {
-    const va = f32(sA * (qa - q.a.zeroPoint));
-    const vb = f32(sB * (qb - q.b.zeroPoint));
-    const v = Math.min(Math.max(f32(f32(va + vb) / sC), -zC), 255 - zC);
-    return roundHalfToEven(f32(v + zC));
-  }
-  const [p, sP, zP, qq, sQ, zQ] = swap
-    ? [qb, sB, q.b.zeroPoint, qa, sA, q.a.zeroPoint]
-    : [qa, sA, q.a.zeroPoint, qb, sB, q.b.zeroPoint];
-  const rP = f32(sP / sC);
-  const rQ = f32(sQ / sC);
-  const fixed = f32(zC - fmaf(rP, zP, f32(rQ * zQ)));
-  return clampU8(roundHalfToEven(fmaf(p, rP, fmaf(qq, rQ, fixed))));
-}
-
-/**
- * One output code of QLinearMul.
- * - wasm (portable C++): `clamp(f32(f32(va·vb) / sC), −zC, 255 − zC)`, then `rne(f32(v + zC))`.
- * - x64 (SSE2): `M = f32(f32(sA·sB) / sC)`, `clamp(rne(f32(f32(acc·M) + zC)))`,
- *   `acc = (a − zA)(b − zB)`; symmetric in a and b, so the operand swap does not matter.
- */
-export function ortMulCode(qa: number, qb: number, q: AddMulQ, target: OrtTarget): number {
-  const sA = f32(q.a.scale);
-  const sB = f32(q.b.scale);
-  const sC = f32(q.c.scale);
-  const zC = q.c.zeroPoint;
-  if (target === 'wasm') {
-    const va = f32(sA * (qa - q.a.zeroPoint));
-    const vb = f32(sB * (qb - q.b.zeroPoint));
-    const v = Math.min(Math.max(f32(f32(va * vb) / sC), -zC), 255 - zC);
-    return roundHalfToEven(f32(v + zC));
-  }
-  const m = f32(f32(sA * sB) / sC);
-  return clampU8(roundHalfToEven(f32(f32((qa - q.a.zeroPoint) * (qb - q.b.zeroPoint) * m) + zC)));
-}
-
-// With the qparams, the target and the operand order fixed, a QLinearAdd/Mul code depends only on
-// the pair of input codes. Calls of at least TABLE_MIN_ELEMENTS codes look them up in a 256×256
-// table of the per-code formula (65,536 evaluations instead of one per element), kept for the next
-// call with the same parameters: a model's node repeats them on every call. The last TABLE_CACHE
-// tables (64 KiB each) are kept.
+// Calls of fewer codes compute each one: building a pair table takes 65,536 evaluations.
 const TABLE_MIN_ELEMENTS = 1 << 14;
-const TABLE_CACHE = 16;
-const pairTables = new Map<string, Uint8Array>();
-
-function pairTable(isAdd: boolean, q: AddMulQ, target: OrtTarget, swap: boolean): Uint8Array {
-  const key = [isAdd, target, swap, q.a.scale, q.a.zeroPoint, q.b.scale, q.b.zeroPoint, q.c.scale, q.c.zeroPoint].join(
-    ' ',
-  );
-  let table = pairTables.get(key);
-  if (table !== undefined) {
-    pairTables.delete(key); // most recently used goes last
-  } else {
-    table = new Uint8Array(1 << 16);
-    for (let qa = 0; qa < 256; qa++) {
-      for (let qb = 0; qb < 256; qb++)
-        table[(qa << 8) | qb] = isAdd ? ortAddCode(qa, qb, q, target, swap) : ortMulCode(qa, qb, q, target);
-    }
-    if (pairTables.size >= TABLE_CACHE) pairTables.delete(pairTables.keys().next().value!);
-  }
-  pairTables.set(key, table);
-  return table;
-}
 
 /**
  * Engine 'ort' add/addRelu/mul/mulRelu: ONNX Runtime's QLinearAdd/QLinearMul (and QDQ Add/Mul, which
@@ -165,20 +58,20 @@ export function ortBinary(
   out: OutQparams,
   opts?: KernelOptions,
 ): QTensor {
-  const q: AddMulQ = {
+  const q: OrtAddMulQparams = {
     a: checkNonGemmInput(op, a, 'a'),
     b: checkNonGemmInput(op, b, 'b'),
     c: checkNonGemmOut(op, out),
   };
   const target = resolveOrtTarget(op, opts);
-  const outShape = broadcast(op, a.shape, b.shape);
+  const outShape = ortBroadcastShape(op, a.shape, b.shape);
   const n = outShape.reduce((p, d) => p * d, 1);
   const aIdx = sameShape(a.shape, outShape) ? null : broadcastIndex(a.shape, outShape);
   const bIdx = sameShape(b.shape, outShape) ? null : broadcastIndex(b.shape, outShape);
   const swap = ortInput0Scalar(a.shape, b.shape);
   const isAdd = op === 'add' || op === 'addRelu';
   const relu = op === 'addRelu' || op === 'mulRelu';
-  const table = n >= TABLE_MIN_ELEMENTS ? pairTable(isAdd, q, target, swap) : null;
+  const table = n >= TABLE_MIN_ELEMENTS ? ortPairTable(isAdd, q, target, swap) : null;
   const y = allocU8(n);
   const tracer = elementTracer(op, 'ort', opts);
   for (let i = 0; i < n; i++) {

@@ -8,7 +8,9 @@
 import {
   QTensor,
   ortDequantize,
+  ortAddCode,
   ortLogistic,
+  ortMulCode,
   ortQuantize,
   ortTanh,
   type OrtTarget,
@@ -17,9 +19,14 @@ import {
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { ORT_SIGMOID_DISAGREEING, ORT_TANH_DISAGREEING, type OrtQparams } from '@quint/backend-conformance';
+import {
+  ORT_ADD_DISAGREEING,
+  ORT_MUL_DISAGREEING,
+  ORT_SIGMOID_DISAGREEING,
+  ORT_TANH_DISAGREEING,
+  type OrtQparams,
+} from '@quint/backend-conformance';
 import { createJsBackend } from '../src/index.js';
-import { ortAddCode, ortMulCode } from '../src/ort-ops.js';
 
 ortWeb.env.wasm.numThreads = 1;
 type Ort = typeof ortNode;
@@ -472,28 +479,18 @@ function disagreeing(s: AddQ, code: (a: number, b: number, tg: OrtTarget) => num
   return out;
 }
 
-// Scale sets where QLinearMul's x64 and wasm formulas give different codes for some (a, b).
-const MUL_DISAGREEING: readonly AddQ[] = [
-  {
-    a: { s: f32(0.04295160248875618), z: 195 },
-    b: { s: f32(0.020122848451137543), z: 97 },
-    c: { s: f32(0.15831677615642548), z: 198 },
-  },
-  {
-    a: { s: f32(0.03005692921578884), z: 212 },
-    b: { s: f32(0.13216625154018402), z: 251 },
-    c: { s: f32(0.9939824342727661), z: 89 },
-  },
-  {
-    a: { s: f32(0.025491854175925255), z: 5 },
-    b: { s: f32(0.03563447669148445), z: 113 },
-    c: { s: f32(0.113885797560215), z: 47 },
-  },
-];
+const qOf = (p: OrtQparams): Q => ({ s: p.scale, z: p.zeroPoint });
+
+// Scale sets where QLinearMul's x64 and wasm formulas give different codes for some (a, b) (shared
+// with the conformance suite).
+const MUL_DISAGREEING: readonly AddQ[] = ORT_MUL_DISAGREEING.map(({ a, b, c }) => ({
+  a: qOf(a),
+  b: qOf(b),
+  c: qOf(c),
+}));
 
 // (input, output) qparams where MLAS's logistic table differs between x64 (FMA) and wasm, found by
 // searching (shared with the conformance suite, which runs them on every backend).
-const qOf = (p: OrtQparams): Q => ({ s: p.scale, z: p.zeroPoint });
 const SIGMOID_DISAGREEING: readonly (readonly [Q, Q])[] = ORT_SIGMOID_DISAGREEING.map(([i, o]) => [qOf(i), qOf(o)]);
 
 // Input qparams (output (1/128, 128), tanh's default) found by searching: the first six where MLAS's tanh
@@ -590,6 +587,34 @@ describe.each(RUNTIMES)(
         expect(compared).toBeGreaterThanOrEqual(5000);
         // Crafted disagreements exist (add: 0.2 % of random codes; mul: rare), so no formula fits both.
         expect(crafted).toBeGreaterThan(0);
+      },
+    );
+
+    it.each(['Add', 'Mul'] as const)(
+      "%s: every code pair at the conformance suite's qparams where the runtimes disagree",
+      async (op) => {
+        const pa = Uint8Array.from({ length: 1 << 16 }, (_, i) => i >> 8);
+        const pb = Uint8Array.from({ length: 1 << 16 }, (_, i) => i & 255);
+        const sets = (op === 'Add' ? ORT_ADD_DISAGREEING : ORT_MUL_DISAGREEING).map(({ a, b, c }) => ({
+          a: qOf(a),
+          b: qOf(b),
+          c: qOf(c),
+        }));
+        for (const s of sets) {
+          const y = await run(ort, binaryModel('qop', op, s), {
+            a: { data: pa, shape: [pa.length] },
+            b: { data: pb, shape: [pb.length] },
+          });
+          const call = (tg: OrtTarget) =>
+            be.kernels[op === 'Add' ? 'add' : 'mul'](
+              qt(pa, [pa.length], s.a),
+              qt(pb, [pb.length], s.b),
+              { scale: s.c.s, zeroPoint: s.c.z },
+              { engine: 'ort', target: tg },
+            ).data;
+          expect(mismatches(call(target), y)).toBe(0);
+          expect(mismatches(call(target === 'x64' ? 'wasm' : 'x64'), y)).toBeGreaterThan(0);
+        }
       },
     );
 

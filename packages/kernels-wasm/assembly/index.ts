@@ -21,6 +21,7 @@ export {
   q8_quantize_fp32__wasmsimd,
   q8_clamp__wasmsimd,
   q8_lut__wasmsimd,
+  q8_lut2__wasmsimd,
   q8_nchw_to_nhwc__wasmsimd,
   q8_nhwc_to_nchw__wasmsimd,
   q8_add_qnnpack__wasmsimd,

@@ -68,6 +68,16 @@ export function q8_lut__wasmsimd(x: usize, y: usize, n: i32, table: usize): void
   for (; i < n; i++) store<u8>(y + <usize>i, load<u8>(table + <usize>load<u8>(x + <usize>i)));
 }
 
+// y[i] = max(table[(a[i] << 8) | b[i]], lo): a code of a pair of codes from a 256×256 table (ONNX
+// Runtime's QLinearAdd/QLinearMul, whose float formulas @quint/qtensor tabulates); lo is the ReLU's
+// output zero point, or 0. Scalar: SIMD128 has no gather.
+export function q8_lut2__wasmsimd(a: usize, b: usize, y: usize, n: i32, table: usize, lo: i32): void {
+  for (let i = 0; i < n; i++) {
+    const v = <i32>load<u8>(table + ((<usize>load<u8>(a + <usize>i) << 8) | <usize>load<u8>(b + <usize>i)));
+    store<u8>(y + <usize>i, <u8>(v > lo ? v : lo));
+  }
+}
+
 // Interleaving the low or high halves of two vectors by 1, 2 or 4 bytes (x86's punpckl/h).
 // @ts-ignore: decorator
 @inline

@@ -116,6 +116,7 @@ interface RawExports {
   ): void;
   q8_clamp__wasmsimd(x: number, y: number, n: number, lo: number, hi: number): void;
   q8_lut__wasmsimd(x: number, y: number, n: number, table: number): void;
+  q8_lut2__wasmsimd(a: number, b: number, y: number, n: number, table: number, lo: number): void;
   q8_nchw_to_nhwc__wasmsimd(x: number, y: number, n: number, c: number, hw: number): void;
   q8_nhwc_to_nchw__wasmsimd(x: number, y: number, n: number, c: number, hw: number): void;
   q8_add_qnnpack__wasmsimd(
@@ -243,6 +244,7 @@ export const KERNEL_EXPORTS = [
   'q8_requant_minmax_fbias__wasmsimd',
   'q8_clamp__wasmsimd',
   'q8_lut__wasmsimd',
+  'q8_lut2__wasmsimd',
   'q8_nchw_to_nhwc__wasmsimd',
   'q8_nhwc_to_nchw__wasmsimd',
   'q8_add_qnnpack__wasmsimd',
@@ -383,6 +385,15 @@ export interface KernelsAbi {
     readonly hi: number;
   }): void;
   lut(args: { readonly x: number; readonly y: number; readonly n: number; readonly table: number }): void;
+  /** `y[i] = max(table[(a[i] << 8) | b[i]], lo)` over n codes (a 256×256 table of code pairs). */
+  lut2(args: {
+    readonly a: number;
+    readonly b: number;
+    readonly y: number;
+    readonly n: number;
+    readonly table: number;
+    readonly lo: number;
+  }): void;
   nchwToNhwc(args: TransposeArgs): void;
   nhwcToNchw(args: TransposeArgs): void;
   addQnnpack(args: {
@@ -664,6 +675,7 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
     quantize: (q) => raw.q8_quantize_fp32__wasmsimd(q.x, q.y, q.n, q.inv, q.zeroPoint, q.qmin, q.qmax, b(q.signed)),
     clamp: (c) => raw.q8_clamp__wasmsimd(c.x, c.y, c.n, c.lo, c.hi),
     lut: (c) => raw.q8_lut__wasmsimd(c.x, c.y, c.n, c.table),
+    lut2: (c) => raw.q8_lut2__wasmsimd(c.a, c.b, c.y, c.n, c.table, c.lo),
     nchwToNhwc: (t) => raw.q8_nchw_to_nhwc__wasmsimd(t.x, t.y, t.n, t.c, t.hw),
     nhwcToNchw: (t) => raw.q8_nhwc_to_nchw__wasmsimd(t.x, t.y, t.n, t.c, t.hw),
     addQnnpack: (a) =>

@@ -45,6 +45,9 @@ import {
   ortLogistic,
   ortTanh,
   resolveOrtTarget,
+  ortBroadcastShape,
+  ortInput0Scalar,
+  ortPairTable,
   ortUnaryTable,
   atenMeanFallback,
   meanReduction,
@@ -81,10 +84,10 @@ const f32 = Math.fround;
 /** Engines per non-GEMM op with a wasm kernel (the rest of OP_NAMES' claims run on kernels-js). */
 export const WASM_NON_GEMM_ENGINES: Partial<Record<OpName, readonly Engine[]>> = {
   quantizePerTensor: ['qnnpack', 'onednn'],
-  add: ['qnnpack', 'onednn'],
-  addRelu: ['qnnpack', 'onednn'],
-  mul: ['qnnpack', 'onednn'],
-  mulRelu: ['qnnpack', 'onednn'],
+  add: ['qnnpack', 'onednn', 'ort'],
+  addRelu: ['qnnpack', 'onednn', 'ort'],
+  mul: ['qnnpack', 'onednn', 'ort'],
+  mulRelu: ['qnnpack', 'onednn', 'ort'],
   cat: ['qnnpack', 'onednn', 'ort'],
   relu: ['qnnpack', 'onednn', 'ort'],
   relu6: ['qnnpack', 'onednn', 'ort'],
@@ -425,6 +428,7 @@ export function add(
   out: OutQparams,
   opts?: KernelOptions,
 ): QTensor {
+  if (engineOf(opts) === 'ort') return ortBinary(abi, op, a, b, out, opts);
   const aQ = checkNonGemmInput(op, a, 'a');
   const bQ = checkNonGemmInput(op, b, 'b');
   const o = checkNonGemmOut(op, out);
@@ -514,6 +518,38 @@ function expandTo(x: QTensor, outShape: readonly number[]): Uint8Array {
   return y;
 }
 
+/**
+ * Engine ort add/addRelu/mul/mulRelu: ONNX Runtime's QLinearAdd/QLinearMul (which QDQ Add and Mul
+ * fuse into) for the build `opts.target` names, numpy broadcasting both ways. Each output code is a
+ * function of the pair of input codes, tabulated by @quint/qtensor (and kept for the next call with
+ * the same qparams) and looked up here in wasm. The ReLU variants clamp at the output zero point.
+ */
+function ortBinary(
+  abi: KernelsAbi,
+  op: 'add' | 'addRelu' | 'mul' | 'mulRelu',
+  a: QTensor,
+  b: QTensor,
+  out: OutQparams,
+  opts: KernelOptions | undefined,
+): QTensor {
+  const q = { a: checkNonGemmInput(op, a, 'a'), b: checkNonGemmInput(op, b, 'b'), c: checkNonGemmOut(op, out) };
+  const target = resolveOrtTarget(op, opts);
+  const outShape = ortBroadcastShape(op, a.shape, b.shape);
+  const n = outShape.reduce((p, d) => p * d, 1);
+  const table = ortPairTable(op === 'add' || op === 'addRelu', q, target, ortInput0Scalar(a.shape, b.shape));
+  const lo = op === 'addRelu' || op === 'mulRelu' ? q.c.zeroPoint : 0;
+  const y = runU8(abi, op, [expandTo(a, outShape), expandTo(b, outShape), table], [], n, ([ap, bp, tp, yp]) =>
+    abi.lut2({ a: ap!, b: bp!, y: yp!, n, table: tp!, lo }),
+  );
+  if (opts?.trace) {
+    traceElementwise(op, 'ort', opts, y, [
+      [a.data as Uint8Array, q.a, sameShape(a.shape, outShape) ? null : broadcastIndex(a.shape, outShape)],
+      [b.data as Uint8Array, q.b, sameShape(b.shape, outShape) ? null : broadcastIndex(b.shape, outShape)],
+    ]);
+  }
+  return makeQuint8Out(y, outShape, q.c.scale, q.c.zeroPoint);
+}
+
 export function mul(
   abi: KernelsAbi,
   op: 'mul' | 'mulRelu',
@@ -522,6 +558,7 @@ export function mul(
   out: OutQparams,
   opts?: KernelOptions,
 ): QTensor {
+  if (engineOf(opts) === 'ort') return ortBinary(abi, op, a, b, out, opts);
   const aQ = checkNonGemmInput(op, a, 'a');
   const bQ = checkNonGemmInput(op, b, 'b');
   const o = checkNonGemmOut(op, out);

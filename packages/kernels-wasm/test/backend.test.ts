@@ -84,14 +84,15 @@ describe('loading', () => {
     const be = createWasmBackend();
     expect(WASM_OPS.every((op) => be.supports(op))).toBe(true);
     expect(be.supports('add')).toBe(true);
-    expect(be.supports('add', { engine: 'ort' })).toBe(false);
+    expect(be.supports('add', { engine: 'ort' })).toBe(true);
+    expect(be.supports('add', { engine: 'fbgemm' })).toBe(false);
     expect(be.supports('maxPool2d', { engine: 'ort' })).toBe(true);
     expect(be.supports('avgPool2d', { engine: 'ort' })).toBe(false);
     expect(be.supports('hardswish', { engine: 'ort' })).toBe(true);
     expect(be.supports('relu', { dtype: 'qint8' })).toBe(false);
     expect(be.supports('mean', { engine: 'onednn', memoryFormat: 'channels_last' })).toBe(true);
     expect(be.supports('mul')).toBe(true);
-    expect(be.supports('mulRelu', { engine: 'ort' })).toBe(false);
+    expect(be.supports('mulRelu', { engine: 'ort' })).toBe(true);
     expect(be.supports('cat', { engine: 'ort' })).toBe(true);
     expect(be.supports('cat', { engine: 'fbgemm' })).toBe(false);
     expect(be.supports('linear', { engine: 'onednn', symmetricWeight: false })).toBe(false);

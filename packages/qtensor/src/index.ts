@@ -184,3 +184,5 @@ export {
   ortUnaryTable,
 } from './lookup-tables.js';
 export type { QnnpackLookupTable, UnaryResult, UnaryBody } from './lookup-tables.js';
+export { ortAddCode, ortMulCode, ortInput0Scalar, ortBroadcastShape, ortPairTable } from './ort-binary.js';
+export type { OrtAddMulQparams } from './ort-binary.js';

@@ -1,9 +1,19 @@
 // Conformance cases of the elementwise group: add, addRelu, mul, mulRelu, cat (spec §5.3–§5.5).
-import type { Engine, QTensor, QuantizedBackend } from '@quint/qtensor';
+import { QTensor, type Engine, type QuantizedBackend } from '@quint/qtensor';
 import * as fc from 'fast-check';
 import { nonGemmGoldenCases, type NonGemmRunner } from './non-gemm-golden.js';
 import { memoryFormatArb, nchwArb, qdataArb, scaleArb, toQ, zeroPointArb } from './non-gemm-arbitraries.js';
+import { ORT_ADD_DISAGREEING, ORT_MUL_DISAGREEING, type OrtQparams } from './ort-disagreeing.js';
 import { differentialCase, type CaseGroup, type ConformanceCase } from './types.js';
+
+/**
+ * One operand of all 65,536 code pairs, as a [256, 256] tensor with qparams `q`: code `(i >> shift) &
+ * 255` at index i (shift 8: the row, the first operand; shift 0: the column, the second).
+ */
+function everyPairCode(q: OrtQparams, shift: number): QTensor {
+  const codes = Uint8Array.from({ length: 1 << 16 }, (_, i) => (i >> shift) & 255);
+  return new QTensor(codes, [256, 256], 'quint8', { qscheme: 'per_tensor_affine', ...q });
+}
 
 const binary =
   (op: 'add' | 'addRelu' | 'mul' | 'mulRelu'): NonGemmRunner =>
@@ -110,6 +120,27 @@ function differential(): ConformanceCase[] {
               { engine: 'ort', target },
             ),
         }),
+      );
+    }
+    // Every code pair at qparams where onnxruntime-node and -web disagree: a backend that ignores
+    // `target` fails one of the two targets.
+    for (const [op, sets] of [
+      ['add', ORT_ADD_DISAGREEING],
+      ['mul', ORT_MUL_DISAGREEING],
+    ] as const) {
+      sets.forEach((q, i) =>
+        out.push(
+          differentialCase({
+            op,
+            engine: 'ort',
+            name: `every code pair, qparams set ${i + 1} where the ONNX Runtime builds differ, target ${target}`,
+            supports: { dtype: 'quint8' },
+            numRuns: 1,
+            arbitrary: fc.constant(q),
+            run: (be, { a, b, c }) =>
+              be.kernels[op](everyPairCode(a, 8), everyPairCode(b, 0), c, { engine: 'ort', target }),
+          }),
+        ),
       );
     }
   }
