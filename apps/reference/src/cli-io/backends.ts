@@ -1,6 +1,6 @@
 // The backends of the model commands. kernels-wasm has SIMD128 kernels for conv2d/linear and, per
 // engine, a few other ops; everything else runs on kernels-js. Which ops kernels-wasm takes depends on
-// the engine (e.g. `add` has no wasm kernel for engine ort): the combined backend routes each call by
+// the engine (e.g. `avgPool2d` has no wasm kernel for engine ort): the combined backend routes each call by
 // the engine it names, and the given engine decides where weights are prepacked.
 import { createJsBackend } from '@quint/kernels-js';
 import { createWasmBackend } from '@quint/kernels-wasm';
