@@ -53,6 +53,24 @@ export interface OrtAddMulQparams {
 }
 
 /**
+ * A code of MLAS's portable C++ add/mul (the wasm build): both inputs dequantized in float32,
+ * `combine`d, divided by the output scale, clamped to the codes around zC, then zC added in float
+ * before rounding.
+ */
+function portableCode(
+  qa: number,
+  qb: number,
+  q: OrtAddMulQparams,
+  combine: (va: number, vb: number) => number,
+): number {
+  const va = f32(f32(q.a.scale) * (qa - q.a.zeroPoint));
+  const vb = f32(f32(q.b.scale) * (qb - q.b.zeroPoint));
+  const zC = q.c.zeroPoint;
+  const v = Math.min(Math.max(f32(combine(va, vb) / f32(q.c.scale)), -zC), 255 - zC);
+  return roundHalfToEven(f32(v + zC));
+}
+
+/**
  * One output code of QLinearAdd.
  * - wasm (MLAS's portable C++ kernel): `va = f32(sA(a−zA))`, `vb = f32(sB(b−zB))`,
  *   `v = clamp(f32(f32(va + vb) / sC), −zC, 255 − zC)`, `rne(f32(v + zC))` — the zero point is added
@@ -66,12 +84,7 @@ export function ortAddCode(qa: number, qb: number, q: OrtAddMulQparams, target: 
   const sB = f32(q.b.scale);
   const sC = f32(q.c.scale);
   const zC = q.c.zeroPoint;
-  if (target === 'wasm') {
-    const va = f32(sA * (qa - q.a.zeroPoint));
-    const vb = f32(sB * (qb - q.b.zeroPoint));
-    const v = Math.min(Math.max(f32(f32(va + vb) / sC), -zC), 255 - zC);
-    return roundHalfToEven(f32(v + zC));
-  }
+  if (target === 'wasm') return portableCode(qa, qb, q, (va, vb) => f32(va + vb));
   const [p, sP, zP, qq, sQ, zQ] = swap
     ? [qb, sB, q.b.zeroPoint, qa, sA, q.a.zeroPoint]
     : [qa, sA, q.a.zeroPoint, qb, sB, q.b.zeroPoint];
@@ -92,12 +105,7 @@ export function ortMulCode(qa: number, qb: number, q: OrtAddMulQparams, target: 
   const sB = f32(q.b.scale);
   const sC = f32(q.c.scale);
   const zC = q.c.zeroPoint;
-  if (target === 'wasm') {
-    const va = f32(sA * (qa - q.a.zeroPoint));
-    const vb = f32(sB * (qb - q.b.zeroPoint));
-    const v = Math.min(Math.max(f32(f32(va * vb) / sC), -zC), 255 - zC);
-    return roundHalfToEven(f32(v + zC));
-  }
+  if (target === 'wasm') return portableCode(qa, qb, q, (va, vb) => f32(va * vb));
   const m = f32(f32(sA * sB) / sC);
   return clampU8(roundHalfToEven(f32(f32((qa - q.a.zeroPoint) * (qb - q.b.zeroPoint) * m) + zC)));
 }
