@@ -222,8 +222,8 @@ export abstract class WeightedQuantizedModule<P extends object> extends Module {
    * Sets an all-zero weight of `shape` (scale 1, zero point 0) and a zero bias unless `bias` is
    * false, as PyTorch's constructors do; called last by a subclass constructor, once its geometry
    * (which {@link prepack} reads) is set. The zeros are packed on first use, not here: `fromFloat`
-   * replaces them at once, and a backend holds every pack until it is disposed (packing them made
-   * a second copy of every weight in wasm memory while converting a model).
+   * replaces them at once, and packing them put a second copy of every weight in the backend's
+   * memory while a model was converted.
    */
   protected initWeightBias(shape: readonly number[], bias: boolean | undefined): void {
     const n = shape.reduce((p, d) => p * d, 1);
