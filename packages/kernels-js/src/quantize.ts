@@ -10,6 +10,8 @@ import {
   checkPerTensorQparams,
   dequantize as dequantizePt,
   fmaf,
+  ortQuantizeCode,
+  ortQuantizePerTensor,
   quantizePerChannel as quantizePerChannelPt,
   quantizePerTensor as quantizePerTensorPt,
   resolveEngine,
@@ -46,23 +48,18 @@ export function quantizePerTensor(
   const engine = resolveEngine('quantizePerTensor', opts, ctx);
   const dtype: QDtype = out.dtype ?? 'quint8';
   if (engine === 'qnnpack' || engine === 'onednn') return quantizePerTensorPt(x, out.scale, out.zeroPoint, dtype);
+  if (engine === 'ort') return ortQuantizePerTensor(x, out.scale, out.zeroPoint, dtype);
   // The same checks and errors as PyTorch's path, without its pass over the tensor.
   checkPerTensorQparams(out.scale, out.zeroPoint, dtype, 'quantizePerTensor');
   const src = x.toFloat32Array();
   const [qmin, qmax] = DTYPE_RANGE[dtype];
   const codes = allocStorage(dtype, src.length);
-  const s = f32(out.scale);
-  if (engine === 'ort') {
-    for (let i = 0; i < src.length; i++)
-      codes[i] = clamp(roundHalfToEven(f32(src[i]! / s)) + out.zeroPoint, qmin, qmax);
-  } else {
-    const inv = f32(1 / s);
-    const zp = f32(out.zeroPoint);
-    const body = src.length - (src.length % FBGEMM_VEC);
-    for (let i = 0; i < src.length; i++) {
-      const v = i < body ? fmaf(src[i]!, inv, zp) : f32(zp + f32(src[i]! * inv));
-      codes[i] = clamp(roundHalfToEven(v), qmin, qmax);
-    }
+  const inv = f32(1 / f32(out.scale));
+  const zp = f32(out.zeroPoint);
+  const body = src.length - (src.length % FBGEMM_VEC);
+  for (let i = 0; i < src.length; i++) {
+    const v = i < body ? fmaf(src[i]!, inv, zp) : f32(zp + f32(src[i]! * inv));
+    codes[i] = clamp(roundHalfToEven(v), qmin, qmax);
   }
   return new QTensor(codes, x.shape, dtype, {
     qscheme: 'per_tensor_affine',
@@ -89,7 +86,7 @@ export function quantizePerChannel(
   const channels = x.shape[q.axis]!;
   for (let i = 0; i < src.length; i++) {
     const c = Math.floor(i / inner) % channels;
-    codes[i] = clamp(roundHalfToEven(f32(src[i]! / f32(q.scales[c]!))) + q.zeroPoints[c]!, qmin, qmax);
+    codes[i] = ortQuantizeCode(src[i]!, f32(q.scales[c]!), q.zeroPoints[c]!, qmin, qmax);
   }
   return new QTensor(codes, x.shape, dtype, pt.qparams);
 }

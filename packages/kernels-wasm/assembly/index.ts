@@ -19,6 +19,7 @@ export {
 export { q8_requant_minmax_fp32__wasmsimd, q8_requant_minmax_fbias__wasmsimd } from './requant';
 export {
   q8_quantize_fp32__wasmsimd,
+  q8_quantize_div__wasmsimd,
   q8_clamp__wasmsimd,
   q8_lut__wasmsimd,
   q8_lut2__wasmsimd,

@@ -50,6 +50,32 @@ export function q8_quantize_fp32__wasmsimd(x: usize, y: usize, n: i32, inv: f32,
   }
 }
 
+// ONNX Runtime's QuantizeLinear (@quint/qtensor ortQuantizePerTensor): q = clamp(rne(f32(x / s)) + zp),
+// a division as ORT does, not the reciprocal multiply above. Adding zp in float32 is exact wherever
+// the result is not clamped (|rne| < 2^24). NaN stays NaN through pmax/pmin and truncates to 0, as
+// the reference gives it (ortQuantizeCode); ±Infinity clamps.
+// @ts-ignore: decorator
+@inline
+function quantizeDivVec(x: v128, s: v128, zp: v128, qmin: v128, qmax: v128): v128 {
+  const v = f32x4.add(f32x4.nearest(f32x4.div(x, s)), zp);
+  return i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(v, qmin), qmax));
+}
+
+export function q8_quantize_div__wasmsimd(x: usize, y: usize, n: i32, s: f32, zp: f32, qmin: f32, qmax: f32, signed: i32): void {
+  const vs = f32x4.splat(s), vzp = f32x4.splat(zp), vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    const h0 = i16x8.narrow_i32x4_s(quantizeDivVec(v128.load(p), vs, vzp, vmin, vmax), quantizeDivVec(v128.load(p, 16), vs, vzp, vmin, vmax));
+    const h1 = i16x8.narrow_i32x4_s(quantizeDivVec(v128.load(p, 32), vs, vzp, vmin, vmax), quantizeDivVec(v128.load(p, 48), vs, vzp, vmin, vmax));
+    v128.store(y + <usize>i, signed ? i8x16.narrow_i16x8_s(h0, h1) : i8x16.narrow_i16x8_u(h0, h1));
+  }
+  for (; i < n; i++) {
+    const v = nearest<f32>(load<f32>(x + (<usize>i << 2)) / s) + zp;
+    store<i8>(y + <usize>i, <i8>(v != v ? 0 : <i32>min(max(v, qmin), qmax)));
+  }
+}
+
 // y[i] = table[x[i]] (256 bytes at `table`). Scalar: SIMD128 has no 256-entry byte gather.
 export function q8_lut__wasmsimd(x: usize, y: usize, n: i32, table: usize): void {
   let i = 0;

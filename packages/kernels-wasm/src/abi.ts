@@ -114,6 +114,16 @@ interface RawExports {
     qmax: number,
     signed: number,
   ): void;
+  q8_quantize_div__wasmsimd(
+    x: number,
+    y: number,
+    n: number,
+    s: number,
+    zp: number,
+    qmin: number,
+    qmax: number,
+    signed: number,
+  ): void;
   q8_clamp__wasmsimd(x: number, y: number, n: number, lo: number, hi: number): void;
   q8_lut__wasmsimd(x: number, y: number, n: number, table: number): void;
   q8_lut2__wasmsimd(a: number, b: number, y: number, n: number, table: number, lo: number): void;
@@ -242,6 +252,7 @@ export const KERNEL_EXPORTS = [
   'qs8_dwconv2d_acc__wasmsimd',
   'q8_requant_minmax_fp32__wasmsimd',
   'q8_requant_minmax_fbias__wasmsimd',
+  'q8_quantize_div__wasmsimd',
   'q8_clamp__wasmsimd',
   'q8_lut__wasmsimd',
   'q8_lut2__wasmsimd',
@@ -372,6 +383,17 @@ export interface KernelsAbi {
     readonly y: number;
     readonly n: number;
     readonly inv: number;
+    readonly zeroPoint: number;
+    readonly qmin: number;
+    readonly qmax: number;
+    readonly signed: boolean;
+  }): void;
+  /** float32 → 8-bit codes as ONNX Runtime's QuantizeLinear: `clamp(rne(f32(x / scale)) + zp)`. */
+  quantizeDiv(args: {
+    readonly x: number;
+    readonly y: number;
+    readonly n: number;
+    readonly scale: number;
     readonly zeroPoint: number;
     readonly qmin: number;
     readonly qmax: number;
@@ -673,6 +695,7 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
       b(r.zeroPointBeforeRounding),
     ],
     quantize: (q) => raw.q8_quantize_fp32__wasmsimd(q.x, q.y, q.n, q.inv, q.zeroPoint, q.qmin, q.qmax, b(q.signed)),
+    quantizeDiv: (q) => raw.q8_quantize_div__wasmsimd(q.x, q.y, q.n, q.scale, q.zeroPoint, q.qmin, q.qmax, b(q.signed)),
     clamp: (c) => raw.q8_clamp__wasmsimd(c.x, c.y, c.n, c.lo, c.hi),
     lut: (c) => raw.q8_lut__wasmsimd(c.x, c.y, c.n, c.table),
     lut2: (c) => raw.q8_lut2__wasmsimd(c.a, c.b, c.y, c.n, c.table, c.lo),

@@ -48,6 +48,7 @@ import {
   ortBroadcastShape,
   ortInput0Scalar,
   ortPairTable,
+  ortQuantizePerTensor,
   ortUnaryTable,
   atenMeanFallback,
   meanReduction,
@@ -83,7 +84,7 @@ const f32 = Math.fround;
 
 /** Engines per non-GEMM op with a wasm kernel (the rest of OP_NAMES' claims run on kernels-js). */
 export const WASM_NON_GEMM_ENGINES: Partial<Record<OpName, readonly Engine[]>> = {
-  quantizePerTensor: ['qnnpack', 'onednn'],
+  quantizePerTensor: ['qnnpack', 'onednn', 'ort'],
   add: ['qnnpack', 'onednn', 'ort'],
   addRelu: ['qnnpack', 'onednn', 'ort'],
   mul: ['qnnpack', 'onednn', 'ort'],
@@ -183,25 +184,19 @@ function runU8(
  */
 export function quantizePerTensor(abi: KernelsAbi, x: Tensor, out: OutQparams, opts?: KernelOptions): QTensor {
   const op = 'quantizePerTensor';
-  checkEngine(op, opts);
+  // Engine ort divides by the scale (ONNX Runtime's QuantizeLinear), the others multiply by its inverse.
+  const ort = checkEngine(op, opts) === 'ort';
   const dtype: QDtype = out.dtype ?? 'quint8';
-  if (dtype === 'qint32') return quantizePerTensorPt(x, out.scale, out.zeroPoint, dtype);
+  if (dtype === 'qint32') return (ort ? ortQuantizePerTensor : quantizePerTensorPt)(x, out.scale, out.zeroPoint, dtype);
   checkPerTensorQparams(out.scale, out.zeroPoint, dtype, op);
   const n = x.numel;
   const heap = abi.heap;
   const [xp, yp] = heap.scratch([n * 4 + 16, n + 16], () => `${op} [${x.shape.join(', ')}]`) as [number, number];
   heap.f32(xp, n).set(x.isContiguous() ? x.data.subarray(x.offset, x.offset + n) : x.toFloat32Array());
   const [qmin, qmax] = DTYPE_RANGE[dtype];
-  abi.quantize({
-    x: xp,
-    y: yp,
-    n,
-    inv: invFloat(out.scale),
-    zeroPoint: f32(out.zeroPoint),
-    qmin,
-    qmax,
-    signed: dtype === 'qint8',
-  });
+  const common = { x: xp, y: yp, n, zeroPoint: f32(out.zeroPoint), qmin, qmax, signed: dtype === 'qint8' };
+  if (ort) abi.quantizeDiv({ ...common, scale: f32(out.scale) });
+  else abi.quantize({ ...common, inv: invFloat(out.scale) });
   const codes = allocStorage(dtype, n);
   codes.set(heap.u8().subarray(yp, yp + n)); // into an Int8Array, bytes ≥ 128 become negative
   return new QTensor(codes, x.shape, dtype, {

@@ -55,6 +55,8 @@ export type {
 export {
   checkPerTensorQparams,
   quantizePerTensor,
+  ortQuantizePerTensor,
+  ortQuantizeCode,
   quantizePerChannel,
   dequantize,
   makePerTensorQuantizedTensor,

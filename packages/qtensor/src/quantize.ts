@@ -1,6 +1,6 @@
 import { QuantError, shapeNumel, type Tensor } from '@quint/tensor';
 import { quantizeWithInv } from './affine-quantizer-base.js';
-import { RNE_MAGIC } from './rounding.js';
+import { RNE_MAGIC, roundHalfToEven } from './rounding.js';
 import { axisLoop } from './dequantize.js';
 import { allocStorage, DTYPE_RANGE, type IntArray, type QDtype } from './dtypes.js';
 import { checkScale, checkZeroPoint, QTensor } from './qtensor.js';
@@ -66,6 +66,39 @@ export function quantizePerTensor(x: Tensor, scale: number, zeroPoint: number, d
     quantize8(src, out, inv, zpF32, qmin, qmax);
   }
   return new QTensor(out, x.shape, dtype, { qscheme: 'per_tensor_affine', scale, zeroPoint });
+}
+
+/**
+ * One code of ONNX Runtime's QuantizeLinear: `clamp(rne(f32(v / s)) + zp)` for a float32 scale `s`
+ * — a division, not PyTorch's reciprocal multiply (spec onnx-ort-and-peers.md §1.3). NaN gives 0:
+ * ONNX Runtime itself is not consistent there (int8: qmin on the inputs tried, but 0 on one 2×3
+ * input in onnxruntime-web), so no test pins it to a runtime.
+ *
+ * @example
+ * ortQuantizeCode(0.25, Math.fround(0.1), 10, 0, 255); // 12 (0.25 / 0.1 = 2.5 rounds to 2)
+ */
+export function ortQuantizeCode(v: number, s: number, zeroPoint: number, qmin: number, qmax: number): number {
+  const r = roundHalfToEven(f32(v / s)) + zeroPoint;
+  if (r !== r) return 0;
+  return r < qmin ? qmin : r > qmax ? qmax : r;
+}
+
+/**
+ * ONNX Runtime's QuantizeLinear per tensor: {@link ortQuantizeCode} of every element, with the qparam
+ * checks of {@link quantizePerTensor}.
+ *
+ * @throws `INVALID_QPARAMS` for a non-positive or non-finite scale or a zero point out of range.
+ * @example
+ * ortQuantizePerTensor(tensor([0.25]), 0.1, 10, 'quint8').intRepr(); // Uint8Array [12]
+ */
+export function ortQuantizePerTensor(x: Tensor, scale: number, zeroPoint: number, dtype: QDtype): QTensor {
+  checkPerTensorQparams(scale, zeroPoint, dtype, 'quantizePerTensor');
+  const src = x.toFloat32Array();
+  const [qmin, qmax] = DTYPE_RANGE[dtype];
+  const codes = allocStorage(dtype, src.length);
+  const s = f32(scale);
+  for (let i = 0; i < src.length; i++) codes[i] = ortQuantizeCode(src[i]!, s, zeroPoint, qmin, qmax);
+  return new QTensor(codes, x.shape, dtype, { qscheme: 'per_tensor_affine', scale, zeroPoint });
 }
 
 // |f32(x·inv)| below this: zp + rne is exact as a double, and rne is the RNE_MAGIC addition.

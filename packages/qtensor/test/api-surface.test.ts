@@ -95,6 +95,8 @@ test('public API surface', () => {
       "ortOutputCode",
       "ortPairTable",
       "ortQuantize",
+      "ortQuantizeCode",
+      "ortQuantizePerTensor",
       "ortTanh",
       "ortUnaryTable",
       "outputRange",

@@ -177,6 +177,34 @@ function differential(engine: Engine): ConformanceCase[] {
   ];
 }
 
+/**
+ * Engine ort divides by the scale (QuantizeLinear); PyTorch multiplies by its float32 inverse. On
+ * the half-step grid `f32(k·s/2)` the two round apart (82 of 1,021 values at s = 0.017, inside the
+ * code range), so a backend that multiplies fails. NaN (code 0, as the reference gives it),
+ * ±Infinity and ±1e30 follow, and the length leaves a scalar tail after 16-wide vectors.
+ */
+function ortDivisionCases(): ConformanceCase[] {
+  const s = f32(0.017);
+  const grid = Array.from({ length: 1021 }, (_, i) => f32(((i - 510) * s) / 2));
+  const values = Float32Array.from([...grid, NaN, Infinity, -Infinity, 1e30, -1e30]);
+  return (['quint8', 'qint8'] as const).map((dtype) =>
+    differentialCase({
+      op: 'quantizePerTensor',
+      engine: 'ort',
+      name: `half-step grid where division and the inverse's multiply round apart, ${dtype}`,
+      supports: { qscheme: 'per_tensor_affine' },
+      numRuns: 1,
+      arbitrary: fc.constant(dtype),
+      run: (be: QuantizedBackend, d: QDtype) =>
+        be.kernels.quantizePerTensor(
+          new Tensor(values, [values.length]),
+          { scale: s, zeroPoint: d === 'qint8' ? 0 : 128, dtype: d },
+          { engine: 'ort' },
+        ),
+    }),
+  );
+}
+
 /** The quantize group: goldens, the fbgemm hand case, differential cases per engine. */
 export const quantizeCases: CaseGroup = {
   name: 'quantize',
@@ -189,6 +217,7 @@ export const quantizeCases: CaseGroup = {
       ...OP_NAMES.dequantize.engines,
     ]);
     for (const engine of engines) cases.push(...differential(engine));
+    cases.push(...ortDivisionCases());
     return cases;
   },
 };
