@@ -16,6 +16,7 @@ import {
   type BenchResult,
 } from '../src/bench/index.js';
 import { MODEL_BENCH_BACKENDS, formatModelBenchTable, runModelBench } from '../src/bench/model.js';
+import { startTwoLanes, type LaneOp } from '../src/bench/two-lanes.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const CLI = join(ROOT, 'apps/reference/bin/quint.mjs');
@@ -60,27 +61,62 @@ describe('runBench', () => {
     const table = formatBenchTable(results);
     expect(table.split('\n')[1]).toContain('wasm/ort-int8');
     expect(table.split('\n')[3]).toMatch(
-      /^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/,
+      /^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/,
     );
   }, 120_000);
 });
 
 describe('roundOrder', () => {
-  test('every round samples each runtime once, starts one further on, and keeps 1t and 2t back to back, each first in turn', () => {
+  test('every round samples each runtime once, starts one further on, and keeps kernels-wasm between 2t and 2×1t, each of those first in turn', () => {
     const firsts = new Set<BenchBackend>();
     for (let round = 0; round < 10; round++) {
       const order = roundOrder(BENCH_BACKENDS, round);
       expect([...order].sort()).toEqual([...BENCH_BACKENDS].sort());
       const one = order.indexOf('kernels-wasm');
       const two = order.indexOf('kernels-wasm-2t');
-      expect(Math.abs(one - two)).toBe(1);
-      expect(one < two).toBe(round % 2 === 0);
+      const lanes = order.indexOf('kernels-wasm-2x1t');
+      expect([two - one, lanes - one]).toEqual(round % 2 === 0 ? [-1, 1] : [1, -1]);
       firsts.add(order[0]!);
     }
-    // Five groups (the pair counts as one): ten rounds start at each twice, the pair once with each first.
-    expect(firsts.size).toBe(6);
+    // Five groups (the three wasm runtimes count as one): ten rounds start at each twice, the wasm
+    // group once with 2t first and once with 2×1t first.
+    expect(firsts).toEqual(new Set(BENCH_BACKENDS.filter((b) => b !== 'kernels-wasm')));
     expect(roundOrder(['kernels-js', 'float32', 'kernels-wasm'], 2)).toEqual(['kernels-wasm', 'kernels-js', 'float32']);
   });
+});
+
+describe('startTwoLanes', () => {
+  test("a sample adds the worker lane's calls to this thread's: ms per call of both lanes together", async () => {
+    const op: LaneOp = {
+      kind: 'mm',
+      xq: new Uint8Array(64 * 256).fill(130),
+      xShape: [64, 256],
+      xScale: 0.02,
+      xZeroPoint: 128,
+      wq: new Int8Array(256 * 256).fill(3),
+      wShape: [256, 256],
+      wScale: 0.01,
+      out: { scale: 0.05, zeroPoint: 128 },
+      conv: { padding: 0, groups: 1 },
+    };
+    const lanes = await startTwoLanes(op);
+    try {
+      // This lane's call busy-waits 2 ms; the worker runs a 4 M MAC linear (well under 2 ms).
+      let calls = 0;
+      const t0 = performance.now();
+      const ms = await lanes.sample(() => {
+        calls++;
+        for (const until = performance.now() + 2; performance.now() < until;);
+      });
+      const alone = (performance.now() - t0 - 5) / calls;
+      expect(calls).toBeGreaterThan(0);
+      // Without the worker's calls this would be `alone` (about 2 ms).
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThan(0.9 * alone);
+    } finally {
+      lanes.dispose();
+    }
+  }, 60_000);
 });
 
 describe('pairedSpeedup', () => {

@@ -13,6 +13,7 @@ import {
   type Initializer,
   type SingleOpModel,
 } from './onnx-models.js';
+import { startTwoLanes, type LaneOp } from './two-lanes.js';
 
 /** The benchmark shapes (spec/performance-anchors.md): three GEMMs and three convs. */
 export const BENCH_SHAPES = [
@@ -32,6 +33,7 @@ export const BENCH_BACKENDS = [
   'kernels-js',
   'kernels-wasm',
   'kernels-wasm-2t',
+  'kernels-wasm-2x1t',
   'float32',
   'ort-web-int8',
   'ort-web-fp32',
@@ -180,18 +182,40 @@ function operands(shape: BenchShape): Operands {
 export interface Prepared {
   readonly call: () => unknown;
   readonly dispose: () => void;
+  /** Takes one sample itself (ms per call), instead of timing a batch of `call`s. */
+  readonly sample?: () => Promise<number>;
 }
 
-function intRunner(backend: QuantizedBackend, o: Operands): Prepared {
-  const x = new QTensor(o.xq, o.xShape, 'quint8', { qscheme: 'per_tensor_affine', scale: o.xs, zeroPoint: X_ZP });
-  const w = new QTensor(o.wq, o.wShape, 'qint8', { qscheme: 'per_tensor_symmetric', scale: o.ws, zeroPoint: 0 });
-  const out = { scale: o.ys, zeroPoint: Y_ZP };
-  if (o.def.kind === 'mm') {
+/** The int8 operands of a shape as the quantized kernels take them (also sent to the 2×1t worker). */
+function laneOp(o: Operands): LaneOp {
+  return {
+    kind: o.def.kind,
+    xq: o.xq,
+    xShape: o.xShape,
+    xScale: o.xs,
+    xZeroPoint: X_ZP,
+    wq: o.wq,
+    wShape: o.wShape,
+    wScale: o.ws,
+    out: { scale: o.ys, zeroPoint: Y_ZP },
+    conv: { padding: o.def.kind === 'conv' ? (o.def.ks! - 1) / 2 : 0, groups: o.def.groups ?? 1 },
+  };
+}
+
+function intRunner(backend: QuantizedBackend, op: LaneOp): Prepared {
+  const qparams = { qscheme: 'per_tensor_affine', scale: op.xScale, zeroPoint: op.xZeroPoint } as const;
+  const x = new QTensor(op.xq, [...op.xShape], 'quint8', qparams);
+  const w = new QTensor(op.wq, [...op.wShape], 'qint8', {
+    qscheme: 'per_tensor_symmetric',
+    scale: op.wScale,
+    zeroPoint: 0,
+  });
+  if (op.kind === 'mm') {
     const pw: PackedLinear = backend.prepackLinear(w, null);
-    return { call: () => backend.kernels.linear(x, pw, out), dispose: () => backend.dispose() };
+    return { call: () => backend.kernels.linear(x, pw, op.out), dispose: () => backend.dispose() };
   }
-  const pc: PackedConv2d = backend.prepackConv2d(w, null, { padding: (o.def.ks! - 1) / 2, groups: o.def.groups! });
-  return { call: () => backend.kernels.conv2d(x, pc, out), dispose: () => backend.dispose() };
+  const pc: PackedConv2d = backend.prepackConv2d(w, null, op.conv);
+  return { call: () => backend.kernels.conv2d(x, pc, op.out), dispose: () => backend.dispose() };
 }
 
 function floatRunner(o: Operands): Prepared {
@@ -328,6 +352,10 @@ const SETTLE_MS = 30;
 // ms per call.
 async function sample(cell: Cell): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  if (cell.prepared.sample) {
+    cell.per.push(await cell.prepared.sample());
+    return;
+  }
   let calls = 0;
   const t0 = now();
   do {
@@ -359,13 +387,30 @@ async function prepare(backend: BenchBackend, o: Operands, ort: Ort | undefined)
     case 'kernels-js': {
       const be = createJsBackend();
       await be.init();
-      return intRunner(be, o);
+      return intRunner(be, laneOp(o));
     }
     case 'kernels-wasm':
     case 'kernels-wasm-2t': {
       const be = createWasmBackend({ threads: backend === 'kernels-wasm' ? 1 : 2 });
       await be.init();
-      return intRunner(be, o);
+      return intRunner(be, laneOp(o));
+    }
+    case 'kernels-wasm-2x1t': {
+      const be = createWasmBackend({ threads: 1 });
+      await be.init();
+      const here = intRunner(be, laneOp(o));
+      const lanes = await startTwoLanes(laneOp(o)).catch((e: unknown) => {
+        here.dispose();
+        throw e;
+      });
+      return {
+        call: here.call,
+        sample: () => lanes.sample(here.call),
+        dispose: () => {
+          lanes.dispose();
+          here.dispose();
+        },
+      };
     }
     case 'float32':
       return floatRunner(o);
@@ -375,18 +420,20 @@ async function prepare(backend: BenchBackend, o: Operands, ort: Ort | undefined)
   }
 }
 
-// Runtimes whose per-round ratio is reported (2t/1t): sampled back to back in every round.
-const PAIRED: readonly BenchBackend[] = ['kernels-wasm', 'kernels-wasm-2t'];
+// Runtimes whose per-round ratios are reported (2t/1t, 2×1t/1t): sampled back to back in every
+// round, in this order or its reverse, so kernels-wasm always sits next to both.
+const PAIRED: readonly BenchBackend[] = ['kernels-wasm-2t', 'kernels-wasm', 'kernels-wasm-2x1t'];
 
 /**
  * The order in which round `round` samples `backends`: a rotation that starts one further on each
- * round, with kernels-wasm and kernels-wasm-2t kept back to back and each first in turn, so a
- * round's 2-thread/1-thread ratio compares adjacent moments of this shared machine (not moments up
- * to a second apart, with a slow runtime between them) and neither always runs first.
+ * round, with kernels-wasm-2t, kernels-wasm and kernels-wasm-2x1t kept back to back (in that order
+ * on even rounds, reversed on odd ones), so a round's 2t/1t and 2×1t/1t ratios compare adjacent
+ * moments of this shared machine (not moments up to a second apart, with a slow runtime between
+ * them) and neither multi-lane runtime always runs first.
  *
  * @example
  * roundOrder(['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'float32'], 1);
- * // ['kernels-wasm-2t', 'kernels-wasm', 'float32', 'kernels-js']
+ * // ['kernels-wasm', 'kernels-wasm-2t', 'float32', 'kernels-js']
  */
 export function roundOrder(backends: readonly BenchBackend[], round: number): BenchBackend[] {
   const groups: BenchBackend[][] = [];
@@ -395,6 +442,7 @@ export function roundOrder(backends: readonly BenchBackend[], round: number): Be
     if (pair) pair.push(b);
     else groups.push([b]);
   }
+  for (const g of groups) g.sort((a, b) => PAIRED.indexOf(a) - PAIRED.indexOf(b));
   const start = round % groups.length;
   return [...groups.slice(start), ...groups.slice(0, start)].flatMap((g) => (round % 2 ? [...g].reverse() : g));
 }
@@ -515,7 +563,9 @@ export const SIMD128_CEILING_GMACS = 42;
  * Formats results as a text table: one row per shape, one column per runtime, each cell
  * `GMAC/s (min–max)`, then kernels-wasm's speed-ups over ORT-web int8 and fp32 (each
  * {@link pairedSpeedup}), its share of the SIMD128 ceiling, and the 2-thread speed-up with the
- * quartiles of its same-round ratios (how much the machine moved it from round to round).
+ * quartiles of its same-round ratios (how much the machine moved it from round to round); then the
+ * same for kernels-wasm-2x1t, two independent single-thread lanes at once: what the machine's two
+ * lanes gave in those rounds, the most a 2-thread kernel could reach.
  *
  * @example
  * formatBenchTable((await runBench()).results);
@@ -540,6 +590,7 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     'wasm/ort-fp32',
     'wasm % of 42',
     ...(backends.includes('kernels-wasm-2t') ? ['2t/1t (q25–q75)'] : []),
+    ...(backends.includes('kernels-wasm-2x1t') ? ['2×1t/1t (q25–q75)'] : []),
   ];
   const rows = shapes.map((s) => {
     const w = cell(s, 'kernels-wasm');
@@ -550,10 +601,11 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
       ratio(w, cell(s, 'ort-web-fp32')),
       w ? `${((100 * w.gmacPerS) / SIMD128_CEILING_GMACS).toFixed(0)}%` : '–',
       ...(backends.includes('kernels-wasm-2t') ? [spreadSpeedup(cell(s, 'kernels-wasm-2t'), w)] : []),
+      ...(backends.includes('kernels-wasm-2x1t') ? [spreadSpeedup(cell(s, 'kernels-wasm-2x1t'), w)] : []),
     ];
   });
   return [
-    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t with their quartiles)',
+    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t and 2×1t/1t with their quartiles)',
     ...textTable(head, rows),
   ].join('\n');
 }
