@@ -33,6 +33,23 @@ const SAMPLE_MS = 60;
 // milliseconds under a hypervisor); meanwhile it polls for the start word.
 const WAKE_MS = 5;
 
+/**
+ * Calls `call` for `ms` milliseconds and writes [calls, elapsed ms] into `into`. Its source text is
+ * also the worker's copy of it, so it uses nothing from outside itself.
+ */
+function timeBatch(call: () => unknown, ms: number, into: Float64Array): void {
+  const t0 = performance.now();
+  let n = 0;
+  let t = 0;
+  do {
+    call();
+    n++;
+    t = performance.now() - t0;
+  } while (t < ms);
+  into[0] = n;
+  into[1] = t;
+}
+
 // The worker, as a string so it runs from src/ (tests) and dist/ alike. It loads the packages'
 // built dist/ through Node's own resolution from the bench's file (the workspace links), as the CLI
 // does, warms up for 300 ms, then runs one batch per armed sample.
@@ -40,6 +57,7 @@ const WORKER_SOURCE = `
 const { workerData: d, parentPort } = require('node:worker_threads');
 const { createRequire } = require('node:module');
 const { pathToFileURL } = require('node:url');
+const timeBatch = ${timeBatch.toString()};
 const load = (m) => import(pathToFileURL(createRequire(d.from).resolve(m)).href);
 (async () => {
   const [{ createWasmBackend }, { QTensor }] = await Promise.all([load('@quint/kernels-wasm'), load('@quint/qtensor')]);
@@ -61,16 +79,7 @@ const load = (m) => import(pathToFileURL(createRequire(d.from).resolve(m)).href)
     if (seq < 0) return;
     seen = seq;
     while (Atomics.load(ctrl, ${GO}) !== seq);
-    const t0 = performance.now();
-    let n = 0;
-    let t = 0;
-    do {
-      call();
-      n++;
-      t = performance.now() - t0;
-    } while (t < ${SAMPLE_MS});
-    res[0] = n;
-    res[1] = t;
+    timeBatch(call, ${SAMPLE_MS}, res);
     Atomics.store(ctrl, ${DONE}, seq);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -109,6 +118,7 @@ export async function startTwoLanes(op: LaneOp): Promise<TwoLanes> {
     );
     worker.once('error', reject);
   });
+  const mine = new Float64Array(2);
   let seq = 0;
   return {
     async sample(call) {
@@ -117,20 +127,13 @@ export async function startTwoLanes(op: LaneOp): Promise<TwoLanes> {
       Atomics.notify(ctrl, ARM);
       await new Promise((resolve) => setTimeout(resolve, WAKE_MS));
       Atomics.store(ctrl, GO, seq);
-      const t0 = performance.now();
-      let n = 0;
-      let t = 0;
-      do {
-        call();
-        n++;
-        t = performance.now() - t0;
-      } while (t < SAMPLE_MS);
+      timeBatch(call, SAMPLE_MS, mine);
       // The worker's batch ends within a call of this one's; a worker gone (an error) must not hang.
       for (const until = performance.now() + 10_000; Atomics.load(ctrl, DONE) !== seq;) {
         if (performance.now() > until) throw new Error('kernels-wasm-2x1t: the worker lane stopped answering');
         Atomics.wait(ctrl, DONE, Atomics.load(ctrl, DONE), 100);
       }
-      return 1 / (n / t + res[0]! / res[1]!);
+      return 1 / (mine[0]! / mine[1]! + res[0]! / res[1]!);
     },
     dispose() {
       Atomics.store(ctrl, ARM, -1);
