@@ -1,10 +1,13 @@
-// The wasm backend in a real browser (Debian's chromium via playwright-core): a page served from a
-// local node:http server loads build/kernels.wasm from the backend's default URL and checks its
-// outputs against kernels-js in the page. Skipped (and counted) where /usr/bin/chromium is absent.
+// The wasm backend in a real browser (Debian's chromium via playwright-core): a cross-origin-isolated
+// page served from a local node:http server loads build/kernels.wasm from the backend's default URL
+// and checks its outputs against kernels-js in the page, then a dedicated worker does the same on 2
+// lanes (kernels-threads.wasm, one more worker over shared memory). Skipped (and counted) where
+// /usr/bin/chromium is absent.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,29 +20,32 @@ describe.skipIf(!existsSync(CHROMIUM))('browser (chromium)', () => {
   let origin = '';
   beforeAll(async () => {
     const bundle = await build({
-      entryPoints: [fileURLToPath(new URL('./browser/page.ts', import.meta.url))],
+      entryPoints: ['page', 'threads-worker'].map((n) => fileURLToPath(new URL(`./browser/${n}.ts`, import.meta.url))),
       bundle: true,
       format: 'esm',
       platform: 'browser',
       conditions: ['@quint/source'],
+      outdir: 'bundle',
       write: false,
       logLevel: 'silent',
     });
-    const script = bundle.outputFiles[0]!.contents;
+    const scripts = new Map(bundle.outputFiles.map((f) => [`/bundle/${basename(f.path)}`, f.contents]));
     const html =
       '<!doctype html><meta charset="utf-8"><title>quint kernels-wasm</title><script type="module" src="/bundle/page.js"></script>';
+    // The page and its worker are cross-origin isolated (COOP + COEP), so SharedArrayBuffer exists.
+    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+    const wasm = new Set(['/build/kernels.wasm', '/build/kernels-threads.wasm']);
     server = createServer((req, res) => {
       void (async () => {
-        // The page script lives at /bundle/, so the backend's default URL ../build/kernels.wasm
-        // resolves to /build/kernels.wasm, as it does from dist/ in a published package.
-        const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+        // The scripts live at /bundle/, so the backend's default URLs ../build/kernels*.wasm resolve
+        // to /build/, as they do from dist/ in a published package.
+        const script = scripts.get(req.url ?? '');
         if (req.url === '/') res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(html);
-        else if (req.url === '/bundle/page.js')
-          res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script);
-        else if (req.url === '/build/kernels.wasm') {
+        else if (script) res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(script);
+        else if (wasm.has(req.url ?? '')) {
           res
             .writeHead(200, { ...headers, 'content-type': 'application/wasm' })
-            .end(await readFile(`${root}build/kernels.wasm`));
+            .end(await readFile(`${root}${req.url!.slice(1)}`));
         } else res.writeHead(404).end();
       })();
     });
@@ -48,7 +54,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser (chromium)', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('loads the wasm backend and matches kernels-js on linear, GEMV, conv and depthwise', async () => {
+  it('loads the wasm backend and matches kernels-js on linear, GEMV, conv and depthwise, on one thread and on 2 in a worker', async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -76,6 +82,11 @@ describe.skipIf(!existsSync(CHROMIUM))('browser (chromium)', () => {
       expect(outcome).toMatchObject({ simd: true, mismatches: [] });
       expect((outcome as { error?: string }).error).toBeUndefined();
       expect((outcome as { checked: number }).checked).toBeGreaterThan(1000);
+      // The worker: 2 lanes (it and a worker it spawned), on operands large enough to be split.
+      const threads = (outcome as { threads: { error?: string; checked: number } }).threads;
+      expect(threads.error).toBeUndefined();
+      expect(threads).toMatchObject({ simd: true, isolated: true, mismatches: [] });
+      expect(threads.checked).toBeGreaterThan(100_000);
     } finally {
       await browser.close();
     }

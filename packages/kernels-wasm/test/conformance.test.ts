@@ -1,5 +1,6 @@
 // The contract: a backend is done when the shared conformance suite passes against the reference.
-// Cases for ops or engines supports() declines (quantize, reshape/flatten, most engine-ort non-GEMM ops) are skipped by name.
+// Cases for ops or engines supports() declines (the README's table: dequantize, reshape/flatten,
+// engine ort's average pools and mean, …) are skipped by name.
 import { describeBackendConformance } from '@quint/backend-conformance';
 import { createJsBackend } from '@quint/kernels-js';
 import { createWasmBackend } from '../src/index.js';
