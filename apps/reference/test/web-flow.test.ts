@@ -257,7 +257,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the page of quint serve, in chromium', (
     await page.locator('#results').waitFor({ state: 'visible', timeout: 300_000 });
     expect(await page.locator('#error').isHidden()).toBe(true);
     await page.locator('#run-output table').waitFor({ timeout: 60_000 });
-    expect(await page.locator('#summary').textContent()).toContain('quint.engine = qnnpack');
+    const summary = (await page.locator('#summary').textContent())!;
+    expect(summary).toContain('quint.engine = qnnpack');
+    // The page is cross-origin isolated, so its worker runs kernels-wasm on worker threads (up to 4).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const lanes = Math.max(1, Math.min(4, cores));
+    expect(summary).toContain(`kernels-wasm (${lanes} thread${lanes === 1 ? '' : 's'}) + kernels-js`);
     // The report: buildReport's page in a frame, every chart drawn, describing the downloaded model.
     const frame = (await (await page.locator('#report iframe').elementHandle())!.contentFrame())!;
     expect(frame).not.toBeNull();
