@@ -61,7 +61,7 @@ describe('runBench', () => {
     const table = formatBenchTable(results);
     expect(table.split('\n')[1]).toContain('wasm/ort-int8');
     expect(table.split('\n')[3]).toMatch(
-      /^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/,
+      /^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d×$/,
     );
   }, 120_000);
 });
@@ -141,6 +141,12 @@ describe('pairedSpeedup', () => {
     const two = { ...result([2, 4, 2.5, 1.6, 2]), backend: 'kernels-wasm-2t' as const };
     // Ratios 2, 1, 1.6, 2.5, 2: sorted 1, 1.6, 2, 2, 2.5.
     expect(formatBenchTable([one, two]).split('\n')[3]).toMatch(/ 2\.00× \(1\.60–2\.00\)$/);
+    // With 2×1t too: its ratios to 1t are 1.67, 0.83, 1.33, 2, 1.67; 2t's over it 1.2, 1.2, 1.2, 1.25,
+    // 1.2 (the other way round they would be 0.83).
+    const lanes = { ...result([2.4, 4.8, 3, 2, 2.4]), backend: 'kernels-wasm-2x1t' as const };
+    expect(formatBenchTable([one, two, lanes]).split('\n')[3]).toMatch(
+      / 2\.00× \(1\.60–2\.00\) +1\.67× \(1\.33–1\.67\) +1\.20×$/,
+    );
   });
 });
 
@@ -172,7 +178,7 @@ describe('runModelBench', () => {
     expect(lines[0]).toMatch(/^qdq-u8s8\.onnx: one forward pass per call/);
     expect(lines.slice(3).map((l) => l.split(' ')[0])).toEqual([...MODEL_BENCH_BACKENDS]);
     expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('kernels-wasm-2t')]).toMatch(
-      / \d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/,
+      / \d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d×$/,
     );
   }, 120_000);
 

@@ -565,7 +565,8 @@ export const SIMD128_CEILING_GMACS = 42;
  * {@link pairedSpeedup}), its share of the SIMD128 ceiling, and the 2-thread speed-up with the
  * quartiles of its same-round ratios (how much the machine moved it from round to round); then the
  * same for kernels-wasm-2x1t, two independent single-thread lanes at once: what the machine's two
- * lanes gave in those rounds, the most a 2-thread kernel could reach.
+ * lanes gave in those rounds, the most a 2-thread kernel could reach; and 2t over 2×1t, the share of
+ * that the 2-thread kernel reached.
  *
  * @example
  * formatBenchTable((await runBench()).results);
@@ -591,6 +592,7 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     'wasm % of 42',
     ...(backends.includes('kernels-wasm-2t') ? ['2t/1t (q25–q75)'] : []),
     ...(backends.includes('kernels-wasm-2x1t') ? ['2×1t/1t (q25–q75)'] : []),
+    ...(backends.includes('kernels-wasm-2t') && backends.includes('kernels-wasm-2x1t') ? ['2t/2×1t'] : []),
   ];
   const rows = shapes.map((s) => {
     const w = cell(s, 'kernels-wasm');
@@ -602,6 +604,9 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
       w ? `${((100 * w.gmacPerS) / SIMD128_CEILING_GMACS).toFixed(0)}%` : '–',
       ...(backends.includes('kernels-wasm-2t') ? [spreadSpeedup(cell(s, 'kernels-wasm-2t'), w)] : []),
       ...(backends.includes('kernels-wasm-2x1t') ? [spreadSpeedup(cell(s, 'kernels-wasm-2x1t'), w)] : []),
+      ...(backends.includes('kernels-wasm-2t') && backends.includes('kernels-wasm-2x1t')
+        ? [ratio(cell(s, 'kernels-wasm-2t'), cell(s, 'kernels-wasm-2x1t'))]
+        : []),
     ];
   });
   return [
