@@ -9,6 +9,7 @@ import { npyToTensor } from '@quint/tensor';
 import {
   BENCH_BACKENDS,
   formatBenchTable,
+  loadOrtWeb,
   pairedSpeedup,
   roundOrder,
   runBench,
@@ -16,6 +17,7 @@ import {
   type BenchResult,
 } from '../src/bench/index.js';
 import { MODEL_BENCH_BACKENDS, formatModelBenchTable, runModelBench } from '../src/bench/model.js';
+import { ortSessionOptions, startOrtWebThreads } from '../src/bench/ort-threads.js';
 import { startTwoLanes, type LaneOp } from '../src/bench/two-lanes.js';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -60,14 +62,15 @@ describe('runBench', () => {
     }
     const table = formatBenchTable(results);
     expect(table.split('\n')[1]).toContain('wasm/ort-int8');
+    expect(table.split('\n')[1]).toMatch(/ 2t\/2×1t {2}ort 2t\/1t \(q25–q75\) {2}wasm-2t\/ort-2t$/);
     expect(table.split('\n')[3]).toMatch(
-      /^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d×$/,
+      /^dw3x3_128_56 .* \d+\.\d\d× +\d+\.\d\d× +\d+% +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d×$/,
     );
   }, 120_000);
 });
 
 describe('roundOrder', () => {
-  test('every round samples each runtime once, starts one further on, and keeps kernels-wasm between 2t and 2×1t, each of those first in turn', () => {
+  test('every round samples each runtime once, starts one further on, keeps kernels-wasm between 2t and 2×1t and ort-web-int8 next to its 2t, each first in turn', () => {
     const firsts = new Set<BenchBackend>();
     for (let round = 0; round < 10; round++) {
       const order = roundOrder(BENCH_BACKENDS, round);
@@ -76,10 +79,11 @@ describe('roundOrder', () => {
       const two = order.indexOf('kernels-wasm-2t');
       const lanes = order.indexOf('kernels-wasm-2x1t');
       expect([two - one, lanes - one]).toEqual(round % 2 === 0 ? [-1, 1] : [1, -1]);
+      expect(order.indexOf('ort-web-int8-2t') - order.indexOf('ort-web-int8')).toBe(round % 2 === 0 ? -1 : 1);
       firsts.add(order[0]!);
     }
-    // Five groups (the three wasm runtimes count as one): ten rounds start at each twice, the wasm
-    // group once with 2t first and once with 2×1t first.
+    // Five groups (the three wasm runtimes count as one, the two ort-web-int8 ones as another): ten
+    // rounds start at each twice, each group once with either end first.
     expect(firsts).toEqual(new Set(BENCH_BACKENDS.filter((b) => b !== 'kernels-wasm')));
     expect(roundOrder(['kernels-js', 'float32', 'kernels-wasm'], 2)).toEqual(['kernels-wasm', 'kernels-js', 'float32']);
   });
@@ -119,6 +123,36 @@ describe('startTwoLanes', () => {
   }, 60_000);
 });
 
+describe('startOrtWebThreads', () => {
+  test('runs the model on 2 threads in its worker: the outputs of onnxruntime-web on 1 thread here; a sample is timed there', async () => {
+    const bytes = new Uint8Array(readFileSync(QDQ));
+    const x = npyToTensor(new Uint8Array(readFileSync(QDQ_X)));
+    const feeds = [{ name: 'x', dtype: 'float32', data: x.toFloat32Array(), dims: [...x.shape] }] as const;
+    const ort = await loadOrtWeb();
+    const session = await ort.InferenceSession.create(bytes, ortSessionOptions(1));
+    const here = await session.run({ x: new ort.Tensor('float32', feeds[0].data, [...feeds[0].dims]) });
+    const two = await startOrtWebThreads(bytes, feeds, 2);
+    try {
+      const outputs = await two.outputs();
+      expect(outputs.map((o) => Array.from(o))).toEqual(
+        session.outputNames.map((n) => Array.from(here[n]!.data as Uint8Array)),
+      );
+      const t0 = performance.now();
+      const ms = await two.sample(20);
+      // A batch of at least 20 ms, at least one call: ms per call is positive and at most the wait.
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(performance.now() - t0);
+    } finally {
+      two.dispose();
+      await session.release();
+    }
+  }, 60_000);
+
+  test("a model onnxruntime-web refuses fails the start with the runtime's name", async () => {
+    await expect(startOrtWebThreads(new Uint8Array([1, 2, 3]), [], 2)).rejects.toThrow(/^ort-web-int8-2t: /);
+  }, 60_000);
+});
+
 describe('pairedSpeedup', () => {
   const result = (sampleMs: number[]): BenchResult => ({
     shape: 'mm_1x1024x1024',
@@ -146,6 +180,13 @@ describe('pairedSpeedup', () => {
     const lanes = { ...result([2.4, 4.8, 3, 2, 2.4]), backend: 'kernels-wasm-2x1t' as const };
     expect(formatBenchTable([one, two, lanes]).split('\n')[3]).toMatch(
       / 2\.00× \(1\.60–2\.00\) +1\.67× \(1\.33–1\.67\) +1\.20×$/,
+    );
+    // ORT-web's own 2-thread ratios (1.6, 2, 1.25, 1, 2: sorted 1, 1.25, 1.6, 2, 2), and kernels-wasm-2t
+    // over ORT-web 2t (2.5, 1.25, 3.2, 5, 2.5).
+    const ort = { ...result([8, 10, 10, 8, 10]), backend: 'ort-web-int8' as const };
+    const ort2 = { ...result([5, 5, 8, 8, 5]), backend: 'ort-web-int8-2t' as const };
+    expect(formatBenchTable([one, two, ort, ort2]).split('\n')[3]).toMatch(
+      / 2\.00× \(1\.60–2\.00\) +1\.60× \(1\.25–2\.00\) +2\.50×$/,
     );
   });
 });
@@ -177,8 +218,13 @@ describe('runModelBench', () => {
     const lines = formatModelBenchTable(results).split('\n');
     expect(lines[0]).toMatch(/^qdq-u8s8\.onnx: one forward pass per call/);
     expect(lines.slice(3).map((l) => l.split(' ')[0])).toEqual([...MODEL_BENCH_BACKENDS]);
+    const spread = String.raw`\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)`;
+    // kernels-wasm-2t: vs ort-web-int8, vs kernels-wasm, vs ort-web-int8-2t; ort-web-int8-2t: vs ort-web-int8.
     expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('kernels-wasm-2t')]).toMatch(
-      / \d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\) +\d+\.\d\d× \(\d+\.\d\d–\d+\.\d\d\)$/,
+      new RegExp(` ${spread} +${spread} +${spread}$`),
+    );
+    expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('ort-web-int8-2t')]).toMatch(
+      new RegExp(`^ort-web-int8-2t +[\\d.]+ \\([\\d.]+–[\\d.]+\\) +${spread}$`),
     );
   }, 120_000);
 

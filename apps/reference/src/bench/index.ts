@@ -13,6 +13,8 @@ import {
   type Initializer,
   type SingleOpModel,
 } from './onnx-models.js';
+import { ortSessionOptions, startOrtWebThreads } from './ort-threads.js';
+import { SAMPLE_MS, timeCalls } from './time-calls.js';
 import { startTwoLanes, type LaneOp } from './two-lanes.js';
 
 /** The benchmark shapes (spec/performance-anchors.md): three GEMMs and three convs. */
@@ -36,6 +38,7 @@ export const BENCH_BACKENDS = [
   'kernels-wasm-2x1t',
   'float32',
   'ort-web-int8',
+  'ort-web-int8-2t',
   'ort-web-fp32',
 ] as const;
 
@@ -290,13 +293,7 @@ async function ortRunner(
   int8: boolean,
 ): Promise<{ call: () => Promise<unknown>; dispose: () => void }> {
   const bytes = encodeSingleOpModel(ortModel(o, int8));
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-  });
+  const session = await ort.InferenceSession.create(bytes, ortSessionOptions(1));
   const x = int8 ? new ort.Tensor('uint8', o.xq, o.xShape) : new ort.Tensor('float32', o.xf, o.xShape);
   const feeds = { x };
   return { call: () => session.run(feeds), dispose: () => void session.release() };
@@ -348,21 +345,15 @@ async function warmUp(cell: Cell, slowMs: number): Promise<void> {
 // runs each: 2t/1t 1.64/1.36 and 0.98/1.68 without it, 1.92/1.81 and 1.91/1.77 with 30 ms.
 const SETTLE_MS = 30;
 
-// One sample: a batch of calls lasting ≥ 60 ms (one call for a slow runtime, or a call that long), in
-// ms per call.
+// One sample: a batch of calls lasting ≥ SAMPLE_MS (one call for a slow runtime, or a call that
+// long), in ms per call.
 async function sample(cell: Cell): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   if (cell.prepared.sample) {
     cell.per.push(await cell.prepared.sample());
     return;
   }
-  let calls = 0;
-  const t0 = now();
-  do {
-    await cell.prepared.call();
-    calls++;
-  } while (!cell.slow && now() - t0 < 60);
-  cell.per.push((now() - t0) / calls);
+  cell.per.push(await timeCalls(cell.prepared.call, cell.slow ? 0 : SAMPLE_MS));
 }
 
 // The q-quantile of ascending values, interpolated between neighbours (q = 0.5: the median).
@@ -417,32 +408,47 @@ async function prepare(backend: BenchBackend, o: Operands, ort: Ort | undefined)
     case 'ort-web-int8':
     case 'ort-web-fp32':
       return ortRunner(ort!, o, backend === 'ort-web-int8');
+    case 'ort-web-int8-2t': {
+      const feeds = [{ name: 'x', dtype: 'uint8', data: o.xq, dims: o.xShape }] as const;
+      const ort2 = await startOrtWebThreads(encodeSingleOpModel(ortModel(o, true)), feeds, 2);
+      return { call: () => ort2.call(), sample: () => ort2.sample(SAMPLE_MS), dispose: () => ort2.dispose() };
+    }
   }
 }
 
-// Runtimes whose per-round ratios are reported (2t/1t, 2×1t/1t): sampled back to back in every
-// round, in this order or its reverse, so kernels-wasm always sits next to both.
-const PAIRED: readonly BenchBackend[] = ['kernels-wasm-2t', 'kernels-wasm', 'kernels-wasm-2x1t'];
+// Runtimes whose per-round ratios are reported (2t/1t, 2×1t/1t, and ORT-web's own 2t/1t): each group
+// is sampled back to back in every round, in this order or its reverse, so kernels-wasm always sits
+// next to both of its multi-lane runtimes and ort-web-int8 next to its 2-thread one.
+const PAIRED: readonly (readonly BenchBackend[])[] = [
+  ['kernels-wasm-2t', 'kernels-wasm', 'kernels-wasm-2x1t'],
+  ['ort-web-int8-2t', 'ort-web-int8'],
+];
 
 /**
  * The order in which round `round` samples `backends`: a rotation that starts one further on each
- * round, with kernels-wasm-2t, kernels-wasm and kernels-wasm-2x1t kept back to back (in that order
- * on even rounds, reversed on odd ones), so a round's 2t/1t and 2×1t/1t ratios compare adjacent
- * moments of this shared machine (not moments up to a second apart, with a slow runtime between
- * them) and neither multi-lane runtime always runs first.
+ * round, with each group of paired runtimes kept back to back (kernels-wasm-2t, kernels-wasm,
+ * kernels-wasm-2x1t; ort-web-int8-2t, ort-web-int8), in that order on even rounds and reversed on
+ * odd ones, so a round's 2t/1t and 2×1t/1t ratios compare adjacent moments of this shared machine
+ * (not moments up to a second apart, with a slow runtime between them) and no multi-lane runtime
+ * always runs first.
  *
  * @example
  * roundOrder(['kernels-js', 'kernels-wasm', 'kernels-wasm-2t', 'float32'], 1);
  * // ['kernels-wasm', 'kernels-wasm-2t', 'float32', 'kernels-js']
  */
 export function roundOrder(backends: readonly BenchBackend[], round: number): BenchBackend[] {
+  const pairing = (b: BenchBackend): readonly BenchBackend[] | undefined => PAIRED.find((p) => p.includes(b));
   const groups: BenchBackend[][] = [];
   for (const b of backends) {
-    const pair = PAIRED.includes(b) ? groups.find((g) => PAIRED.includes(g[0]!)) : undefined;
-    if (pair) pair.push(b);
+    const paired = pairing(b);
+    const group = paired && groups.find((g) => pairing(g[0]!) === paired);
+    if (group) group.push(b);
     else groups.push([b]);
   }
-  for (const g of groups) g.sort((a, b) => PAIRED.indexOf(a) - PAIRED.indexOf(b));
+  for (const g of groups) {
+    const paired = pairing(g[0]!);
+    if (paired) g.sort((a, b) => paired.indexOf(a) - paired.indexOf(b));
+  }
   const start = round % groups.length;
   return [...groups.slice(start), ...groups.slice(0, start)].flatMap((g) => (round % 2 ? [...g].reverse() : g));
 }
@@ -463,7 +469,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const backends = opts.backends ?? BENCH_BACKENDS;
   const samples = opts.samples ?? 9;
   const results: BenchResult[] = [];
-  const ort = backends.some((b) => b.startsWith('ort-web')) ? await loadOrtWeb() : undefined;
+  const ort = backends.some((b) => b === 'ort-web-int8' || b === 'ort-web-fp32') ? await loadOrtWeb() : undefined;
   // Progress steps: per cell, its warm-up and each round.
   const total = shapes.length * backends.length * (samples + 1);
   let done = 0;
@@ -566,7 +572,8 @@ export const SIMD128_CEILING_GMACS = 42;
  * quartiles of its same-round ratios (how much the machine moved it from round to round); then the
  * same for kernels-wasm-2x1t, two independent single-thread lanes at once: what the machine's two
  * lanes gave in those rounds, the most a 2-thread kernel could reach; and 2t over 2×1t, the share of
- * that the 2-thread kernel reached.
+ * that the 2-thread kernel reached; then ONNX Runtime Web's own 2-thread speed-up (int8, quartiles)
+ * and kernels-wasm-2t's speed-up over it.
  *
  * @example
  * formatBenchTable((await runBench()).results);
@@ -593,6 +600,8 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     ...(backends.includes('kernels-wasm-2t') ? ['2t/1t (q25–q75)'] : []),
     ...(backends.includes('kernels-wasm-2x1t') ? ['2×1t/1t (q25–q75)'] : []),
     ...(backends.includes('kernels-wasm-2t') && backends.includes('kernels-wasm-2x1t') ? ['2t/2×1t'] : []),
+    ...(backends.includes('ort-web-int8-2t') ? ['ort 2t/1t (q25–q75)'] : []),
+    ...(backends.includes('kernels-wasm-2t') && backends.includes('ort-web-int8-2t') ? ['wasm-2t/ort-2t'] : []),
   ];
   const rows = shapes.map((s) => {
     const w = cell(s, 'kernels-wasm');
@@ -607,10 +616,16 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
       ...(backends.includes('kernels-wasm-2t') && backends.includes('kernels-wasm-2x1t')
         ? [ratio(cell(s, 'kernels-wasm-2t'), cell(s, 'kernels-wasm-2x1t'))]
         : []),
+      ...(backends.includes('ort-web-int8-2t')
+        ? [spreadSpeedup(cell(s, 'ort-web-int8-2t'), cell(s, 'ort-web-int8'))]
+        : []),
+      ...(backends.includes('kernels-wasm-2t') && backends.includes('ort-web-int8-2t')
+        ? [ratio(cell(s, 'kernels-wasm-2t'), cell(s, 'ort-web-int8-2t'))]
+        : []),
     ];
   });
   return [
-    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (2t/1t and 2×1t/1t with their quartiles)',
+    'GMAC/s, median of samples (min–max), single op, steady state; ratios: median of same-round ratios (the 2t/1t and 2×1t/1t ones with their quartiles)',
     ...textTable(head, rows),
   ].join('\n');
 }
@@ -629,10 +644,13 @@ export function spreadSpeedup(
     : `${median(r).toFixed(2)}× (${quantile(r, 0.25).toFixed(2)}–${quantile(r, 0.75).toFixed(2)})`;
 }
 
-/** Lines of a text table: the header, a rule, the rows; the first column left-aligned. @internal */
+/** Lines of a text table: the header, a rule, the rows; the first column left-aligned, no trailing blanks. @internal */
 export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }

@@ -1,5 +1,5 @@
 // `quint bench --model`: one quantized ONNX model end to end, the same file on quint's backends and
-// on ONNX Runtime Web (wasm, 1 thread, which fuses the file's QDQ into its int8 kernels), sampled
+// on ONNX Runtime Web (wasm, 1 and 2 threads, which fuses the file's QDQ into its int8 kernels), sampled
 // as the kernel benchmark samples its shapes (bench/index.ts): interleaved rounds, medians with
 // min–max, same-round ratios.
 import { readFileSync } from 'node:fs';
@@ -19,6 +19,8 @@ import {
   type Prepared,
   type Timing,
 } from './index.js';
+import { ortSessionOptions, startOrtWebThreads, type OrtFeed } from './ort-threads.js';
+import { SAMPLE_MS } from './time-calls.js';
 
 // A forward pass takes tens to hundreds of ms on the fast runtimes, which then still take every
 // sample; only a runtime over this (kernels-js: seconds) takes three.
@@ -30,6 +32,7 @@ export const MODEL_BENCH_BACKENDS = [
   'kernels-wasm',
   'kernels-wasm-2t',
   'ort-web-int8',
+  'ort-web-int8-2t',
 ] as const satisfies readonly BenchBackend[];
 
 /** One runtime on the model: ms per call (a whole forward pass over the given inputs). */
@@ -65,16 +68,23 @@ function quintRunner(model: QuintModel, inputs: Readonly<Record<string, Tensor>>
 }
 
 async function ortRunner(ort: Ort, bytes: Uint8Array, inputs: Readonly<Record<string, Tensor>>): Promise<Prepared> {
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-  });
-  const feeds = Object.fromEntries(
-    Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor('float32', t.toFloat32Array(), [...t.shape])]),
-  );
+  const session = await ort.InferenceSession.create(bytes, ortSessionOptions(1));
+  const feeds = Object.fromEntries(ortFeeds(inputs).map((f) => [f.name, new ort.Tensor(f.dtype, f.data, [...f.dims])]));
   return { call: () => session.run(feeds), dispose: () => void session.release() };
+}
+
+function ortFeeds(inputs: Readonly<Record<string, Tensor>>): OrtFeed[] {
+  return Object.entries(inputs).map(([name, t]) => ({
+    name,
+    dtype: 'float32',
+    data: t.toFloat32Array(),
+    dims: [...t.shape],
+  }));
+}
+
+async function ortThreadsRunner(bytes: Uint8Array, inputs: Readonly<Record<string, Tensor>>): Promise<Prepared> {
+  const ort2 = await startOrtWebThreads(bytes, ortFeeds(inputs), 2);
+  return { call: () => ort2.call(), sample: () => ort2.sample(SAMPLE_MS), dispose: () => ort2.dispose() };
 }
 
 /**
@@ -105,6 +115,7 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
     const prepare = async (backend: BenchBackend): Promise<Prepared> => {
       if (backend === 'kernels-js') return quintRunner(probe, inputs, () => {});
       if (backend === 'ort-web-int8') return ortRunner(ort!, bytes, inputs);
+      if (backend === 'ort-web-int8-2t') return ortThreadsRunner(bytes, inputs);
       const be = await wasmBackend(probe.engine, backend === 'kernels-wasm-2t' ? 2 : 1);
       return quintRunner(await loadModel(bytes, { backend: be }), inputs, () => be.dispose());
     };
@@ -134,20 +145,33 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
 
 /**
  * Formats model results: one row per runtime with ms per call (min–max), then how many times faster
- * than ONNX Runtime Web it ran and, for kernels-wasm-2t, than kernels-wasm (medians of same-round
- * ratios, with their quartiles).
+ * than ONNX Runtime Web on 1 thread it ran, the 2-thread runtimes' speed-up over their 1-thread
+ * runs, and kernels-wasm-2t's over ONNX Runtime Web on 2 threads (medians of same-round ratios, with
+ * their quartiles).
  *
  * @example
  * formatModelBenchTable(await runModelBench({ model: 'm.int8.onnx', inputs: () => ({ x }) }));
  */
 export function formatModelBenchTable(results: readonly ModelBenchResult[]): string {
   const of = (b: string): ModelBenchResult | undefined => results.find((r) => r.backend === b);
-  const head = ['runtime', 'ms per call (min–max)', 'vs ort-web-int8 (q25–q75)', 'vs 1 thread (q25–q75)'];
+  // Each runtime's one-thread counterpart, for the 'vs 1 thread' column.
+  const oneThread: Partial<Record<string, string>> = {
+    'kernels-wasm-2t': 'kernels-wasm',
+    'ort-web-int8-2t': 'ort-web-int8',
+  };
+  const head = [
+    'runtime',
+    'ms per call (min–max)',
+    'vs ort-web-int8 (q25–q75)',
+    'vs 1 thread (q25–q75)',
+    'vs ort-web-int8-2t (q25–q75)',
+  ];
   const rows = results.map((r) => [
     r.backend,
     `${r.medianMs.toFixed(1)} (${r.minMs.toFixed(1)}–${r.maxMs.toFixed(1)})`,
-    r.backend === 'ort-web-int8' ? '1×' : spreadSpeedup(r, of('ort-web-int8')),
-    r.backend === 'kernels-wasm-2t' ? spreadSpeedup(r, of('kernels-wasm')) : '',
+    r.backend === 'ort-web-int8' ? '1×' : r.backend === 'ort-web-int8-2t' ? '' : spreadSpeedup(r, of('ort-web-int8')),
+    oneThread[r.backend] ? spreadSpeedup(r, of(oneThread[r.backend]!)) : '',
+    r.backend === 'kernels-wasm-2t' ? spreadSpeedup(r, of('ort-web-int8-2t')) : '',
   ]);
   const title = `${results[0]?.model ?? 'model'}: one forward pass per call, median of samples (min–max); ratios: median of same-round ratios`;
   return [title, ...textTable(head, rows)].join('\n');

@@ -7,6 +7,7 @@
 // the table prints both ratios.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { SAMPLE_MS, timeCalls } from './time-calls.js';
 
 /** What the worker rebuilds: the operands of one bench shape, as {@link intRunner} uses them. @internal */
 export interface LaneOp {
@@ -23,32 +24,13 @@ export interface LaneOp {
 }
 
 // Control words (int32): [0] the armed sample's number (−1: exit), [1] the sample told to start,
-// [2] the sample the worker finished. Results (float64): calls, ms.
+// [2] the sample the worker finished. Result (float64): the worker's ms per call.
 const ARM = 0;
 const GO = 1;
 const DONE = 2;
-// How long a sample's batch of calls runs on each lane, as the bench's other samples.
-const SAMPLE_MS = 60;
 // Time for a worker asleep in Atomics.wait to run again before the batch starts (it can take
 // milliseconds under a hypervisor); meanwhile it polls for the start word.
 const WAKE_MS = 5;
-
-/**
- * Calls `call` for `ms` milliseconds and writes [calls, elapsed ms] into `into`. Its source text is
- * also the worker's copy of it, so it uses nothing from outside itself.
- */
-function timeBatch(call: () => unknown, ms: number, into: Float64Array): void {
-  const t0 = performance.now();
-  let n = 0;
-  let t = 0;
-  do {
-    call();
-    n++;
-    t = performance.now() - t0;
-  } while (t < ms);
-  into[0] = n;
-  into[1] = t;
-}
 
 // The worker, as a string so it runs from src/ (tests) and dist/ alike. It loads the packages'
 // built dist/ through Node's own resolution from the bench's file (the workspace links), as the CLI
@@ -57,7 +39,7 @@ const WORKER_SOURCE = `
 const { workerData: d, parentPort } = require('node:worker_threads');
 const { createRequire } = require('node:module');
 const { pathToFileURL } = require('node:url');
-const timeBatch = ${timeBatch.toString()};
+const timeCalls = ${timeCalls.toString()};
 const load = (m) => import(pathToFileURL(createRequire(d.from).resolve(m)).href);
 (async () => {
   const [{ createWasmBackend }, { QTensor }] = await Promise.all([load('@quint/kernels-wasm'), load('@quint/qtensor')]);
@@ -79,7 +61,7 @@ const load = (m) => import(pathToFileURL(createRequire(d.from).resolve(m)).href)
     if (seq < 0) return;
     seen = seq;
     while (Atomics.load(ctrl, ${GO}) !== seq);
-    timeBatch(call, ${SAMPLE_MS}, res);
+    res[0] = await timeCalls(call, ${SAMPLE_MS});
     Atomics.store(ctrl, ${DONE}, seq);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -103,7 +85,7 @@ export interface TwoLanes {
  */
 export async function startTwoLanes(op: LaneOp): Promise<TwoLanes> {
   const ctrl = new Int32Array(new SharedArrayBuffer(3 * 4));
-  const res = new Float64Array(new SharedArrayBuffer(2 * 8));
+  const res = new Float64Array(new SharedArrayBuffer(8));
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     // Not the parent's options: a test runner's export conditions would resolve the packages to
@@ -118,7 +100,6 @@ export async function startTwoLanes(op: LaneOp): Promise<TwoLanes> {
     );
     worker.once('error', reject);
   });
-  const mine = new Float64Array(2);
   let seq = 0;
   return {
     async sample(call) {
@@ -127,13 +108,13 @@ export async function startTwoLanes(op: LaneOp): Promise<TwoLanes> {
       Atomics.notify(ctrl, ARM);
       await new Promise((resolve) => setTimeout(resolve, WAKE_MS));
       Atomics.store(ctrl, GO, seq);
-      timeBatch(call, SAMPLE_MS, mine);
+      const mine = await timeCalls(call, SAMPLE_MS);
       // The worker's batch ends within a call of this one's; a worker gone (an error) must not hang.
       for (const until = performance.now() + 10_000; Atomics.load(ctrl, DONE) !== seq;) {
         if (performance.now() > until) throw new Error('kernels-wasm-2x1t: the worker lane stopped answering');
         Atomics.wait(ctrl, DONE, Atomics.load(ctrl, DONE), 100);
       }
-      return 1 / (mine[0]! / mine[1]! + res[0]! / res[1]!);
+      return 1 / (1 / mine + 1 / res[0]!);
     },
     dispose() {
       Atomics.store(ctrl, ARM, -1);
