@@ -52,7 +52,7 @@ export function registerBench(program: Command): void {
     .option('--shapes <list>', `comma-separated subset of ${BENCH_SHAPES.join(', ')}`)
     .option(
       '--model <model.onnx>',
-      'a quantized ONNX model: kernels-js, kernels-wasm on 1 and 2 threads and onnxruntime-web on the same file',
+      'a quantized ONNX model: kernels-js, then kernels-wasm and onnxruntime-web on 1 and 2 threads, on the same file',
     )
     .option(
       '--input <[name=]x.npy>',
