@@ -148,43 +148,63 @@ export function qs16_gemv_1x16__wasmsimd(a: usize, b: usize, c: usize, n0: i32, 
 
 /**
  * Batch-1 GEMV on int8 weights (`w − w_zp` with zero points 0, so they fit), for columns [n0, n1)
- * with n0 a multiple of 16. Layout: blocks of 16 columns; block j, k-pair t at `b + (j·kp/2 + t)·32`
- * holds two 8-column panels' 16 bytes in the int16 panels' order. Half the bytes of the int16
- * panels; each `v128.load8x8_s` widens 8 of them as it loads. Two k-pairs per iteration amortize
- * the loop's own instructions; more accumulators would spill (V8 hoists the loads).
+ * with n0 a multiple of 16. Half the bytes of the int16 panels, and no widening shuffles: each
+ * int16 lane holds two weights, `hi · 256 + (lo + 128)` with hi the weight of a column c and lo
+ * that of column c + 4 (block j, k-pair t: the 32 bytes at `b + (j·kp/2 + t)·32`, columns 0–7 then
+ * 8–15, lanes in the int16 panels' order). One `i32x4.dot_i16x8_s` on the lanes as they are and one
+ * on `lanes >> 8` (= hi, exactly, as 0 ≤ lo + 128 < 256) give Σ a·hi and Σ a·(256·hi + lo + 128);
+ * so Σ a·lo = second − 256·first − 128·Σ a. The sums wrap mod 2^32 like every int32 accumulator
+ * here, so the difference is exact whenever the true result fits. Measured on a 1024×1024 GEMV:
+ * 1.25× the `v128.load8x8_s` kernel it replaced (that one was bound by its widening shuffles).
  */
 export function qs8_gemv_1x16__wasmsimd(a: usize, b: usize, c: usize, n0: i32, n1: i32, kp: i32): void {
   const blockBytes = <usize>kp << 4;
   const aEnd = a + (<usize>kp << 1);
+  let sv = i32x4.splat(0);
+  let q = a;
+  for (; q + 16 <= aEnd; q += 16) sv = i32x4.add(sv, i32x4.extadd_pairwise_i16x8_s(v128.load(q)));
+  let sum =
+    i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
+  for (; q < aEnd; q += 2) sum += <i32>load<i16>(q);
+  const offset = i32x4.splat(sum << 7);
   for (let n = n0; n < n1; n += 16) {
     let bp = b + <usize>(n >> 4) * blockBytes;
-    let x0 = i32x4.splat(0), x1 = i32x4.splat(0), x2 = i32x4.splat(0), x3 = i32x4.splat(0);
+    let h0 = i32x4.splat(0), v0 = i32x4.splat(0), h1 = i32x4.splat(0), v1 = i32x4.splat(0);
     let p = a;
+    // Two k-pairs per iteration amortize the loop's own instructions; more accumulators measured
+    // no faster.
     for (; p + 8 <= aEnd; p += 8) {
       const s = v128.load32_splat(p);
       const t = v128.load32_splat(p, 4);
-      x0 = i32x4.add(x0, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp)));
-      x1 = i32x4.add(x1, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 8)));
-      x2 = i32x4.add(x2, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 16)));
-      x3 = i32x4.add(x3, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 24)));
-      x0 = i32x4.add(x0, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 32)));
-      x1 = i32x4.add(x1, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 40)));
-      x2 = i32x4.add(x2, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 48)));
-      x3 = i32x4.add(x3, i32x4.dot_i16x8_s(t, v128.load8x8_s(bp, 56)));
+      const w0 = v128.load(bp), w1 = v128.load(bp, 16), w2 = v128.load(bp, 32), w3 = v128.load(bp, 48);
+      h0 = i32x4.add(h0, i32x4.dot_i16x8_s(s, i16x8.shr_s(w0, 8)));
+      v0 = i32x4.add(v0, i32x4.dot_i16x8_s(s, w0));
+      h1 = i32x4.add(h1, i32x4.dot_i16x8_s(s, i16x8.shr_s(w1, 8)));
+      v1 = i32x4.add(v1, i32x4.dot_i16x8_s(s, w1));
+      h0 = i32x4.add(h0, i32x4.dot_i16x8_s(t, i16x8.shr_s(w2, 8)));
+      v0 = i32x4.add(v0, i32x4.dot_i16x8_s(t, w2));
+      h1 = i32x4.add(h1, i32x4.dot_i16x8_s(t, i16x8.shr_s(w3, 8)));
+      v1 = i32x4.add(v1, i32x4.dot_i16x8_s(t, w3));
       bp += 64;
     }
     if (p < aEnd) {
       const s = v128.load32_splat(p);
-      x0 = i32x4.add(x0, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp)));
-      x1 = i32x4.add(x1, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 8)));
-      x2 = i32x4.add(x2, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 16)));
-      x3 = i32x4.add(x3, i32x4.dot_i16x8_s(s, v128.load8x8_s(bp, 24)));
+      const w0 = v128.load(bp), w1 = v128.load(bp, 16);
+      h0 = i32x4.add(h0, i32x4.dot_i16x8_s(s, i16x8.shr_s(w0, 8)));
+      v0 = i32x4.add(v0, i32x4.dot_i16x8_s(s, w0));
+      h1 = i32x4.add(h1, i32x4.dot_i16x8_s(s, i16x8.shr_s(w1, 8)));
+      v1 = i32x4.add(v1, i32x4.dot_i16x8_s(s, w1));
     }
     const cols = n1 - n;
     const cp = c + (<usize>n << 2);
-    storeRow(cp, x0, x1, cols);
-    if (cols > 8) storeRow(cp + 32, x2, x3, cols - 8);
+    storeRow(cp, h0, lowColumns(v0, h0, offset), cols);
+    if (cols > 8) storeRow(cp + 32, h1, lowColumns(v1, h1, offset), cols - 8);
   }
+}
+
+// Σ a·lo of {@link qs8_gemv_1x16__wasmsimd}: from Σ a·(256·hi + lo + 128), Σ a·hi and 128·Σ a.
+function lowColumns(v: v128, h: v128, offset: v128): v128 {
+  return i32x4.sub(i32x4.sub(v, i32x4.shl(h, 8)), offset);
 }
 
 /**

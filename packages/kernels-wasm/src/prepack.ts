@@ -83,10 +83,12 @@ function copyIn(
 }
 
 /**
- * The address of a linear weight's int8 GEMV blocks (`qs8_gemv_1x16__wasmsimd`'s layout: two
- * 8-column panels interleaved per k-pair, zero columns padding the last block), copied from the
- * int16 panels on first use; 0 when `w − w_zp` may need 9 bits (nonzero zero points) or wasm memory
- * has no room for the copy, and the int16 panels serve. The batch-1 GEMV streams all the weights once per call: half the bytes.
+ * The address of a linear weight's int8 GEMV blocks (`qs8_gemv_1x16__wasmsimd`'s layout: per
+ * block of 16 columns and k-pair, two 16-byte halves of 8 columns, each int16 lane `hi·256 + lo +
+ * 128` with hi from column c and lo from column c + 4 of the int16 panels' lane; zero weights
+ * padding the last block), built from the int16 panels on first use; 0 when `w − w_zp` may need 9
+ * bits (nonzero zero points) or wasm memory has no room for the copy, and the int16 panels serve.
+ * The batch-1 GEMV streams all the weights once per call: half the bytes.
  */
 export function int8Panels(abi: KernelsAbi, w: WasmWeights): number {
   if (w.int8 === 0 && w.fitsInt8) {
@@ -102,12 +104,17 @@ export function int8Panels(abi: KernelsAbi, w: WasmWeights): number {
       return 0;
     }
     const src = abi.heap.i16(w.ptr, panels * kp * 8);
-    const dst = new Int8Array(abi.heap.memory.buffer, w.int8, bytes).fill(0);
+    // Zero weights everywhere first (lo byte 0 + 128, hi byte 0): the half block past an odd panel count.
+    const dst = new Uint16Array(abi.heap.memory.buffer, w.int8, bytes / 2).fill(128);
     for (let p = 0; p < panels; p++) {
       for (let t = 0; t < kp / 2; t++) {
         const from = p * kp * 8 + t * 16;
-        const to = (p >> 1) * kp * 16 + t * 32 + (p & 1) * 16;
-        for (let i = 0; i < 16; i++) dst[to + i] = src[from + i]!;
+        const to = ((p >> 1) * kp * 16 + t * 32 + (p & 1) * 16) / 2;
+        for (let i = 0; i < 4; i++) {
+          for (let j = 0; j < 2; j++) {
+            dst[to + 2 * i + j] = ((src[from + 2 * i + j]! & 255) << 8) | (src[from + 2 * (i + 4) + j]! + 128);
+          }
+        }
       }
     }
   }

@@ -3,7 +3,7 @@
 // Integer outputs must be identical, and so must trace records.
 import { createJsBackend } from '@quint/kernels-js';
 import { Tensor } from '@quint/tensor';
-import type { Engine, QuantizedBackend, QTensor, TraceRecord } from '@quint/qtensor';
+import { QTensor, type Engine, type PackedLinear, type QuantizedBackend, type TraceRecord } from '@quint/qtensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackend } from '../src/index.js';
 import { activation, bias, int, rng, weight } from './helpers.js';
@@ -85,6 +85,41 @@ describe('linear / linearRelu vs kernels-js', () => {
       });
     }
   }
+});
+
+describe('batch-1 int8 GEMV at the code extremes', () => {
+  // Its weights travel as int16 lanes hi·256 + lo + 128 (assembly/gemm.ts): −128 and 127 in both
+  // bytes, against activations 0 and 255 with zero points 0 and 255, give the largest terms of both
+  // dot products; K = 4101 also takes the scalar tail of Σ a, and N = 37 a partial last block.
+  it('int32 accumulators equal kernels-js', () => {
+    const k = 4101;
+    const n = 37;
+    const codes = new Int8Array(n * k);
+    for (let c = 0; c < n; c++) for (let i = 0; i < k; i++) codes[c * k + i] = (c + (i >> 1)) % 3 === 0 ? 127 : -128;
+    const w = new QTensor(codes, [n, k], 'qint8', { qscheme: 'per_tensor_symmetric', scale: 0.01, zeroPoint: 0 });
+    const pw = wasm.prepackLinear(w, null);
+    const pj = js.prepackLinear(w, null);
+    let largest = 0;
+    for (const [fill, zeroPoint] of [
+      [255, 0],
+      [0, 255],
+      [255, 255],
+    ] as const) {
+      const data = new Uint8Array(k).fill(fill);
+      for (let i = 0; i < k; i += 7) data[i] = 255 - fill;
+      const x = new QTensor(data, [1, k], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.02, zeroPoint });
+      const accs = (be: QuantizedBackend, pw: PackedLinear): number[] => {
+        const out: number[] = [];
+        be.kernels.linear(x, pw, { scale: 1, zeroPoint: 0 }, { trace: { index: 'all', sink: (t) => out.push(t.acc) } });
+        return out;
+      };
+      const expected = accs(js, pj);
+      expect(expected.length).toBe(n);
+      expect(accs(wasm, pw)).toEqual(expected);
+      largest = Math.max(largest, ...expected.map(Math.abs));
+    }
+    expect(largest).toBeGreaterThan(30_000_000);
+  });
 });
 
 interface ConvCase {
