@@ -226,6 +226,10 @@ describe('runModelBench', () => {
     expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('ort-web-int8-2t')]).toMatch(
       new RegExp(`^ort-web-int8-2t +[\\d.]+ \\([\\d.]+–[\\d.]+\\) +${spread}$`),
     );
+    // ms per call in three significant digits: this model's pass takes hundredths of a ms.
+    const wasm = results.find((r) => r.backend === 'kernels-wasm')!;
+    expect(lines[3 + MODEL_BENCH_BACKENDS.indexOf('kernels-wasm')]).toContain(` ${wasm.medianMs.toPrecision(3)} (`);
+    expect(wasm.medianMs.toPrecision(3)).toMatch(/[1-9]/);
   }, 120_000);
 
   test('a float model is refused', async () => {

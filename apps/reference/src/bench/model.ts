@@ -143,6 +143,12 @@ export async function runModelBench(opts: ModelBenchOptions): Promise<ModelBench
   }
 }
 
+// Three significant digits (whole ms from 100 on): a small model's pass takes a few hundredths of a
+// ms, which one decimal printed as 0.0.
+function msText(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms.toPrecision(3);
+}
+
 /**
  * Formats model results: one row per runtime with ms per call (min–max), then how many times faster
  * than ONNX Runtime Web on 1 thread it ran, the 2-thread runtimes' speed-up over their 1-thread
@@ -168,7 +174,7 @@ export function formatModelBenchTable(results: readonly ModelBenchResult[]): str
   ];
   const rows = results.map((r) => [
     r.backend,
-    `${r.medianMs.toFixed(1)} (${r.minMs.toFixed(1)}–${r.maxMs.toFixed(1)})`,
+    `${msText(r.medianMs)} (${msText(r.minMs)}–${msText(r.maxMs)})`,
     r.backend === 'ort-web-int8' ? '1×' : r.backend === 'ort-web-int8-2t' ? '' : spreadSpeedup(r, of('ort-web-int8')),
     oneThread[r.backend] ? spreadSpeedup(r, of(oneThread[r.backend]!)) : '',
     r.backend === 'kernels-wasm-2t' ? spreadSpeedup(r, of('ort-web-int8-2t')) : '',
