@@ -21,8 +21,8 @@ function callWithKwargs(
   kwargs: Kwargs,
 ): unknown {
   // JavaScript has no keyword arguments: non-empty kwargs travel as a trailing options object.
-  const all = Object.keys(kwargs).length > 0 ? [...args, kwargs] : [...args];
-  return fn.apply(thisArg, all);
+  for (const _ in kwargs) return fn.apply(thisArg, [...args, kwargs]);
+  return fn.apply(thisArg, args as unknown[]);
 }
 
 /**
@@ -57,19 +57,20 @@ export class Interpreter {
     this.module = module;
     this.garbageCollectValues = options.garbageCollectValues ?? true;
     if (this.garbageCollectValues) {
+      // Walking the nodes backwards, a node's first user met is its last use. The nodes' own input
+      // sets, not mapArg: this runs on every forward, and rebuilding every node's args was a good
+      // part of a small model's pass.
       const seen = new Set<Node>();
-      for (const node of module.graph.nodes.reverse()) {
-        const register = (n: Node): Node => {
-          if (!seen.has(n)) {
-            seen.add(n);
-            const list = this.userToLastUses.get(node) ?? [];
-            list.push(n);
-            this.userToLastUses.set(node, list);
-          }
-          return n;
-        };
-        mapArg(node.args, register);
-        mapArg(node.kwargs, register);
+      const nodes = module.graph.nodes;
+      for (let i = nodes.length - 1; i >= 0; i--) {
+        const node = nodes[i]!;
+        for (const n of node.allInputNodes) {
+          if (seen.has(n)) continue;
+          seen.add(n);
+          const list = this.userToLastUses.get(node);
+          if (list) list.push(n);
+          else this.userToLastUses.set(node, [n]);
+        }
       }
     }
   }
@@ -192,6 +193,11 @@ export class Interpreter {
    * @throws QuantError `BAD_GRAPH` when a segment does not exist.
    */
   fetchAttr(target: string): unknown {
+    // A top-level name (most submodules of a converted model) needs no split.
+    if (!target.includes('.')) {
+      const v = (this.module as unknown as Record<string, unknown>)[target];
+      if (v !== undefined) return v;
+    }
     const atoms = target.split('.');
     let cur: unknown = this.module;
     for (let i = 0; i < atoms.length; i++) {
@@ -218,16 +224,24 @@ export class Interpreter {
    * @throws QuantError `BAD_GRAPH` when a node has no value yet (the graph is not in topological order).
    */
   mapNodesToValues(args: Argument, n: Node): Argument {
-    return mapArg(args, (a) => {
-      if (!this.env.has(a)) {
-        throw new QuantError(
-          'BAD_GRAPH',
-          `node ${n.name} uses ${a.name}, which has no value yet; keep the graph in topological order (run graph.lint()).`,
-        );
-      }
-      return this.env.get(a);
-    });
+    this.user = n;
+    return mapArg(args, this.valueOf);
   }
+
+  // The node whose arguments mapNodesToValues is fetching, for valueOf's error: one lookup function
+  // per interpreter rather than a closure per node.
+  private user: Node | undefined;
+
+  private readonly valueOf = (a: Node): unknown => {
+    const v = this.env.get(a);
+    if (v === undefined && !this.env.has(a)) {
+      throw new QuantError(
+        'BAD_GRAPH',
+        `node ${this.user!.name} uses ${a.name}, which has no value yet; keep the graph in topological order (run graph.lint()).`,
+      );
+    }
+    return v;
+  };
 }
 
 function annotate(e: unknown, node: Node): unknown {

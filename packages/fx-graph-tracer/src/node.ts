@@ -37,7 +37,12 @@ export type Argument = unknown;
 export type Kwargs = Readonly<Record<string, Argument>>;
 
 function mapAggregateInner(a: Argument, fn: (x: Argument) => Argument): Argument {
-  if (Array.isArray(a)) return Object.freeze(a.map((e: Argument) => mapAggregateInner(e, fn)));
+  if (Array.isArray(a)) {
+    // A loop, not a.map: no closure per array (the interpreter maps every node's args on every run).
+    const r: Argument[] = new Array(a.length);
+    for (let i = 0; i < a.length; i++) r[i] = mapAggregateInner(a[i], fn);
+    return Object.freeze(r);
+  }
   if (isPlainObject(a)) {
     const r: Record<string, Argument> = {};
     for (const [k, v] of Object.entries(a)) r[k] = mapAggregateInner(v, fn);

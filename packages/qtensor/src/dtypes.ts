@@ -19,21 +19,29 @@ export const DTYPE_RANGE: Readonly<Record<QDtype, readonly [number, number]>> = 
   qint32: [-2147483648, 2147483647],
 });
 
+// The typed array class of each dtype (QTensor checks its storage against it on every construction).
+const STORAGE: Readonly<Record<QDtype, new (n: number) => IntArray>> = Object.freeze({
+  quint8: Uint8Array,
+  qint8: Int8Array,
+  qint32: Int32Array,
+});
+
+/**
+ * The typed array class that stores `dtype`'s codes.
+ *
+ * @throws `BAD_DTYPE` for a dtype that is not quint8, qint8 or qint32.
+ */
+export function storageClass<D extends QDtype>(dtype: D): new (n: number) => StorageOf<D> {
+  const c = Object.hasOwn(STORAGE, dtype) ? STORAGE[dtype] : undefined;
+  if (c === undefined) {
+    throw new QuantError('BAD_DTYPE', `unknown quantized dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`);
+  }
+  return c as new (n: number) => StorageOf<D>;
+}
+
 /** Allocates zeroed storage for `n` codes of `dtype`. */
 export function allocStorage<D extends QDtype>(dtype: D, n: number): StorageOf<D> {
-  switch (dtype) {
-    case 'quint8':
-      return new Uint8Array(n) as StorageOf<D>;
-    case 'qint8':
-      return new Int8Array(n) as StorageOf<D>;
-    case 'qint32':
-      return new Int32Array(n) as StorageOf<D>;
-    default:
-      throw new QuantError(
-        'BAD_DTYPE',
-        `unknown quantized dtype '${String(dtype)}'; use 'quint8', 'qint8' or 'qint32'.`,
-      );
-  }
+  return new (storageClass(dtype))(n);
 }
 
 /** True for per-channel schemes. */

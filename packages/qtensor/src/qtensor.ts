@@ -1,7 +1,7 @@
 import { QuantError, shapeNumel, Tensor } from '@quint/tensor';
 import { dequantizeCodes } from './dequantize.js';
 import { formatFloats, formatInts, formatNested } from './format.js';
-import { allocStorage, DTYPE_RANGE, isPerChannel, type IntArray, type QDtype, type QScheme } from './dtypes.js';
+import { DTYPE_RANGE, isPerChannel, storageClass, type IntArray, type QDtype, type QScheme } from './dtypes.js';
 
 /** Per-tensor quantization parameters. */
 export interface PerTensorQparams {
@@ -75,7 +75,7 @@ export class QTensor {
         `QTensor: ${data.length} codes do not fill shape [${shape.join(', ')}] (${n} elements).`,
       );
     }
-    const expected = allocStorage(dtype, 0).constructor;
+    const expected = storageClass(dtype);
     if (data.constructor !== expected) {
       throw new QuantError(
         'DTYPE_MISMATCH',
