@@ -45,7 +45,7 @@ function mapAggregateInner(a: Argument, fn: (x: Argument) => Argument): Argument
   }
   if (isPlainObject(a)) {
     const r: Record<string, Argument> = {};
-    for (const [k, v] of Object.entries(a)) r[k] = mapAggregateInner(v, fn);
+    for (const k of Object.keys(a)) r[k] = mapAggregateInner(a[k], fn);
     return Object.freeze(r);
   }
   return fn(a);

@@ -215,14 +215,20 @@ export abstract class Module {
   private runHooksAndForward(callArgs: unknown[]): unknown {
     const st = this[STATE];
     let args = callArgs;
-    for (const hook of [...st.preHooks.values()]) {
-      const r = hook(this, args);
-      if (r !== undefined) args = Array.isArray(r) ? r : [r];
+    // Copies of the hook lists (a hook may remove itself), made only when there are hooks: every
+    // module call of a model's forward passes here.
+    if (st.preHooks.size > 0) {
+      for (const hook of [...st.preHooks.values()]) {
+        const r = hook(this, args);
+        if (r !== undefined) args = Array.isArray(r) ? r : [r];
+      }
     }
     let out = (this.forward as (...a: unknown[]) => unknown)(...args);
-    for (const hook of [...st.hooks.values()]) {
-      const r = hook(this, args, out);
-      if (r !== undefined) out = r;
+    if (st.hooks.size > 0) {
+      for (const hook of [...st.hooks.values()]) {
+        const r = hook(this, args, out);
+        if (r !== undefined) out = r;
+      }
     }
     return out;
   }
