@@ -304,6 +304,75 @@ export function qs16_conv2d_acc__wasmsimd(
   }
 }
 
+// Byte offsets of the group's 8-bit input planes, one per im2col row of a 1×1 conv (row k is
+// channel k); the row that evens out kp meets zero weights and reads plane 0.
+function planeOffsets(desc: usize, tab: usize): void {
+  const cin = field(desc, 0), kp = field(desc, 15);
+  const planeBytes = field(desc, 1) * field(desc, 2);
+  for (let ci = 0; ci < cin; ci++) store<i32>(tab + (<usize>ci << 2), ci * planeBytes);
+  if (cin < kp) store<i32>(tab + (<usize>cin << 2), 0);
+}
+
+// 8 codes from `p` as int16 `x − zp`.
+// @ts-ignore: decorator
+@inline
+function codes8(p: usize, zp: v128, signed: bool): v128 {
+  return i16x8.sub(signed ? v128.load8x8_s(p) : v128.load8x8_u(p), zp);
+}
+
+// B panels for pixels [p0, p0 + 8·npanels) of a 1×1 conv with stride 1 and no padding: im2col row
+// k is input plane k itself, so a panel is, per k-pair, 8 consecutive codes of two planes, widened
+// as they load and interleaved. Pixels past oh·ow read up to 7 bytes past a plane (the next plane,
+// or the input's slack); their columns are never stored.
+// @ts-ignore: decorator
+@inline
+function im2colPack1x1(x: usize, tab: usize, tEnd: usize, zp: v128, p0: i32, npanels: i32, out: usize, signed: bool): void {
+  let dp = out;
+  for (let j = 0; j < npanels; j++) {
+    const px = x + <usize>(p0 + (j << 3));
+    for (let t = tab; t < tEnd; t += 8) {
+      const v0 = codes8(px + load<u32>(t), zp, signed);
+      const v1 = codes8(px + load<u32>(t, 4), zp, signed);
+      v128.store(dp, v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(dp, v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      dp += 32;
+    }
+  }
+}
+
+/**
+ * {@link qs16_conv2d_acc__wasmsimd} for a 1×1 conv with stride 1 and no padding, reading the 8-bit
+ * input `x` (the group's first channel) directly: its im2col rows are the input planes, so there is
+ * no zero border to build and no widening pass before the conv. `tab` holds kp int32 (plane offsets).
+ */
+export function qs8_conv1x1_acc__wasmsimd(
+  desc: usize,
+  x: usize,
+  w: usize,
+  acc: usize,
+  p0: i32,
+  p1: i32,
+  chunk: i32,
+  panels: usize,
+  tab: usize,
+  r0: i32,
+  r1: i32,
+): void {
+  const kp = field(desc, 15);
+  const cStride = <usize>(field(desc, 11) * field(desc, 12)) << 2;
+  const wr = w + <usize>(r0 >> 2) * (<usize>kp << 3);
+  const accr = acc + <usize>r0 * cStride;
+  const zp = i16x8.splat(<i16>field(desc, 13));
+  const tEnd = tab + (<usize>kp << 2);
+  planeOffsets(desc, tab);
+  for (let p = p0; p < p1; p += chunk) {
+    const n = min(chunk, p1 - p);
+    if (field(desc, 14)) im2colPack1x1(x, tab, tEnd, zp, p, (n + 7) >> 3, panels, true);
+    else im2colPack1x1(x, tab, tEnd, zp, p, (n + 7) >> 3, panels, false);
+    qs16_gemm_4x8__wasmsimd(wr, panels, accr + (<usize>p << 2), cStride, r1 - r0, 0, n, kp);
+  }
+}
+
 // Two taps' weights as the int16 pair (a, b) in every 32-bit lane, for `i32x4.dot_i16x8_s`.
 // @ts-ignore: decorator
 @inline

@@ -14,6 +14,7 @@ export {
   qs8_conv2d_acc__wasmsimd,
   q8_widen_pad__wasmsimd,
   qs16_conv2d_acc__wasmsimd,
+  qs8_conv1x1_acc__wasmsimd,
   qs8_dwconv2d_acc__wasmsimd,
 } from './conv';
 export { q8_requant_minmax_fp32__wasmsimd, q8_requant_minmax_fbias__wasmsimd } from './requant';

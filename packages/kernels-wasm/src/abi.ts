@@ -65,6 +65,19 @@ interface RawExports {
     r0: number,
     r1: number,
   ): void;
+  qs8_conv1x1_acc__wasmsimd(
+    desc: number,
+    x: number,
+    w: number,
+    acc: number,
+    p0: number,
+    p1: number,
+    chunk: number,
+    panels: number,
+    tab: number,
+    r0: number,
+    r1: number,
+  ): void;
   qs8_dwconv2d_acc__wasmsimd(
     desc: number,
     x: number,
@@ -249,6 +262,7 @@ export const KERNEL_EXPORTS = [
   'qs8_conv2d_acc__wasmsimd',
   'q8_widen_pad__wasmsimd',
   'qs16_conv2d_acc__wasmsimd',
+  'qs8_conv1x1_acc__wasmsimd',
   'qs8_dwconv2d_acc__wasmsimd',
   'q8_requant_minmax_fp32__wasmsimd',
   'q8_requant_minmax_fbias__wasmsimd',
@@ -527,7 +541,9 @@ export interface PoolArgs {
  * Arguments of one conv accumulator call over output pixels [p0, p1) and output channels [r0, r1)
  * of the group (r0 a multiple of 4), for either kernel:
  * `qs8_conv2d_acc__wasmsimd` (x: the group's 8-bit input; tmp: two rows of chunk + 8 int16) or
- * `qs16_conv2d_acc__wasmsimd` (x: the group's padded int16 planes; tmp: kp int32 row offsets).
+ * `qs16_conv2d_acc__wasmsimd` (x: the group's padded int16 planes; tmp: kp int32 row offsets) or
+ * `qs8_conv1x1_acc__wasmsimd` (1×1, stride 1, no padding; x: the group's 8-bit input; tmp: kp int32
+ * plane offsets).
  */
 export interface ConvAccArgs {
   readonly desc: number;

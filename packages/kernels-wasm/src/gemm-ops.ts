@@ -441,13 +441,23 @@ export function conv2d(
   // (measured 0.88–0.96× of pixel units at 3 to 10 channels per pixel).
   const byRows = lanes > 1 && !w.depthwise && G === 1 && OC >= 16 * P && OC >= lanes * 16;
   const chunk = chunkPixels(kp, P, byRows ? 1 : lanes);
-  // Stride 1 or 2 along x with rows of ≥ 7 pixels (so 8 pixels span at most two rows): im2col
-  // from zero-bordered int16 copies of the input planes, widened once per call.
-  const padded = !w.depthwise && (sw === 1 || sw === 2) && OW >= 7;
+  // A 1×1 conv with stride 1 and no padding (ResNet's and MobileNet's pointwise convs): its im2col
+  // rows are the input planes, read as 8-bit codes (qs8_conv1x1_acc). Otherwise, stride 1 or 2
+  // along x with rows of ≥ 7 pixels (so 8 pixels span at most two rows): im2col from zero-bordered
+  // int16 copies of the input planes, widened once per call.
+  const direct = !w.depthwise && KH === 1 && KW === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0;
+  const padded = !direct && !w.depthwise && (sw === 1 || sw === 2) && OW >= 7;
+  const accKernel = direct
+    ? 'qs8_conv1x1_acc__wasmsimd'
+    : padded
+      ? 'qs16_conv2d_acc__wasmsimd'
+      : 'qs8_conv2d_acc__wasmsimd';
   const planeBytes = (H + 2 * ph) * (W + 2 * pw) * 2;
   // Per-lane scratch: im2col panels plus two rows or the row-offset table (GEMM path), or one padded
   // plane (depthwise).
-  const laneScratch = w.depthwise ? planeBytes + 64 : chunk * kp * 2 + (padded ? kp * 4 : 2 * (chunk + 8) * 2);
+  const laneScratch = w.depthwise
+    ? planeBytes + 64
+    : chunk * kp * 2 + (padded || direct ? kp * 4 : 2 * (chunk + 8) * 2);
   const heap = abi.heap;
   const sizes = [
     CONV_DESC_BYTES,
@@ -519,7 +529,7 @@ export function conv2d(
             r1: hi,
           });
           return [
-            [padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)],
+            [accKernel, args, (1 << 7) | (1 << 8)],
             requantCall(abi, rq, w.packed, acc + (img * OC + lo) * P * 4, yp + (img * OC + lo) * P, {
               rows: hi - lo,
               cols: P,
@@ -570,7 +580,7 @@ export function conv2d(
             r0: 0,
             r1: OCG,
           });
-          calls.push([padded ? 'qs16_conv2d_acc__wasmsimd' : 'qs8_conv2d_acc__wasmsimd', args, (1 << 7) | (1 << 8)]);
+          calls.push([accKernel, args, (1 << 7) | (1 << 8)]);
         }
         const shape = { rows: OC, cols: hi - lo, stride: P, perRow: true, channel0: 0 };
         calls.push(requantCall(abi, rq, w.packed, acc + (img * OC * P + lo) * 4, yp + img * OC * P + lo, shape));

@@ -222,6 +222,8 @@ describe('threads', () => {
     const wMany = weight(r, [16, 16, 3, 3], { perChannel: true, symmetric: true });
     const xMany = activation(r, [20, 16, 64, 64]);
     const xc32 = activation(r, [2, 32, 32, 32]);
+    const wp1 = weight(r, [64, 96, 1, 1], { perChannel: true, symmetric: true });
+    const xp1 = activation(r, [2, 96, 20, 20]);
     // Big enough (≥ 2·2^20 MACs) that depthwise and the int8 GEMV split over both lanes too.
     const wd = weight(r, [64, 1, 3, 3], { perChannel: true, symmetric: true });
     const xd = activation(r, [1, 64, 64, 64]);
@@ -253,6 +255,9 @@ describe('threads', () => {
               engine: engine === 'onednn' ? 'qnnpack' : engine,
             }),
       );
+      // 1×1, stride 1, no padding: no widening units, the conv units read the 8-bit input.
+      const pointwise = (be: QuantizedBackend) =>
+        be.kernels.conv2dRelu(xp1, be.prepackConv2d(wp1, null), out, { engine });
       const convs = [
         ...(
           [
@@ -263,6 +268,7 @@ describe('threads', () => {
           ] as const
         ).flatMap((p) => [convAt(xc, p), convAt(xc32, p)]),
         ...rowConvs,
+        pointwise,
       ];
       const dw = (be: QuantizedBackend) =>
         be.kernels.conv2dRelu(xd, be.prepackConv2d(wd, null, { padding: 1, groups: 64 }), out, { engine });

@@ -110,7 +110,12 @@ describe('batch-1 int8 GEMV at the code extremes', () => {
       const x = new QTensor(data, [1, k], 'quint8', { qscheme: 'per_tensor_affine', scale: 0.02, zeroPoint });
       const accs = (be: QuantizedBackend, pw: PackedLinear): number[] => {
         const out: number[] = [];
-        be.kernels.linear(x, pw, { scale: 1, zeroPoint: 0 }, { trace: { index: 'all', sink: (t) => out.push(t.acc) } });
+        be.kernels.linear(
+          x,
+          pw,
+          { scale: 1, zeroPoint: 0 },
+          { trace: { index: 'all', sink: (t) => 'acc' in t && out.push(t.acc) } },
+        );
         return out;
       };
       const expected = accs(js, pj);
@@ -144,6 +149,10 @@ const CONV_CASES: readonly ConvCase[] = [
   { x: [1, 8, 6, 6], oc: 8, k: [3, 3], padding: 1, groups: 2 },
   { x: [1, 16, 20, 20], oc: 24, k: [3, 3], padding: 1 },
   { x: [1, 3, 1, 1], oc: 2, k: [1, 1] },
+  // 1×1, stride 1, no padding: the input planes are the im2col rows (qs8_conv1x1_acc), here with
+  // groups, an odd channel count (a zero-weight row evens K) and pixels not a multiple of 8.
+  { x: [2, 6, 5, 11], oc: 9, k: [1, 1], groups: 3 },
+  { x: [1, 33, 9, 9], oc: 20, k: [1, 1] },
   { x: [1, 2, 3, 40], oc: 3, k: [1, 3], padding: [0, 1] },
   { x: [1, 3, 5, 5], oc: 5, k: [5, 5] },
   { x: [1, 32, 14, 14], oc: 32, k: [3, 3], padding: 1, groups: 32 },
