@@ -37,6 +37,11 @@ function lanesFor(runner: Runner, macs: number): number {
   return Math.max(1, Math.min(runner.lanes, Math.floor(macs / MIN_MACS_PER_LANE)));
 }
 
+// A depthwise multiply-accumulate takes about 5 of the GEMM's (dw3x3_128_56 at 9 GMAC/s on one
+// thread, conv3x3_64_56 at 46), so it counts 4 towards the thresholds above and below: MobileNetV2's
+// 14×14 depthwise layers (1.35 M MACs, 0.15–0.2 ms) then run on 2 lanes instead of one.
+const DEPTHWISE_COST = 4;
+
 // Work units per lane: lanes claim units as they finish, so a lane on a busier core or a late
 // worker takes fewer; units stay ≥ 2^18 MACs (tens of µs; the tail pieces below about a quarter) so
 // claiming costs nothing noticeable.
@@ -433,7 +438,10 @@ export function conv2d(
   );
   const P = OH * OW;
   const kp = w.packed.kp;
-  const lanes = lanesFor(runner, N * OC * P * ICG * KH * KW);
+  // Work per image in GEMM multiply-accumulates, which set the lane and unit thresholds:
+  // depthwise ones count DEPTHWISE_COST each.
+  const workPerImage = OC * P * ICG * KH * KW * (w.depthwise ? DEPTHWISE_COST : 1);
+  const lanes = lanesFor(runner, N * workPerImage);
   // Far more output channels than pixels (a late layer's 7×7 expanding to 960 channels): pixel
   // units of a panel or two would each stream every weight row, and 2 lanes ran at 0.72× of 1. Then
   // a unit is a range of output channels over all pixels instead (1.42× of 1 lane), each building
@@ -491,7 +499,6 @@ export function conv2d(
       kp,
       multiplier: OCG,
     });
-    const macsPerImage = OC * P * ICG * KH * KW;
     // Depthwise: a unit is a range of output channels of one image; `pad` (argument 6) is lane
     // scratch. By rows: a range of output channels (4-row groups; at most 4 units per lane, as
     // each redoes the im2col) over all pixels of one image. Otherwise: a range of output pixels of
@@ -503,8 +510,8 @@ export function conv2d(
       const step = w.depthwise ? 1 : byRows ? 4 : chunk;
       const end = w.depthwise || byRows ? OC : P;
       const parts = byRows
-        ? Math.min(unitCount(lanes, count, macsPerImage), lanes * 4)
-        : unitCount(lanes, count, macsPerImage);
+        ? Math.min(unitCount(lanes, count, workPerImage), lanes * 4)
+        : unitCount(lanes, count, workPerImage);
       for (let img = 0; img < N; img++) {
         for (const [q0, q1] of splitRange(count, parts)) {
           if (q0 < q1) blocks.push({ img, lo: q0 * step, hi: Math.min(q1 * step, end) });
