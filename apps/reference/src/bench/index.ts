@@ -562,7 +562,10 @@ function roundRatios(a: Pick<BenchResult, 'sampleMs'>, b: Pick<BenchResult, 'sam
   return ascending(Array.from({ length: n }, (_, r) => b.sampleMs[r]! / a.sampleMs[r]!));
 }
 
-/** The SIMD128 `dot_i16x8_s` + add ceiling on this machine (spec/performance-anchors.md), GMAC/s. */
+/**
+ * The SIMD128 `dot_i16x8_s` + add ceiling measured on the anchors' machine
+ * (spec/performance-anchors.md), GMAC/s; faster hosts go past 100 % of it.
+ */
 export const SIMD128_CEILING_GMACS = 42;
 
 /**
