@@ -158,9 +158,20 @@ function transposeBlock16(x: usize, xs: usize, y: usize, ys: usize): void {
 function transposeBytes(x: usize, y: usize, rows: i32, cols: i32): void {
   const rs = <usize>rows, cs = <usize>cols;
   const r16 = rows & ~15, c16 = cols & ~15;
-  for (let r = 0; r < r16; r += 16) {
-    for (let c = 0; c < c16; c += 16) transposeBlock16(x + <usize>r * cs + <usize>c, cs, y + <usize>c * rs + <usize>r, rs);
-    for (let c = c16; c < cols; c++) for (let i = r; i < r + 16; i++) store<u8>(y + <usize>c * rs + <usize>i, load<u8>(x + <usize>i * cs + <usize>c));
+  if (rows < cols) {
+    // Few long rows (NCHW → NHWC): a band of 16 columns down all the rows at a time, so each output
+    // row is written whole while the band's input lines stay in L1.
+    for (let c = 0; c < c16; c += 16) {
+      for (let r = 0; r < r16; r += 16) transposeBlock16(x + <usize>r * cs + <usize>c, cs, y + <usize>c * rs + <usize>r, rs);
+    }
+    for (let r = 0; r < r16; r += 16) {
+      for (let c = c16; c < cols; c++) for (let i = r; i < r + 16; i++) store<u8>(y + <usize>c * rs + <usize>i, load<u8>(x + <usize>i * cs + <usize>c));
+    }
+  } else {
+    for (let r = 0; r < r16; r += 16) {
+      for (let c = 0; c < c16; c += 16) transposeBlock16(x + <usize>r * cs + <usize>c, cs, y + <usize>c * rs + <usize>r, rs);
+      for (let c = c16; c < cols; c++) for (let i = r; i < r + 16; i++) store<u8>(y + <usize>c * rs + <usize>i, load<u8>(x + <usize>i * cs + <usize>c));
+    }
   }
   for (let i = r16; i < rows; i++) for (let c = 0; c < cols; c++) store<u8>(y + <usize>c * rs + <usize>i, load<u8>(x + <usize>i * cs + <usize>c));
 }
