@@ -274,14 +274,52 @@ function im2colPackPadded(desc: usize, xp: usize, tab: usize, p0: i32, npanels: 
   }
 }
 
+// The conv accumulators of qs16_conv2d_acc (`direct` false: `x` is the padded int16 planes) and
+// qs8_conv1x1_acc (`direct` true: `x` is the 8-bit input): per chunk of pixels, its B panels, then
+// the GEMM of the weight rows [r0, r1) against them.
+// @ts-ignore: decorator
+@inline
+function convAcc(
+  desc: usize,
+  x: usize,
+  w: usize,
+  acc: usize,
+  p0: i32,
+  p1: i32,
+  chunk: i32,
+  panels: usize,
+  tab: usize,
+  r0: i32,
+  r1: i32,
+  direct: bool,
+): void {
+  const kp = field(desc, 15);
+  const cStride = <usize>(field(desc, 11) * field(desc, 12)) << 2;
+  const wr = w + <usize>(r0 >> 2) * (<usize>kp << 3);
+  const accr = acc + <usize>r0 * cStride;
+  const zp = i16x8.splat(<i16>field(desc, 13));
+  const tEnd = tab + (<usize>kp << 2);
+  const signed = field(desc, 14) != 0;
+  if (direct) planeOffsets(desc, tab);
+  else im2colOffsets(desc, tab);
+  for (let p = p0; p < p1; p += chunk) {
+    const n = min(chunk, p1 - p);
+    const np = (n + 7) >> 3;
+    if (!direct) im2colPackPadded(desc, x, tab, p, np, panels);
+    else if (signed) im2colPack1x1(x, tab, tEnd, zp, p, np, panels, true);
+    else im2colPack1x1(x, tab, tEnd, zp, p, np, panels, false);
+    qs16_gemm_4x8__wasmsimd(wr, panels, accr + (<usize>p << 2), cStride, r1 - r0, 0, n, kp);
+  }
+}
+
 /**
  * {@link qs8_conv2d_acc__wasmsimd} for sw = 1 or 2 and ow ≥ 7, reading the zero-bordered int16 planes
- * `xp` of {@link q8_widen_pad__wasmsimd} (the group's first channel) instead of the 8-bit input, so
+ * `x` of {@link q8_widen_pad__wasmsimd} (the group's first channel) instead of the 8-bit input, so
  * that building the im2col panels is plain vector copies. `tab` holds kp int32 (row offsets).
  */
 export function qs16_conv2d_acc__wasmsimd(
   desc: usize,
-  xp: usize,
+  x: usize,
   w: usize,
   acc: usize,
   p0: i32,
@@ -292,16 +330,7 @@ export function qs16_conv2d_acc__wasmsimd(
   r0: i32,
   r1: i32,
 ): void {
-  const kp = field(desc, 15);
-  const cStride = <usize>(field(desc, 11) * field(desc, 12)) << 2;
-  const wr = w + <usize>(r0 >> 2) * (<usize>kp << 3);
-  const accr = acc + <usize>r0 * cStride;
-  im2colOffsets(desc, tab);
-  for (let p = p0; p < p1; p += chunk) {
-    const n = min(chunk, p1 - p);
-    im2colPackPadded(desc, xp, tab, p, (n + 7) >> 3, panels);
-    qs16_gemm_4x8__wasmsimd(wr, panels, accr + (<usize>p << 2), cStride, r1 - r0, 0, n, kp);
-  }
+  convAcc(desc, x, w, acc, p0, p1, chunk, panels, tab, r0, r1, false);
 }
 
 // Byte offsets of the group's 8-bit input planes, one per im2col row of a 1×1 conv (row k is
@@ -358,19 +387,7 @@ export function qs8_conv1x1_acc__wasmsimd(
   r0: i32,
   r1: i32,
 ): void {
-  const kp = field(desc, 15);
-  const cStride = <usize>(field(desc, 11) * field(desc, 12)) << 2;
-  const wr = w + <usize>(r0 >> 2) * (<usize>kp << 3);
-  const accr = acc + <usize>r0 * cStride;
-  const zp = i16x8.splat(<i16>field(desc, 13));
-  const tEnd = tab + (<usize>kp << 2);
-  planeOffsets(desc, tab);
-  for (let p = p0; p < p1; p += chunk) {
-    const n = min(chunk, p1 - p);
-    if (field(desc, 14)) im2colPack1x1(x, tab, tEnd, zp, p, (n + 7) >> 3, panels, true);
-    else im2colPack1x1(x, tab, tEnd, zp, p, (n + 7) >> 3, panels, false);
-    qs16_gemm_4x8__wasmsimd(wr, panels, accr + (<usize>p << 2), cStride, r1 - r0, 0, n, kp);
-  }
+  convAcc(desc, x, w, acc, p0, p1, chunk, panels, tab, r0, r1, true);
 }
 
 // Two taps' weights as the int16 pair (a, b) in every 32-bit lane, for `i32x4.dot_i16x8_s`.

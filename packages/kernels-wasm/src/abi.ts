@@ -3,6 +3,24 @@
 import { QuantError } from '@quint/tensor';
 import { WasmHeap } from './heap.js';
 
+/**
+ * The raw signature of the conv accumulator kernels (`qs8_conv2d_acc`, `qs16_conv2d_acc`,
+ * `qs8_conv1x1_acc`); see {@link ConvAccArgs} for what `x` and `tmp` are to each.
+ */
+type ConvAccExport = (
+  desc: number,
+  x: number,
+  w: number,
+  acc: number,
+  p0: number,
+  p1: number,
+  chunk: number,
+  panels: number,
+  tmp: number,
+  r0: number,
+  r1: number,
+) => void;
+
 /** The raw exports of build/kernels.wasm (names follow the README's kernel naming grammar). */
 interface RawExports {
   qs16_gemm_4x8__wasmsimd(
@@ -38,46 +56,10 @@ interface RawExports {
     kp: number,
     tmp: number,
   ): void;
-  qs8_conv2d_acc__wasmsimd(
-    desc: number,
-    x: number,
-    w: number,
-    acc: number,
-    p0: number,
-    p1: number,
-    chunk: number,
-    panels: number,
-    tmp: number,
-    r0: number,
-    r1: number,
-  ): void;
+  qs8_conv2d_acc__wasmsimd: ConvAccExport;
   q8_widen_pad__wasmsimd(desc: number, x: number, planes: number, out: number): void;
-  qs16_conv2d_acc__wasmsimd(
-    desc: number,
-    xp: number,
-    w: number,
-    acc: number,
-    p0: number,
-    p1: number,
-    chunk: number,
-    panels: number,
-    tab: number,
-    r0: number,
-    r1: number,
-  ): void;
-  qs8_conv1x1_acc__wasmsimd(
-    desc: number,
-    x: number,
-    w: number,
-    acc: number,
-    p0: number,
-    p1: number,
-    chunk: number,
-    panels: number,
-    tab: number,
-    r0: number,
-    r1: number,
-  ): void;
+  qs16_conv2d_acc__wasmsimd: ConvAccExport;
+  qs8_conv1x1_acc__wasmsimd: ConvAccExport;
   qs8_dwconv2d_acc__wasmsimd(
     desc: number,
     x: number,
