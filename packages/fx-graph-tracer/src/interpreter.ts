@@ -225,14 +225,15 @@ export class Interpreter {
    */
   mapNodesToValues(args: Argument, n: Node): Argument {
     this.user = n;
-    return mapArg(args, this.valueOf);
+    return mapArg(args, this.valueOfNode);
   }
 
-  // The node whose arguments mapNodesToValues is fetching, for valueOf's error: one lookup function
-  // per interpreter rather than a closure per node.
+  // The node whose arguments mapNodesToValues is fetching, for valueOfNode's error: one lookup
+  // function per interpreter rather than a closure per node (not named `valueOf`, which would shadow
+  // Object.prototype.valueOf).
   private user: Node | undefined;
 
-  private readonly valueOf = (a: Node): unknown => {
+  private readonly valueOfNode = (a: Node): unknown => {
     const v = this.env.get(a);
     if (v === undefined && !this.env.has(a)) {
       throw new QuantError(
