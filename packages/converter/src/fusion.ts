@@ -124,9 +124,9 @@ export function fuseConvBnEval(conv: Conv2d, bn: BatchNorm2d): Conv2d {
       'fuseConvBnEval: Fusion only for eval! Call model.eval() before fusing, or fuse for QAT (training mode makes nni.ConvBn2d).',
     );
   }
-  const fused = cloneModule(conv);
   const { weight, bias } = fuseConvBnWeights(conv.weight, conv.bias, bnParams(bn, ''));
-  fused.weight = new Parameter(weight);
+  // The copy takes the folded weight in place of the conv's, which is never copied.
+  const fused = cloneModule(conv, new Map([[conv.weight, new Parameter(weight)]]));
   fused.registerParameter('bias', bias);
   return fused;
 }
@@ -144,9 +144,8 @@ export function fuseLinearBnEval(linear: Linear, bn: BnParams): Linear {
   if (linear.training) {
     throw new QuantError('BAD_FUSION', 'fuseLinearBnEval: Fusion only for eval! Call model.eval() before fusing.');
   }
-  const fused = cloneModule(linear);
   const { weight, bias } = fuseLinearBnWeights(linear.weight, linear.bias, bn);
-  fused.weight = new Parameter(weight);
+  const fused = cloneModule(linear, new Map([[linear.weight, new Parameter(weight)]]));
   fused.registerParameter('bias', bias);
   return fused;
 }

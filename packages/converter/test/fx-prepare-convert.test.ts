@@ -3,7 +3,8 @@
 import { describe, expect, test } from 'vitest';
 import { getDefaultQConfig, getDefaultQConfigMapping, QConfigMapping, defaultQConfig } from '@quint/observers';
 import { add, flatten, Generator, isQuantError, mean, randn, relu, softmax, Tensor } from '@quint/tensor';
-import { BatchNorm2d, Conv2d, Linear, Module, Sigmoid } from '@quint/nn';
+import { BatchNorm2d, cloneModule, Conv2d, Linear, Module, Sigmoid } from '@quint/nn';
+import { quantizePerTensor } from '@quint/qtensor';
 import {
   convert,
   convertFx,
@@ -12,6 +13,7 @@ import {
   fuseModules,
   prepare,
   prepareFx,
+  ReferenceQuantizedModule,
   type ObserverModule,
 } from '../src/index.js';
 import { PlainCNN } from './goldens/fx/models.js';
@@ -172,12 +174,21 @@ describe('fuseFx and prepareFx', () => {
     `);
   });
 
-  test('the model is not modified', () => {
+  test('the model is not modified, and its unfused weights are shared, not copied (as prepare_fx)', () => {
     const m = new Block().eval();
-    const before = m.conv.weight.toFloat32Array().slice();
-    prepareFx(m, qnnpack(), [randn([1, 2, 4, 4], new Generator(1))]);
-    expect(m.conv.getName()).toBe('Conv2d');
-    expect(m.conv.weight.toFloat32Array()).toEqual(before);
+    const x = randn([1, 2, 4, 4], new Generator(1));
+    const tree = m.namedModules().map(([path, sub]) => `${path}:${sub.getName()}`);
+    const before = (m.call(x) as Tensor).toFloat32Array();
+    const weights = m.parameters().map((p) => p.toFloat32Array().slice());
+    const p = prepareFx(m, qnnpack(), [x]);
+    p.call(x);
+    convertFx(p);
+    expect(m.namedModules().map(([path, sub]) => `${path}:${sub.getName()}`)).toEqual(tree);
+    expect(m.parameters().map((w) => w.toFloat32Array())).toEqual(weights);
+    expect((m.call(x) as Tensor).toFloat32Array()).toEqual(before);
+    // conv2 and fc are not fused: the prepared model runs the model's own modules.
+    expect(p.getSubmodule('conv2')).toBe(m.conv2);
+    expect(p.getSubmodule('fc')).toBe(m.fc);
   });
 });
 
@@ -382,6 +393,22 @@ describe('bad input', () => {
       expect(codeOf(e)).toBe('BAD_FUSION');
     }
   });
+});
+
+test('a reference module makes its dequantized weight when first read, from its own qweight', () => {
+  const conv = new Conv2d(2, 3, 3).eval();
+  const qweight = quantizePerTensor(conv.weight, 0.01, 0, 'qint8');
+  const ref = new ReferenceQuantizedModule(conv, qweight);
+  const clone = cloneModule(ref);
+  expect(Object.getOwnPropertyDescriptor(ref, 'inner')!.get).toBeDefined();
+  expect(ref.namedChildren().map(([name]) => name)).toEqual(['inner']);
+  const inner = ref.inner as Conv2d;
+  expect(Object.getOwnPropertyDescriptor(ref, 'inner')!.value).toBe(inner);
+  expect(inner.weight.toArray()).toEqual(qweight.dequantize().toArray());
+  expect(inner.bias!.toArray()).toEqual(conv.bias!.toArray());
+  expect(conv.weight.toArray()).not.toEqual(inner.weight.toArray());
+  expect((clone.inner as Conv2d).weight).not.toBe(inner.weight);
+  expect((clone.inner as Conv2d).weight.toArray()).toEqual(inner.weight.toArray());
 });
 
 test('convertToReferenceFx computes what convertFx computes, in float (within a code)', () => {

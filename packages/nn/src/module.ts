@@ -816,15 +816,20 @@ export function isBuiltinModule(m: unknown): boolean {
  * A deep copy of a module, as `copy.deepcopy` (what `prepare`/`convert` do unless `inplace`):
  * children, parameters, buffers, hooks, observers and QTensors are copied; shared modules stay
  * shared within the copy; a backend, functions, and other class instances without a `clone()`
- * method are shared. Quantized modules re-pack their weights on first use.
+ * method are shared. Quantized modules re-pack their weights on first use. `memo`, as deepcopy's,
+ * maps values to what the copy holds instead of copies of them (e.g. a weight the copy replaces,
+ * which is then never copied).
  *
  * @example
  * const copy = cloneModule(model);
+ * const requantized = cloneModule(conv, new Map([[conv.weight, new Parameter(w2)]]));
  */
-export function cloneModule<M extends Module>(m: M): M {
-  const memo = new Map<unknown, unknown>();
-  const out = deepCopy(m, memo) as M;
-  for (const v of memo.values()) if (v instanceof Module) (v as unknown as { afterClone(): void }).afterClone();
+export function cloneModule<M extends Module>(m: M, memo?: ReadonlyMap<unknown, unknown>): M {
+  const seen = new Map<unknown, unknown>(memo);
+  const out = deepCopy(m, seen) as M;
+  for (const [from, v] of seen) {
+    if (v instanceof Module && !memo?.has(from)) (v as unknown as { afterClone(): void }).afterClone();
+  }
   return out;
 }
 

@@ -351,6 +351,17 @@ describe('isBuiltinModule and cloneModule', () => {
     const s = cloneModule(new Shared());
     expect(s.a).toBe(s.b);
   });
+
+  test('memo: the copy holds the given values instead of copies of them', () => {
+    const net = new Net().eval();
+    const w = new Parameter(net.fc.weight.clone());
+    const copy = cloneModule(net, new Map([[net.fc.weight, w]]));
+    expect(copy.fc.weight).toBe(w);
+    expect(copy.fc.bias).not.toBe(net.fc.bias);
+    expect(copy.fc.bias!.toArray()).toEqual(net.fc.bias!.toArray());
+    expect(String(copy)).toBe(String(net));
+    expect(net.fc.weight).not.toBe(w);
+  });
 });
 
 describe('fused modules check their inputs', () => {

@@ -22,11 +22,18 @@ import type { QuantizedOps } from './quantized-ops.js';
  * @see https://github.com/pytorch/pytorch/blob/v1.13.1/torch/ao/nn/quantized/reference/modules/conv.py
  */
 export class ReferenceQuantizedModule extends Module {
-  /** The float module (fused or not) whose weight is the dequantized `qweight`. */
-  inner: Module;
+  /**
+   * The float module (fused or not) whose weight is the dequantized `qweight`, made when first read:
+   * convertFx lowers reference modules without running them, so there the dequantized weights (45 MB
+   * for ResNet-18) are never made.
+   */
+  declare inner: Module;
   /** The quantized weight (codes and qparams). */
   declare readonly qweight: QTensor;
-  /** The float module it was made from (float weight), kept for lowering and inspection. */
+  /**
+   * The float module it was made from (float weight; the prepared model's own, not a copy), kept
+   * for lowering and inspection.
+   */
   declare readonly floatModule: Module;
 
   /** Wraps `floatModule` with its weight quantized as `qweight`. */
@@ -34,12 +41,8 @@ export class ReferenceQuantizedModule extends Module {
     super();
     Object.defineProperty(this, 'qweight', { value: qweight, enumerable: false });
     Object.defineProperty(this, 'floatModule', { value: floatModule, enumerable: false });
-    const inner = cloneModule(floatModule);
-    const gemm = (
-      inner instanceof nni.ConvReLU2d || inner instanceof nni.LinearReLU ? inner.get(0) : inner
-    ) as Module & { weight: Parameter };
-    gemm.weight = new Parameter(qweight.dequantize());
-    this.inner = inner;
+    // An own enumerable accessor, so that namedChildren lists `inner` (and makes it).
+    Object.defineProperty(this, 'inner', { get: makeInner, enumerable: true, configurable: true });
   }
 
   /** Runs the float op on the dequantized weight. */
@@ -51,6 +54,17 @@ export class ReferenceQuantizedModule extends Module {
   override getName(): string {
     return `Quantized${this.floatModule.getName()}(Reference)`;
   }
+}
+
+/**
+ * `inner` of a reference module: a copy of its float module that takes the dequantized weight in
+ * place of the float one (never copied), stored as a plain property from then on.
+ */
+function makeInner(this: ReferenceQuantizedModule): Module {
+  const weight = new Parameter(this.qweight.dequantize());
+  const inner = cloneModule(this.floatModule, new Map([[gemmOf(this.floatModule).weight, weight]]));
+  Object.defineProperty(this, 'inner', { value: inner, enumerable: true, writable: true, configurable: true });
+  return inner;
 }
 
 /** `_quantize_weight` of the reference modules: the weight observer's qparams, no clamping. */
@@ -117,10 +131,14 @@ export function convertToReference(prepared: GraphModule, ops: QuantizedOps): Gr
   graph.output(out);
   const gm = new GraphModule(prepared, graph, prepared.getName());
   gm.meta[FX_STATE] = st;
-  // The converted model owns copies of the modules it runs (prepared keeps its own).
+  // An observed conv/linear becomes a reference module, which copies what it runs.
+  const becomesReference = (node: Node, m: Module | undefined): boolean =>
+    isWeighted(m) && (qconfigMap.get(node.name) ?? null) !== null && observedNodeNames.has(node.name);
+  // The converted model owns copies of the other modules it runs (prepared keeps its own).
   for (const n of graph.nodes) {
     const m = moduleOf(gm, n);
-    if (m !== undefined && !isObserverModule(m)) gm.setSubmodule(n.target as string, cloneModule(m));
+    if (m !== undefined && !isObserverModule(m) && !becomesReference(n, m))
+      gm.setSubmodule(n.target as string, cloneModule(m));
   }
   const hasNoneQConfig = (a: Argument): boolean =>
     a instanceof Node && qconfigMap.has(a.name) && qconfigMap.get(a.name) === null;
@@ -158,9 +176,8 @@ export function convertToReference(prepared: GraphModule, ops: QuantizedOps): Gr
       graph.eraseNode(node);
       continue;
     }
-    const qconfig = qconfigMap.get(node.name) ?? null;
-    if (isWeighted(m) && qconfig !== null && observedNodeNames.has(node.name)) {
-      const qweight = quantizeWeightForReference(gemmOf(m!).weight, qconfig, `%${node.name}`);
+    if (becomesReference(node, m)) {
+      const qweight = quantizeWeightForReference(gemmOf(m!).weight, qconfigMap.get(node.name)!, `%${node.name}`);
       gm.setSubmodule(node.target as string, new ReferenceQuantizedModule(m!, qweight));
     }
   }

@@ -2,7 +2,7 @@
 import { isQuantError, QuantError, Tensor } from '@quint/tensor';
 import { DEFAULT_ENGINE, type Engine, type QuantizedBackend } from '@quint/qtensor';
 import { createJsBackend } from '@quint/kernels-js';
-import { cloneModule, type Module } from '@quint/nn';
+import type { Module } from '@quint/nn';
 import { QConfigMapping } from '@quint/observers';
 import { GraphModule, symbolicTrace, type LeafModules } from '@quint/fx-graph-tracer';
 import { convertToReference, prepareStateOf } from './convert.js';
@@ -96,8 +96,9 @@ export function prepareFx(
     );
   }
   const onWarning = options.onWarning ?? ((m: string) => console.warn(m));
-  const root = cloneModule(model);
-  const traced = symbolicTrace(root, options.leafModules === undefined ? {} : { leafModules: options.leafModules });
+  // As PyTorch's prepare_fx, no copy: the traced GraphModule shares the model's leaf modules (their
+  // weights), and fusion and observers change only its own module tree (fused modules are new).
+  const traced = symbolicTrace(model, options.leafModules === undefined ? {} : { leafModules: options.leafModules });
   copySourceMeta(model, traced);
   const fused = fuseGraphModule(traced);
   const placeholders = fused.graph.nodes.filter((n) => n.op === 'placeholder' && n.args.length === 0);
