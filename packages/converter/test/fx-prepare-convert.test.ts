@@ -328,6 +328,11 @@ describe('bad input', () => {
         /^prepareFx: the example inputs \(\[1, 3, 4, 4\]\) do not fit the model: .*pass example inputs of the shape the model takes\.$/,
       );
     }
+    // checkExampleInputs false: no forward pass, so no check (the caller's first batch checks itself).
+    const unchecked = prepareFx(new Block().eval(), qnnpack(), [randn([1, 3, 4, 4], new Generator(1))], {
+      checkExampleInputs: false,
+    });
+    expect(() => unchecked.call(randn([1, 3, 4, 4], new Generator(1)))).toThrow(/3 channels/);
     try {
       prepareFx(new Block().eval(), qnnpack(), []);
       expect.unreachable();

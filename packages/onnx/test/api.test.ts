@@ -158,4 +158,15 @@ describe('quantizeModel → saveModel', () => {
       'INVALID_ARGUMENT',
     );
   });
+
+  it('a first calibration batch that does not fit the model is one SHAPE_MISMATCH naming its shape', async () => {
+    const m = await loadModel(fixture('convnet.onnx'));
+    const wrong = new Tensor(new Float32Array(2 * 5 * 8 * 8), [2, 5, 8, 8]);
+    const e = await rejects(quantizeModel(m, [wrong], { onWarning: () => {} }));
+    expect(e.code).toBe('SHAPE_MISMATCH');
+    expect(e.message).toMatch(
+      /^quantizeModel: calibration batch 0 \(\[1, 5, 8, 8\]\) does not fit the model: .*5.*; pass batches of the shape the model takes\.$/,
+    );
+    expect(e.message).not.toContain('\n');
+  });
 });

@@ -24,6 +24,12 @@ export interface PrepareFxOptions {
    * `console.warn`).
    */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Run the example inputs once through the fused float model to check that they fit (default
+   * true): a full forward pass. False skips it, for a caller whose first calibration batch is the
+   * example input and runs next anyway.
+   */
+  readonly checkExampleInputs?: boolean;
 }
 
 /** Options of {@link convertFx} and {@link convertToReferenceFx}. */
@@ -66,7 +72,7 @@ function shapeOf(x: unknown): string {
  * then {@link convertFx}.
  *
  * `model` is not modified. `exampleInputs` are run once through the fused float model (before any
- * observer exists) to check that they fit.
+ * observer exists) to check that they fit, unless `checkExampleInputs` is false.
  *
  * @throws QuantError `TRACE_FAILED` for untraceable code (mark the module a leaf); `SHAPE_MISMATCH`
  *   when the example inputs do not fit the model; `BAD_FUSION` when the model is in training mode;
@@ -109,7 +115,7 @@ export function prepareFx(
     );
   }
   try {
-    fused.call(...exampleInputs);
+    if (options.checkExampleInputs !== false) fused.call(...exampleInputs);
   } catch (e) {
     const what = exampleInputs.map(shapeOf).join(', ');
     const msg = e instanceof Error ? e.message : String(e);
